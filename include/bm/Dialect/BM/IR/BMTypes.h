@@ -1,0 +1,21 @@
+//===- BMTypes.h - Block Minifloat attributes and types ---------*- C++ -*-===//
+
+#ifndef BM_DIALECT_BM_IR_BMTYPES_H
+#define BM_DIALECT_BM_IR_BMTYPES_H
+
+#include "bm/Numerics/Format.h"
+#include "bm/Numerics/Kulisch.h"
+#include "mlir/IR/Attributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Types.h"
+
+#include "bm/Dialect/BM/IR/BMEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "bm/Dialect/BM/IR/BMAttrs.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "bm/Dialect/BM/IR/BMOpsTypes.h.inc"
+
+#endif // BM_DIALECT_BM_IR_BMTYPES_H

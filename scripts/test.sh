@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, and runs every test
+# (lit + FileCheck tests and the GoogleTest unit tests, through one lit run).
+# Ends with the line "N passed, N failed".
+#
+#   scripts/test.sh                 # everything
+#   scripts/test.sh Dialect         # only tests under test/Dialect
+#   BM_VECTORS_DIR=/path scripts/test.sh   # check another golden vector set
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BM_BUILD_DIR:-$root/build}
+
+"$root/scripts/bootstrap.sh" || exit 1
+"$root/scripts/build.sh" || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+if [ -n "${BM_VECTORS_DIR:-}" ]; then
+  lit_env=(--param "bm_vectors_dir=$BM_VECTORS_DIR")
+else
+  lit_env=()
+fi
+
+paths=()
+if [ $# -eq 0 ]; then
+  paths=("$build/test" "$build/test/Unit")
+else
+  for p in "$@"; do paths+=("$build/test/$p"); done
+fi
+
+log=$(mktemp)
+/usr/bin/python3 /usr/lib/llvm-22/bin/lit -sv "${lit_env[@]}" "${paths[@]}" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+count() { grep -E "^ *$1: +[0-9]+" "$log" | awk '{s += $NF} END {print s + 0}'; }
+passed=$(( $(count Passed) + $(count 'Expectedly Failed') ))
+failed=$(( $(count Failed) + $(count 'Unexpectedly Passed') + $(count Unresolved) + $(count 'Timed Out') ))
+rm -f "$log"
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

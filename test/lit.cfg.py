@@ -1,0 +1,42 @@
+# -*- Python -*-
+# lit configuration of the bm test suite: FileCheck tests of the dialect,
+# passes and tools, plus (in Unit/) the GoogleTest unit tests.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "BM"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.bm_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py",
+                   "lit.site.cfg.py", "Inputs", "Unit"]
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%bm_src_root", config.bm_src_root))
+config.substitutions.append(("%bm_obj_root", config.bm_obj_root))
+config.substitutions.append(("%bm_vectors_dir", config.bm_vectors_dir))
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%cmake", config.cmake_command))
+config.substitutions.append(("%cmake_generator", config.cmake_generator))
+config.substitutions.append(("%mlir_dir", config.mlir_dir))
+
+lib = config.mlir_lib_dir
+config.substitutions.append(
+    ("%mlir_c_runner_utils", os.path.join(lib, "libmlir_c_runner_utils.so")))
+config.substitutions.append(
+    ("%mlir_runner_utils", os.path.join(lib, "libmlir_runner_utils.so")))
+config.substitutions.append(
+    ("%mlir_apfloat_wrappers", os.path.join(lib, "libmlir_apfloat_wrappers.so")))
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tool_dirs = [config.bm_tools_dir, config.llvm_tools_dir]
+tools = ["bm-opt", "mlir-opt", "mlir-runner", "mlir-translate",
+         "split-file"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
