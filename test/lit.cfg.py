@@ -21,8 +21,9 @@ config.substitutions.append(("%bm_src_root", config.bm_src_root))
 config.substitutions.append(("%bm_obj_root", config.bm_obj_root))
 config.substitutions.append(("%bm_vectors_dir", config.bm_vectors_dir))
 config.substitutions.append(("%python", config.python_executable))
-config.substitutions.append(("%cmake", config.cmake_command))
+# Longer names first: lit substitutes in order.
 config.substitutions.append(("%cmake_generator", config.cmake_generator))
+config.substitutions.append(("%cmake", config.cmake_command))
 config.substitutions.append(("%mlir_dir", config.mlir_dir))
 
 lib = config.mlir_lib_dir

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bm/Dialect/BM/IR/BMDialect.h"
+#include "bm/Dialect/BM/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -17,6 +18,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  mlir::bm::registerBMPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

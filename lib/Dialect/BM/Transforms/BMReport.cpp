@@ -1,0 +1,110 @@
+//===- BMReport.cpp - Table of BM contractions ----------------------------===//
+
+#include "bm/Dialect/BM/IR/BMOps.h"
+#include "bm/Dialect/BM/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+namespace mlir::bm {
+#define GEN_PASS_DEF_BMREPORT
+#include "bm/Dialect/BM/Transforms/Passes.h.inc"
+} // namespace mlir::bm
+
+using namespace mlir;
+using namespace mlir::bm;
+
+namespace {
+
+/// One row of the table.
+struct ContractionRow {
+  std::string op, lhs, rhs;
+  int64_t maxRun;
+  int width;
+  int64_t f32Bytes, bmBytes;
+};
+
+std::string describe(BMTensorType type) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << type.getFormat().getName() << " [";
+  llvm::interleave(type.getBlock(), os, "x");
+  os << "]";
+  return s;
+}
+
+int64_t bmBytes(BMTensorType type) {
+  return type.getNumElements() * (type.getCodeBitWidth() / 8) +
+         type.getNumBlocks();
+}
+
+template <typename OpTy>
+ContractionRow makeRow(OpTy op, BMTensorType lhs, BMTensorType rhs) {
+  return {op->getName().getStringRef().str(),
+          describe(lhs),
+          describe(rhs),
+          op.getMaxRunLength(),
+          op.getKulischWidth(),
+          4 * (lhs.getNumElements() + rhs.getNumElements()),
+          bmBytes(lhs) + bmBytes(rhs)};
+}
+
+struct BMReportPass : public mlir::bm::impl::BMReportBase<BMReportPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    std::string error;
+    std::unique_ptr<llvm::ToolOutputFile> file;
+    llvm::raw_ostream *os = &llvm::errs();
+    if (output != "-") {
+      file = openOutputFile(output, &error);
+      if (!file) {
+        mlir::emitError(getOperation().getLoc(), "bm-report: cannot open '")
+            << output << "': " << error;
+        return signalPassFailure();
+      }
+      os = &file->os();
+    }
+
+    getOperation().walk([&](FunctionOpInterface func) {
+      SmallVector<ContractionRow> rows;
+      func.walk([&](Operation *op) {
+        if (auto matmul = dyn_cast<MatmulOp>(op))
+          rows.push_back(makeRow(matmul, matmul.getLhs().getType(),
+                                 matmul.getRhs().getType()));
+        else if (auto conv = dyn_cast<Conv2DOp>(op))
+          rows.push_back(makeRow(conv, conv.getInput().getType(),
+                                 conv.getFilter().getType()));
+      });
+      if (rows.empty())
+        return;
+      *os << "bm-report: @" << func.getName() << ": " << rows.size()
+          << " BM contraction" << (rows.size() == 1 ? "" : "s") << "\n";
+      *os << llvm::format("  %-10s %-22s %-22s %8s %8s %6s %12s %12s\n",
+                          "op", "lhs", "rhs", "max-run", "kulisch", "acc",
+                          "f32-bytes", "bm-bytes");
+      int64_t totalF32 = 0, totalBM = 0;
+      for (const ContractionRow &row : rows) {
+        int storage = ::bm::numerics::kulischStorageBits(row.width);
+        std::string acc = storage ? "i" + std::to_string(storage) : "none";
+        *os << llvm::format("  %-10s %-22s %-22s %8lld %8d %6s %12lld %12lld\n",
+                            row.op.c_str(), row.lhs.c_str(), row.rhs.c_str(),
+                            (long long)row.maxRun, row.width, acc.c_str(),
+                            (long long)row.f32Bytes, (long long)row.bmBytes);
+        totalF32 += row.f32Bytes;
+        totalBM += row.bmBytes;
+      }
+      *os << llvm::format("  operand memory: %lld bytes as f32, %lld bytes "
+                          "as BM (%.2fx smaller)\n",
+                          (long long)totalF32, (long long)totalBM,
+                          totalBM ? double(totalF32) / double(totalBM) : 0.0);
+    });
+    if (file)
+      file->keep();
+    markAllAnalysesPreserved();
+  }
+};
+
+} // namespace

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Regenerates the ODS-generated references in docs/ from a build.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BM_BUILD_DIR:-$root/build}
+"$root/scripts/build.sh" bm-docs
+mkdir -p "$root/docs/generated"
+cp "$build/docs/Dialects/BMDialect.md" "$root/docs/generated/BMDialect.md"
+cp "$build/docs/Dialects/BMPasses.md" "$root/docs/generated/BMPasses.md"
+echo "docs/generated updated"
