@@ -232,16 +232,25 @@ func.func @unpack_codes(%q: !bm.tensor<4x8xe4m3>) {
 func.func @fma_narrow_acc(%a: vector<48xi8>, %b: vector<48xi8>) {
   %z = bm.kulisch.zero : !bm.kulisch<16>
   // expected-error @+1 {{'bm.fma' op adding 48 e2m3 x e2m3 products needs a 19-bit accumulator but it has 16 bits; use !bm.kulisch<19> or wider}}
-  %r = bm.fma %z, %a, %b formats(e2m3, e2m3) : !bm.kulisch<16>, vector<48xi8>
+  %r = bm.fma %z, %a, %b formats(e2m3, e2m3) : !bm.kulisch<16>, vector<48xi8>, vector<48xi8>
   return
 }
 
 // -----
 
-func.func @fma_code_width(%a: i4, %b: i4) {
+func.func @fma_form_width(%a: i8, %b: i8) {
   %z = bm.kulisch.zero : !bm.kulisch<32>
-  // expected-error @+1 {{'bm.fma' op lhs holds e2m5 codes, which need 8 bits, but its element type has 4}}
-  %r = bm.fma %z, %a, %b formats(e2m5, e2m1) : !bm.kulisch<32>, i4
+  // expected-error @+1 {{'bm.fma' op lhs holds e3m2 integer forms, which need 10 bits with the sign, but its element type has 8}}
+  %r = bm.fma %z, %a, %b formats(e3m2, e2m1) : !bm.kulisch<32>, i8, i8
+  return
+}
+
+// -----
+
+func.func @fma_shapes(%a: vector<4xi8>, %b: vector<8xi8>) {
+  %z = bm.kulisch.zero : !bm.kulisch<32>
+  // expected-error @+1 {{'bm.fma' op lhs and rhs must both be scalars or vectors of the same shape; got 'vector<4xi8>' and 'vector<8xi8>'}}
+  %r = bm.fma %z, %a, %b formats(e2m3, e2m3) : !bm.kulisch<32>, vector<4xi8>, vector<8xi8>
   return
 }
 
@@ -250,6 +259,30 @@ func.func @fma_code_width(%a: i4, %b: i4) {
 func.func @fma_bad_format(%a: i8, %b: i8) {
   %z = bm.kulisch.zero : !bm.kulisch<32>
   // expected-error @+1 {{'e9m1' is not a valid element format}}
-  %r = bm.fma %z, %a, %b formats(e9m1, e2m1) : !bm.kulisch<32>, i8
+  %r = bm.fma %z, %a, %b formats(e9m1, e2m1) : !bm.kulisch<32>, i8, i8
+  return
+}
+
+// -----
+
+func.func @decode_code_width(%c: i4) {
+  // expected-error @+1 {{'bm.decode' op e2m5 codes need 8 bits, but the code type has 4}}
+  %q = bm.decode %c format(e2m5) : i4 -> i16
+  return
+}
+
+// -----
+
+func.func @decode_form_width(%c: i8) {
+  // expected-error @+1 {{'bm.decode' op e4m3 integer forms need 19 bits with the sign, but the result type has 16; use i32}}
+  %q = bm.decode %c format(e4m3) : i8 -> i16
+  return
+}
+
+// -----
+
+func.func @decode_shape(%c: vector<4xi8>) {
+  // expected-error @+1 {{'bm.decode' op requires the same shape for all operands and results}}
+  %q = bm.decode %c format(e2m3) : vector<4xi8> -> vector<8xi8>
   return
 }

@@ -109,17 +109,23 @@ func.func @wide_codes(%q: !bm.tensor<3x3xe5m10>, %r: !bm.tensor<3x3xe8m23>)
 }
 
 // CHECK-LABEL: func.func @fma
-func.func @fma(%a: vector<48xi8>, %b: vector<48xi8>, %x: i8, %y: i16, %scale: i32) -> f32 {
+func.func @fma(%ca: vector<48xi8>, %cb: vector<48xi8>, %x: i8, %y: i8, %scale: i32) -> f32 {
+  // CHECK: %[[QA:.*]] = bm.decode %{{.*}} format(e2m3) : vector<48xi8> -> vector<48xi8>
+  %a = bm.decode %ca format(e2m3) : vector<48xi8> -> vector<48xi8>
+  %b = bm.decode %cb format(e2m3) : vector<48xi8> -> vector<48xi8>
   // CHECK: %[[Z:.*]] = bm.kulisch.zero : !bm.kulisch<19>
   %zero = bm.kulisch.zero : !bm.kulisch<19>
-  // CHECK: %[[A1:.*]] = bm.fma %[[Z]], %{{.*}}, %{{.*}} formats(e2m3, e2m3) : !bm.kulisch<19>, vector<48xi8>
-  %acc = bm.fma %zero, %a, %b formats(e2m3, e2m3) : !bm.kulisch<19>, vector<48xi8>
+  // CHECK: %[[A1:.*]] = bm.fma %[[Z]], %[[QA]], %{{.*}} formats(e2m3, e2m3) : !bm.kulisch<19>, vector<48xi8>, vector<48xi8>
+  %acc = bm.fma %zero, %a, %b formats(e2m3, e2m3) : !bm.kulisch<19>, vector<48xi8>, vector<48xi8>
   // CHECK: bm.kulisch.to_f32 %[[A1]], %{{.*}} : !bm.kulisch<19>
   %f = bm.kulisch.to_f32 %acc, %scale : !bm.kulisch<19>
-  // Scalars of mixed formats.
+  // Scalars of mixed formats and integer-form widths.
+  // CHECK: bm.decode %{{.*}} format(e3m2) : i8 -> i16
+  %qx = bm.decode %x format(e3m2) : i8 -> i16
+  %qy = bm.decode %y format(e2m5) : i8 -> i16
   %z2 = bm.kulisch.zero : !bm.kulisch<32>
-  // CHECK: bm.fma %{{.*}}, %{{.*}}, %{{.*}} formats(e3m2, e2m5) : !bm.kulisch<32>, i8
-  %acc2 = bm.fma %z2, %x, %x formats(e3m2, e2m5) : !bm.kulisch<32>, i8
+  // CHECK: bm.fma %{{.*}}, %{{.*}}, %{{.*}} formats(e3m2, e2m5) : !bm.kulisch<32>, i16, i16
+  %acc2 = bm.fma %z2, %qx, %qy formats(e3m2, e2m5) : !bm.kulisch<32>, i16, i16
   return %f : f32
 }
 

@@ -83,26 +83,6 @@ static std::string shapeString(ArrayRef<int64_t> shape) {
   return s;
 }
 
-/// Length of the longest piece of the common refinement of two blockings of
-/// [0, size) with block sizes `a` and `b` (numerics.md section 5).
-static int64_t longestCommonRun(int64_t size, int64_t a, int64_t b) {
-  if (size <= 0)
-    return 0;
-  int64_t longest = 0, start = 0;
-  while (start < size) {
-    int64_t nextA = (start / a + 1) * a;
-    int64_t nextB = (start / b + 1) * b;
-    int64_t end = std::min({nextA, nextB, size});
-    longest = std::max(longest, end - start);
-    // Every piece after the first whole-period repeats; stop once the
-    // pattern is periodic and cannot grow (both cuts coincide).
-    if (nextA == nextB)
-      break;
-    start = end;
-  }
-  return longest;
-}
-
 static LogicalResult verifyKulischWidth(Operation *op, FormatAttr a,
                                         FormatAttr b, int64_t maxRun) {
   if (maxRun <= 0)
@@ -202,7 +182,7 @@ std::pair<int64_t, int64_t> MatmulOp::getReductionBlockSizes() {
 
 int64_t MatmulOp::getMaxRunLength() {
   auto [a, b] = getReductionBlockSizes();
-  return longestCommonRun(getReductionSize(), a, b);
+  return ::bm::numerics::maxRunLength(getReductionSize(), a, b);
 }
 
 int MatmulOp::getKulischWidth() {
@@ -414,22 +394,54 @@ LogicalResult UnpackOp::fold(FoldAdaptor,
 // FmaOp
 //===----------------------------------------------------------------------===//
 
+/// Narrowest signed integer width holding an integer form of `format`, or 0
+/// if it needs more than 64 bits.
+static unsigned integerFormBits(FormatAttr format) {
+  int bits = format.getNumerics().qmaxBits() + 1;
+  for (unsigned w : {8u, 16u, 32u, 64u})
+    if (bits <= static_cast<int>(w))
+      return w;
+  return 0;
+}
+
+LogicalResult DecodeOp::verify() {
+  FormatAttr format = getFormat();
+  unsigned codeBits = getElementTypeOrSelf(getCode()).getIntOrFloatBitWidth();
+  if (static_cast<int>(codeBits) < format.getNumerics().codeBits())
+    return emitOpError() << format.getName() << " codes need "
+                         << format.getNumerics().codeBits()
+                         << " bits, but the code type has " << codeBits;
+  unsigned needed = format.getNumerics().qmaxBits() + 1;
+  unsigned have = getElementTypeOrSelf(getResult()).getIntOrFloatBitWidth();
+  if (have < needed)
+    return emitOpError() << format.getName()
+                         << " integer forms need " << needed
+                         << " bits with the sign, but the result type has "
+                         << have << "; use i" << integerFormBits(format);
+  return success();
+}
+
 LogicalResult FmaOp::verify() {
-  Type lhsType = getLhs().getType();
-  unsigned elementBits = getElementTypeOrSelf(lhsType).getIntOrFloatBitWidth();
-  for (auto [side, format] :
-       {std::pair<StringRef, FormatAttr>{"lhs", getLhsFormat()},
-        {"rhs", getRhsFormat()}}) {
-    int needed = format.getNumerics().codeBits();
-    if (static_cast<int>(elementBits) < needed)
+  Type lhsType = getLhs().getType(), rhsType = getRhs().getType();
+  auto lhsVector = dyn_cast<VectorType>(lhsType);
+  auto rhsVector = dyn_cast<VectorType>(rhsType);
+  if (static_cast<bool>(lhsVector) != static_cast<bool>(rhsVector) ||
+      (lhsVector && lhsVector.getShape() != rhsVector.getShape()))
+    return emitOpError("lhs and rhs must both be scalars or vectors of the "
+                       "same shape; got ")
+           << lhsType << " and " << rhsType;
+  for (auto [side, type, format] :
+       {std::tuple<StringRef, Type, FormatAttr>{"lhs", lhsType, getLhsFormat()},
+        {"rhs", rhsType, getRhsFormat()}}) {
+    unsigned needed = format.getNumerics().qmaxBits() + 1;
+    unsigned have = getElementTypeOrSelf(type).getIntOrFloatBitWidth();
+    if (have < needed)
       return emitOpError() << side << " holds " << format.getName()
-                           << " codes, which need " << needed
-                           << " bits, but its element type has "
-                           << elementBits;
+                           << " integer forms, which need " << needed
+                           << " bits with the sign, but its element type has "
+                           << have;
   }
-  int64_t terms = 1;
-  if (auto vectorType = dyn_cast<VectorType>(lhsType))
-    terms = vectorType.getNumElements();
+  int64_t terms = lhsVector ? lhsVector.getNumElements() : 1;
   int width = ::bm::numerics::kulischWidth(getLhsFormat().getNumerics(),
                                            getRhsFormat().getNumerics(),
                                            terms);
@@ -438,7 +450,7 @@ LogicalResult FmaOp::verify() {
     return emitOpError("adding ")
            << terms << " " << getLhsFormat().getName() << " x "
            << getRhsFormat().getName() << " products needs a " << width
-           << "-bit accumulator but it has " << have << " bits; use !bm.kulisch<"
-           << width << "> or wider";
+           << "-bit accumulator but it has " << have
+           << " bits; use !bm.kulisch<" << width << "> or wider";
   return success();
 }

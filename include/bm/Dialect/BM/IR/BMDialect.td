@@ -34,8 +34,9 @@ def BM_Dialect : Dialect {
     * `!bm.kulisch<W>`: an exact W-bit integer accumulator;
     * operations: `bm.quantize`, `bm.dequantize`, `bm.matmul` (plain,
       transposed, batched), `bm.conv2d`, `bm.transpose`, `bm.pack`,
-      `bm.unpack`, and the arithmetic-unit level `bm.kulisch.zero`,
-      `bm.fma`, `bm.kulisch.to_f32` that contractions lower through.
+      `bm.unpack`, and the arithmetic-unit level `bm.decode`,
+      `bm.kulisch.zero`, `bm.fma`, `bm.kulisch.to_f32` that contractions
+      lower through.
 
     Every numeric statement in this dialect refers to the normative
     specification, docs/numerics.md.

@@ -14,7 +14,8 @@ def BM_AnyBMTensor : Type<CPred<"::llvm::isa<::mlir::bm::BMTensorType>($_self)">
 def BM_AnyKulisch : Type<CPred<"::llvm::isa<::mlir::bm::KulischType>($_self)">,
     "Kulisch accumulator", "::mlir::bm::KulischType">;
 def BM_F32Tensor : RankedTensorOf<[F32]>;
-def BM_CodeOperand : AnyTypeOf<[AnySignlessInteger, VectorOfAnyRankOf<[AnySignlessInteger]>]>;
+def BM_CodeOperand : AnyTypeOf<[AnySignlessInteger, VectorOfAnyRankOf<[AnySignlessInteger]>],
+    "integer or vector of integers">;
 
 //===----------------------------------------------------------------------===//
 // Conversions between float32 and BM
@@ -260,16 +261,38 @@ def BM_KulischZeroOp : BM_Op<"kulisch.zero", [Pure]> {
   let assemblyFormat = "attr-dict `:` qualified(type($result))";
 }
 
-def BM_FmaOp : BM_Op<"fma", [Pure, AllTypesMatch<["acc", "result"]>,
-                              AllTypesMatch<["lhs", "rhs"]>]> {
+def BM_DecodeOp : BM_Op<"decode", [Pure, SameOperandsAndResultShape]> {
+  let summary = "Integer form of element codes";
+  let description = [{
+    `q` of each code of `format` (numerics.md section 1): with sign bit `S`,
+    exponent field `E` and fraction `F`, `|q| = F` if `E = 0`, else
+    `(2^m + F) * 2^(E-1)` (`|q| = F` for `e = 0`), negated if `S` is set.
+    The block scale is not applied. Works on scalars and vectors; the result
+    must be a signed integer wide enough for `qmax` and a sign.
+
+    ```mlir
+    %q = bm.decode %codes format(e2m3) : vector<16xi8> -> vector<16xi8>
+    %r = bm.decode %code format(e3m2) : i8 -> i16
+    ```
+  }];
+  let arguments = (ins BM_CodeOperand:$code, BM_FormatAttr:$format);
+  let results = (outs BM_CodeOperand:$result);
+  let assemblyFormat = [{
+    $code `format` `(` custom<FormatKeyword>($format) `)` attr-dict `:`
+    type($code) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def BM_FmaOp : BM_Op<"fma", [Pure, AllTypesMatch<["acc", "result"]>]> {
   let summary = "Multiply BM elements and add the products exactly";
   let description = [{
-    The paper's FMA unit. `lhs` and `rhs` are element codes of the formats
-    `lhs_format` and `rhs_format` (scalars, or vectors of the same shape);
-    the result is `acc + sum_i q(lhs_i) * q(rhs_i)`, with `q` the integer
-    form of a code (numerics.md section 1), computed exactly. The block
-    scales are not involved: all elements of a run share them, and
-    `bm.kulisch.to_f32` applies them once.
+    The paper's FMA unit. `lhs` and `rhs` are integer forms (see
+    `bm.decode`) of elements of `lhs_format` and `rhs_format`: scalars, or
+    vectors of the same shape. The result is `acc + sum_i lhs_i * rhs_i`,
+    computed exactly (numerics.md section 5). The block scales are not
+    involved: all elements of a run share them, and `bm.kulisch.to_f32`
+    applies them once per run.
 
     The accumulator type must be wide enough for the whole run; its producer
     (e.g. the lowering of `bm.matmul`) derives the width from the formats and
@@ -277,7 +300,7 @@ def BM_FmaOp : BM_Op<"fma", [Pure, AllTypesMatch<["acc", "result"]>,
 
     ```mlir
     %acc1 = bm.fma %acc, %a, %b formats(e2m3, e2m3)
-            : !bm.kulisch<19>, vector<16xi8>
+            : !bm.kulisch<19>, vector<16xi8>, vector<16xi8>
     ```
   }];
   let arguments = (ins BM_AnyKulisch:$acc, BM_CodeOperand:$lhs,
@@ -287,7 +310,7 @@ def BM_FmaOp : BM_Op<"fma", [Pure, AllTypesMatch<["acc", "result"]>,
   let assemblyFormat = [{
     $acc `,` $lhs `,` $rhs `formats` `(` custom<FormatKeyword>($lhs_format)
     `,` custom<FormatKeyword>($rhs_format) `)` attr-dict `:`
-    qualified(type($acc)) `,` type($lhs)
+    qualified(type($acc)) `,` type($lhs) `,` type($rhs)
   }];
   let hasVerifier = 1;
 }
