@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bm/Conversion/Passes.h"
 #include "bm/Dialect/BM/IR/BMDialect.h"
 #include "bm/Dialect/BM/Transforms/Passes.h"
 
@@ -19,6 +20,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::bm::registerBMPasses();
+  mlir::bm::registerBMConversionPassesAndPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -1,0 +1,341 @@
+//===- ArithNumerics.cpp - BM numerics as integer arith IR ----------------===//
+//
+// Every shift amount below is clamped into [0, width) before it is used:
+// LLVM gives poison for larger shifts.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bm/Conversion/BMToArith/ArithNumerics.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace mlir::bm;
+using ::bm::numerics::Format;
+using ::bm::numerics::Rounding;
+
+namespace {
+
+/// Terse integer IR building on scalars of one builder and location.
+struct IntIR {
+  OpBuilder &b;
+  Location loc;
+
+  Type i1() { return b.getI1Type(); }
+  Type i8() { return b.getI8Type(); }
+  Type i32() { return b.getI32Type(); }
+  Type i64() { return b.getI64Type(); }
+
+  Value c(Type t, int64_t v) {
+    return arith::ConstantOp::create(b, loc, t, b.getIntegerAttr(t, v));
+  }
+  Value c32(int64_t v) { return c(i32(), v); }
+  Value c64(int64_t v) { return c(i64(), v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value band(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value bor(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value bxor(Value x, Value y) { return arith::XOrIOp::create(b, loc, x, y); }
+  Value shl(Value x, Value y) { return arith::ShLIOp::create(b, loc, x, y); }
+  Value lshr(Value x, Value y) { return arith::ShRUIOp::create(b, loc, x, y); }
+  Value smax(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value smin(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value eq(Value x, Value y) { return cmp(arith::CmpIPredicate::eq, x, y); }
+  Value ne(Value x, Value y) { return cmp(arith::CmpIPredicate::ne, x, y); }
+  Value slt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
+  Value sle(Value x, Value y) { return cmp(arith::CmpIPredicate::sle, x, y); }
+  Value sgt(Value x, Value y) { return cmp(arith::CmpIPredicate::sgt, x, y); }
+  Value sge(Value x, Value y) { return cmp(arith::CmpIPredicate::sge, x, y); }
+  Value ugt(Value x, Value y) { return cmp(arith::CmpIPredicate::ugt, x, y); }
+  Value uge(Value x, Value y) { return cmp(arith::CmpIPredicate::uge, x, y); }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value andb(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value orb(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value ctlz(Value x) { return math::CountLeadingZerosOp::create(b, loc, x); }
+  Value sext(Value x, Type t) {
+    if (x.getType() == t)
+      return x;
+    return arith::ExtSIOp::create(b, loc, t, x);
+  }
+  Value zext(Value x, Type t) {
+    if (x.getType() == t)
+      return x;
+    return arith::ExtUIOp::create(b, loc, t, x);
+  }
+  Value trunc(Value x, Type t) {
+    if (x.getType() == t)
+      return x;
+    return arith::TruncIOp::create(b, loc, t, x);
+  }
+  /// Zero-extends or truncates to t.
+  Value resize(Value x, Type t) {
+    unsigned from = x.getType().getIntOrFloatBitWidth();
+    unsigned to = t.getIntOrFloatBitWidth();
+    return from < to ? zext(x, t) : trunc(x, t);
+  }
+  /// Clamps a shift amount into [0, max].
+  Value clampShift(Value amount, int64_t max) {
+    Type t = amount.getType();
+    return smin(smax(amount, c(t, 0)), c(t, max));
+  }
+};
+
+} // namespace
+
+IntegerType mlir::bm::getIntegerFormType(MLIRContext *context, Format format) {
+  int bits = format.qmaxBits() + 1;
+  for (unsigned w : {8u, 16u, 32u, 64u})
+    if (bits <= static_cast<int>(w))
+      return IntegerType::get(context, w);
+  return nullptr;
+}
+
+Value mlir::bm::emitBlockBeta(OpBuilder &b, Location loc, Value maxAbsBits,
+                              Format format) {
+  IntIR ir{b, loc};
+  Value nonFinite = ir.uge(maxAbsBits, ir.c32(0x7f800000));
+  Value isZero = ir.eq(maxAbsBits, ir.c32(0));
+  Value expField = ir.lshr(maxAbsBits, ir.c32(23));
+  // floor(log2 M): from the exponent field, or for subnormals from the
+  // position of the leading one: -149 + (31 - ctlz) = -118 - ctlz.
+  Value normalLog = ir.sub(expField, ir.c32(127));
+  Value subnormalLog = ir.sub(ir.c32(-118), ir.ctlz(maxAbsBits));
+  Value log2 = ir.select(ir.eq(expField, ir.c32(0)), subnormalLog, normalLog);
+  Value beta = ir.sub(ir.c32(format.emax()), log2);
+  beta = ir.smin(ir.smax(beta, ir.c32(-127)), ir.c32(127));
+  beta = ir.select(isZero, ir.c32(0), beta);
+  beta = ir.select(nonFinite, ir.c32(-128), beta);
+  return ir.trunc(beta, ir.i8());
+}
+
+Value mlir::bm::emitUnitExponent(OpBuilder &b, Location loc, Value beta,
+                                 Format format) {
+  IntIR ir{b, loc};
+  // s + c = emax - beta + c.
+  return ir.sub(ir.c32(format.emax() + format.c()), ir.sext(beta, ir.i32()));
+}
+
+Value mlir::bm::emitQuantizeElement(OpBuilder &b, Location loc, Value xBits,
+                                    Value beta, Format format,
+                                    Rounding rounding, Value randomWord) {
+  IntIR ir{b, loc};
+  const int e = format.e, m = format.m;
+  Type codeType = b.getIntegerType(format.storageBits());
+
+  // |x| = mant * 2^exp exactly, mant < 2^24.
+  Value sign = ir.lshr(xBits, ir.c32(31));
+  Value absBits = ir.band(xBits, ir.c32(0x7fffffff));
+  Value expField = ir.lshr(absBits, ir.c32(23));
+  Value fracField = ir.band(absBits, ir.c32(0x7fffff));
+  Value isSubnormal = ir.eq(expField, ir.c32(0));
+  Value mant = ir.select(isSubnormal, fracField,
+                         ir.bor(fracField, ir.c32(0x800000)));
+  Value exp = ir.select(isSubnormal, ir.c32(-149),
+                        ir.sub(expField, ir.c32(150)));
+
+  // t = |x| / 2^(s+c) = mant * 2^k.
+  Value k = ir.sub(exp, emitUnitExponent(b, loc, beta, format));
+  // Grid quantum 2^g: keep m+1 significant bits of t (e >= 1), or units
+  // (e = 0). floor(log2 t) = bitlen(mant) - 1 + k.
+  Value g = ir.c32(0);
+  if (e >= 1) {
+    Value bitlen = ir.sub(ir.c32(32), ir.ctlz(mant));
+    g = ir.smax(ir.c32(0), ir.sub(ir.add(bitlen, k), ir.c32(m + 1)));
+  }
+  // r = round(mant * 2^(k - g)); sh = g - k is the right shift of mant.
+  Value sh = ir.sub(g, k);
+  Value mant64 = ir.zext(mant, ir.i64());
+  // sh <= 0: exact. For nonzero mant -sh <= 23; clamping only affects
+  // mant = 0, whose result is 0 anyway.
+  Value leftShift = ir.zext(ir.clampShift(ir.sub(ir.c32(0), sh), 40), ir.i64());
+  Value exact = ir.shl(mant64, leftShift);
+  // sh > 0: truncate, then round up as the mode says. Beyond 63 the
+  // quotient is 0 and every remainder rounds down in all modes.
+  Value shC = ir.zext(ir.clampShift(sh, 63), ir.i64());
+  Value truncated = ir.lshr(mant64, shC);
+  Value remMask = ir.sub(ir.shl(ir.c64(1), shC), ir.c64(1));
+  Value rem = ir.band(mant64, remMask);
+  Value up;
+  switch (rounding) {
+  case Rounding::Zero:
+    up = ir.c(ir.i1(), 0);
+    break;
+  case Rounding::Nearest: {
+    Value half = ir.shl(ir.c64(1), ir.sub(shC, ir.c64(1)));
+    Value odd = ir.eq(ir.band(truncated, ir.c64(1)), ir.c64(1));
+    up = ir.orb(ir.ugt(rem, half), ir.andb(ir.eq(rem, half), odd));
+    break;
+  }
+  case Rounding::Stochastic: {
+    // D = floor(frac * 2^32); round up iff D + r >= 2^32.
+    Value left = ir.clampShift(ir.sub(ir.c64(32), shC), 32);
+    Value right = ir.clampShift(ir.sub(shC, ir.c64(32)), 63);
+    Value d = ir.lshr(ir.shl(rem, left), right);
+    Value r64 = ir.zext(randomWord, ir.i64());
+    up = ir.uge(ir.add(d, r64), ir.c64(int64_t(1) << 32));
+    break;
+  }
+  }
+  Value rounded = ir.add(truncated, ir.zext(up, ir.i64()));
+  Value shPositive = ir.sgt(sh, ir.c32(0));
+  Value r = ir.select(shPositive, rounded, exact);
+
+  Value code;
+  if (e == 0) {
+    // |q| = r saturated at qmax = 2^m - 1; code = sign << m | F.
+    Value f = ir.trunc(ir.smin(r, ir.c64((int64_t(1) << m) - 1)), ir.i32());
+    code = ir.bor(ir.shl(sign, ir.c32(m)), f);
+  } else {
+    // A round-up to 2^(m+1) renormalizes: r = 2^m, g + 1.
+    Value carry = ir.eq(r, ir.c64(int64_t(2) << m));
+    r = ir.select(carry, ir.c64(int64_t(1) << m), r);
+    g = ir.select(carry, ir.add(g, ir.c32(1)), g);
+    Value r32 = ir.trunc(r, ir.i32());
+    Value normal = ir.sge(r32, ir.c32(1 << m));
+    Value bigE = ir.select(normal, ir.add(g, ir.c32(1)), ir.c32(0));
+    Value f = ir.select(normal, ir.sub(r32, ir.c32(1 << m)), r32);
+    // Saturate at qmax: E = 2^e - 1, F = 2^m - 1.
+    Value eMax = ir.c32((1 << e) - 1);
+    Value saturate = ir.sgt(bigE, eMax);
+    bigE = ir.select(saturate, eMax, bigE);
+    f = ir.select(saturate, ir.c32((1 << m) - 1), f);
+    code = ir.bor(ir.bor(ir.shl(sign, ir.c32(e + m)), ir.shl(bigE, ir.c32(m))),
+                  f);
+  }
+  Value nonFinite = ir.eq(beta, ir.c(ir.i8(), -128));
+  code = ir.select(nonFinite, ir.c32(0), code);
+  return ir.resize(code, codeType);
+}
+
+Value mlir::bm::emitRandomWord(OpBuilder &b, Location loc, Value seed,
+                               Value index) {
+  IntIR ir{b, loc};
+  Value group = ir.lshr(index, ir.c64(2));
+  Value c0 = ir.trunc(group, ir.i32());
+  Value c1 = ir.trunc(ir.lshr(group, ir.c64(32)), ir.i32());
+  Value c2 = ir.c32(0), c3 = ir.c32(0);
+  Value k0 = ir.trunc(seed, ir.i32());
+  Value k1 = ir.trunc(ir.lshr(seed, ir.c64(32)), ir.i32());
+  Value m0 = ir.c32(static_cast<int32_t>(0xD2511F53u));
+  Value m1 = ir.c32(static_cast<int32_t>(0xCD9E8D57u));
+  Value w0 = ir.c32(static_cast<int32_t>(0x9E3779B9u));
+  Value w1 = ir.c32(static_cast<int32_t>(0xBB67AE85u));
+  for (int round = 0; round < 10; ++round) {
+    auto p0 = arith::MulUIExtendedOp::create(b, loc, m0, c0);
+    auto p1 = arith::MulUIExtendedOp::create(b, loc, m1, c2);
+    Value n0 = ir.bxor(ir.bxor(p1.getHigh(), c1), k0);
+    Value n1 = p1.getLow();
+    Value n2 = ir.bxor(ir.bxor(p0.getHigh(), c3), k1);
+    Value n3 = p0.getLow();
+    c0 = n0, c1 = n1, c2 = n2, c3 = n3;
+    k0 = ir.add(k0, w0);
+    k1 = ir.add(k1, w1);
+  }
+  Value lane = ir.trunc(ir.band(index, ir.c64(3)), ir.i32());
+  Value word = ir.select(ir.eq(lane, ir.c32(0)), c0, c1);
+  word = ir.select(ir.eq(lane, ir.c32(2)), c2, word);
+  return ir.select(ir.eq(lane, ir.c32(3)), c3, word);
+}
+
+namespace {
+/// Sign bit, significand and binade shift of a code: |q| = sig << shift.
+struct DecodedCode {
+  Value negative; // i1
+  Value significand; // i32
+  Value shift;       // i32
+};
+
+DecodedCode decodeFields(IntIR &ir, Value code, Format format) {
+  const int e = format.e, m = format.m;
+  Value c = ir.resize(code, ir.i32());
+  Value negative =
+      ir.ne(ir.band(ir.lshr(c, ir.c32(e + m)), ir.c32(1)), ir.c32(0));
+  Value f = ir.band(c, ir.c32((1 << m) - 1));
+  if (e == 0)
+    return {negative, f, ir.c32(0)};
+  Value bigE = ir.band(ir.lshr(c, ir.c32(m)), ir.c32((1 << e) - 1));
+  Value isSubnormal = ir.eq(bigE, ir.c32(0));
+  Value sig = ir.select(isSubnormal, f, ir.bor(f, ir.c32(1 << m)));
+  Value shift = ir.select(isSubnormal, ir.c32(0), ir.sub(bigE, ir.c32(1)));
+  return {negative, sig, shift};
+}
+} // namespace
+
+Value mlir::bm::emitDecode(OpBuilder &b, Location loc, Value code,
+                           Format format, Type formType) {
+  IntIR ir{b, loc};
+  DecodedCode d = decodeFields(ir, code, format);
+  unsigned width = formType.getIntOrFloatBitWidth();
+  Value sig = ir.resize(d.significand, formType);
+  Value shift = ir.resize(d.shift, formType);
+  // The verifier guarantees |q| < 2^(width-1), so the shift is in range.
+  Value magnitude = ir.shl(sig, ir.clampShift(shift, width - 1));
+  Value negated = ir.sub(ir.c(formType, 0), magnitude);
+  return ir.select(d.negative, negated, magnitude);
+}
+
+Value mlir::bm::emitFloat32FromScaled(OpBuilder &b, Location loc,
+                                      Value negative, Value magnitude,
+                                      Value exponent) {
+  IntIR ir{b, loc};
+  // L = bit length of the magnitude; keep 24 significant bits, or fewer
+  // where the value is below float32's normal range (lsb weight 2^-149).
+  Value bitlen = ir.sub(ir.c32(64), ir.trunc(ir.ctlz(magnitude), ir.i32()));
+  Value drop = ir.smax(ir.sub(bitlen, ir.c32(24)),
+                       ir.sub(ir.c32(-149), exponent));
+  // drop <= 0: exact, q = mag << -drop (< 2^24).
+  Value left = ir.zext(ir.clampShift(ir.sub(ir.c32(0), drop), 63), ir.i64());
+  Value exact = ir.shl(magnitude, left);
+  // drop > 0: round to nearest, ties to even.
+  Value dC = ir.zext(ir.clampShift(drop, 63), ir.i64());
+  Value truncated = ir.lshr(magnitude, dC);
+  Value rem = ir.band(magnitude, ir.sub(ir.shl(ir.c64(1), dC), ir.c64(1)));
+  Value half = ir.shl(ir.c64(1), ir.sub(dC, ir.c64(1)));
+  Value odd = ir.eq(ir.band(truncated, ir.c64(1)), ir.c64(1));
+  Value up = ir.orb(ir.ugt(rem, half), ir.andb(ir.eq(rem, half), odd));
+  Value rounded = ir.add(truncated, ir.zext(up, ir.i64()));
+  // Beyond 63 dropped bits the value (< 2^63) rounds to zero.
+  rounded = ir.select(ir.sgt(drop, ir.c32(63)), ir.c64(0), rounded);
+  Value q = ir.select(ir.sgt(drop, ir.c32(0)), rounded, exact);
+  // value = q * 2^e2 with e2 >= -149 and q <= 2^24; its bits are
+  // ((e2 + 150) << 23) + q - 2^23, which also covers subnormals (e2 = -149)
+  // and the carry of q = 2^24 into the exponent.
+  Value e2 = ir.sext(ir.add(exponent, drop), ir.i64());
+  Value bits = ir.sub(ir.add(ir.shl(ir.add(e2, ir.c64(150)), ir.c64(23)), q),
+                      ir.c64(1 << 23));
+  bits = ir.select(ir.eq(q, ir.c64(0)), ir.c64(0), bits);
+  bits = ir.smin(bits, ir.c64(0x7f800000)); // overflow -> Inf
+  Value bits32 = ir.trunc(bits, ir.i32());
+  bits32 = ir.bor(bits32, ir.shl(ir.zext(negative, ir.i32()), ir.c32(31)));
+  return arith::BitcastOp::create(b, loc, b.getF32Type(), bits32);
+}
+
+Value mlir::bm::emitScaledIntToFloat32(OpBuilder &b, Location loc, Value value,
+                                       Value exponent) {
+  IntIR ir{b, loc};
+  Value v = ir.sext(value, ir.i64());
+  Value negative = ir.slt(v, ir.c64(0));
+  Value magnitude = ir.select(negative, ir.sub(ir.c64(0), v), v);
+  return emitFloat32FromScaled(b, loc, negative, magnitude, exponent);
+}
+
+Value mlir::bm::emitDequantizeElement(OpBuilder &b, Location loc, Value code,
+                                      Value beta, Format format) {
+  IntIR ir{b, loc};
+  DecodedCode d = decodeFields(ir, code, format);
+  Value exponent = ir.add(d.shift, emitUnitExponent(b, loc, beta, format));
+  Value value = emitFloat32FromScaled(b, loc, d.negative,
+                                      ir.zext(d.significand, ir.i64()),
+                                      exponent);
+  Value nan = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits)));
+  Value nonFinite = ir.eq(beta, ir.c(ir.i8(), -128));
+  return ir.select(nonFinite, nan, value);
+}

@@ -1,0 +1,798 @@
+//===- BMToLinalg.cpp - BM tensor ops to linalg ---------------------------===//
+//
+// A BM tensor is lowered to its two runtime parts: codes (one integer per
+// element) and biases (one i8 per block). Element math comes from
+// ArithNumerics; contractions are built from the FMA-unit ops (bm.decode,
+// bm.fma, bm.kulisch.*) so that the IR keeps the hardware's structure.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bm/Conversion/BMToLinalg/BMToLinalg.h"
+#include "bm/Conversion/BMToArith/ArithNumerics.h"
+#include "bm/Conversion/Passes.h"
+#include "bm/Dialect/BM/IR/BMOps.h"
+#include "bm/Numerics/Kulisch.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Patterns.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::bm {
+#define GEN_PASS_DEF_CONVERTBMTOLINALG
+#include "bm/Conversion/Passes.h.inc"
+} // namespace mlir::bm
+
+using namespace mlir;
+using namespace mlir::bm;
+using ::bm::numerics::Format;
+using utils::IteratorType;
+
+BMToLinalgTypeConverter::BMToLinalgTypeConverter() {
+  addConversion([](Type type) { return type; });
+  addConversion(
+      [](BMTensorType type, SmallVectorImpl<Type> &results) -> LogicalResult {
+        results.push_back(type.getCodesType());
+        results.push_back(type.getBiasesType());
+        return success();
+      });
+}
+
+namespace {
+
+/// Marker of a non-finite block in the per-run scale tensors.
+constexpr int32_t kNonFiniteScale = std::numeric_limits<int32_t>::min();
+
+Value constI32(OpBuilder &b, Location loc, int32_t v) {
+  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+}
+Value constIndex(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+/// (d0, ..., dn) -> (d0 floordiv b0, ..., dn floordiv bn): element -> block.
+AffineMap getBlockMap(MLIRContext *context, ArrayRef<int64_t> block) {
+  SmallVector<AffineExpr> exprs;
+  for (auto [i, b] : llvm::enumerate(block))
+    exprs.push_back(getAffineDimExpr(i, context).floorDiv(b));
+  return AffineMap::get(block.size(), 0, exprs, context);
+}
+
+Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                  Type elementType) {
+  return tensor::EmptyOp::create(b, loc, shape, elementType);
+}
+
+Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                   Value value) {
+  Value empty = emptyTensor(b, loc, shape, value.getType());
+  return linalg::FillOp::create(b, loc, ValueRange{value}, ValueRange{empty})
+      .getResult(0);
+}
+
+SmallVector<Value> loopIndices(OpBuilder &b, Location loc, unsigned count) {
+  SmallVector<Value> indices;
+  for (unsigned i = 0; i < count; ++i)
+    indices.push_back(linalg::IndexOp::create(b, loc, i));
+  return indices;
+}
+
+/// Unit exponent (s + c) of a block bias, or kNonFiniteScale.
+Value unitExponentOrMarker(OpBuilder &b, Location loc, Value beta,
+                           Format format) {
+  Value nonFinite = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq, beta,
+      arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(-128)));
+  return arith::SelectOp::create(b, loc, nonFinite,
+                                 constI32(b, loc, kNonFiniteScale),
+                                 emitUnitExponent(b, loc, beta, format));
+}
+
+/// acc + (nonFinite ? NaN : term), with any NaN made the canonical one
+/// (numerics.md section 5; the NaN bits follow the references).
+Value accumulateTerm(OpBuilder &b, Location loc, Value acc, Value term,
+                     Value nonFinite) {
+  Value nan = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits)));
+  Value sum = arith::AddFOp::create(b, loc, acc, term);
+  Value isNaN =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, sum, sum);
+  Value poisoned = arith::OrIOp::create(b, loc, nonFinite, isNaN);
+  return arith::SelectOp::create(b, loc, poisoned, nan, sum);
+}
+
+/// kulisch.to_f32(acc, scaleA + scaleB), added to `acc32`; NaN if either
+/// scale is the non-finite marker.
+Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
+               Value scaleB, Value acc32) {
+  Value marker = constI32(b, loc, kNonFiniteScale);
+  Value nonFinite = arith::OrIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, scaleA, marker),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, scaleB, marker));
+  Value scale = arith::AddIOp::create(b, loc, scaleA, scaleB);
+  Value term = KulischToF32Op::create(b, loc, b.getF32Type(), kulisch, scale);
+  return accumulateTerm(b, loc, acc32, term, nonFinite);
+}
+
+//===----------------------------------------------------------------------===//
+// bm.quantize
+//===----------------------------------------------------------------------===//
+
+struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(QuantizeOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = op.getContext();
+    BMTensorType type = op.getType();
+    Format format = type.getFormat().getNumerics();
+    Value input = adaptor.getInput().front();
+    int64_t rank = type.getRank();
+    ArrayRef<int64_t> shape = type.getShape();
+    SmallVector<int64_t> grid = type.getBlockGridShape();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    AffineMap blockMap = getBlockMap(context, type.getBlock());
+
+    // 1. Largest |x| bit pattern per block (section 2). The order of the
+    //    bit patterns with the sign cleared is the order of |x|, with NaN
+    //    and Inf above every finite value.
+    Value zero = constI32(rewriter, loc, 0);
+    Value maxInit = filledTensor(rewriter, loc, grid, zero);
+    SmallVector<IteratorType> allReduction(rank, IteratorType::reduction);
+    Value maxAbs =
+        linalg::GenericOp::create(
+            rewriter, loc, maxInit.getType(), ValueRange{input},
+            ValueRange{maxInit}, ArrayRef<AffineMap>{identity, blockMap},
+            allReduction,
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(),
+                                                    args[0]);
+              Value abs = arith::AndIOp::create(
+                  b, loc, bits, constI32(b, loc, 0x7fffffff));
+              Value max = arith::MaxUIOp::create(b, loc, abs, args[1]);
+              linalg::YieldOp::create(b, loc, max);
+            })
+            .getResult(0);
+
+    // 2. The biases.
+    AffineMap gridIdentity = rewriter.getMultiDimIdentityMap(grid.size());
+    SmallVector<IteratorType> gridParallel(grid.size(),
+                                           IteratorType::parallel);
+    Value biasInit = emptyTensor(rewriter, loc, grid, rewriter.getI8Type());
+    Value biases =
+        linalg::GenericOp::create(
+            rewriter, loc, biasInit.getType(), ValueRange{maxAbs},
+            ValueRange{biasInit},
+            ArrayRef<AffineMap>{gridIdentity, gridIdentity}, gridParallel,
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, loc, emitBlockBeta(b, loc, args[0], format));
+            })
+            .getResult(0);
+
+    // 3. The codes (section 3). Stochastic rounding draws the random word
+    //    of the element's row-major linear index.
+    ::bm::numerics::Rounding rounding;
+    switch (op.getRounding()) {
+    case Rounding::nearest:
+      rounding = ::bm::numerics::Rounding::Nearest;
+      break;
+    case Rounding::zero:
+      rounding = ::bm::numerics::Rounding::Zero;
+      break;
+    case Rounding::stochastic:
+      rounding = ::bm::numerics::Rounding::Stochastic;
+      break;
+    }
+    Value seed = op.getSeed() ? adaptor.getSeed().front() : Value();
+    RankedTensorType codesType = type.getCodesType();
+    Value codesInit =
+        emptyTensor(rewriter, loc, shape, codesType.getElementType());
+    SmallVector<IteratorType> parallel(rank, IteratorType::parallel);
+    Value codes =
+        linalg::GenericOp::create(
+            rewriter, loc, codesType, ValueRange{input, biases},
+            ValueRange{codesInit},
+            ArrayRef<AffineMap>{identity, blockMap, identity}, parallel,
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(),
+                                                    args[0]);
+              Value word;
+              if (seed) {
+                Value linear = constIndex(b, loc, 0);
+                SmallVector<Value> indices = loopIndices(b, loc, rank);
+                for (int64_t i = 0; i < rank; ++i) {
+                  linear = arith::MulIOp::create(
+                      b, loc, linear, constIndex(b, loc, shape[i]));
+                  linear = arith::AddIOp::create(b, loc, linear, indices[i]);
+                }
+                Value index64 = arith::IndexCastUIOp::create(
+                    b, loc, b.getI64Type(), linear);
+                word = emitRandomWord(b, loc, seed, index64);
+              }
+              linalg::YieldOp::create(
+                  b, loc,
+                  emitQuantizeElement(b, loc, bits, args[1], format, rounding,
+                                      word));
+            })
+            .getResult(0);
+
+    rewriter.replaceOpWithMultiple(op, {{codes, biases}});
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// bm.dequantize
+//===----------------------------------------------------------------------===//
+
+struct DequantizeLowering : public OpConversionPattern<DequantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(DequantizeOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    BMTensorType type = op.getInput().getType();
+    Format format = type.getFormat().getNumerics();
+    Value codes = adaptor.getInput()[0], biases = adaptor.getInput()[1];
+    int64_t rank = type.getRank();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    AffineMap blockMap = getBlockMap(op.getContext(), type.getBlock());
+    Value init =
+        emptyTensor(rewriter, loc, type.getShape(), rewriter.getF32Type());
+    SmallVector<IteratorType> parallel(rank, IteratorType::parallel);
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, loc, op.getType(), ValueRange{codes, biases},
+            ValueRange{init},
+            ArrayRef<AffineMap>{identity, blockMap, identity}, parallel,
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, loc,
+                  emitDequantizeElement(b, loc, args[0], args[1], format));
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// bm.transpose, bm.pack, bm.unpack
+//===----------------------------------------------------------------------===//
+
+struct TransposeLowering : public OpConversionPattern<TransposeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(TransposeOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    BMTensorType result = op.getType();
+    SmallVector<Value> parts;
+    for (auto [value, type] :
+         llvm::zip_equal(adaptor.getInput(),
+                         SmallVector<RankedTensorType>{
+                             result.getCodesType(), result.getBiasesType()})) {
+      Value init = emptyTensor(rewriter, loc, type.getShape(),
+                               type.getElementType());
+      parts.push_back(linalg::TransposeOp::create(rewriter, loc, value, init,
+                                                  op.getPermutation())
+                          .getResult()
+                          .front());
+    }
+    rewriter.replaceOpWithMultiple(op, {parts});
+    return success();
+  }
+};
+
+struct PackLowering : public OpConversionPattern<PackOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PackOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithMultiple(
+        op, {{adaptor.getCodes().front(), adaptor.getBiases().front()}});
+    return success();
+  }
+};
+
+struct UnpackLowering : public OpConversionPattern<UnpackOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(UnpackOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, adaptor.getInput());
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// bm.matmul
+//===----------------------------------------------------------------------===//
+
+/// Lowers an exact BM matmul (numerics.md section 5) in four steps:
+///  1. decode each operand once and lay it out run by run: A as
+///     [batch, M, runs, L] and B as [batch, runs, L, N], zero past a run's
+///     end (L = longest run);
+///  2. the unit exponent of each (row, run) of A and (run, column) of B;
+///  3. per (m, n, run): one exact Kulisch sum of L bm.fma products;
+///  4. per (m, n): init + each run's term, converted once, in run order.
+struct MatmulLowering : public OpConversionPattern<MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = op.getContext();
+    BMTensorType lhsType = op.getLhs().getType();
+    BMTensorType rhsType = op.getRhs().getType();
+    Format fa = lhsType.getFormat().getNumerics();
+    Format fb = rhsType.getFormat().getNumerics();
+    IntegerType formA = getIntegerFormType(context, fa);
+    IntegerType formB = getIntegerFormType(context, fb);
+    Value init = adaptor.getInit().front();
+    int64_t K = op.getReductionSize();
+    if (K == 0) {
+      rewriter.replaceOp(op, init);
+      return success();
+    }
+    if (!formA || !formB)
+      return rewriter.notifyMatchFailure(op, "integer forms exceed 64 bits");
+
+    Value codesA = adaptor.getLhs()[0], biasesA = adaptor.getLhs()[1];
+    Value codesB = adaptor.getRhs()[0], biasesB = adaptor.getRhs()[1];
+    bool batched = lhsType.getRank() == 3;
+    int64_t nb = batched ? 1 : 0; // number of leading batch dims
+    bool tA = op.getTransposeLhs(), tB = op.getTransposeRhs();
+    ArrayRef<int64_t> sa = lhsType.getShape(), sb = rhsType.getShape();
+    ArrayRef<int64_t> blkA = lhsType.getBlock(), blkB = rhsType.getBlock();
+    int64_t batch = batched ? sa[0] : 1;
+    int64_t M = tA ? sa[nb + 1] : sa[nb];
+    int64_t N = tB ? sb[nb] : sb[nb + 1];
+    auto [kBlockA, kBlockB] = op.getReductionBlockSizes();
+
+    std::vector<::bm::numerics::ReductionRun> runs =
+        ::bm::numerics::contractionRuns(K, kBlockA, kBlockB);
+    int64_t R = runs.size();
+    int64_t L = ::bm::numerics::maxRunLength(K, kBlockA, kBlockB);
+    SmallVector<int64_t> starts, lengths;
+    for (const auto &run : runs) {
+      starts.push_back(run.begin);
+      lengths.push_back(run.size());
+    }
+    auto table = [&](ArrayRef<int64_t> values) -> Value {
+      auto type = RankedTensorType::get({R}, rewriter.getI64Type());
+      return arith::ConstantOp::create(
+          rewriter, loc, DenseElementsAttr::get(type, values));
+    };
+    Value startTable = table(starts), lengthTable = table(lengths);
+
+    auto withBatch = [&](ArrayRef<int64_t> dims) {
+      SmallVector<int64_t> shape;
+      if (batched)
+        shape.push_back(batch);
+      shape.append(dims.begin(), dims.end());
+      return shape;
+    };
+    auto extractI64AsIndex = [&](OpBuilder &b, Location loc, Value tensor,
+                                 Value index) -> Value {
+      Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{index});
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+    };
+    auto divIndex = [](OpBuilder &b, Location loc, Value v, int64_t d) {
+      return arith::DivUIOp::create(b, loc, v, constIndex(b, loc, d))
+          .getResult();
+    };
+
+    // Step 1: run-major integer forms. `side` 0 is A, 1 is B.
+    auto gather = [&](int side) -> Value {
+      bool isA = side == 0;
+      Value codes = isA ? codesA : codesB;
+      Format format = isA ? fa : fb;
+      IntegerType formType = isA ? formA : formB;
+      SmallVector<int64_t> shape =
+          isA ? withBatch({M, R, L}) : withBatch({R, L, N});
+      Value initT = emptyTensor(rewriter, loc, shape, formType);
+      unsigned loops = shape.size();
+      SmallVector<IteratorType> parallel(loops, IteratorType::parallel);
+      return linalg::GenericOp::create(
+                 rewriter, loc, initT.getType(), ValueRange{},
+                 ValueRange{initT},
+                 ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(loops)},
+                 parallel,
+                 [&](OpBuilder &b, Location loc, ValueRange args) {
+                   SmallVector<Value> idx = loopIndices(b, loc, loops);
+                   // A: (batch?, m, r, j); B: (batch?, r, j, n).
+                   Value outer = isA ? idx[nb] : idx[nb + 2];
+                   Value r = isA ? idx[nb + 1] : idx[nb];
+                   Value j = isA ? idx[nb + 2] : idx[nb + 1];
+                   Value start = extractI64AsIndex(b, loc, startTable, r);
+                   Value length = extractI64AsIndex(b, loc, lengthTable, r);
+                   Value valid = arith::CmpIOp::create(
+                       b, loc, arith::CmpIPredicate::ult, j, length);
+                   Value k = arith::AddIOp::create(b, loc, start, j);
+                   k = arith::MinUIOp::create(b, loc, k,
+                                              constIndex(b, loc, K - 1));
+                   bool transposed = isA ? tA : tB;
+                   // Stored layout: A is [M, K] ([K, M] if transposed),
+                   // B is [K, N] ([N, K] if transposed).
+                   bool kFirst = isA ? transposed : !transposed;
+                   SmallVector<Value> at;
+                   if (batched)
+                     at.push_back(idx[0]);
+                   if (kFirst)
+                     at.append({k, outer});
+                   else
+                     at.append({outer, k});
+                   Value code = tensor::ExtractOp::create(b, loc, codes, at);
+                   Value q = DecodeOp::create(b, loc, formType, code,
+                                              FormatAttr::get(context, format.e,
+                                                              format.m));
+                   Value zeroQ = arith::ConstantOp::create(
+                       b, loc, b.getIntegerAttr(formType, 0));
+                   linalg::YieldOp::create(
+                       b, loc,
+                       Value(arith::SelectOp::create(b, loc, valid, q, zeroQ)));
+                 })
+          .getResult(0);
+    };
+    Value runsA = gather(0), runsB = gather(1);
+
+    // Step 2: unit exponents per (row, run) of A and (run, column) of B.
+    auto scales = [&](int side) -> Value {
+      bool isA = side == 0;
+      Value biases = isA ? biasesA : biasesB;
+      Format format = isA ? fa : fb;
+      ArrayRef<int64_t> blk = isA ? blkA : blkB;
+      SmallVector<int64_t> shape = isA ? withBatch({M, R}) : withBatch({R, N});
+      Value initT = emptyTensor(rewriter, loc, shape, rewriter.getI32Type());
+      unsigned loops = shape.size();
+      SmallVector<IteratorType> parallel(loops, IteratorType::parallel);
+      return linalg::GenericOp::create(
+                 rewriter, loc, initT.getType(), ValueRange{},
+                 ValueRange{initT},
+                 ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(loops)},
+                 parallel,
+                 [&](OpBuilder &b, Location loc, ValueRange args) {
+                   SmallVector<Value> idx = loopIndices(b, loc, loops);
+                   Value outer = isA ? idx[nb] : idx[nb + 1];
+                   Value r = isA ? idx[nb + 1] : idx[nb];
+                   Value k = extractI64AsIndex(b, loc, startTable, r);
+                   bool transposed = isA ? tA : tB;
+                   bool kFirst = isA ? transposed : !transposed;
+                   SmallVector<Value> at;
+                   if (batched)
+                     at.push_back(divIndex(b, loc, idx[0], blk[0]));
+                   Value kb = divIndex(b, loc, k, blk[kFirst ? nb : nb + 1]);
+                   Value ob = divIndex(b, loc, outer, blk[kFirst ? nb + 1 : nb]);
+                   if (kFirst)
+                     at.append({kb, ob});
+                   else
+                     at.append({ob, kb});
+                   Value beta = tensor::ExtractOp::create(b, loc, biases, at);
+                   linalg::YieldOp::create(
+                       b, loc, unitExponentOrMarker(b, loc, beta, format));
+                 })
+          .getResult(0);
+    };
+    Value scalesA = scales(0), scalesB = scales(1);
+
+    // Step 3: exact run sums in Kulisch accumulators.
+    auto kulischType = KulischType::get(context, op.getKulischWidth());
+    SmallVector<int64_t> pShape = withBatch({M, N, R});
+    unsigned pLoops = pShape.size();
+    Value pEmpty = emptyTensor(rewriter, loc, pShape, kulischType);
+    Value pZero =
+        linalg::GenericOp::create(
+            rewriter, loc, pEmpty.getType(), ValueRange{}, ValueRange{pEmpty},
+            ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(pLoops)},
+            SmallVector<IteratorType>(pLoops, IteratorType::parallel),
+            [&](OpBuilder &b, Location loc, ValueRange) {
+              linalg::YieldOp::create(
+                  b, loc, Value(KulischZeroOp::create(b, loc, kulischType)));
+            })
+            .getResult(0);
+    // Loops (batch?, m, n, r, j).
+    unsigned loops = nb + 4;
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+    SmallVector<AffineExpr> bExpr;
+    if (batched)
+      bExpr.push_back(d(0));
+    auto map = [&](ArrayRef<unsigned> dims) {
+      SmallVector<AffineExpr> exprs(bExpr);
+      for (unsigned i : dims)
+        exprs.push_back(d(nb + i));
+      return AffineMap::get(loops, 0, exprs, context);
+    };
+    SmallVector<IteratorType> pIters(loops - 1, IteratorType::parallel);
+    pIters.push_back(IteratorType::reduction);
+    FormatAttr faAttr = lhsType.getFormat(), fbAttr = rhsType.getFormat();
+    Value sums =
+        linalg::GenericOp::create(
+            rewriter, loc, pZero.getType(), ValueRange{runsA, runsB},
+            ValueRange{pZero},
+            ArrayRef<AffineMap>{map({0, 2, 3}), map({2, 3, 1}),
+                                map({0, 1, 2})},
+            pIters,
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              Value acc = FmaOp::create(b, loc, kulischType, args[2], args[0],
+                                        args[1], faAttr, fbAttr);
+              linalg::YieldOp::create(b, loc, acc);
+            })
+            .getResult(0);
+
+    // Step 4: convert each run once and add in run order. The run loop is
+    // the innermost reduction, so loops keep ascending order.
+    unsigned fLoops = nb + 3; // (batch?, m, n, r)
+    auto fmap = [&](ArrayRef<unsigned> dims) {
+      SmallVector<AffineExpr> exprs(bExpr);
+      for (unsigned i : dims)
+        exprs.push_back(d(nb + i));
+      return AffineMap::get(fLoops, 0, exprs, context);
+    };
+    SmallVector<IteratorType> fIters(fLoops - 1, IteratorType::parallel);
+    fIters.push_back(IteratorType::reduction);
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, loc, init.getType(), ValueRange{sums, scalesA, scalesB},
+            ValueRange{init},
+            ArrayRef<AffineMap>{fmap({0, 1, 2}), fmap({0, 2}), fmap({2, 1}),
+                                fmap({0, 1})},
+            fIters,
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, loc, flushRun(b, loc, args[0], args[1], args[2], args[3]));
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// bm.conv2d
+//===----------------------------------------------------------------------===//
+
+/// Lowers an exact BM convolution (numerics.md section 5): operands are
+/// decoded once; then each output element scans its reduction (c, kh, kw)
+/// in row-major order, summing products exactly in a Kulisch accumulator and
+/// flushing a converted term whenever the input block or the filter block
+/// changes. Taps in the zero padding change nothing.
+struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(Conv2DOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = op.getContext();
+    BMTensorType inType = op.getInput().getType();
+    BMTensorType fType = op.getFilter().getType();
+    Format fi = inType.getFormat().getNumerics();
+    Format ff = fType.getFormat().getNumerics();
+    IntegerType formI = getIntegerFormType(context, fi);
+    IntegerType formF = getIntegerFormType(context, ff);
+    if (!formI || !formF)
+      return rewriter.notifyMatchFailure(op, "integer forms exceed 64 bits");
+    Value init = adaptor.getInit().front();
+
+    // Decode both operands and the block unit exponents once.
+    auto decodeAll = [&](Value codes, BMTensorType type, IntegerType form) {
+      int64_t rank = type.getRank();
+      AffineMap id = rewriter.getMultiDimIdentityMap(rank);
+      Value initT = emptyTensor(rewriter, loc, type.getShape(), form);
+      FormatAttr formatAttr = type.getFormat();
+      return linalg::GenericOp::create(
+                 rewriter, loc, initT.getType(), ValueRange{codes},
+                 ValueRange{initT}, ArrayRef<AffineMap>{id, id},
+                 SmallVector<IteratorType>(rank, IteratorType::parallel),
+                 [&](OpBuilder &b, Location loc, ValueRange args) {
+                   linalg::YieldOp::create(
+                       b, loc,
+                       Value(DecodeOp::create(b, loc, form, args[0],
+                                              formatAttr)));
+                 })
+          .getResult(0);
+    };
+    auto unitsAll = [&](Value biases, BMTensorType type) {
+      SmallVector<int64_t> grid = type.getBlockGridShape();
+      AffineMap id = rewriter.getMultiDimIdentityMap(grid.size());
+      Value initT = emptyTensor(rewriter, loc, grid, rewriter.getI32Type());
+      Format format = type.getFormat().getNumerics();
+      return linalg::GenericOp::create(
+                 rewriter, loc, initT.getType(), ValueRange{biases},
+                 ValueRange{initT}, ArrayRef<AffineMap>{id, id},
+                 SmallVector<IteratorType>(grid.size(),
+                                           IteratorType::parallel),
+                 [&](OpBuilder &b, Location loc, ValueRange args) {
+                   linalg::YieldOp::create(
+                       b, loc,
+                       unitExponentOrMarker(b, loc, args[0], format));
+                 })
+          .getResult(0);
+    };
+    Value qIn = decodeAll(adaptor.getInput()[0], inType, formI);
+    Value qF = decodeAll(adaptor.getFilter()[0], fType, formF);
+    Value unitsIn = unitsAll(adaptor.getInput()[1], inType);
+    Value unitsF = unitsAll(adaptor.getFilter()[1], fType);
+
+    ArrayRef<int64_t> is = inType.getShape(), fs = fType.getShape();
+    ArrayRef<int64_t> ib = inType.getBlock(), fb = fType.getBlock();
+    int64_t C = fs[1], KH = fs[2], KW = fs[3], H = is[2], W = is[3];
+    int64_t sh = op.getStrides()[0], sw = op.getStrides()[1];
+    int64_t ph = op.getPadding()[0], pw = op.getPadding()[1];
+    int64_t dh = op.getDilations()[0], dw = op.getDilations()[1];
+    SmallVector<int64_t> gridIn = inType.getBlockGridShape();
+    SmallVector<int64_t> gridF = fType.getBlockGridShape();
+    auto kulischType = KulischType::get(context, op.getKulischWidth());
+    FormatAttr fiAttr = inType.getFormat(), ffAttr = fType.getFormat();
+
+    AffineMap id4 = rewriter.getMultiDimIdentityMap(4);
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, loc, init.getType(), ValueRange{}, ValueRange{init},
+            ArrayRef<AffineMap>{id4},
+            SmallVector<IteratorType>(4, IteratorType::parallel),
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              SmallVector<Value> idx = loopIndices(b, loc, 4);
+              Value n = idx[0], f = idx[1], oh = idx[2], ow = idx[3];
+              auto ci = [&](int64_t v) { return constIndex(b, loc, v); };
+              auto add = [&](Value x, Value y) {
+                return arith::AddIOp::create(b, loc, x, y).getResult();
+              };
+              auto mul = [&](Value x, int64_t y) {
+                return arith::MulIOp::create(b, loc, x, ci(y)).getResult();
+              };
+              auto div = [&](Value x, int64_t y) {
+                return arith::DivSIOp::create(b, loc, x, ci(y)).getResult();
+              };
+              auto rem = [&](Value x, int64_t y) {
+                return arith::RemSIOp::create(b, loc, x, ci(y)).getResult();
+              };
+              auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
+                return arith::CmpIOp::create(b, loc, p, x, y).getResult();
+              };
+              auto sel = [&](Value c, Value x, Value y) {
+                return arith::SelectOp::create(b, loc, c, x, y).getResult();
+              };
+              Value ohBase = add(mul(oh, sh), ci(-ph));
+              Value owBase = add(mul(ow, sw), ci(-pw));
+              Value zeroK = KulischZeroOp::create(b, loc, kulischType);
+              Value noBlock = ci(-1);
+              Value zeroScale = constI32(b, loc, 0);
+              SmallVector<Value> initState = {zeroK,     noBlock,  noBlock,
+                                              args[0],   zeroScale, zeroScale};
+              auto loop = scf::ForOp::create(
+                  b, loc, ci(0), ci(C * KH * KW), ci(1), initState,
+                  [&](OpBuilder &b, Location loc, Value t, ValueRange state) {
+                    Value kacc = state[0], curIn = state[1], curF = state[2];
+                    Value acc = state[3], scaleIn = state[4],
+                          scaleF = state[5];
+                    Value c = div(t, KH * KW);
+                    Value kh = rem(div(t, KW), KH);
+                    Value kw = rem(t, KW);
+                    Value ih = add(ohBase, mul(kh, dh));
+                    Value iw = add(owBase, mul(kw, dw));
+                    using P = arith::CmpIPredicate;
+                    Value inside = arith::AndIOp::create(
+                        b, loc,
+                        arith::AndIOp::create(b, loc, cmp(P::sge, ih, ci(0)),
+                                              cmp(P::slt, ih, ci(H))),
+                        arith::AndIOp::create(b, loc, cmp(P::sge, iw, ci(0)),
+                                              cmp(P::slt, iw, ci(W))));
+                    // Clamped coordinates keep padding reads in bounds;
+                    // their results are discarded below.
+                    Value ihC = arith::MinSIOp::create(
+                        b, loc, arith::MaxSIOp::create(b, loc, ih, ci(0)),
+                        ci(H - 1));
+                    Value iwC = arith::MinSIOp::create(
+                        b, loc, arith::MaxSIOp::create(b, loc, iw, ci(0)),
+                        ci(W - 1));
+                    Value bIn = add(
+                        mul(add(mul(div(c, ib[1]), gridIn[2]), div(ihC, ib[2])),
+                            gridIn[3]),
+                        div(iwC, ib[3]));
+                    Value bF = add(
+                        mul(add(mul(div(c, fb[1]), gridF[2]), div(kh, fb[2])),
+                            gridF[3]),
+                        div(kw, fb[3]));
+                    Value changed = arith::OrIOp::create(
+                        b, loc, cmp(P::ne, bIn, curIn), cmp(P::ne, bF, curF));
+                    Value started = cmp(P::ne, curIn, noBlock);
+                    Value flush = arith::AndIOp::create(
+                        b, loc, arith::AndIOp::create(b, loc, changed, started),
+                        inside);
+                    Value flushed =
+                        flushRun(b, loc, kacc, scaleIn, scaleF, acc);
+                    Value newAcc = sel(flush, flushed, acc);
+                    Value base = sel(changed, zeroK, kacc);
+                    Value a = tensor::ExtractOp::create(
+                        b, loc, qIn, ValueRange{n, c, ihC, iwC});
+                    Value w = tensor::ExtractOp::create(
+                        b, loc, qF, ValueRange{f, c, kh, kw});
+                    Value summed = FmaOp::create(b, loc, kulischType, base, a,
+                                                 w, fiAttr, ffAttr);
+                    Value sIn = tensor::ExtractOp::create(
+                        b, loc, unitsIn,
+                        ValueRange{div(n, ib[0]), div(c, ib[1]),
+                                   div(ihC, ib[2]), div(iwC, ib[3])});
+                    Value sF = tensor::ExtractOp::create(
+                        b, loc, unitsF,
+                        ValueRange{div(f, fb[0]), div(c, fb[1]),
+                                   div(kh, fb[2]), div(kw, fb[3])});
+                    SmallVector<Value> next = {
+                        sel(inside, summed, kacc), sel(inside, bIn, curIn),
+                        sel(inside, bF, curF),     newAcc,
+                        sel(inside, sIn, scaleIn), sel(inside, sF, scaleF)};
+                    scf::YieldOp::create(b, loc, next);
+                  });
+              ValueRange finalState = loop.getResults();
+              Value started = cmp(arith::CmpIPredicate::ne, finalState[1],
+                                  noBlock);
+              Value flushed = flushRun(b, loc, finalState[0], finalState[4],
+                                       finalState[5], finalState[3]);
+              linalg::YieldOp::create(b, loc,
+                                      sel(started, flushed, finalState[3]));
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct ConvertBMToLinalgPass
+    : public mlir::bm::impl::ConvertBMToLinalgBase<ConvertBMToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    BMToLinalgTypeConverter converter;
+    RewritePatternSet patterns(context);
+    populateBMToLinalgConversionPatterns(converter, patterns);
+
+    ConversionTarget target(*context);
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           tensor::TensorDialect, scf::SCFDialect,
+                           math::MathDialect>();
+    target.addLegalOp<DecodeOp, FmaOp, KulischZeroOp, KulischToF32Op>();
+    target.addIllegalOp<QuantizeOp, DequantizeOp, MatmulOp, Conv2DOp,
+                        TransposeOp, PackOp, UnpackOp>();
+    target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
+      return converter.isSignatureLegal(op.getFunctionType()) &&
+             converter.isLegal(&op.getBody());
+    });
+    target.addDynamicallyLegalOp<func::ReturnOp, func::CallOp>(
+        [&](Operation *op) { return converter.isLegal(op); });
+    scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns,
+                                                         target);
+    target.markUnknownOpDynamicallyLegal(
+        [&](Operation *op) { return converter.isLegal(op); });
+
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::bm::populateBMToLinalgConversionPatterns(
+    const TypeConverter &converter, RewritePatternSet &patterns) {
+  MLIRContext *context = patterns.getContext();
+  patterns.add<QuantizeLowering, DequantizeLowering, TransposeLowering,
+               PackLowering, UnpackLowering, MatmulLowering, Conv2DLowering>(
+      converter, context);
+  populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
+                                                                 converter);
+  populateReturnOpTypeConversionPattern(patterns, converter);
+  populateCallOpTypeConversionPattern(patterns, converter);
+}

@@ -1,0 +1,961 @@
+#!/usr/bin/python3
+"""Execution tests of the compiled BM code against golden vectors.
+
+Turns golden vectors (quantize.json / matmul.json, see
+shared/spec/vectors/README.md) or random cross-checks (expected values from
+the numpy reference python/bm/numerics.py) into
+
+  (a) one MLIR module whose `func.func @main()` quantizes, unpacks,
+      dequantizes and multiplies with bm ops and prints every result as i32
+      bits with `printMemrefI32`, each result preceded by a marker memref
+      [MAGIC, case, field]; and
+  (b) an expected-output file (JSON) holding the exact bits of every result.
+
+`compare` parses the runner's stdout, aligns it on the markers and checks
+every element bit for bit (NaN payloads included; `--nan-any` relaxes
+that).
+
+Subcommands:
+
+  quantize VECTORS_DIR -o OUT.mlir -e OUT.expected [--cases 0,3,5-9]
+           [--max-cases N --chunk K] [--no-bm]
+  matmul   VECTORS_DIR -o OUT.mlir -e OUT.expected [same options]
+  random   -o OUT.mlir -e OUT.expected [--cases ...] [--seed S] [--no-bm]
+  compare  EXPECTED RUNNER_OUTPUT [--nan-any] [--max-report N] [-q]
+  run      {quantize,matmul,random} [VECTORS_DIR] [--max-cases N] ...
+           generate, compile and run every chunk, then compare (for vector
+           sets too large for one module)
+
+`--no-bm` is the harness self-check: every bm op is replaced by a constant
+holding its expected result, so the module needs only upstream lowering
+(see UPSTREAM_PIPELINE) and must pass `compare`.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+
+# Marker memref: [MAGIC, case id, field id]; MAGIC = "BMTC" as an i32.
+MAGIC = 0x424D5443
+
+# Upstream-only lowering, for the --no-bm harness self-check.
+UPSTREAM_PIPELINE = [
+    "--one-shot-bufferize=bufferize-function-boundaries",
+    "--convert-linalg-to-loops", "--convert-scf-to-cf",
+    "--expand-strided-metadata", "--lower-affine",
+    "--finalize-memref-to-llvm", "--convert-arith-to-llvm",
+    "--convert-func-to-llvm", "--convert-cf-to-llvm",
+    "--reconcile-unrealized-casts",
+]
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------
+
+def u32(v):
+    return int(v) & 0xFFFFFFFF
+
+
+def s32(v):
+    v = int(v) & 0xFFFFFFFF
+    return v - (1 << 32) if v >= (1 << 31) else v
+
+
+def s64(v):
+    v = int(v) & 0xFFFFFFFFFFFFFFFF
+    return v - (1 << 64) if v >= (1 << 63) else v
+
+
+def hexbits(h):
+    return int(h, 16)
+
+
+def prod(xs):
+    p = 1
+    for x in xs:
+        p *= int(x)
+    return p
+
+
+def normalize_block(shape, block):
+    """0, -1 or a size larger than the dimension -> the dimension."""
+    out = []
+    for d, b in zip(shape, block):
+        b = int(b)
+        out.append(int(d) if b in (0, -1) or b > int(d) else b)
+    return out
+
+
+def grid_shape(shape, tiles):
+    return [-(-int(d) // int(t)) for d, t in zip(shape, tiles)]
+
+
+def code_type(e, m):
+    bits = 1 + e + m
+    return "i8" if bits <= 8 else "i16" if bits <= 16 else "i32"
+
+
+def tensor_type(shape, elt):
+    return "tensor<%s>" % "x".join([str(d) for d in shape] + [elt])
+
+
+def memref_type(shape, elt):
+    return "memref<%s>" % "x".join([str(d) for d in shape] + [elt])
+
+
+def bm_type(shape, fmt, tiles):
+    return "!bm.tensor<%sxe%dm%d, block = [%s]>" % (
+        "x".join(str(d) for d in shape), fmt[0], fmt[1],
+        ", ".join(str(t) for t in tiles))
+
+
+def dense_literal(values, shape):
+    """Nested decimal literal of a row-major list of ints."""
+    values = [int(v) for v in values]
+    assert len(values) == prod(shape), (len(values), shape)
+    if not shape:
+        return str(values[0])
+
+    def rec(off, dims):
+        if len(dims) == 1:
+            return "[" + ", ".join(str(v) for v in values[off:off + dims[0]]) + "]"
+        step = prod(dims[1:])
+        return "[" + ", ".join(rec(off + i * step, dims[1:])
+                               for i in range(dims[0])) + "]"
+    return rec(0, list(shape))
+
+
+def parse_cases(spec, n):
+    """'0,3,5-9' -> sorted indices < n (None: all)."""
+    if spec is None:
+        return list(range(n))
+    out = set()
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            lo = int(lo) if lo else 0
+            hi = int(hi) if hi else n - 1
+            out.update(range(lo, hi + 1))
+        else:
+            out.add(int(part))
+    bad = [i for i in out if not 0 <= i < n]
+    if bad:
+        raise SystemExit("--cases: indices %s out of range (there are %d cases)"
+                         % (sorted(bad), n))
+    return sorted(out)
+
+
+def chunk(indices, max_cases, k):
+    if not max_cases:
+        if k not in (None, 0):
+            raise SystemExit("--chunk needs --max-cases")
+        return indices
+    k = k or 0
+    nchunks = max(1, -(-len(indices) // max_cases))
+    if not 0 <= k < nchunks:
+        raise SystemExit("--chunk %d out of range: %d cases in chunks of %d "
+                         "give %d chunk(s)" % (k, len(indices), max_cases, nchunks))
+    return indices[k * max_cases:(k + 1) * max_cases]
+
+
+# ---------------------------------------------------------------------------
+# The module emitter
+# ---------------------------------------------------------------------------
+
+class Module:
+    """Builds the body of func.func @main and the expected-results list."""
+
+    def __init__(self, no_bm=False):
+        self.lines = []
+        self.n = 0
+        self.no_bm = no_bm
+        self.expected = []      # list of case dicts
+
+    def fresh(self, hint="v"):
+        self.n += 1
+        return "%%%s%d" % (hint, self.n)
+
+    def emit(self, line):
+        self.lines.append("    " + line)
+
+    def comment(self, text):
+        for t in text.splitlines():
+            self.lines.append("    // " + t)
+
+    # -- values ------------------------------------------------------------
+
+    def const_int(self, values, shape, elt="i32", hint="c"):
+        """Integer tensor constant; values are taken modulo 2^bits and
+        written signed."""
+        bits = int(elt[1:])
+        mask = (1 << bits) - 1
+        half = 1 << (bits - 1)
+        vals = [(int(v) & mask) - ((int(v) & mask) >= half) * (1 << bits)
+                for v in values]
+        name = self.fresh(hint)
+        self.emit("%s = arith.constant dense<%s> : %s"
+                  % (name, dense_literal(vals, shape), tensor_type(shape, elt)))
+        return name
+
+    def map_elementwise(self, src, shape, src_elt, dst_elt, op, hint="m"):
+        """linalg.generic applying one arith cast op elementwise."""
+        rank = len(shape)
+        dims = ", ".join("d%d" % i for i in range(rank))
+        amap = "affine_map<(%s) -> (%s)>" % (dims, dims)
+        iters = ", ".join(['"parallel"'] * rank)
+        empty = self.fresh("e")
+        out = self.fresh(hint)
+        dst_t = tensor_type(shape, dst_elt)
+        self.emit("%s = tensor.empty() : %s" % (empty, dst_t))
+        self.emit("%s = linalg.generic {indexing_maps = [%s, %s], "
+                  "iterator_types = [%s]} ins(%s : %s) outs(%s : %s) {"
+                  % (out, amap, amap, iters, src, tensor_type(shape, src_elt),
+                     empty, dst_t))
+        self.emit("^bb0(%%in: %s, %%out: %s):" % (src_elt, dst_elt))
+        self.emit("  %%r = %s %%in : %s to %s" % (op, src_elt, dst_elt))
+        self.emit("  linalg.yield %r : " + dst_elt)
+        self.emit("} -> " + dst_t)
+        return out
+
+    def f32_from_bits(self, bits, shape, hint="x"):
+        """f32 tensor with exactly the given bit patterns (an i32 constant
+        bitcast elementwise: no decimal float round trip)."""
+        c = self.const_int(bits, shape, "i32", hint="bits")
+        return self.map_elementwise(c, shape, "i32", "f32", "arith.bitcast", hint)
+
+    def quantize(self, x, shape, fmt, tiles, rounding, seed, hint="q"):
+        in_t = tensor_type(shape, "f32")
+        out_t = bm_type(shape, fmt, tiles)
+        q = self.fresh(hint)
+        if rounding == "stochastic":
+            s = self.fresh("seed")
+            self.emit("%s = arith.constant %d : i64" % (s, s64(seed)))
+            self.emit("%s = bm.quantize %s stochastic seed %s : %s -> %s"
+                      % (q, x, s, in_t, out_t))
+        else:
+            self.emit("%s = bm.quantize %s %s : %s -> %s"
+                      % (q, x, rounding, in_t, out_t))
+        return q
+
+    # -- printing ----------------------------------------------------------
+
+    def print_i32(self, t, shape):
+        m = self.fresh("buf")
+        u = self.fresh("u")
+        self.emit("%s = bufferization.to_buffer %s : %s to %s"
+                  % (m, t, tensor_type(shape, "i32"), memref_type(shape, "i32")))
+        self.emit("%s = memref.cast %s : %s to memref<*xi32>"
+                  % (u, m, memref_type(shape, "i32")))
+        self.emit("func.call @printMemrefI32(%s) : (memref<*xi32>) -> ()" % u)
+
+    def marker(self, case_id, field_id):
+        c = self.const_int([MAGIC, case_id, field_id], [3], "i32", hint="mark")
+        self.print_i32(c, [3])
+
+    def print_codes(self, codes, shape, elt):
+        if elt == "i32":
+            return codes
+        return self.map_elementwise(codes, shape, elt, "i32", "arith.extui", "code32")
+
+    def print_field(self, case, field_id, name, kind, tensor_i32, shape, expected):
+        """Marker, then the i32 tensor; records the expected values."""
+        self.marker(case["id"], field_id)
+        self.print_i32(tensor_i32, shape)
+        case["fields"].append({"id": field_id, "name": name, "kind": kind,
+                               "shape": list(shape),
+                               "expected": [u32(v) for v in expected]})
+
+    # -- one quantized operand ---------------------------------------------
+
+    def quantized_operand(self, case, prefix, base_field, op):
+        """op: dict with format, tiles (normalized), rounding, seed, shape,
+        input (u32 bits) and expected code/beta/output (u32), or None for
+        the expected ones when they are not to be printed. Emits the
+        quantize and the printing of codes, biases and dequantized bits.
+        Returns the SSA name of the BM tensor (or, with --no-bm, None)."""
+        fmt, tiles, shape = op["format"], op["tiles"], op["shape"]
+        grid = grid_shape(shape, tiles)
+        celt = code_type(*fmt)
+        label = (prefix + ".") if prefix else ""
+        self.comment("%s%s %s block %s %s%s" % (
+            label or "operand ", "x".join(map(str, shape)),
+            "e%dm%d" % tuple(fmt), tiles, op["rounding"],
+            (" seed %d" % op["seed"]) if op["rounding"] == "stochastic" else ""))
+        if self.no_bm:
+            codes = self.const_int(op["code"], shape, celt, hint="codes")
+            biases = self.const_int(op["beta"], grid, "i8", hint="biases")
+            deq = None
+            if op.get("output") is not None:
+                deq = self.f32_from_bits(op["output"], shape, hint="deq")
+            q = None
+        else:
+            x = self.f32_from_bits(op["input"], shape, hint="x")
+            q = self.quantize(x, shape, fmt, tiles, op["rounding"], op["seed"])
+            bt = bm_type(shape, fmt, tiles)
+            codes, biases = self.fresh("codes"), self.fresh("biases")
+            self.emit("%s, %s = bm.unpack %s : %s -> %s, %s"
+                      % (codes, biases, q, bt, tensor_type(shape, celt),
+                         tensor_type(grid, "i8")))
+            deq = None
+            if op.get("output") is not None:
+                deq = self.fresh("deq")
+                self.emit("%s = bm.dequantize %s : %s -> %s"
+                          % (deq, q, bt, tensor_type(shape, "f32")))
+        c32 = self.print_codes(codes, shape, celt)
+        self.print_field(case, base_field + 1, label + "code", "int", c32, shape,
+                         op["code"])
+        b32 = self.map_elementwise(biases, grid, "i8", "i32", "arith.extsi", "beta32")
+        self.print_field(case, base_field + 2, label + "beta", "int", b32, grid,
+                         op["beta"])
+        if op.get("output") is not None:
+            d32 = self.map_elementwise(deq, shape, "f32", "i32", "arith.bitcast",
+                                       "deq32")
+            self.print_field(case, base_field + 3, label + "output", "f32", d32,
+                             shape, op["output"])
+        return q
+
+    def contraction_output(self, case, field_id, out_shape, expected, build):
+        """build(): emits the contraction and returns its f32 result name.
+        With --no-bm the result is a constant of the expected bits."""
+        if self.no_bm:
+            y = self.f32_from_bits(expected, out_shape, hint="y")
+        else:
+            y = build()
+        y32 = self.map_elementwise(y, out_shape, "f32", "i32", "arith.bitcast", "y32")
+        self.print_field(case, field_id, "output", "f32", y32, out_shape, expected)
+
+    def new_case(self, case_id, label):
+        case = {"id": case_id, "label": label, "fields": []}
+        self.expected.append(case)
+        self.lines.append("")
+        self.comment("---- case %d: %s" % (case_id, label))
+        return case
+
+    # -- output --------------------------------------------------------------
+
+    def text(self, header):
+        out = ["// " + h for h in header.splitlines()]
+        out.append("module {")
+        out.append("  func.func private @printMemrefI32(memref<*xi32>) "
+                   "attributes {llvm.emit_c_interface}")
+        out.append("  func.func @main() {")
+        out.extend(self.lines)
+        out.append("    return")
+        out.append("  }")
+        out.append("}")
+        return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Golden vectors
+# ---------------------------------------------------------------------------
+
+def load_json(vectors_dir, name):
+    path = os.path.join(vectors_dir, name)
+    with open(path) as f:
+        return path, json.load(f)
+
+
+def vector_operand(c):
+    shape = [int(d) for d in c["shape"]]
+    fmt = [int(c["format"][0]), int(c["format"][1])]
+    return {
+        "format": fmt,
+        "tiles": normalize_block(shape, c["block"]),
+        "rounding": c["rounding"],
+        "seed": int(c.get("seed", 0)),
+        "shape": shape,
+        "input": [hexbits(h) for h in c["input"]],
+        "code": [int(v) for v in c["code"]],
+        "beta": [int(v) for v in c["beta"]],
+        "output": [hexbits(h) for h in c["output"]],
+    }
+
+
+def operand_label(op):
+    return "%s e%dm%d block %s %s" % ("x".join(map(str, op["shape"])),
+                                      op["format"][0], op["format"][1],
+                                      op["tiles"], op["rounding"])
+
+
+def gen_quantize(mod, cases, indices):
+    for i in indices:
+        op = vector_operand(cases[i])
+        note = cases[i].get("note", "")
+        case = mod.new_case(i, "quantize %s%s" % (operand_label(op),
+                                                  (" (%s)" % note) if note else ""))
+        mod.quantized_operand(case, "", 0, op)
+
+
+def matmul_ir(mod, qa, qb, init, a_shape, b_shape, fa, fb, ta, tb, out_shape,
+              attrs=""):
+    y = mod.fresh("y")
+    mod.emit("%s = bm.matmul %s, %s, %s%s : %s, %s, %s -> %s"
+             % (y, qa, qb, init, (" {%s}" % attrs) if attrs else "",
+                bm_type(a_shape, fa, ta), bm_type(b_shape, fb, tb),
+                tensor_type(out_shape, "f32"), tensor_type(out_shape, "f32")))
+    return y
+
+
+def gen_matmul(mod, cases, indices):
+    for i in indices:
+        c = cases[i]
+        a, b = vector_operand(c["a"]), vector_operand(c["b"])
+        M, K = a["shape"]
+        K2, N = b["shape"]
+        assert K == K2, "case %d: A %s, B %s" % (i, a["shape"], b["shape"])
+        case = mod.new_case(i, "matmul A %s x B %s" % (operand_label(a),
+                                                        operand_label(b)))
+        qa = mod.quantized_operand(case, "a", 10, a)
+        qb = mod.quantized_operand(case, "b", 20, b)
+        out = [hexbits(h) for h in c["output"]]
+        init_bits = [hexbits(h) for h in c["init"]]
+
+        def build():
+            init = mod.f32_from_bits(init_bits, [M, N], hint="init")
+            return matmul_ir(mod, qa, qb, init, a["shape"], b["shape"],
+                             a["format"], b["format"], a["tiles"], b["tiles"],
+                             [M, N])
+        mod.contraction_output(case, 0, [M, N], out, build)
+
+
+# ---------------------------------------------------------------------------
+# Random cross-checks against the numpy reference
+# ---------------------------------------------------------------------------
+
+def import_reference():
+    sys.path.insert(0, os.path.join(REPO, "python"))
+    try:
+        import numpy as np  # noqa: F401
+        from bm import numerics as bmn
+    except ImportError as e:
+        raise SystemExit("random: cannot import the numpy reference "
+                         "(%s/python/bm/numerics.py): %s" % (REPO, e))
+    return bmn
+
+
+def random_tensor(rng, shape, np):
+    """float32 values spread over magnitudes (so blocks get different
+    shared exponents and some elements underflow to 0 in their block),
+    with a few exact zeros and negative zeros."""
+    x = rng.standard_normal(shape) * np.exp2(rng.integers(-6, 4, size=shape))
+    x = x.astype(np.float32)
+    flat = x.reshape(-1)
+    n = flat.size
+    z = rng.choice(n, size=max(1, n // 64), replace=False)
+    flat[z[0::2]] = np.float32(0.0)
+    flat[z[1::2]] = np.float32(-0.0)
+    return x
+
+
+# Each random case: operands (name, shape, format, block, rounding, seed),
+# and the contraction. Seeds above 2^63 check the i64 wrap of the seed.
+RANDOM_CASES = [
+    {"name": "bm6 matmul 128x384 x 384x256 (e2m3 x e2m3, 48x48, stochastic A)",
+     "op": "matmul", "attrs": "",
+     "a": ([128, 384], (2, 3), [48, 48], "stochastic", 0xC0FFEE0123456789),
+     "b": ([384, 256], (2, 3), [48, 48], "nearest", 0)},
+    {"name": "batched matmul 4x32x64 x 4x64x16 (e3m2 x e2m3, [1,16,32] / [1,24,16])",
+     "op": "matmul", "attrs": "",
+     "a": ([4, 32, 64], (3, 2), [1, 16, 32], "stochastic", 20210503),
+     "b": ([4, 64, 16], (2, 3), [1, 24, 16], "nearest", 0)},
+    {"name": "batched matmul 3x8x40 x 3x40x12 (e2m5 x e4m3, whole-dim and [3,40,5] blocks)",
+     "op": "matmul", "attrs": "",
+     "a": ([3, 8, 40], (2, 5), [1, 0, 0], "zero", 0),
+     "b": ([3, 40, 12], (4, 3), [3, 16, 5], "stochastic", 0xFFFFFFFFFFFFFFFF)},
+    {"name": "transpose_lhs matmul: lhs stored 40x24 (KxM), rhs 40x20",
+     "op": "matmul", "attrs": "transpose_lhs",
+     "a": ([40, 24], (2, 5), [16, 8], "nearest", 0),
+     "b": ([40, 20], (2, 3), [12, 20], "stochastic", 77)},
+    {"name": "transpose_rhs matmul: lhs 24x40, rhs stored 20x40 (NxK)",
+     "op": "matmul", "attrs": "transpose_rhs",
+     "a": ([24, 40], (3, 2), [8, 16], "stochastic", 0x8000000000000000),
+     "b": ([20, 40], (2, 3), [8, 12], "nearest", 0)},
+    {"name": "transpose_lhs+rhs matmul: lhs stored 40x24, rhs stored 20x40",
+     "op": "matmul", "attrs": "transpose_lhs, transpose_rhs",
+     "a": ([40, 24], (2, 3), [48, 48], "stochastic", 5),
+     "b": ([20, 40], (2, 3), [7, 9], "zero", 0)},
+    {"name": "conv2d 2x3x9x9 * 4x3x3x3, stride 2, padding 1 (e2m3, [1,3,4,4] / [2,2,3,3])",
+     "op": "conv2d", "attrs": "strides = array<i64: 2, 2>, padding = array<i64: 1, 1>",
+     "stride": (2, 2), "padding": (1, 1), "dilation": (1, 1),
+     "a": ([2, 3, 9, 9], (2, 3), [1, 3, 4, 4], "stochastic", 0xDEADBEEFCAFEF00D),
+     "b": ([4, 3, 3, 3], (2, 3), [2, 2, 3, 3], "nearest", 0)},
+    {"name": "conv2d 1x4x10x11 * 3x4x3x2, stride 1x2, padding 2x1, dilation 2x1 (e3m2 x e2m5)",
+     "op": "conv2d",
+     "attrs": "strides = array<i64: 1, 2>, padding = array<i64: 2, 1>, "
+              "dilations = array<i64: 2, 1>",
+     "stride": (1, 2), "padding": (2, 1), "dilation": (2, 1),
+     "a": ([1, 4, 10, 11], (3, 2), [1, 2, 3, 5], "nearest", 0),
+     "b": ([3, 4, 3, 2], (2, 5), [3, 3, 2, 2], "stochastic", 1)},
+]
+
+
+def random_reference(spec, rng):
+    """Inputs and expected bits of one random case from the numpy
+    reference; returns (operands, init bits, output shape, output bits)."""
+    import numpy as np
+    bmn = import_reference()
+
+    def operand(desc):
+        shape, fmt, block, rounding, seed = desc
+        x = random_tensor(rng, shape, np)
+        q = bmn.quantize(x, bmn.Format(*fmt), block, rounding, seed)
+        tiles = normalize_block(shape, block)
+        # The reference may keep an oversize tile (one partial block): same
+        # blocking as the type's normalized size.
+        assert normalize_block(shape, q.tiles) == tiles, (q.tiles, tiles)
+        op = {"format": list(fmt), "tiles": tiles, "rounding": rounding,
+              "seed": seed, "shape": list(shape),
+              "input": [int(v) for v in x.view(np.uint32).reshape(-1)],
+              "code": [int(v) for v in q.codes.reshape(-1)],
+              "beta": [int(v) for v in q.beta.reshape(-1)],
+              "output": None}
+        return op, q
+
+    a, qa = operand(spec["a"])
+    b, qb = operand(spec["b"])
+
+    def transposed(q):
+        """The same values seen in the other layout (exact)."""
+        perm = list(range(q.ndim - 2)) + [q.ndim - 1, q.ndim - 2]
+        return bmn.Quantized(q.fmt, tuple(q.tiles[p] for p in perm),
+                             np.ascontiguousarray(q.beta.transpose(perm)),
+                             np.ascontiguousarray(q.codes.transpose(perm)))
+
+    if spec["op"] == "matmul":
+        la = transposed(qa) if "transpose_lhs" in spec["attrs"] else qa
+        lb = transposed(qb) if "transpose_rhs" in spec["attrs"] else qb
+        out_shape = list(la.shape[:-1]) + [lb.shape[-1]]
+        init = random_tensor(rng, out_shape, np)
+        y = bmn.matmul(la, lb, init)
+    else:
+        Nn, C, H, W = a["shape"]
+        F, C2, KH, KW = b["shape"]
+        (sh, sw), (ph, pw), (dh, dw) = spec["stride"], spec["padding"], spec["dilation"]
+        OH = (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1
+        OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
+        out_shape = [Nn, F, OH, OW]
+        init = random_tensor(rng, out_shape, np)
+        y = bmn.conv2d(qa, qb, init, stride=spec["stride"], padding=spec["padding"],
+                       dilation=spec["dilation"])
+    assert list(y.shape) == out_shape, (y.shape, out_shape)
+    init_bits = [int(v) for v in init.view(np.uint32).reshape(-1)]
+    out_bits = [int(v) for v in np.asarray(y, np.float32).view(np.uint32).reshape(-1)]
+    return a, b, init_bits, out_shape, out_bits
+
+
+def gen_random(mod, indices, seed):
+    import numpy as np
+    for i in indices:
+        spec = RANDOM_CASES[i]
+        # One generator per case: a case's data do not depend on --cases.
+        rng = np.random.default_rng([seed, i])
+        a, b, init_bits, out_shape, out_bits = random_reference(spec, rng)
+        case = mod.new_case(i, spec["name"])
+        opname = "x" if spec["op"] == "conv2d" else "a"
+        qa = mod.quantized_operand(case, opname, 10, a)
+        qb = mod.quantized_operand(case, "w" if opname == "x" else "b", 20, b)
+
+        def build():
+            init = mod.f32_from_bits(init_bits, out_shape, hint="init")
+            if spec["op"] == "matmul":
+                return matmul_ir(mod, qa, qb, init, a["shape"], b["shape"],
+                                 a["format"], b["format"], a["tiles"], b["tiles"],
+                                 out_shape, spec["attrs"])
+            y = mod.fresh("y")
+            mod.emit("%s = bm.conv2d %s, %s, %s {%s} : %s, %s, %s -> %s"
+                     % (y, qa, qb, init, spec["attrs"],
+                        bm_type(a["shape"], a["format"], a["tiles"]),
+                        bm_type(b["shape"], b["format"], b["tiles"]),
+                        tensor_type(out_shape, "f32"), tensor_type(out_shape, "f32")))
+            return y
+        mod.contraction_output(case, 0, out_shape, out_bits, build)
+
+
+# ---------------------------------------------------------------------------
+# Generation entry point
+# ---------------------------------------------------------------------------
+
+def generate(kind, vectors_dir, cases_spec, max_cases, chunk_k, no_bm, seed):
+    """Returns (module text, expected dict)."""
+    mod = Module(no_bm=no_bm)
+    if kind == "random":
+        idx = chunk(parse_cases(cases_spec, len(RANDOM_CASES)), max_cases, chunk_k)
+        gen_random(mod, idx, seed)
+        source = "random cross-checks (numpy seed %d) against %s" % (
+            seed, os.path.join(REPO, "python", "bm", "numerics.py"))
+    else:
+        path, cases = load_json(vectors_dir, kind + ".json")
+        idx = chunk(parse_cases(cases_spec, len(cases)), max_cases, chunk_k)
+        (gen_quantize if kind == "quantize" else gen_matmul)(mod, cases, idx)
+        source = os.path.abspath(path)
+    header = ("Generated by gen_vector_tests.py %s from %s; cases %s%s.\n"
+              "Do not edit: every result is printed as i32 bits after a "
+              "marker [%d, case, field]."
+              % (kind, source, compact_ranges(idx),
+                 " (--no-bm self-check)" if no_bm else "", MAGIC))
+    expected = {"kind": kind, "source": source, "magic": MAGIC,
+                "no_bm": no_bm, "cases": mod.expected}
+    return mod.text(header), expected
+
+
+def compact_ranges(idx):
+    if not idx:
+        return "none"
+    parts, start, prev = [], idx[0], idx[0]
+    for i in idx[1:] + [None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        parts.append(str(start) if start == prev else "%d-%d" % (start, prev))
+        if i is not None:
+            start = prev = i
+    return ",".join(parts)
+
+
+def cmd_generate(args):
+    text, expected = generate(args.kind, getattr(args, "vectors_dir", None),
+                              args.cases, args.max_cases, args.chunk,
+                              args.no_bm, getattr(args, "seed", 0))
+    with open(args.output, "w") as f:
+        f.write(text)
+    with open(args.expected, "w") as f:
+        json.dump(expected, f, separators=(",", ":"))
+    if not args.quiet:
+        print("%s: %d case(s), %d field(s) -> %s, %s"
+              % (args.kind, len(expected["cases"]),
+                 sum(len(c["fields"]) for c in expected["cases"]),
+                 args.output, args.expected))
+    return 0
+
+
+def count_chunks(kind, vectors_dir, cases_spec, max_cases):
+    if kind == "random":
+        n = len(parse_cases(cases_spec, len(RANDOM_CASES)))
+    else:
+        _, cases = load_json(vectors_dir, kind + ".json")
+        n = len(parse_cases(cases_spec, len(cases)))
+    return max(1, -(-n // max_cases)) if max_cases else 1
+
+
+# ---------------------------------------------------------------------------
+# Parsing the runner's output
+# ---------------------------------------------------------------------------
+
+HEADER_RE = re.compile(
+    r"Unranked Memref base@ = (?:0x)?[0-9a-fA-F]+ rank = (\d+) offset = (-?\d+) "
+    r"sizes = \[([^\]]*)\] strides = \[([^\]]*)\] data =")
+INT_RE = re.compile(r"-?\d+")
+
+
+def parse_memrefs(text):
+    """Every printMemref print in `text`: list of (rank, sizes, values)."""
+    out = []
+    pos = 0
+    while True:
+        mt = HEADER_RE.search(text, pos)
+        if not mt:
+            break
+        rank = int(mt.group(1))
+        sizes = [int(s) for s in mt.group(3).replace(",", " ").split()]
+        i = mt.end()
+        # The data: from the first '[' to its matching ']' (rank 0: one
+        # number on the next line).
+        while i < len(text) and text[i] in " \t\r\n":
+            i += 1
+        if rank == 0 or i >= len(text) or text[i] != "[":
+            m2 = INT_RE.match(text, i)
+            vals = [int(m2.group(0))] if m2 else []
+            pos = m2.end() if m2 else i
+        else:
+            depth, j = 0, i
+            while j < len(text):
+                ch = text[j]
+                if ch == "[":
+                    depth += 1
+                elif ch == "]":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                elif ch == "U" and text.startswith("Unranked Memref", j):
+                    break           # truncated print: stop at the next one
+                j += 1
+            vals = [int(v) for v in INT_RE.findall(text, i, j)]
+            pos = j + 1
+        out.append((rank, sizes, vals))
+    return out
+
+
+def align(memrefs, magic):
+    """{(case, field): (sizes, values)}, plus the problems found."""
+    got, problems = {}, []
+    i = 0
+    while i < len(memrefs):
+        rank, sizes, vals = memrefs[i]
+        if rank == 1 and sizes == [3] and len(vals) == 3 and u32(vals[0]) == magic:
+            key = (vals[1], vals[2])
+            if i + 1 < len(memrefs) and not (
+                    memrefs[i + 1][0] == 1 and memrefs[i + 1][1] == [3]
+                    and len(memrefs[i + 1][2]) == 3
+                    and u32(memrefs[i + 1][2][0]) == magic):
+                if key in got:
+                    problems.append("case %d field %d printed twice" % key)
+                got[key] = (memrefs[i + 1][1], memrefs[i + 1][2])
+                i += 2
+                continue
+            problems.append("case %d field %d: marker without data" % key)
+            i += 1
+            continue
+        problems.append("unexpected memref print #%d (rank %d, sizes %s) "
+                        "outside any marker" % (i, rank, sizes))
+        i += 1
+    return got, problems
+
+
+def f32_str(b):
+    import struct
+    v = struct.unpack("<f", struct.pack("<I", b))[0]
+    return repr(v)
+
+
+def is_nan(b):
+    return (b & 0x7F800000) == 0x7F800000 and (b & 0x7FFFFF) != 0
+
+
+def index_str(k, shape):
+    idx = []
+    for d in reversed(shape):
+        idx.append(k % d if d else 0)
+        k //= d if d else 1
+    return "[" + ", ".join(str(v) for v in reversed(idx)) + "]"
+
+
+def compare(expected, text, nan_any=False, max_report=5, quiet=False, out=sys.stdout):
+    memrefs = parse_memrefs(text)
+    got, problems = align(memrefs, expected.get("magic", MAGIC))
+    n_pass = n_fail = 0
+    expected_keys = set()
+    for case in expected["cases"]:
+        msgs = []
+        for fld in case["fields"]:
+            key = (case["id"], fld["id"])
+            expected_keys.add(key)
+            name = fld["name"]
+            if key not in got:
+                msgs.append("field %s: no output (marker [%d, %d] not found; "
+                            "did the runner stop early?)" % (name, key[0], key[1]))
+                continue
+            sizes, vals = got[key]
+            exp = fld["expected"]
+            if sizes != fld["shape"]:
+                msgs.append("field %s: printed sizes %s, expected shape %s"
+                            % (name, sizes, fld["shape"]))
+                continue
+            if len(vals) != len(exp):
+                msgs.append("field %s: %d values printed, expected %d"
+                            % (name, len(vals), len(exp)))
+                continue
+            bad = []
+            for k, (e, g) in enumerate(zip(exp, vals)):
+                g = u32(g)
+                if e == g:
+                    continue
+                if fld["kind"] == "f32" and nan_any and is_nan(e) and is_nan(g):
+                    continue
+                bad.append(k)
+            if bad:
+                lines = ["field %s: %d of %d elements differ" % (name, len(bad), len(exp))]
+                for k in bad[:max_report]:
+                    e, g = exp[k], u32(vals[k])
+                    if fld["kind"] == "f32":
+                        lines.append("  element %d %s: expected 0x%08x (%s) got 0x%08x (%s)"
+                                     % (k, index_str(k, fld["shape"]), e, f32_str(e),
+                                        g, f32_str(g)))
+                    else:
+                        lines.append("  element %d %s: expected %d (0x%08x) got %d (0x%08x)"
+                                     % (k, index_str(k, fld["shape"]), s32(e), e,
+                                        s32(g), g))
+                if len(bad) > max_report:
+                    lines.append("  ... %d more" % (len(bad) - max_report))
+                msgs.append("\n    ".join(lines))
+        if msgs:
+            n_fail += 1
+            print("FAIL case %d: %s" % (case["id"], case["label"]), file=out)
+            for m in msgs:
+                print("    " + m, file=out)
+        else:
+            n_pass += 1
+            if not quiet:
+                print("PASS case %d: %s (%s)" % (
+                    case["id"], case["label"],
+                    ", ".join("%s %d" % (f["name"], len(f["expected"]))
+                              for f in case["fields"])), file=out)
+    extra = sorted(set(got) - expected_keys)
+    for key in extra:
+        problems.append("case %d field %d printed but not expected" % key)
+    for p in problems:
+        print("WARNING: " + p, file=out)
+    if not memrefs:
+        print("ERROR: no printMemrefI32 output found", file=out)
+    print("%s: %d case(s) passed, %d failed" % (expected["kind"], n_pass, n_fail),
+          file=out)
+    ok = n_fail == 0 and not problems and bool(memrefs)
+    return 0 if ok else 1
+
+
+def cmd_compare(args):
+    with open(args.expected) as f:
+        expected = json.load(f)
+    if args.output == "-":
+        text = sys.stdin.read()
+    else:
+        with open(args.output, errors="replace") as f:
+            text = f.read()
+    return compare(expected, text, nan_any=args.nan_any,
+                   max_report=args.max_report, quiet=args.quiet)
+
+
+# ---------------------------------------------------------------------------
+# run: generate, compile, run and compare, chunk by chunk
+# ---------------------------------------------------------------------------
+
+def default_tool(name, build_bin):
+    for d in [build_bin, "/usr/lib/llvm-22/bin"]:
+        p = os.path.join(d, name)
+        if d and os.path.exists(p):
+            return p
+    return name
+
+
+def cmd_run(args):
+    build_bin = os.path.join(os.environ.get("BM_BUILD_DIR", os.path.join(REPO, "build")),
+                             "bin")
+    bm_opt = args.bm_opt or default_tool("bm-opt", build_bin)
+    mlir_opt = args.mlir_opt or default_tool("mlir-opt", "")
+    runner = args.mlir_runner or default_tool("mlir-runner", "")
+    libdir = args.lib_dir or "/usr/lib/llvm-22/lib"
+    libs = ",".join(os.path.join(libdir, l) for l in
+                    ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so"))
+    if args.no_bm:
+        lower = [mlir_opt] + UPSTREAM_PIPELINE
+    else:
+        lower = [bm_opt] + args.pipeline.split()
+    nchunks = count_chunks(args.kind, args.vectors_dir, args.cases, args.max_cases)
+    failed = 0
+    workdir = args.keep or tempfile.mkdtemp(prefix="bm-vectors-")
+    os.makedirs(workdir, exist_ok=True)
+    for k in range(nchunks):
+        base = os.path.join(workdir, "%s.%d" % (args.kind, k))
+        text, expected = generate(args.kind, args.vectors_dir, args.cases,
+                                  args.max_cases, k if args.max_cases else None,
+                                  args.no_bm, args.seed)
+        with open(base + ".mlir", "w") as f:
+            f.write(text)
+        with open(base + ".expected", "w") as f:
+            json.dump(expected, f, separators=(",", ":"))
+        print("== chunk %d/%d: %d case(s), %s" % (k + 1, nchunks,
+                                                  len(expected["cases"]), base + ".mlir"))
+        sys.stdout.flush()
+        low = subprocess.run(lower + [base + ".mlir", "-o", base + ".ll.mlir"],
+                             stderr=subprocess.PIPE, universal_newlines=True)
+        if low.returncode != 0:
+            print("FAIL: lowering failed (%s):\n%s" % (" ".join(lower), low.stderr[-4000:]))
+            failed += 1
+            continue
+        run = subprocess.run([runner, base + ".ll.mlir", "-e", "main",
+                              "--entry-point-result=void", "--shared-libs=" + libs],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, errors="replace")
+        with open(base + ".out", "w") as f:
+            f.write(run.stdout)
+        if run.returncode != 0:
+            print("runner exited with %d:\n%s" % (run.returncode, run.stderr[-4000:]))
+        rc = compare(expected, run.stdout, nan_any=args.nan_any,
+                     max_report=args.max_report, quiet=args.quiet)
+        failed += rc != 0 or run.returncode != 0
+    print("%d chunk(s), %d failed%s" % (nchunks, failed,
+                                        "" if args.keep else " (files in %s)" % workdir))
+    return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n\n", 1)[1])
+    sub = p.add_subparsers(dest="cmd")
+    sub.required = True
+
+    def selection(sp):
+        sp.add_argument("--cases", help="case indices, e.g. 0,3,5-9 (default: all)")
+        sp.add_argument("--max-cases", type=int, default=0,
+                        help="split the selected cases into chunks of N")
+        sp.add_argument("--no-bm", action="store_true",
+                        help="harness self-check: bm ops replaced by constants "
+                             "of their expected results")
+
+    for kind in ("quantize", "matmul", "random"):
+        sp = sub.add_parser(kind, help="generate the %s module" % kind)
+        if kind != "random":
+            sp.add_argument("vectors_dir", help="directory holding %s.json" % kind)
+        else:
+            sp.add_argument("--seed", type=int, default=2021,
+                            help="numpy seed of the random inputs")
+        selection(sp)
+        sp.add_argument("--chunk", type=int, default=None,
+                        help="with --max-cases: which chunk (0-based)")
+        sp.add_argument("-o", "--output", required=True, help="MLIR module to write")
+        sp.add_argument("-e", "--expected", required=True,
+                        help="expected-results file to write")
+        sp.add_argument("-q", "--quiet", action="store_true")
+        sp.set_defaults(func=cmd_generate, kind=kind)
+
+    sp = sub.add_parser("compare", help="check runner output against expected")
+    sp.add_argument("expected")
+    sp.add_argument("output", help="runner stdout ('-' for stdin)")
+    sp.add_argument("--nan-any", action="store_true",
+                    help="any NaN matches any NaN (default: exact bits)")
+    sp.add_argument("--max-report", type=int, default=5,
+                    help="mismatching elements listed per field")
+    sp.add_argument("-q", "--quiet", action="store_true",
+                    help="print failing cases and the summary only")
+    sp.set_defaults(func=cmd_compare)
+
+    sp = sub.add_parser("run", help="generate, lower, run and compare every chunk")
+    sp.add_argument("kind", choices=("quantize", "matmul", "random"))
+    sp.add_argument("vectors_dir", nargs="?",
+                    default=os.environ.get("BM_VECTORS_DIR",
+                                           os.path.join(REPO, "..", "shared", "spec",
+                                                        "vectors")))
+    selection(sp)
+    sp.add_argument("--seed", type=int, default=2021)
+    sp.add_argument("--pipeline", default="--bm-lower-to-cpu",
+                    help="bm-opt options that lower to LLVM (default: %(default)s)")
+    sp.add_argument("--bm-opt")
+    sp.add_argument("--mlir-opt", help="for --no-bm (default: /usr/lib/llvm-22/bin)")
+    sp.add_argument("--mlir-runner")
+    sp.add_argument("--lib-dir", help="directory of libmlir_*runner_utils.so")
+    sp.add_argument("--keep", metavar="DIR", help="write the files to DIR and keep them")
+    sp.add_argument("--nan-any", action="store_true")
+    sp.add_argument("--max-report", type=int, default=5)
+    sp.add_argument("-q", "--quiet", action="store_true")
+    sp.set_defaults(func=cmd_run)
+
+    args = p.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
