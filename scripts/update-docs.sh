@@ -7,4 +7,5 @@ build=${BM_BUILD_DIR:-$root/build}
 mkdir -p "$root/docs/generated"
 cp "$build/docs/Dialects/BMDialect.md" "$root/docs/generated/BMDialect.md"
 cp "$build/docs/Dialects/BMPasses.md" "$root/docs/generated/BMPasses.md"
+cp "$build/docs/Dialects/BMConversionPasses.md" "$root/docs/generated/BMConversionPasses.md"
 echo "docs/generated updated"

@@ -85,8 +85,9 @@ struct FmaLowering : public OpConversionPattern<FmaOp> {
       return arith::ExtSIOp::create(rewriter, loc, accType, v);
     };
     // |lhs * rhs| fits the accumulator: the verifier checked the width.
-    Value product = arith::MulIOp::create(rewriter, loc, widen(adaptor.getLhs()),
-                                          widen(adaptor.getRhs()));
+    Value lhs = widen(adaptor.getLhs());
+    Value rhs = widen(adaptor.getRhs());
+    Value product = arith::MulIOp::create(rewriter, loc, lhs, rhs);
     rewriter.replaceOpWithNewOp<arith::AddIOp>(op, adaptor.getAcc(), product);
     return success();
   }
@@ -139,6 +140,21 @@ struct ConvertBMToArithPass
     : public mlir::bm::impl::ConvertBMToArithBase<ConvertBMToArithPass> {
   void runOnOperation() override {
     MLIRContext *context = &getContext();
+    // Say precisely what is unsupported before the conversion fails on it.
+    WalkResult unsupported = getOperation().walk([](Operation *op) {
+      if (!isa<DecodeOp, FmaOp>(op))
+        return WalkResult::advance();
+      if (llvm::any_of(op->getOperandTypes(), llvm::IsaPred<VectorType>)) {
+        op->emitOpError("with vector operands is not supported by "
+                        "convert-bm-to-arith yet; unroll it to scalar ops "
+                        "first");
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (unsupported.wasInterrupted())
+      return signalPassFailure();
+
     BMToArithTypeConverter converter;
     RewritePatternSet patterns(context);
     populateBMToArithConversionPatterns(converter, patterns);
@@ -158,8 +174,9 @@ struct ConvertBMToArithPass
     });
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns)))) {
-      getOperation().emitError("convert-bm-to-arith: could not lower every "
-                               "FMA-unit op (see the diagnostics above)");
+      mlir::emitError(getOperation().getLoc(),
+                      "convert-bm-to-arith: could not lower every FMA-unit "
+                      "op (see the diagnostics above)");
       signalPassFailure();
     }
   }
