@@ -11,6 +11,7 @@
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Conversion/Passes.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
+#include "bm/Dialect/BM/Transforms/Passes.h"
 #include "bm/Numerics/Kulisch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -529,7 +530,9 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
               Value acc = FmaOp::create(b, loc, kulischType, args[2], args[0],
                                         args[1], faAttr, fbAttr);
               linalg::YieldOp::create(b, loc, acc);
-            })
+            },
+            ArrayRef<NamedAttribute>{rewriter.getNamedAttr(
+                kRunSumsAttrName, rewriter.getUnitAttr())})
             .getResult(0);
 
     // Step 4: convert each run once and add in run order. The run loop is

@@ -33,14 +33,17 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
   // registered passes, and reads like the equivalent bm-opt command line.
   std::string pipeline =
       "convert-bm-to-linalg,convert-bm-to-arith,canonicalize,cse,"
+      "func.func(bm-vectorize-run-sums),canonicalize,cse,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,"
-      "convert-linalg-to-loops,convert-scf-to-cf,"
+      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+      "convert-linalg-to-loops,convert-vector-to-scf{full-unroll=true},"
+      "func.func(lower-vector-multi-reduction),convert-scf-to-cf,"
       "expand-strided-metadata,lower-affine,";
   if (options.emitCInterface)
     pipeline += "bm-emit-c-interface,";
-  pipeline += "convert-to-llvm,reconcile-unrealized-casts";
+  pipeline += "convert-vector-to-llvm,convert-to-llvm,"
+              "reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm)))
     llvm::report_fatal_error("bm-lower-to-cpu: bad built-in pipeline");
 }

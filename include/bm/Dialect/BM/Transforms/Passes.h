@@ -3,10 +3,18 @@
 #ifndef BM_DIALECT_BM_TRANSFORMS_PASSES_H
 #define BM_DIALECT_BM_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::bm {
+
+/// Marks the linalg.generic that sums the integer products of each run of a
+/// lowered contraction (see bm-vectorize-run-sums).
+constexpr llvm::StringLiteral kRunSumsAttrName = "bm.run_sums";
 
 #define GEN_PASS_DECL
 #include "bm/Dialect/BM/Transforms/Passes.h.inc"

@@ -23,4 +23,26 @@ def BMReport : Pass<"bm-report", "::mlir::ModuleOp"> {
   ];
 }
 
+def BMVectorizeRunSums : Pass<"bm-vectorize-run-sums"> {
+  let summary = "Tile and vectorize the exact integer run sums of contractions";
+  let description = [{
+    `convert-bm-to-linalg` marks the `linalg.generic` that sums each run's
+    integer products (`bm.run_sums`). After `convert-bm-to-arith` that op
+    is a pure integer contraction; this pass tiles its parallel loops to
+    `[1, ..., tile-n, 1]` (the output-column loop gets `tile-n`, or the
+    largest power of two dividing N below it) and vectorizes each tile, so
+    the products and sums run on vector registers. Integer sums are exact
+    in any order, so this never changes a bit; the float32 accumulation of
+    run terms, which must stay in run order, is not touched.
+  }];
+  let options = [
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"16",
+           "Vector width along the output columns">,
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"
+  ];
+}
+
 #endif // BM_DIALECT_BM_TRANSFORMS_PASSES_TD

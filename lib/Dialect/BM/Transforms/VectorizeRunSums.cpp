@@ -1,0 +1,77 @@
+//===- VectorizeRunSums.cpp - Vectorize exact integer run sums ------------===//
+
+#include "bm/Dialect/BM/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/TilingInterface.h"
+
+namespace mlir::bm {
+#define GEN_PASS_DEF_BMVECTORIZERUNSUMS
+#include "bm/Dialect/BM/Transforms/Passes.h.inc"
+} // namespace mlir::bm
+
+using namespace mlir;
+using namespace mlir::bm;
+
+namespace {
+
+/// Largest power of two <= limit that divides n (n itself if n <= limit).
+int64_t chooseTile(int64_t n, int64_t limit) {
+  if (n <= limit)
+    return n;
+  int64_t tile = 1;
+  while (tile * 2 <= limit && n % (tile * 2) == 0)
+    tile *= 2;
+  return tile;
+}
+
+struct BMVectorizeRunSumsPass
+    : public mlir::bm::impl::BMVectorizeRunSumsBase<BMVectorizeRunSumsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> targets;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (op->hasAttr(kRunSumsAttrName) && op.hasPureTensorSemantics())
+        targets.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : targets) {
+      // Loops: (batch..., m, n, r, j); j is the only reduction.
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      unsigned loops = ranges.size();
+      if (loops < 4 || llvm::any_of(ranges, ShapedType::isDynamic))
+        continue;
+      SmallVector<int64_t> sizes(loops, 1);
+      sizes[loops - 3] = chooseTile(ranges[loops - 3], tileN);
+      sizes[loops - 1] = 0; // keep the whole run in the tile
+      scf::SCFTilingOptions options;
+      options.setTileSizes(
+          getAsIndexOpFoldResult(&getContext(), ArrayRef<int64_t>(sizes)));
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled)) {
+        op.emitRemark("bm-vectorize-run-sums: could not tile; left scalar");
+        continue;
+      }
+      rewriter.replaceOp(op, tiled->replacements);
+      for (Operation *tiledOp : tiled->tiledOps) {
+        rewriter.setInsertionPoint(tiledOp);
+        FailureOr<linalg::VectorizationResult> vectorized =
+            linalg::vectorize(rewriter, tiledOp);
+        if (failed(vectorized)) {
+          tiledOp->emitRemark(
+              "bm-vectorize-run-sums: could not vectorize; left scalar");
+          continue;
+        }
+        rewriter.replaceOp(tiledOp, vectorized->replacements);
+      }
+    }
+  }
+};
+
+} // namespace
