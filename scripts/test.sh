@@ -30,7 +30,11 @@ log=$(mktemp)
 /usr/bin/python3 /usr/lib/llvm-22/bin/lit -sv "${lit_env[@]}" "${paths[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
-count() { grep -E "^ *$1: +[0-9]+" "$log" | awk '{s += $NF} END {print s + 0}'; }
+# lit's summary lines look like "  Passed: 136 (99.27%)".
+count() {
+  grep -E "^ +$1: +[0-9]+" "$log" | sed -E "s/^ +$1: +([0-9]+).*/\1/" |
+    awk '{s += $1} END {print s + 0}'
+}
 passed=$(( $(count Passed) + $(count 'Expectedly Failed') ))
 failed=$(( $(count Failed) + $(count 'Unexpectedly Passed') + $(count Unresolved) + $(count 'Timed Out') ))
 rm -f "$log"
