@@ -13,8 +13,9 @@ PACKAGES=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   # Unit tests.
   libgtest-dev
-  # Python reference numerics and its tests.
-  python3 python3-numpy
+  # Python reference numerics and its tests; OpenBLAS so that numpy's
+  # float32 matmul (the benchmarks' baseline) is not the reference BLAS.
+  python3 python3-numpy libopenblas0-pthread
 )
 
 missing=()

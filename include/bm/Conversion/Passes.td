@@ -59,7 +59,10 @@ def BMEmitCInterface : Pass<"bm-emit-c-interface", "::mlir::ModuleOp"> {
   let summary = "Mark every public function with llvm.emit_c_interface";
   let description = [{
     So that the lowered module exports `_mlir_ciface_<name>` wrappers taking
-    memref descriptors by pointer, callable from C or Python (ctypes).
+    memref descriptors by pointer, callable from C or Python (ctypes). Its
+    tensor arguments are also marked `bufferization.writable = false`: the
+    caller owns those buffers, so bufferization must not compute in place in
+    them (e.g. a matmul into its `init`). Run it before bufferization.
   }];
 }
 

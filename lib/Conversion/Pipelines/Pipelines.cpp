@@ -20,9 +20,16 @@ struct BMEmitCInterfacePass
     : public mlir::bm::impl::BMEmitCInterfaceBase<BMEmitCInterfacePass> {
   void runOnOperation() override {
     UnitAttr unit = UnitAttr::get(&getContext());
-    for (auto func : getOperation().getOps<func::FuncOp>())
-      if (func.isPublic() && !func.isExternal())
-        func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), unit);
+    BoolAttr readOnly = BoolAttr::get(&getContext(), false);
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (!func.isPublic() || func.isExternal())
+        continue;
+      func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), unit);
+      // Callers own their buffers: bufferization must not write into them.
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+        if (isa<TensorType>(func.getArgument(i).getType()))
+          func.setArgAttr(i, "bufferization.writable", readOnly);
+    }
   }
 };
 } // namespace
@@ -31,7 +38,8 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
                                        const LowerToCPUOptions &options) {
   // The upstream part is spelled as a textual pipeline: it only names
   // registered passes, and reads like the equivalent bm-opt command line.
-  std::string pipeline =
+  std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
+  pipeline +=
       "convert-bm-to-linalg,convert-bm-to-arith,canonicalize,cse,"
       "func.func(bm-vectorize-run-sums),canonicalize,cse,"
       "one-shot-bufferize{bufferize-function-boundaries "
@@ -40,8 +48,6 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
       "convert-linalg-to-loops,convert-vector-to-scf{full-unroll=true},"
       "func.func(lower-vector-multi-reduction),convert-scf-to-cf,"
       "expand-strided-metadata,lower-affine,";
-  if (options.emitCInterface)
-    pipeline += "bm-emit-c-interface,";
   pipeline += "convert-vector-to-llvm,convert-to-llvm,"
               "reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm)))

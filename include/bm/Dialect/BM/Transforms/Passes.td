@@ -45,4 +45,72 @@ def BMVectorizeRunSums : Pass<"bm-vectorize-run-sums"> {
   ];
 }
 
+def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
+  let summary = "Rewrite an FP32 training step so that every GEMM and "
+                "convolution runs in Block Minifloat";
+  let description = [{
+    Replaces each float32 contraction of a training step (forward, backward
+    and update, in linalg on tensors) by a BM one, the way the paper trains
+    (numerics.md section 6): both inputs are quantized just before the
+    contraction, weights and activations to the forward format, errors to the
+    backward format, and the products are summed exactly. Everything else
+    (batch norm, ReLU, pooling, loss, optimizer, master weights) stays FP32.
+
+    Recognized contractions: `linalg.matmul` (also with transposing
+    indexing maps), `linalg.batch_matmul`, `linalg.generic` ops that are
+    matmul-like contractions (one reduction dimension, at most one leading
+    batch dimension, a multiply-add body on f32), and
+    `linalg.conv_2d_nchw_fchw` (a `tensor.pad` of zeros in H/W feeding it
+    becomes the op's padding). Operands that are `linalg.transpose`s of a
+    2-D tensor are quantized before the transpose and read through
+    `transpose_lhs`/`transpose_rhs`, so one quantized activation serves the
+    forward GEMM and the weight-gradient GEMM when blocks are square.
+
+    Roles, by dataflow (documented in docs/training.md):
+
+    * error: a function argument `{bm.role = "error"}`, the result of an
+      op carrying the unit attribute `bm.grad_seed` (the loss gradient), and
+      every value computed from an error;
+    * weight: a function argument `{bm.role = "weight"}`, and values
+      obtained from weights only through data movement (transpose, reshape,
+      slices, casts);
+    * activation: every other value.
+
+    A contraction of two errors has no role the paper defines: it is kept in
+    FP32 with a warning. Each quantize of a tensor is created once and reused
+    (same value, format, block and rounding). Stochastic rounding draws from
+    the seed argument (`{bm.role = "seed"}`, an `i64`, e.g. the step
+    number): quantize op `i` of a step uses seed `(seed << 16) + i`, so no
+    two quantize ops of a step, or of different steps, share random words.
+
+    Each new op carries `bm.roles` and `bm.index` for `--bm-report`.
+  }];
+  let options = [
+    Option<"preset", "preset", "std::string", /*default=*/"\"bm6\"",
+           "Format preset: bm8 (e2m5/e4m3), bm6 (e2m3/e3m2), bm5 (e2m2/e3m1), "
+           "bm4 (e2m1/e3m0)">,
+    Option<"forwardFormat", "forward", "std::string", /*default=*/"\"\"",
+           "Forward format (weights, activations), e.g. e2m3; overrides the "
+           "preset">,
+    Option<"backwardFormat", "backward", "std::string", /*default=*/"\"\"",
+           "Backward format (errors), e.g. e3m2; overrides the preset">,
+    ListOption<"block", "block", "int64_t",
+               "Block shape of matmul operands (default 48,48; 0 = whole "
+               "dimension)">,
+    ListOption<"convBlock", "conv-block", "int64_t",
+               "Block shape of NCHW convolution inputs (default 1,48,0,0)">,
+    ListOption<"filterBlock", "filter-block", "int64_t",
+               "Block shape of FCHW convolution filters (default 48,48,0,0)">,
+    Option<"rounding", "rounding", "std::string", /*default=*/"\"stochastic\"",
+           "Rounding of every quantize: nearest, stochastic or zero">,
+    ListOption<"keepFP32", "keep-fp32", "int64_t",
+               "Indices (program order within each function, as in the "
+               "report) of contractions to keep in FP32">,
+    Option<"minMacs", "min-macs", "int64_t", /*default=*/"0",
+           "Keep contractions with fewer multiply-accumulates in FP32">,
+  ];
+  let dependentDialects = ["::mlir::bm::BMDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // BM_DIALECT_BM_TRANSFORMS_PASSES_TD

@@ -1,0 +1,904 @@
+"""Compile MLIR modules that use bm ops to a shared library; call them from numpy.
+
+A small ahead-of-time driver around the tools of the CPU lowering:
+
+1. ``bm-opt --bm-lower-to-cpu=emit-c-interface=true`` (bm ops on tensors ->
+   LLVM dialect; every public function gets a ``_mlir_ciface_<name>`` wrapper);
+2. ``mlir-translate --mlir-to-llvmir``;
+3. ``llc -O3 -filetype=obj -relocation-model=pic [-mcpu=native]``;
+4. ``cc -shared`` (``libmlir_c_runner_utils`` linked only if used, with an
+   rpath);
+
+then loads the library with :mod:`ctypes` and calls the wrappers with memref
+descriptors built over numpy arrays. Compiled libraries are cached by a hash
+of the module text, the options and the tools.
+
+Usage::
+
+    from bm import compiler
+    lib = compiler.compile_module(mlir_text)        # or compile_file(path)
+    codes, biases, deq = lib.call("quant", x, seed) # or lib.quant(x, seed)
+
+Signatures are read from the ``func.func`` lines of the module (custom
+syntax); pass ``signatures={"f": (["tensor<4xf32>", "i64"],
+["tensor<4xf32>"])}`` for modules written otherwise.
+
+Argument and result types: ranked ``tensor<...>`` / ``memref<...>`` (identity
+layout) of ``f16``, ``f32``, ``f64``, ``i1``, ``i8``, ``i16``, ``i32``,
+``i64``, ``index``, any rank (``?`` dimensions allowed), and scalars ``i1`` ..
+``i64``, ``index``, ``f32``, ``f64``. Array arguments are converted to the declared
+element type (same-width integers are reinterpreted, e.g. uint8 BM codes for
+an ``i8`` tensor) and made C-contiguous; results come back as new numpy
+arrays (integer tensors as signed types). ``!bm.tensor`` values cannot cross the
+function boundary: pass their codes and biases and use ``bm.pack`` /
+``bm.unpack`` inside.
+
+ABI notes (what the C interface of MLIR's LLVM lowering does, and how this
+module follows it):
+
+* a memref is passed as a pointer to a descriptor ``{allocated, aligned,
+  offset, sizes[N], strides[N]}`` (rank 0: the first three fields only);
+  scalars are passed by value;
+* results: none -> no out-pointer; one scalar -> returned by value; one
+  memref, or several results of any kind -> the first argument points to one
+  struct holding every result (for one memref, that struct is the
+  descriptor itself);
+* bufferization makes every returned memref an allocation owned by the
+  caller (returned arguments and constants are cloned). :meth:`Function.__call__`
+  copies each result into a fresh numpy array and ``free``\\ s the allocation
+  (once, even if two results share it; never a buffer that belongs to an
+  argument);
+* one-shot bufferization treats tensor arguments of public functions as
+  writable, so the compiled code may compute in place into an argument's
+  buffer (``bm.matmul`` writes into its ``init``). By default
+  (``readonly_args=True``) every tensor argument of a public function is
+  marked ``{bufferization.writable = false}`` before lowering, so numpy
+  arguments are never modified. With ``readonly_args=False`` the compiled code
+  may overwrite the arrays passed in (contiguous arrays of the right dtype are
+  passed without a copy).
+
+Tools are found as follows: ``bm-opt`` from ``$BM_OPT``, else
+``<repo>/build/bin/bm-opt`` (``$BM_BUILD_DIR/bin/bm-opt`` if set), else
+``PATH``; ``mlir-translate`` and ``llc`` from ``$BM_MLIR_TRANSLATE`` /
+``$BM_LLC``, else ``$BM_LLVM_BIN_DIR``, else ``/usr/lib/llvm-22/bin``, else
+``PATH``; the C compiler from ``$CC``, else ``cc``/``gcc``/``clang``. The
+cache directory is ``$BM_COMPILER_CACHE``, else
+``<tempdir>/bm-compiler-cache-<uid>``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = [
+    "CompileError", "ToolNotFoundError", "TensorType", "ScalarType",
+    "FunctionSignature", "Function", "CompiledModule", "compile_module",
+    "compile_file", "parse_signatures", "find_tools", "cache_dir",
+    "mark_args_readonly",
+]
+
+_VERSION = "bm.compiler/1"
+_REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                      "..", ".."))
+_DEFAULT_LLVM_BIN = "/usr/lib/llvm-22/bin"
+_MAX_STDERR = 8000
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+class CompileError(RuntimeError):
+    """A step of the pipeline failed; the message holds the command and the
+    tool's stderr (``.stderr``, ``.step``, ``.cmd`` hold them too)."""
+
+    def __init__(self, message, step=None, cmd=None, stderr=None):
+        super().__init__(message)
+        self.step = step
+        self.cmd = cmd
+        self.stderr = stderr
+
+
+class ToolNotFoundError(CompileError):
+    """A tool of the pipeline (bm-opt, mlir-translate, llc, cc) is missing."""
+
+
+# ---------------------------------------------------------------------------
+# Types and signatures
+# ---------------------------------------------------------------------------
+
+_ELEMENT_DTYPES = {
+    "f16": np.float16, "f32": np.float32, "f64": np.float64,
+    "i1": np.bool_, "i8": np.int8, "i16": np.int16, "i32": np.int32,
+    "i64": np.int64, "index": np.int64,
+}
+_SCALAR_CTYPES = {
+    "i1": ctypes.c_bool, "i8": ctypes.c_int8, "i16": ctypes.c_int16,
+    "i32": ctypes.c_int32, "i64": ctypes.c_int64, "index": ctypes.c_int64,
+    "f32": ctypes.c_float, "f64": ctypes.c_double,
+}
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """A ranked tensor or identity-layout memref; ``shape`` has None for
+    ``?``."""
+    shape: Tuple[Optional[int], ...]
+    element: str
+    text: str
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(_ELEMENT_DTYPES[self.element])
+
+    def __str__(self):
+        return self.text
+
+
+@dataclass(frozen=True)
+class ScalarType:
+    element: str
+    text: str
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(_ELEMENT_DTYPES[self.element])
+
+    @property
+    def ctype(self):
+        return _SCALAR_CTYPES[self.element]
+
+    def __str__(self):
+        return self.text
+
+
+@dataclass(frozen=True)
+class UnsupportedType:
+    text: str
+
+    def __str__(self):
+        return self.text
+
+
+_SHAPED_RE = re.compile(r"^(tensor|memref)<(.*)>$", re.S)
+
+
+def parse_type(text: str):
+    """A type of a function signature -> TensorType / ScalarType /
+    UnsupportedType."""
+    t = text.strip()
+    m = _SHAPED_RE.match(t)
+    if m:
+        body = m.group(2).strip()
+        if "," in body or "*" in body:   # layout / memory space / unranked
+            return UnsupportedType(t)
+        parts = [p.strip() for p in body.split("x")]
+        elt = parts[-1]
+        if elt not in _ELEMENT_DTYPES:
+            return UnsupportedType(t)
+        shape = []
+        for p in parts[:-1]:
+            if p == "?":
+                shape.append(None)
+            elif p.isdigit():
+                shape.append(int(p))
+            else:
+                return UnsupportedType(t)
+        return TensorType(tuple(shape), elt, t)
+    if t in _SCALAR_CTYPES:
+        return ScalarType(t, t)
+    return UnsupportedType(t)
+
+
+@dataclass(frozen=True)
+class FunctionSignature:
+    name: str
+    args: Tuple[object, ...]
+    results: Tuple[object, ...]
+
+    def __str__(self):
+        return "@%s(%s) -> (%s)" % (self.name, ", ".join(map(str, self.args)),
+                                    ", ".join(map(str, self.results)))
+
+
+_OPEN = {"(": ")", "[": "]", "{": "}", "<": ">"}
+_CLOSE = {v: k for k, v in _OPEN.items()}
+
+
+def _skip_string(text, i):
+    """text[i] == '"': index after the closing quote."""
+    i += 1
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == '"':
+            return i + 1
+        i += 1
+    return i
+
+
+def _match(text, i):
+    """text[i] is an opening bracket: index of its closing bracket ('->'
+    does not close a '<')."""
+    stack = [_OPEN[text[i]]]
+    j = i + 1
+    while j < len(text):
+        c = text[j]
+        if c == '"':
+            j = _skip_string(text, j)
+            continue
+        if c == "-" and text.startswith("->", j):
+            j += 2
+            continue
+        if c in _OPEN:
+            stack.append(_OPEN[c])
+        elif c in _CLOSE:
+            if c != stack[-1]:
+                raise ValueError("unbalanced %r at offset %d" % (c, j))
+            stack.pop()
+            if not stack:
+                return j
+        j += 1
+    raise ValueError("unbalanced %r at offset %d" % (text[i], i))
+
+
+def _split_top(text, sep=","):
+    """Split on top-level separators; returns (start, end) spans."""
+    spans, depth, start, j = [], 0, 0, 0
+    while j < len(text):
+        c = text[j]
+        if c == '"':
+            j = _skip_string(text, j)
+            continue
+        if c == "-" and text.startswith("->", j):
+            j += 2
+            continue
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth -= 1
+        elif c == sep and depth == 0:
+            spans.append((start, j))
+            start = j + 1
+        j += 1
+    if text[start:].strip() or spans:
+        spans.append((start, len(text)))
+    return spans
+
+
+def _scan_type(text, i):
+    """A type token starting at text[i] (no leading space): its end index."""
+    j = i
+    while j < len(text):
+        c = text[j]
+        if c in "<([":
+            j = _match(text, j) + 1
+            continue
+        if c.isspace() or c in ",){}=":
+            break
+        j += 1
+    return j
+
+
+_FUNC_RE = re.compile(
+    r"\bfunc\.func\s+(?:(public|private|nested)\s+)?"
+    r"@(\"(?:[^\"\\]|\\.)*\"|[A-Za-z_$.\-][\w$.\-]*)\s*\(")
+_ARG_RE = re.compile(r"\s*(%[\w$.\-#]+)\s*:\s*", re.S)
+
+
+@dataclass
+class _ParsedArg:
+    span: Tuple[int, int]      # of the whole argument text in the module
+    name: str
+    type_text: str
+    attr_span: Optional[Tuple[int, int]]  # of "{...}" in the module
+
+
+@dataclass
+class _ParsedFunc:
+    name: str
+    public: bool
+    has_body: bool
+    args: List[_ParsedArg]
+    results: List[str]
+
+
+def _mask_comments(text: str) -> str:
+    """``text`` with every ``// ...`` comment blanked out (same length, so
+    offsets stay valid)."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = _skip_string(text, i)
+            out.append(text[i:j])
+            i = j
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _parse_funcs(text: str) -> List[_ParsedFunc]:
+    """Function headers of ``text`` (custom syntax); spans index ``text``."""
+    text = _mask_comments(text)
+    funcs = []
+    for m in _FUNC_RE.finditer(text):
+        vis = m.group(1)
+        name = m.group(2)
+        if name.startswith('"'):
+            name = name[1:-1]
+        lp = m.end() - 1
+        rp = _match(text, lp)
+        args = []
+        for s, e in _split_top(text[lp + 1:rp]):
+            s += lp + 1
+            e += lp + 1
+            am = _ARG_RE.match(text, s, e)
+            if not am:                 # declaration: types only
+                ts = s + len(text[s:e]) - len(text[s:e].lstrip())
+                te = _scan_type(text, ts)
+                args.append(_ParsedArg((s, e), "", text[ts:te], None))
+                continue
+            ts = am.end()
+            te = _scan_type(text, ts)
+            rest = text[te:e]
+            attr_span = None
+            k = te + len(rest) - len(rest.lstrip())
+            if k < e and text[k] == "{":
+                attr_span = (k, _match(text, k) + 1)
+            args.append(_ParsedArg((s, e), am.group(1), text[ts:te], attr_span))
+        j = rp + 1
+        while j < len(text) and text[j].isspace():
+            j += 1
+        results = []
+        if text.startswith("->", j):
+            j += 2
+            while j < len(text) and text[j].isspace():
+                j += 1
+            if j < len(text) and text[j] == "(":
+                end = _match(text, j)
+                for s, e in _split_top(text[j + 1:end]):
+                    piece = text[j + 1 + s:j + 1 + e].strip()
+                    results.append(piece[:_scan_type(piece, 0)])
+                j = end + 1
+            else:
+                te = _scan_type(text, j)
+                results.append(text[j:te])
+                j = te
+        while j < len(text) and text[j].isspace():
+            j += 1
+        if text.startswith("attributes", j):
+            j += len("attributes")
+            while j < len(text) and text[j].isspace():
+                j += 1
+            if j < len(text) and text[j] == "{":
+                j = _match(text, j) + 1
+            while j < len(text) and text[j].isspace():
+                j += 1
+        has_body = j < len(text) and text[j] == "{"
+        funcs.append(_ParsedFunc(name, vis in (None, "public"), has_body,
+                                 args, results))
+    return funcs
+
+
+def parse_signatures(text: str) -> Dict[str, FunctionSignature]:
+    """Signatures of the public functions with a body (the ones that get a C
+    interface), from the ``func.func`` lines of ``text``."""
+    out = {}
+    for f in _parse_funcs(text):
+        if f.public and f.has_body:
+            out[f.name] = FunctionSignature(
+                f.name, tuple(parse_type(a.type_text) for a in f.args),
+                tuple(parse_type(r) for r in f.results))
+    return out
+
+
+def mark_args_readonly(text: str) -> str:
+    """Adds ``bufferization.writable = false`` to every tensor argument of
+    every public function with a body (see the module docstring)."""
+    edits = []
+    for f in _parse_funcs(text):
+        if not (f.public and f.has_body):
+            continue
+        for a in f.args:
+            if not a.name or not a.type_text.startswith("tensor<"):
+                continue
+            if a.attr_span is None:
+                end = a.span[0] + len(text[a.span[0]:a.span[1]].rstrip())
+                # Keep a trailing loc(...) after the attributes.
+                seg = text[a.span[0]:end]
+                lm = re.search(r"\s+loc\(.*\)$", seg, re.S)
+                pos = a.span[0] + lm.start() if lm else end
+                edits.append((pos, pos, " {bufferization.writable = false}"))
+            else:
+                s, e = a.attr_span
+                body = text[s + 1:e - 1]
+                if "bufferization.writable" in body:
+                    continue
+                sep = ", " if body.strip() else ""
+                edits.append((s + 1, s + 1, "bufferization.writable = false" + sep))
+    for s, e, new in sorted(edits, reverse=True):
+        text = text[:s] + new + text[e:]
+    return text
+
+
+# ---------------------------------------------------------------------------
+# Tools and cache
+# ---------------------------------------------------------------------------
+
+def _executable(path):
+    return path and os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _find_tool(name, env_var, candidates, path_names):
+    v = os.environ.get(env_var)
+    if v:
+        if _executable(v):
+            return v
+        w = shutil.which(v)
+        if w:
+            return w
+        raise ToolNotFoundError(
+            f"{name}: ${env_var}={v!r} is not an executable file", step=name)
+    for c in candidates:
+        if _executable(c):
+            return c
+    for n in path_names:
+        w = shutil.which(n)
+        if w:
+            return w
+    tried = list(candidates) + [f"{n} on PATH" for n in path_names]
+    raise ToolNotFoundError(
+        f"{name} not found (set ${env_var}); tried: " + ", ".join(tried),
+        step=name)
+
+
+@dataclass(frozen=True)
+class Tools:
+    bm_opt: str
+    mlir_translate: str
+    llc: str
+    cc: str
+    mlir_lib_dir: Optional[str]
+
+
+def find_tools() -> Tools:
+    """Locates the pipeline's tools (see the module docstring)."""
+    build = os.environ.get("BM_BUILD_DIR") or os.path.join(_REPO, "build")
+    bm_opt = _find_tool("bm-opt", "BM_OPT",
+                        [os.path.join(build, "bin", "bm-opt")], ["bm-opt"])
+    llvm_bin = os.environ.get("BM_LLVM_BIN_DIR") or _DEFAULT_LLVM_BIN
+    translate = _find_tool("mlir-translate", "BM_MLIR_TRANSLATE",
+                           [os.path.join(llvm_bin, "mlir-translate")],
+                           ["mlir-translate-22", "mlir-translate"])
+    llc = _find_tool("llc", "BM_LLC", [os.path.join(llvm_bin, "llc")],
+                     ["llc-22", "llc"])
+    cc = _find_tool("C compiler", "CC", [], ["cc", "gcc", "clang"])
+    lib_dir = os.environ.get("BM_MLIR_LIB_DIR")
+    if not lib_dir:
+        real = os.path.realpath(translate)
+        lib_dir = os.path.join(os.path.dirname(os.path.dirname(real)), "lib")
+    if not os.path.isfile(os.path.join(lib_dir, "libmlir_c_runner_utils.so")):
+        lib_dir = None
+    return Tools(bm_opt, translate, llc, cc, lib_dir)
+
+
+def cache_dir() -> str:
+    d = os.environ.get("BM_COMPILER_CACHE")
+    if not d:
+        d = os.path.join(tempfile.gettempdir(),
+                         "bm-compiler-cache-%d" % os.getuid())
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+_host_cpu_cache: Dict[str, str] = {}
+
+
+def _host_cpu(llc):
+    if llc not in _host_cpu_cache:
+        try:
+            out = subprocess.run([llc, "--version"], capture_output=True,
+                                 text=True, timeout=60).stdout
+            m = re.search(r"Host CPU:\s*(\S+)", out)
+            _host_cpu_cache[llc] = m.group(1) if m else "unknown"
+        except (OSError, subprocess.SubprocessError):
+            _host_cpu_cache[llc] = "unknown"
+    return _host_cpu_cache[llc]
+
+
+def _tool_id(path):
+    st = os.stat(path)
+    return "%s:%d:%d" % (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+
+
+def _run(step, cmd, stdin=None, cwd=None):
+    try:
+        p = subprocess.run(cmd, input=stdin, capture_output=True, text=True,
+                           cwd=cwd)
+    except OSError as e:
+        raise ToolNotFoundError(f"{step}: cannot run {cmd[0]}: {e}",
+                                step=step, cmd=cmd) from None
+    if p.returncode != 0:
+        err = p.stderr.strip() or p.stdout.strip() or "(no output)"
+        if len(err) > _MAX_STDERR:
+            err = err[:_MAX_STDERR] + "\n... (%d more characters)" % (
+                len(err) - _MAX_STDERR)
+        raise CompileError(
+            f"{step} failed (exit status {p.returncode}):\n"
+            f"  command: {' '.join(cmd)}\n{err}",
+            step=step, cmd=cmd, stderr=p.stderr)
+    return p.stdout
+
+
+# bufferization ops that bm-lower-to-cpu left behind before it ran
+# convert-bufferization-to-memref (a function returning a memref it does not
+# own gets a bufferization.clone): lowered by a second bm-opt run, only if
+# any is left (builds older than that pipeline fix).
+_LEFTOVER_FIX = ["--convert-bufferization-to-memref", "--expand-strided-metadata",
+                 "--finalize-memref-to-llvm", "--convert-to-llvm",
+                 "--reconcile-unrealized-casts"]
+
+
+# ---------------------------------------------------------------------------
+# ctypes descriptors
+# ---------------------------------------------------------------------------
+
+_desc_types: Dict[int, type] = {}
+
+
+def memref_descriptor_type(rank: int):
+    """ctypes Structure of a ranked memref descriptor of ``rank``."""
+    if rank not in _desc_types:
+        fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
+                  ("offset", ctypes.c_int64)]
+        if rank:
+            fields += [("sizes", ctypes.c_int64 * rank),
+                       ("strides", ctypes.c_int64 * rank)]
+        _desc_types[rank] = type("MemRefDescriptor%d" % rank,
+                                 (ctypes.Structure,), {"_fields_": fields})
+    return _desc_types[rank]
+
+
+def _field_ctype(t):
+    if isinstance(t, TensorType):
+        return memref_descriptor_type(t.rank)
+    return t.ctype
+
+
+_libc = ctypes.CDLL(None)
+_free = _libc.free
+_free.argtypes = [ctypes.c_void_p]
+_free.restype = None
+
+
+def _as_arg_array(value, t: TensorType, i, fname):
+    a = np.asarray(value)
+    want = t.dtype
+    if a.dtype != want:
+        if want.kind in "iu" and a.dtype.kind in "iu":
+            if a.dtype.itemsize == want.itemsize:
+                a = a.view(want)            # same bits (e.g. uint8 codes)
+            else:
+                a = a.astype(want)
+        elif want.kind == "f" and a.dtype.kind in "fiu":
+            a = a.astype(want)
+        elif want.kind == "b" and a.dtype.kind in "biu":
+            a = a.astype(want)
+        else:
+            raise TypeError(f"@{fname}: argument {i} must be {t}, got a "
+                            f"{a.dtype} array")
+    if a.ndim != t.rank or any(d is not None and d != s
+                               for d, s in zip(t.shape, a.shape)):
+        raise ValueError(f"@{fname}: argument {i} must be {t}, got shape "
+                         f"{a.shape}")
+    return np.ascontiguousarray(a)
+
+
+def _to_scalar(value, t: ScalarType, i, fname):
+    if t.element in ("f32", "f64"):
+        return float(value)
+    if t.element == "i1":
+        return bool(value)
+    v = int(value)
+    bits = 64 if t.element == "index" else int(t.element[1:])
+    if not -(1 << (bits - 1)) <= v < (1 << bits):
+        raise ValueError(f"@{fname}: argument {i} ({t}) out of range: {v}")
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >= (1 << (bits - 1)) else v
+
+
+class Function:
+    """A compiled public function; call it with numpy arrays and Python
+    scalars. Returns None, one value, or a tuple (several results)."""
+
+    def __init__(self, module, sig: FunctionSignature):
+        self.module = module
+        self.signature = sig
+        self.name = sig.name
+        bad = [str(t) for t in sig.args + sig.results
+               if isinstance(t, UnsupportedType)]
+        self._unsupported = bad
+        self._cfunc = None
+        if bad:
+            return
+        try:
+            cf = getattr(module._dll, "_mlir_ciface_" + sig.name)
+        except AttributeError:
+            raise CompileError(f"@{sig.name}: _mlir_ciface_{sig.name} is not "
+                               f"exported by {module.path}") from None
+        argtypes = []
+        res = sig.results
+        self._out_type = None
+        restype = None
+        if len(res) == 1 and isinstance(res[0], ScalarType):
+            restype = res[0].ctype
+        elif len(res) == 1:
+            self._out_type = memref_descriptor_type(res[0].rank)
+        elif len(res) > 1:
+            self._out_type = type(
+                "Results_" + re.sub(r"\W", "_", sig.name), (ctypes.Structure,),
+                {"_fields_": [("r%d" % k, _field_ctype(t))
+                              for k, t in enumerate(res)]})
+        if self._out_type is not None:
+            argtypes.append(ctypes.POINTER(self._out_type))
+        for t in sig.args:
+            if isinstance(t, TensorType):
+                argtypes.append(ctypes.POINTER(memref_descriptor_type(t.rank)))
+            else:
+                argtypes.append(t.ctype)
+        cf.argtypes = argtypes
+        cf.restype = restype
+        self._cfunc = cf
+
+    def __repr__(self):
+        return "<bm.compiler.Function %s>" % self.signature
+
+    def __call__(self, *args):
+        sig = self.signature
+        if self._unsupported:
+            raise TypeError(f"@{self.name}: unsupported type(s) at the function "
+                            f"boundary: {', '.join(self._unsupported)} "
+                            "(see bm.compiler's docstring)")
+        if len(args) != len(sig.args):
+            raise TypeError(f"@{self.name} takes {len(sig.args)} argument(s) "
+                            f"({', '.join(map(str, sig.args))}), got {len(args)}")
+        keep, cargs, in_ranges = [], [], []
+        for i, (v, t) in enumerate(zip(args, sig.args)):
+            if isinstance(t, TensorType):
+                a = _as_arg_array(v, t, i, self.name)
+                keep.append(a)
+                d = memref_descriptor_type(t.rank)()
+                ptr = a.ctypes.data
+                d.allocated = d.aligned = ptr
+                d.offset = 0
+                if t.rank:
+                    for k in range(t.rank):
+                        d.sizes[k] = a.shape[k]
+                        d.strides[k] = a.strides[k] // a.itemsize
+                keep.append(d)
+                in_ranges.append((ptr, ptr + max(a.nbytes, 1)))
+                cargs.append(ctypes.byref(d))
+            else:
+                cargs.append(_to_scalar(v, t, i, self.name))
+        if self._out_type is None:
+            r = self._cfunc(*cargs)
+            return None if not sig.results else sig.results[0].dtype.type(r)
+        out = self._out_type()
+        self._cfunc(ctypes.byref(out), *cargs)
+        res = sig.results
+        fields = [out] if len(res) == 1 else [getattr(out, "r%d" % k)
+                                              for k in range(len(res))]
+        values, to_free = [], []
+        try:
+            for f, t in zip(fields, res):
+                if isinstance(t, ScalarType):
+                    values.append(t.dtype.type(f))
+                    continue
+                values.append(_descriptor_to_numpy(f, t))
+        finally:
+            # Every returned memref is owned by the caller: free each
+            # allocation once (never an argument's buffer).
+            for f, t in zip(fields, res):
+                if isinstance(t, TensorType):
+                    p = f.allocated
+                    if p and p not in to_free and not any(
+                            lo <= p < hi for lo, hi in in_ranges):
+                        to_free.append(p)
+            for p in to_free:
+                _free(p)
+        return values[0] if len(values) == 1 else tuple(values)
+
+
+def _descriptor_to_numpy(d, t: TensorType) -> np.ndarray:
+    dt = t.dtype
+    if t.rank == 0:
+        sizes, strides = (), ()
+    else:
+        sizes = tuple(int(s) for s in d.sizes)
+        strides = tuple(int(s) for s in d.strides)
+    n = 1
+    for s in sizes:
+        n *= s
+    if n == 0:
+        return np.empty(sizes, dt)
+    if not d.aligned:
+        raise RuntimeError("compiled code returned a null buffer for a "
+                           f"{t} result")
+    base = d.aligned + int(d.offset) * dt.itemsize
+    lo = sum((s - 1) * st for s, st in zip(sizes, strides) if st < 0)
+    hi = sum((s - 1) * st for s, st in zip(sizes, strides) if st > 0)
+    span = hi - lo + 1
+    buf = (ctypes.c_char * (span * dt.itemsize)).from_address(
+        base + lo * dt.itemsize)
+    flat = np.frombuffer(buf, dtype=dt, count=span)
+    view = np.lib.stride_tricks.as_strided(
+        flat[-lo:] if lo else flat, shape=sizes,
+        strides=tuple(st * dt.itemsize for st in strides))
+    return np.array(view, dtype=dt, order="C", copy=True)
+
+
+# ---------------------------------------------------------------------------
+# Compiled modules
+# ---------------------------------------------------------------------------
+
+class CompiledModule:
+    """A loaded shared library compiled from an MLIR module.
+
+    ``functions``: name -> :class:`Function` (public functions with a body);
+    ``path``: the .so; ``lowered_path`` / ``llvm_ir_path``: the LLVM-dialect
+    MLIR and the LLVM IR it was built from (kept in the cache)."""
+
+    def __init__(self, path, signatures: Mapping[str, FunctionSignature],
+                 lowered_path=None, llvm_ir_path=None):
+        self.path = path
+        self.lowered_path = lowered_path
+        self.llvm_ir_path = llvm_ir_path
+        self._dll = ctypes.CDLL(path, mode=getattr(os, "RTLD_LOCAL", 0))
+        self.signatures = dict(signatures)
+        self.functions = {n: Function(self, s) for n, s in signatures.items()}
+
+    def __getitem__(self, name) -> Function:
+        try:
+            return self.functions[name]
+        except KeyError:
+            raise KeyError(f"no public function @{name} in the module (have: "
+                           f"{', '.join(sorted(self.functions)) or 'none'})") from None
+
+    def __getattr__(self, name):
+        if name.startswith("_") or "functions" not in self.__dict__:
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError as e:
+            raise AttributeError(str(e)) from None
+
+    def call(self, name, *args):
+        """Calls @name; returns None, a numpy array / scalar, or a tuple."""
+        return self[name](*args)
+
+    def __repr__(self):
+        return "<bm.compiler.CompiledModule %s: %s>" % (
+            self.path, ", ".join(map(str, self.signatures.values())))
+
+
+_lock = threading.Lock()
+
+
+def _normalize_signatures(signatures):
+    out = {}
+    for name, (args, results) in signatures.items():
+        out[name] = FunctionSignature(
+            name, tuple(parse_type(a) if isinstance(a, str) else a for a in args),
+            tuple(parse_type(r) if isinstance(r, str) else r for r in results))
+    return out
+
+
+def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
+                   opt_level: int = 3, readonly_args: bool = True,
+                   signatures: Optional[Mapping[str, Tuple[Sequence, Sequence]]] = None,
+                   bm_opt_args: Sequence[str] = (), use_cache: bool = True,
+                   ) -> CompiledModule:
+    """Compiles MLIR text (bm ops on tensors, func.func entry points) into a
+    shared library and loads it.
+
+    ``mcpu``: llc ``-mcpu`` ("native" by default; None for the generic
+    target); ``opt_level``: llc -O level; ``readonly_args``: mark tensor
+    arguments non-writable (see the module docstring); ``signatures``:
+    override parsed signatures, name -> (arg types, result types) as type
+    strings; ``bm_opt_args``: extra bm-opt options, after the pipeline;
+    ``use_cache``: reuse a library compiled earlier from the same input.
+    Raises :class:`ToolNotFoundError` or :class:`CompileError` (with the
+    failing tool's stderr)."""
+    if not isinstance(mlir, str):
+        raise TypeError("compile_module: expected MLIR text (use compile_file "
+                        "for a path)")
+    tools = find_tools()
+    src = mark_args_readonly(mlir) if readonly_args else mlir
+    try:
+        sigs = (_normalize_signatures(signatures) if signatures is not None
+                else parse_signatures(src))
+    except ValueError as e:
+        raise CompileError(f"cannot read the function signatures: {e} (pass "
+                           "signatures=...)", step="parse") from None
+
+    pipeline = ["--bm-lower-to-cpu=emit-c-interface=true"] + list(bm_opt_args)
+    llc_flags = ["-O%d" % opt_level, "-filetype=obj", "-relocation-model=pic"]
+    if mcpu:
+        llc_flags.append("-mcpu=" + mcpu)
+    h = hashlib.sha256()
+    for part in [_VERSION, src, repr(pipeline), repr(llc_flags),
+                 _host_cpu(tools.llc) if mcpu == "native" else "",
+                 _tool_id(tools.bm_opt), _tool_id(tools.mlir_translate),
+                 _tool_id(tools.llc), tools.cc, str(tools.mlir_lib_dir)]:
+        h.update(part.encode())
+        h.update(b"\0")
+    key = h.hexdigest()[:32]
+    cdir = cache_dir()
+    so = os.path.join(cdir, key + ".so")
+    lowered = os.path.join(cdir, key + ".lowered.mlir")
+    llir = os.path.join(cdir, key + ".ll")
+    if use_cache and os.path.isfile(so):
+        return CompiledModule(so, sigs, lowered if os.path.isfile(lowered) else None,
+                              llir if os.path.isfile(llir) else None)
+
+    work = tempfile.mkdtemp(prefix="build-" + key[:8] + "-", dir=cdir)
+    try:
+        src_path = os.path.join(work, "input.mlir")
+        with open(src_path, "w") as f:
+            f.write(src)
+        low = _run("bm-opt", [tools.bm_opt, src_path] + pipeline)
+        if re.search(r"\bbufferization\.", low):
+            low = _run("bm-opt (leftover bufferization ops)",
+                       [tools.bm_opt, "-"] + _LEFTOVER_FIX, stdin=low)
+        low_path = os.path.join(work, "lowered.mlir")
+        with open(low_path, "w") as f:
+            f.write(low)
+        ll_path = os.path.join(work, "module.ll")
+        _run("mlir-translate", [tools.mlir_translate, "--mlir-to-llvmir",
+                                low_path, "-o", ll_path])
+        obj = os.path.join(work, "module.o")
+        _run("llc", [tools.llc] + llc_flags + [ll_path, "-o", obj])
+        so_tmp = os.path.join(work, "module.so")
+        link = [tools.cc, "-shared", "-o", so_tmp, obj, "-Wl,--no-undefined"]
+        if tools.mlir_lib_dir:
+            link += ["-Wl,--as-needed", "-L" + tools.mlir_lib_dir,
+                     "-Wl,-rpath," + tools.mlir_lib_dir,
+                     "-lmlir_c_runner_utils", "-Wl,--no-as-needed"]
+        link += ["-lm"]
+        _run("link (cc -shared)", link)
+        with _lock:
+            os.replace(low_path, lowered)
+            os.replace(ll_path, llir)
+            os.replace(so_tmp, so)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return CompiledModule(so, sigs, lowered, llir)
+
+
+def compile_file(path: Union[str, os.PathLike], **kwargs) -> CompiledModule:
+    """:func:`compile_module` on the text of a file."""
+    with open(path) as f:
+        return compile_module(f.read(), **kwargs)

@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Tests of bm.compiler: compile bm ops to a shared library, call them through
+ctypes and compare bit for bit with the numpy reference (bm.numerics).
+
+Run: /usr/bin/python3 python/tests/test_compiler.py -v
+Needs bm-opt ($BM_OPT or <repo>/build/bin/bm-opt), mlir-translate, llc and
+cc. Compiled libraries go to a fresh cache directory that is removed at the
+end.
+"""
+
+import ctypes
+import gc
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.normpath(os.path.join(_HERE, "..")))
+
+import numpy as np  # noqa: E402
+
+from bm import compiler  # noqa: E402
+from bm import numerics as bmn  # noqa: E402
+
+# Shapes with partial edge blocks; A's K blocks (48) and B's (32) refine into
+# runs [0,32) [32,48) [48,64) [64,96) [96,100).
+M, K, N = 70, 100, 40
+XR, XC = 100, 130
+SEED_X = 0x0123456789ABCDEF
+SEED_A = 0xFEDCBA9876543210  # >= 2^63: passed as a negative i64
+
+MODULE = f"""
+!qx = !bm.tensor<{XR}x{XC}xe2m3, block = [48, 48]>
+!qa = !bm.tensor<{M}x{K}xe2m3, block = [48, 48]>
+!qb = !bm.tensor<{K}x{N}xe3m2, block = [32, 48]>
+
+// Stochastic quantize with a runtime seed, then its two runtime parts and
+// its dequantized values.
+func.func @quant(%x: tensor<{XR}x{XC}xf32>, %seed: i64)
+    -> (tensor<{XR}x{XC}xi8>, tensor<3x3xi8>, tensor<{XR}x{XC}xf32>) {{
+  %q = bm.quantize %x stochastic seed %seed : tensor<{XR}x{XC}xf32> -> !qx
+  %c, %b = bm.unpack %q : !qx -> tensor<{XR}x{XC}xi8>, tensor<3x3xi8>
+  %d = bm.dequantize %q : !qx -> tensor<{XR}x{XC}xf32>
+  return %c, %b, %d : tensor<{XR}x{XC}xi8>, tensor<3x3xi8>, tensor<{XR}x{XC}xf32>
+}}
+
+// A (stochastic, e2m3) x B (nearest, e3m2) onto init; also returns both
+// operands' codes and biases.
+func.func @mm(%a: tensor<{M}x{K}xf32>, %b: tensor<{K}x{N}xf32>,
+              %init: tensor<{M}x{N}xf32>, %seed: i64)
+    -> (tensor<{M}x{K}xi8>, tensor<2x3xi8>, tensor<{K}x{N}xi8>, tensor<4x1xi8>,
+        tensor<{M}x{N}xf32>) {{
+  %qa = bm.quantize %a stochastic seed %seed : tensor<{M}x{K}xf32> -> !qa
+  %qb = bm.quantize %b nearest : tensor<{K}x{N}xf32> -> !qb
+  %ca, %ba = bm.unpack %qa : !qa -> tensor<{M}x{K}xi8>, tensor<2x3xi8>
+  %cb, %bb = bm.unpack %qb : !qb -> tensor<{K}x{N}xi8>, tensor<4x1xi8>
+  %y = bm.matmul %qa, %qb, %init : !qa, !qb, tensor<{M}x{N}xf32> -> tensor<{M}x{N}xf32>
+  return %ca, %ba, %cb, %bb, %y : tensor<{M}x{K}xi8>, tensor<2x3xi8>,
+      tensor<{K}x{N}xi8>, tensor<4x1xi8>, tensor<{M}x{N}xf32>
+}}
+
+// The same contraction on pre-packed codes and biases (one result).
+func.func @mm_packed(%ca: tensor<{M}x{K}xi8>, %ba: tensor<2x3xi8>,
+                     %cb: tensor<{K}x{N}xi8>, %bb: tensor<4x1xi8>,
+                     %init: tensor<{M}x{N}xf32>) -> tensor<{M}x{N}xf32> {{
+  %qa = bm.pack %ca, %ba : tensor<{M}x{K}xi8>, tensor<2x3xi8> -> !qa
+  %qb = bm.pack %cb, %bb : tensor<{K}x{N}xi8>, tensor<4x1xi8> -> !qb
+  %y = bm.matmul %qa, %qb, %init : !qa, !qb, tensor<{M}x{N}xf32> -> tensor<{M}x{N}xf32>
+  return %y : tensor<{M}x{N}xf32>
+}}
+
+// Returns an argument (the lowering clones it) twice, and a scalar.
+func.func @passthrough(%x: tensor<3x5xf32>, %s: i64) -> (tensor<3x5xf32>, tensor<3x5xf32>, i64) {{
+  return %x, %x, %s : tensor<3x5xf32>, tensor<3x5xf32>, i64
+}}
+
+func.func private @helper(%x: tensor<2xf32>) -> tensor<2xf32> {{
+  return %x : tensor<2xf32>
+}}
+"""
+
+
+def bits(a):
+    a = np.ascontiguousarray(a)
+    return a.view({1: np.uint8, 2: np.uint16, 4: np.uint32}[a.dtype.itemsize])
+
+
+def scaled_data(rng, shape, spread=12):
+    """Normal data with a per-row power-of-two scale, so blocks get
+    different biases; includes zeros, -0.0 and float32 subnormals."""
+    x = rng.standard_normal(shape).astype(np.float32)
+    x *= np.exp2(rng.integers(-spread, spread + 1, size=(shape[0], 1))).astype(np.float32)
+    flat = x.reshape(-1)
+    flat[rng.integers(0, flat.size, 16)] = 0.0
+    flat[rng.integers(0, flat.size, 16)] = -0.0
+    return x
+
+
+class CompilerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._old_cache = os.environ.get("BM_COMPILER_CACHE")
+        cls.cache = tempfile.mkdtemp(prefix="bm-test-compiler-")
+        os.environ["BM_COMPILER_CACHE"] = cls.cache
+        cls.lib = compiler.compile_module(MODULE)
+        cls.rng = np.random.default_rng(20240607)
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls._old_cache is None:
+            os.environ.pop("BM_COMPILER_CACHE", None)
+        else:
+            os.environ["BM_COMPILER_CACHE"] = cls._old_cache
+        shutil.rmtree(cls.cache, ignore_errors=True)
+
+    def assertBitsEqual(self, got, want, what):
+        got, want = np.asarray(got), np.asarray(want)
+        self.assertEqual(got.shape, want.shape, what)
+        gb, wb = bits(got), bits(want)
+        bad = np.argwhere(gb != wb)
+        if bad.size:
+            i = tuple(bad[0])
+            self.fail(f"{what}: {len(bad)} element(s) differ, first at {i}: "
+                      f"got {gb[i]:#x} ({got[i]!r}), want {wb[i]:#x} ({want[i]!r})")
+
+    # -- signatures --------------------------------------------------------
+
+    def test_signatures(self):
+        sigs = self.lib.signatures
+        self.assertEqual(set(sigs), {"quant", "mm", "mm_packed", "passthrough"})
+        q = sigs["quant"]
+        self.assertEqual([str(t) for t in q.args],
+                         [f"tensor<{XR}x{XC}xf32>", "i64"])
+        self.assertEqual([str(t) for t in q.results],
+                         [f"tensor<{XR}x{XC}xi8>", "tensor<3x3xi8>",
+                          f"tensor<{XR}x{XC}xf32>"])
+        self.assertEqual(len(sigs["mm"].results), 5)
+
+    def test_mark_args_readonly(self):
+        src = ("func.func @f(%a: tensor<4xf32>, %b: tensor<4xf32> {foo.bar = 1}, "
+               "%s: i64) -> tensor<4xf32> {\n  return %a : tensor<4xf32>\n}\n"
+               "func.func private @g(%a: tensor<4xf32>) -> tensor<4xf32>\n"
+               "// func.func @h(%z: tensor<1xf32>) -> i64 {\n")
+        out = compiler.mark_args_readonly(src)
+        self.assertIn("// func.func @h(%z: tensor<1xf32>) -> i64 {", out)
+        self.assertEqual(list(compiler.parse_signatures(src)), ["f"])
+        self.assertIn("%a: tensor<4xf32> {bufferization.writable = false}", out)
+        self.assertIn("{bufferization.writable = false, foo.bar = 1}", out)
+        self.assertIn("@g(%a: tensor<4xf32>)", out)
+        self.assertIn("%s: i64)", out)
+
+    # -- bit-exact checks against bm.numerics ------------------------------
+
+    def test_quantize_stochastic(self):
+        x = scaled_data(self.rng, (XR, XC))
+        x[5, 7] = np.nan              # block (0, 0) becomes non-finite
+        x[60, 120] = -np.inf          # block (1, 2) too
+        x[96:, 48:96] = 0.0           # block (2, 1): all zeros
+        x[50, 50] = np.float32(1e-40)  # a subnormal
+        x_before = x.copy()
+        codes, biases, deq = self.lib.call("quant", x, SEED_X)
+        self.assertBitsEqual(x, x_before, "input left unchanged")
+        ref = bmn.quantize(x, "e2m3", (48, 48), "stochastic", seed=SEED_X)
+        self.assertEqual(codes.dtype, np.int8)
+        self.assertBitsEqual(codes, ref.codes, "codes")
+        self.assertBitsEqual(biases, ref.beta, "biases")
+        self.assertEqual(biases[0, 0], -128)
+        self.assertEqual(biases[1, 2], -128)
+        self.assertEqual(biases[2, 1], 0)
+        self.assertBitsEqual(deq, bmn.dequantize(ref), "dequantized")
+        # Another seed gives other codes.
+        codes2, _, _ = self.lib.quant(x, SEED_X + 1)
+        self.assertFalse(np.array_equal(codes, codes2))
+
+    def test_matmul(self):
+        a = scaled_data(self.rng, (M, K), spread=6)
+        b = scaled_data(self.rng, (K, N), spread=6)
+        init = self.rng.standard_normal((M, N)).astype(np.float32)
+        init_before = init.copy()
+        ca, ba, cb, bb, y = self.lib.mm(a, b, init, SEED_A)
+        self.assertBitsEqual(init, init_before, "init left unchanged")
+        qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=SEED_A)
+        qb = bmn.quantize(b, "e3m2", (32, 48), "nearest")
+        self.assertBitsEqual(ca, qa.codes, "A codes")
+        self.assertBitsEqual(ba, qa.beta, "A biases")
+        self.assertBitsEqual(cb, qb.codes, "B codes")
+        self.assertBitsEqual(bb, qb.beta, "B biases")
+        want = bmn.matmul(qa, qb, init)
+        self.assertBitsEqual(y, want, "matmul output")
+        # Same result from the packed entry point (uint8 codes are passed
+        # as their i8 bits).
+        y2 = self.lib.mm_packed(qa.codes, qa.beta, qb.codes, qb.beta, init)
+        self.assertBitsEqual(y2, want, "matmul output (bm.pack)")
+
+    def test_matmul_nonfinite_block(self):
+        a = scaled_data(self.rng, (M, K), spread=4)
+        b = scaled_data(self.rng, (K, N), spread=4)
+        a[10, 60] = np.inf            # A block (0, 1): runs over K 48..95
+        init = np.zeros((M, N), np.float32)
+        _, ba, _, _, y = self.lib.mm(a, b, init, 7)
+        self.assertEqual(ba[0, 1], -128)
+        qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=7)
+        qb = bmn.quantize(b, "e3m2", (32, 48), "nearest")
+        want = bmn.matmul(qa, qb, init)
+        self.assertTrue(np.isnan(want[:48]).all())
+        self.assertBitsEqual(y, want, "matmul output with a NaN block")
+
+    # -- ABI details -------------------------------------------------------
+
+    def test_results_are_owned_copies(self):
+        x = np.arange(15, dtype=np.float32).reshape(3, 5)
+        r1, r2, s = self.lib.passthrough(x, -3)
+        self.assertEqual(int(s), -3)
+        self.assertBitsEqual(r1, x, "first copy")
+        self.assertBitsEqual(r2, x, "second copy")
+        r1[0, 0] = 99
+        self.assertEqual(x[0, 0], 0)
+        self.assertEqual(r2[0, 0], 0)
+
+    def test_argument_conversion_and_errors(self):
+        # float64 and non-contiguous inputs are converted.
+        x = np.arange(30, dtype=np.float64).reshape(5, 6)[::2, ::1][:, :5]
+        r1, _, _ = self.lib.passthrough(x, 0)
+        self.assertBitsEqual(r1, x.astype(np.float32), "converted input")
+        with self.assertRaisesRegex(ValueError, "argument 0 must be tensor<3x5xf32>"):
+            self.lib.passthrough(np.zeros((5, 3), np.float32), 0)
+        with self.assertRaisesRegex(TypeError, "takes 2 argument"):
+            self.lib.passthrough(np.zeros((3, 5), np.float32))
+        with self.assertRaisesRegex(AttributeError, "no public function @helper"):
+            self.lib.helper
+
+    def test_no_leak(self):
+        try:
+            mallinfo2 = ctypes.CDLL(None).mallinfo2
+        except AttributeError:
+            self.skipTest("no mallinfo2 in this libc")
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_size_t) for n in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                "fsmblks", "uordblks", "fordblks", "keepcost")]
+        mallinfo2.restype = MallInfo2
+
+        def in_use():
+            gc.collect()
+            m = mallinfo2()
+            return m.uordblks + m.hblkhd
+
+        x = scaled_data(self.rng, (XR, XC))
+        for _ in range(5):
+            self.lib.quant(x, 1)
+        before = in_use()
+        for _ in range(100):
+            self.lib.quant(x, 1)      # ~65 KB of results per call
+        grown = in_use() - before
+        self.assertLess(grown, 1 << 20, f"{grown} bytes still allocated after "
+                        "100 calls: results are not freed")
+
+    # -- failures ----------------------------------------------------------
+
+    def test_bad_module(self):
+        bad = ("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {\n"
+               "  %y = bm.quantize %x nearest : tensor<4xf32> -> tensor<4xf32>\n"
+               "  return %y : tensor<4xf32>\n}\n")
+        with self.assertRaises(compiler.CompileError) as cm:
+            compiler.compile_module(bad)
+        msg = str(cm.exception)
+        self.assertEqual(cm.exception.step, "bm-opt")
+        self.assertIn("bm-opt failed", msg)
+        self.assertIn("error:", msg)       # the tool's own diagnostic
+        self.assertIn("bm.quantize", msg)
+
+    def test_missing_tool(self):
+        old = os.environ.get("BM_OPT")
+        os.environ["BM_OPT"] = "/nonexistent/bm-opt"
+        try:
+            with self.assertRaisesRegex(compiler.ToolNotFoundError, "BM_OPT"):
+                compiler.compile_module(MODULE, use_cache=False)
+        finally:
+            if old is None:
+                del os.environ["BM_OPT"]
+            else:
+                os.environ["BM_OPT"] = old
+
+    def test_cache(self):
+        lib2 = compiler.compile_module(MODULE)
+        self.assertEqual(lib2.path, self.lib.path)
+        self.assertTrue(os.path.isfile(lib2.lowered_path))
+
+
+if __name__ == "__main__":
+    unittest.main()
