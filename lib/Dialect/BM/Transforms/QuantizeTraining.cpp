@@ -276,16 +276,20 @@ struct BMQuantizeTrainingPass
   }
 
   LogicalResult rewriteFunction(func::FuncOp func) {
+    // Find the contractions and their operands' roles on the FP32 graph
+    // first; the rewrite below replaces results, so each op is matched
+    // again when its turn comes (its operands may be new values by then).
     RoleAnalysis roles(func);
-    SmallVector<Contraction> contractions;
-    func.walk([&](linalg::LinalgOp op) {
-      FailureOr<Contraction> c = failure();
+    auto match = [](linalg::LinalgOp op) -> FailureOr<Contraction> {
       if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation()))
-        c = matchConv(conv);
-      else
-        c = matchMatmul(op);
-      if (succeeded(c))
-        contractions.push_back(*c);
+        return matchConv(conv);
+      return matchMatmul(op);
+    };
+    SmallVector<std::pair<Operation *, std::pair<Role, Role>>> contractions;
+    func.walk([&](linalg::LinalgOp op) {
+      if (FailureOr<Contraction> c = match(op); succeeded(c))
+        contractions.push_back(
+            {op, {roles.roleOf(c->lhs), roles.roleOf(c->rhs)}});
     });
     if (contractions.empty())
       return success();
@@ -312,16 +316,23 @@ struct BMQuantizeTrainingPass
     OpBuilder builder(func.getContext());
     int64_t quantizeCount = 0;
     llvm::DenseMap<std::pair<Value, Type>, Value> cache;
+    llvm::DenseMap<Block *, Operation *> lastArgQuantize;
 
     auto quantize = [&](Value v, BMTensorType type) -> Value {
       auto key = std::make_pair(v, Type(type));
       if (Value cached = cache.lookup(key))
         return cached;
-      // Right after the definition, so that every use is dominated.
-      if (auto arg = dyn_cast<BlockArgument>(v))
-        builder.setInsertionPointToStart(arg.getOwner());
-      else
+      // Right after the definition, so that every use is dominated;
+      // arguments in order at the top of their block.
+      if (auto arg = dyn_cast<BlockArgument>(v)) {
+        Operation *lastForBlock = lastArgQuantize.lookup(arg.getOwner());
+        if (lastForBlock)
+          builder.setInsertionPointAfter(lastForBlock);
+        else
+          builder.setInsertionPointToStart(arg.getOwner());
+      } else {
         builder.setInsertionPointAfter(v.getDefiningOp());
+      }
       Location loc = v.getLoc();
       Value opSeed;
       if (roundingEnum == Rounding::stochastic) {
@@ -340,6 +351,8 @@ struct BMQuantizeTrainingPass
           builder, loc, type, v,
           RoundingAttr::get(builder.getContext(), roundingEnum), opSeed);
       cache[key] = q;
+      if (auto arg = dyn_cast<BlockArgument>(v))
+        lastArgQuantize[arg.getOwner()] = q.getDefiningOp();
       return q;
     };
 
@@ -355,8 +368,15 @@ struct BMQuantizeTrainingPass
       return blk;
     };
 
-    for (auto [index, c] : llvm::enumerate(contractions)) {
-      Operation *op = c.op.getOperation();
+    for (auto [index, entry] : llvm::enumerate(contractions)) {
+      Operation *op = entry.first;
+      auto [ra, rb] = entry.second;
+      FailureOr<Contraction> matched = match(cast<linalg::LinalgOp>(op));
+      if (failed(matched))
+        return op->emitError("bm-quantize-training: internal error: "
+                             "contraction #")
+               << index << " no longer matches";
+      Contraction &c = *matched;
       if (llvm::is_contained(keepFP32, static_cast<int64_t>(index))) {
         op->emitRemark("bm-quantize-training: contraction #")
             << index << " kept in FP32 (keep-fp32)";
@@ -367,7 +387,6 @@ struct BMQuantizeTrainingPass
             << index << " kept in FP32: " << c.macs << " MACs < min-macs";
         continue;
       }
-      Role ra = roles.roleOf(c.lhs), rb = roles.roleOf(c.rhs);
       if (ra == Role::Error && rb == Role::Error) {
         op->emitWarning("bm-quantize-training: both operands of contraction "
                         "#")
