@@ -5,11 +5,11 @@
 // RUN: not bm-opt %s --bm-report=output=%t.missing/dir/report.txt -o /dev/null 2>&1 | FileCheck %s --check-prefix=ERR
 
 // CHECK-LABEL: bm-report: @layer: 2 BM contractions
-// CHECK-NEXT: op lhs rhs max-run kulisch acc f32-bytes bm-bytes
+// CHECK-NEXT: op lhs rhs max-run kulisch acc f32-bytes bm-bytes roles
 // e2m3 x e2m3 over 48-term runs: 6 + 6 + 6 + 1 = 19 bits, held in i32.
 // Operands: (64*96 + 96*32) * 4 f32 bytes; 9216 codes + 4 + 2 biases.
 // (A 48x48 block on a 96x32 tensor is a 48x32 block.)
-// CHECK-NEXT: bm.matmul e2m3 [48x48] e2m3 [48x32] 48 19 i32 36864 9222
+// CHECK-NEXT: bm.matmul e2m3 [48x48] e2m3 [48x32] 48 19 i32 36864 9222 -
 // e3m2 x e2m3 with K blocks 48 and 32: runs of 32 and 16 terms -> 9+6+5+1.
 // CHECK-NEXT: bm.matmul e3m2 [64x48] e2m3 [32x32] 32 21 i32 36864 9221
 // CHECK-NEXT: operand memory: 73728 bytes as f32, 18443 bytes as BM (4.00x smaller)

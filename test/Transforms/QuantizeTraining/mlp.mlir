@@ -51,7 +51,14 @@
 // EXPLICIT: !bm.tensor<64x16xe3m1, block = [32, 16]>
 
 // REPORT: bm-report: @step: 5 BM contractions
-// REPORT: bm.matmul e2m3 [48x48] e2m3 [48x48]
+// REPORT-NEXT: op lhs rhs max-run kulisch acc f32-bytes bm-bytes roles
+// REPORT-NEXT: bm.matmul e2m3 [48x48] e2m3 [48x48] 48 19 i32 {{[0-9]+}} {{[0-9]+}} activation*weight
+// REPORT-NEXT: bm.matmul e2m3 [48x48] e2m3 [48x16] 48 19 i32 {{[0-9]+}} {{[0-9]+}} activation*weight
+// The weight gradient: activation (e2m3) x error (e3m2): 6 + 9 + 6 + 1 bits.
+// REPORT-NEXT: bm.matmul e2m3 [48x48] e3m2 [48x16] 48 22 i32 {{[0-9]+}} {{[0-9]+}} activation*error
+// The data gradient: K = 16 is the run: 9 + 6 + 4 + 1 bits.
+// REPORT-NEXT: bm.matmul e3m2 [48x16] e2m3 [48x16] 16 20 i32 {{[0-9]+}} {{[0-9]+}} error*weight
+// REPORT-NEXT: bm.matmul e2m3 [48x48] e3m2 [48x48] 48 22 i32 {{[0-9]+}} {{[0-9]+}} activation*error
 func.func @step(%x: tensor<64x96xf32> {bm.role = "activation"},
                 %w1: tensor<96x48xf32> {bm.role = "weight"},
                 %w2: tensor<48x16xf32> {bm.role = "weight"},

@@ -20,7 +20,7 @@ namespace {
 
 /// One row of the table.
 struct ContractionRow {
-  std::string op, lhs, rhs;
+  std::string op, lhs, rhs, roles;
   int64_t maxRun;
   int width;
   int64_t f32Bytes, bmBytes;
@@ -42,9 +42,20 @@ int64_t bmBytes(BMTensorType type) {
 
 template <typename OpTy>
 ContractionRow makeRow(OpTy op, BMTensorType lhs, BMTensorType rhs) {
+  // Roles set by bm-quantize-training, e.g. "error*weight".
+  std::string roles = "-";
+  Operation *operation = op.getOperation();
+  if (ArrayAttr attr = operation->getAttrOfType<ArrayAttr>("bm.roles")) {
+    roles.clear();
+    llvm::raw_string_ostream os(roles);
+    llvm::interleave(
+        attr.getAsValueRange<StringAttr>(), os,
+        [&](StringRef role) { os << role; }, "*");
+  }
   return {op->getName().getStringRef().str(),
           describe(lhs),
           describe(rhs),
+          roles,
           op.getMaxRunLength(),
           op.getKulischWidth(),
           4 * (lhs.getNumElements() + rhs.getNumElements()),
@@ -82,17 +93,19 @@ struct BMReportPass : public mlir::bm::impl::BMReportBase<BMReportPass> {
         return;
       *os << "bm-report: @" << func.getName() << ": " << rows.size()
           << " BM contraction" << (rows.size() == 1 ? "" : "s") << "\n";
-      *os << llvm::format("  %-10s %-22s %-22s %8s %8s %6s %12s %12s\n",
+      *os << llvm::format("  %-10s %-22s %-22s %8s %8s %6s %12s %12s  %s\n",
                           "op", "lhs", "rhs", "max-run", "kulisch", "acc",
-                          "f32-bytes", "bm-bytes");
+                          "f32-bytes", "bm-bytes", "roles");
       int64_t totalF32 = 0, totalBM = 0;
       for (const ContractionRow &row : rows) {
         int storage = ::bm::numerics::kulischStorageBits(row.width);
         std::string acc = storage ? "i" + std::to_string(storage) : "none";
-        *os << llvm::format("  %-10s %-22s %-22s %8lld %8d %6s %12lld %12lld\n",
-                            row.op.c_str(), row.lhs.c_str(), row.rhs.c_str(),
-                            (long long)row.maxRun, row.width, acc.c_str(),
-                            (long long)row.f32Bytes, (long long)row.bmBytes);
+        *os << llvm::format(
+            "  %-10s %-22s %-22s %8lld %8d %6s %12lld %12lld  %s\n",
+            row.op.c_str(), row.lhs.c_str(), row.rhs.c_str(),
+            (long long)row.maxRun, row.width, acc.c_str(),
+            (long long)row.f32Bytes, (long long)row.bmBytes,
+            row.roles.c_str());
         totalF32 += row.f32Bytes;
         totalBM += row.bmBytes;
       }

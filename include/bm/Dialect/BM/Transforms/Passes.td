@@ -13,7 +13,8 @@ def BMReport : Pass<"bm-report", "::mlir::ModuleOp"> {
     element format and block shape of each operand, the length of the longest
     run, the exact accumulator width (numerics.md section 5) and the integer
     type it is stored in, and the operand memory in bytes as float32 and as
-    BM (codes plus one bias byte per block). The IR is not changed.
+    BM (codes plus one bias byte per block), and the operand roles that
+    `bm-quantize-training` recorded (`bm.roles`). The IR is not changed.
 
     The table goes to standard error, or to the file named by `output`.
   }];
