@@ -88,7 +88,7 @@ __all__ = [
     "mark_args_readonly",
 ]
 
-_VERSION = "bm.compiler/1"
+_VERSION = "bsymbolic-bm.compiler/1"
 _REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                       "..", ".."))
 _DEFAULT_LLVM_BIN = "/usr/lib/llvm-22/bin"
@@ -820,6 +820,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    opt_level: int = 3, readonly_args: bool = True,
                    signatures: Optional[Mapping[str, Tuple[Sequence, Sequence]]] = None,
                    bm_opt_args: Sequence[str] = (), use_cache: bool = True,
+                   passes: Sequence[str] = (),
                    ) -> CompiledModule:
     """Compiles MLIR text (bm ops on tensors, func.func entry points) into a
     shared library and loads it.
@@ -828,7 +829,9 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     target); ``opt_level``: llc -O level; ``readonly_args``: mark tensor
     arguments non-writable (see the module docstring); ``signatures``:
     override parsed signatures, name -> (arg types, result types) as type
-    strings; ``bm_opt_args``: extra bm-opt options, after the pipeline;
+    strings; ``passes``: bm-opt passes to run before the lowering (e.g.
+    ``["--bm-quantize-training=preset=bm6"]``); ``bm_opt_args``: extra
+    bm-opt options, after the pipeline;
     ``use_cache``: reuse a library compiled earlier from the same input.
     Raises :class:`ToolNotFoundError` or :class:`CompileError` (with the
     failing tool's stderr)."""
@@ -844,7 +847,8 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
         raise CompileError(f"cannot read the function signatures: {e} (pass "
                            "signatures=...)", step="parse") from None
 
-    pipeline = ["--bm-lower-to-cpu=emit-c-interface=true"] + list(bm_opt_args)
+    pipeline = (list(passes) + ["--bm-lower-to-cpu=emit-c-interface=true"] +
+                list(bm_opt_args))
     llc_flags = ["-O%d" % opt_level, "-filetype=obj", "-relocation-model=pic"]
     if mcpu:
         llc_flags.append("-mcpu=" + mcpu)
@@ -882,7 +886,11 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
         obj = os.path.join(work, "module.o")
         _run("llc", [tools.llc] + llc_flags + [ll_path, "-o", obj])
         so_tmp = os.path.join(work, "module.so")
-        link = [tools.cc, "-shared", "-o", so_tmp, obj, "-Wl,--no-undefined"]
+        # -Bsymbolic: calls between the module's own functions bind inside
+        # the library. Without it a function named like a libc symbol (a
+        # training "step", "read", ...) is called through libc's.
+        link = [tools.cc, "-shared", "-o", so_tmp, obj, "-Wl,--no-undefined",
+                "-Wl,-Bsymbolic"]
         if tools.mlir_lib_dir:
             link += ["-Wl,--as-needed", "-L" + tools.mlir_lib_dir,
                      "-Wl,-rpath," + tools.mlir_lib_dir,

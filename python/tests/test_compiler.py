@@ -260,6 +260,26 @@ class CompilerTest(unittest.TestCase):
 
     # -- failures ----------------------------------------------------------
 
+    def test_functions_named_like_libc_symbols(self):
+        # "step" and "read" are also libc symbols: the module's own calls to
+        # them must not bind to libc (the library is linked -Bsymbolic).
+        text = """
+func.func @read(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c = arith.constant dense<2.0> : tensor<4xf32>
+  %e = tensor.empty() : tensor<4xf32>
+  %r = linalg.mul ins(%x, %c : tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}
+func.func @step(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %r = func.call @read(%x) : (tensor<4xf32>) -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}
+"""
+        lib = compiler.compile_module(text)
+        x = np.arange(4, dtype=np.float32)
+        np.testing.assert_array_equal(lib.step(x), 2 * x)
+        np.testing.assert_array_equal(lib.read(x), 2 * x)
+
     def test_bad_module(self):
         bad = ("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {\n"
                "  %y = bm.quantize %x nearest : tensor<4xf32> -> tensor<4xf32>\n"
