@@ -101,10 +101,6 @@ class BodyBuilder:
     def math(self, opname: str, a: str) -> str:
         return self.op("math.%s %s : f32" % (opname, a))
 
-    def extract(self, t: Val, indices: Sequence[str]) -> str:
-        return self.op("tensor.extract %s[%s] : %s"
-                       % (t.name, ", ".join(indices), t.type), "x")
-
     # index arithmetic with constants --------------------------------------
     def iadd(self, a: str, k: int) -> str:
         return a if k == 0 else self.i("addi", a, self.ci(k))
@@ -227,14 +223,18 @@ class FunctionBuilder:
         if not any(low) and not any(high):
             return x
         shape = tuple(d + l + h for d, l, h in zip(x.shape, low, high))
-        c = self.const_f32(value)
+        if x.dtype == "f32":
+            c = self.const_f32(value)
+        else:
+            c = self.fresh("c")
+            self.emit("%s = arith.constant %d : %s" % (c, int(value), x.dtype))
         name = self.fresh("pad")
         idx = ", ".join(self.fresh("p") + ": index" for _ in shape)
         v = Val(name, shape, x.dtype)
         self.emit("%s = tensor.pad %s low[%s] high[%s] {" % (
             name, x.name, ", ".join(map(str, low)), ", ".join(map(str, high))))
         self.lines.append(self.indent + "^bb0(%s):" % idx)
-        self.emit("  tensor.yield %s : f32" % c)
+        self.emit("  tensor.yield %s : %s" % (c, x.dtype))
         self.emit("} : %s to %s" % (x.type, v.type))
         return v
 

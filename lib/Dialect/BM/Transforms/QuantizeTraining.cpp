@@ -41,11 +41,13 @@ StringRef roleName(Role role) {
 }
 
 /// Ops that only move data: a value obtained from a weight through them is
-/// still a weight.
+/// still a weight. A front end can tag other such ops (e.g. a generic that
+/// flips a filter) with the unit attribute `bm.data_movement`.
 bool isDataMovement(Operation *op) {
   return isa<linalg::TransposeOp, linalg::CopyOp, tensor::CollapseShapeOp,
              tensor::ExpandShapeOp, tensor::ReshapeOp, tensor::ExtractSliceOp,
-             tensor::CastOp>(op);
+             tensor::CastOp>(op) ||
+         op->hasAttr("bm.data_movement");
 }
 
 /// Forward dataflow of roles over a function body.

@@ -74,7 +74,7 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
       every value computed from an error;
     * weight: a function argument `{bm.role = "weight"}`, and values
       obtained from weights only through data movement (transpose, reshape,
-      slices, casts);
+      slices, casts, or ops tagged `bm.data_movement`);
     * activation: every other value.
 
     A contraction of two errors has no role the paper defines: it is kept in
