@@ -59,7 +59,9 @@ The function (``@train_step`` by default):
 from .capture import (CompiledTrainStep, TrainStep, capture_train_step,
                       signature_from_mlir, SIGNATURE_FORMAT)
 from .emitter import SUPPORTED_OPS, UnsupportedOpError
+from .forward import Forward, capture_forward
 
 __all__ = ["capture_train_step", "TrainStep", "CompiledTrainStep",
+           "capture_forward", "Forward",
            "UnsupportedOpError", "SUPPORTED_OPS", "signature_from_mlir",
            "SIGNATURE_FORMAT"]

@@ -1,0 +1,221 @@
+"""Train a model on Fashion-MNIST with compiled FP32 or BM training steps.
+
+    /usr/bin/python3 -m bm.train --model mlp --formats fp32,bm6 --epochs 1
+
+Each format trains the same initial weights (per seed) on the same shuffled
+batches. The training step is captured from PyTorch by bm.frontend, compiled
+with bm-opt (``--bm-quantize-training=preset=<format>`` for BM formats,
+stochastic rounding seeded per step) into a shared library, and called from
+here; weights and optimizer state stay in numpy between steps. Test accuracy
+uses the eval-mode forward pass compiled the same way (BM forward format,
+nearest rounding, for BM formats). Writes a markdown table, a JSON log and a
+PNG of the loss and accuracy curves.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+FORMATS = ("fp32", "bm8", "bm6", "bm5", "bm4")
+
+
+def rewrite_passes(fmt, rounding):
+    if fmt == "fp32":
+        return []
+    return ["--bm-quantize-training=preset=%s rounding=%s" % (fmt, rounding)]
+
+
+class Progress:
+    """A one-line progress bar on stderr: step, loss, steps/s."""
+
+    def __init__(self, label, total, stream=sys.stderr):
+        self.label, self.total, self.stream = label, total, stream
+        self.start = time.perf_counter()
+        self.tty = stream.isatty()
+        self.last = 0.0
+
+    def update(self, done, loss):
+        now = time.perf_counter()
+        if done < self.total and now - self.last < (0.2 if self.tty else 10):
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        width = 24
+        fill = int(width * done / max(self.total, 1))
+        line = "%-14s [%s%s] %5d/%d  loss %.4f  %.1f steps/s" % (
+            self.label, "#" * fill, "." * (width - fill), done, self.total,
+            loss, rate)
+        self.stream.write(("\r" if self.tty else "") + line +
+                          ("" if self.tty and done < self.total else "\n"))
+        self.stream.flush()
+
+
+def evaluate(forward, values, x, y, batch):
+    correct = 0
+    for start in range(0, len(x) - len(x) % batch, batch):
+        logits = forward(values, x[start:start + batch])
+        correct += int((logits.argmax(1) == y[start:start + batch]).sum())
+    return correct / (len(x) - len(x) % batch)
+
+
+def train_one(args, fmt, seed, step_module, forward_module, data):
+    import torch
+    from bm import models
+    (xtr, ytr), (xte, yte) = data
+    torch.manual_seed(seed)
+    model = models.MODELS[args.model]()
+    values = step_module.initial_values(model)
+    step = step_module.compile(passes=rewrite_passes(fmt, args.rounding))
+    forward = forward_module.compile(passes=rewrite_passes(fmt, "nearest"))
+    rng = np.random.default_rng(seed)
+    from bm import data as bmdata
+    steps_per_epoch = len(xtr) // args.batch_size
+    log = {"format": fmt, "seed": seed, "loss": [], "epoch_test_acc": [],
+           "steps_per_s": []}
+    global_step = 0
+    running = None
+    for epoch in range(args.epochs):
+        bar = Progress("%s s%d e%d" % (fmt, seed, epoch + 1), steps_per_epoch)
+        t0 = time.perf_counter()
+        for i, (xb, yb) in enumerate(bmdata.batches(xtr, ytr, args.batch_size, rng)):
+            # Distinct Philox streams per run and step: (run seed, step).
+            out = step(values, xb, yb, seed=seed * 1_000_000 + global_step)
+            values.update(out["weights"])
+            values.update(out["state"])
+            loss = out["loss"]
+            if not np.isfinite(loss):
+                raise RuntimeError("%s seed %d: loss became %r at step %d"
+                                   % (fmt, seed, loss, global_step))
+            running = loss if running is None else 0.98 * running + 0.02 * loss
+            log["loss"].append(loss)
+            global_step += 1
+            bar.update(i + 1, running)
+        rate = steps_per_epoch / (time.perf_counter() - t0)
+        acc = evaluate(forward, values, xte, yte, forward_module.batch_size)
+        log["epoch_test_acc"].append(acc)
+        log["steps_per_s"].append(rate)
+        sys.stderr.write("%-14s test accuracy %.2f%%  (%.1f steps/s)\n"
+                         % ("%s s%d e%d" % (fmt, seed, epoch + 1), 100 * acc, rate))
+    log["final_train_loss"] = float(np.mean(log["loss"][-steps_per_epoch // 10:]))
+    return log
+
+
+def summarize(runs, args):
+    rows = []
+    by_fmt = {}
+    for r in runs:
+        by_fmt.setdefault(r["format"], []).append(r)
+    fp32 = by_fmt.get("fp32")
+    base = np.mean([r["epoch_test_acc"][-1] for r in fp32]) if fp32 else None
+    lines = ["| model | format | seeds | epochs | train loss | test accuracy (%) "
+             "| vs FP32 (points) | steps/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for fmt in [f for f in FORMATS if f in by_fmt]:
+        rs = by_fmt[fmt]
+        accs = np.array([r["epoch_test_acc"][-1] for r in rs]) * 100
+        loss = np.mean([r["final_train_loss"] for r in rs])
+        rate = np.mean([np.mean(r["steps_per_s"]) for r in rs])
+        delta = "" if base is None else "%+.2f" % (accs.mean() - 100 * base)
+        acc = "%.2f" % accs.mean() + (" ± %.2f" % accs.std() if len(rs) > 1 else "")
+        lines.append("| %s | %s | %d | %d | %.4f | %s | %s | %.1f |" % (
+            args.model, fmt, len(rs), args.epochs, loss, acc, delta, rate))
+        rows.append({"format": fmt, "test_acc": accs.tolist(), "loss": loss,
+                     "steps_per_s": rate})
+    return "\n".join(lines) + "\n", rows
+
+
+def plot(runs, args, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for r in runs:
+        loss = np.array(r["loss"])
+        k = max(1, len(loss) // 100)
+        smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
+        label = "%s (seed %d)" % (r["format"], r["seed"])
+        ax1.plot(np.arange(len(smooth)) + k, smooth, label=label)
+        ax2.plot(np.arange(1, len(r["epoch_test_acc"]) + 1),
+                 100 * np.array(r["epoch_test_acc"]), marker="o", label=label)
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("training loss (moving average)")
+    ax1.set_yscale("log")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("test accuracy (%)")
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle("Fashion-MNIST, %s, batch %d: FP32 vs Block Minifloat"
+                 % (args.model.upper(), args.batch_size))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="bm-train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
+    p.add_argument("--formats", default="fp32,bm6",
+                   help="comma list of fp32, bm8, bm6, bm5, bm4 (default fp32,bm6)")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--seeds", default="0", help="comma list of seeds (default 0)")
+    p.add_argument("--rounding", default="stochastic",
+                   choices=("stochastic", "nearest", "zero"))
+    p.add_argument("--limit", type=int, default=None,
+                   help="use only the first N training images")
+    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--data", default=None, help="Fashion-MNIST directory")
+    p.add_argument("--out", default="results", help="output directory")
+    args = p.parse_args(argv)
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        p.error("unknown format %s; choose from %s" % (bad[0], ", ".join(FORMATS)))
+    seeds = [int(s) for s in args.seeds.split(",")]
+
+    import torch
+    from bm import data as bmdata
+    from bm import frontend, models
+    torch.set_num_threads(1)
+    data = (bmdata.load("train", args.data, args.limit),
+            bmdata.load("test", args.data, args.test_limit))
+    example = models.MODELS[args.model]()
+    t0 = time.perf_counter()
+    step_module = frontend.capture_train_step(
+        example, (args.batch_size, 1, 28, 28), lr=args.lr,
+        momentum=args.momentum, weight_decay=args.weight_decay)
+    eval_batch = 500 if len(data[1][0]) >= 500 else len(data[1][0])
+    forward_module = frontend.capture_forward(example, (eval_batch, 1, 28, 28))
+    sys.stderr.write("captured %s step and forward in %.1f s\n"
+                     % (args.model, time.perf_counter() - t0))
+    runs = []
+    for seed in seeds:
+        for fmt in formats:
+            runs.append(train_one(args, fmt, seed, step_module, forward_module, data))
+    os.makedirs(args.out, exist_ok=True)
+    table, rows = summarize(runs, args)
+    stem = os.path.join(args.out, "%s" % args.model)
+    with open(stem + ".md", "w") as f:
+        f.write("Fashion-MNIST, %s, %d epoch(s), batch %d, lr %g, momentum %g, "
+                "weight decay %g, %s rounding, %d train / %d test images\n\n"
+                % (args.model, args.epochs, args.batch_size, args.lr,
+                   args.momentum, args.weight_decay, args.rounding,
+                   len(data[0][0]), len(data[1][0])) + table)
+    with open(stem + ".json", "w") as f:
+        json.dump({"args": vars(args), "runs": runs, "summary": rows}, f)
+    plot(runs, args, stem + ".png")
+    print(table)
+    print("wrote %s.md, %s.json, %s.png" % (stem, stem, stem))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

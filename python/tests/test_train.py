@@ -1,0 +1,49 @@
+"""A tiny training run through the compiled steps lowers the loss, in FP32
+and in BM6, and writes the table, log and plot."""
+
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+from bm import train  # noqa: E402
+
+
+class TinyRun(unittest.TestCase):
+    def test_loss_goes_down_in_fp32_and_bm6(self):
+        with tempfile.TemporaryDirectory() as out:
+            code = train.main(["--model", "mlp", "--formats", "fp32,bm6",
+                               "--epochs", "2", "--batch-size", "32",
+                               "--limit", "640", "--test-limit", "500",
+                               "--lr", "0.05", "--out", out])
+            self.assertEqual(code, 0)
+            with open(os.path.join(out, "mlp.json")) as f:
+                log = json.load(f)
+            self.assertEqual([r["format"] for r in log["runs"]], ["fp32", "bm6"])
+            for run in log["runs"]:
+                loss = np.array(run["loss"])
+                self.assertEqual(len(loss), 40)  # 2 epochs x 20 steps
+                self.assertTrue(np.all(np.isfinite(loss)))
+                # Cross-entropy starts near ln 10 = 2.30 and must drop well
+                # below it within 40 steps on real images.
+                self.assertGreater(loss[:3].mean(), 2.0)
+                self.assertLess(loss[-5:].mean(), 0.75 * loss[:3].mean())
+                self.assertGreater(run["epoch_test_acc"][-1], 0.4)
+            with open(os.path.join(out, "mlp.md")) as f:
+                table = f.read()
+            self.assertIn("| mlp | fp32 |", table)
+            self.assertIn("| mlp | bm6 |", table)
+            self.assertGreater(os.path.getsize(os.path.join(out, "mlp.png")), 10000)
+
+    def test_unknown_format_is_an_error(self):
+        with self.assertRaises(SystemExit):
+            train.main(["--formats", "fp32,bm7"])
+
+
+if __name__ == "__main__":
+    unittest.main()
