@@ -20,13 +20,7 @@ import time
 
 import numpy as np
 
-FORMATS = ("fp32", "bm8", "bm6", "bm5", "bm4")
-
-
-def rewrite_passes(fmt, rounding):
-    if fmt == "fp32":
-        return []
-    return ["--bm-quantize-training=preset=%s rounding=%s" % (fmt, rounding)]
+from bm.runner import FORMATS  # noqa: E402
 
 
 class Progress:
@@ -54,53 +48,40 @@ class Progress:
         self.stream.flush()
 
 
-def evaluate(forward, values, x, y, batch):
-    correct = 0
-    for start in range(0, len(x) - len(x) % batch, batch):
-        logits = forward(values, x[start:start + batch])
-        correct += int((logits.argmax(1) == y[start:start + batch]).sum())
-    return correct / (len(x) - len(x) % batch)
-
-
 def train_one(args, fmt, seed, step_module, forward_module, data):
     import torch
+    from bm import data as bmdata
     from bm import models
+    from bm.runner import Runner
     (xtr, ytr), (xte, yte) = data
     torch.manual_seed(seed)
-    model = models.MODELS[args.model]()
-    values = step_module.initial_values(model)
-    step = step_module.compile(passes=rewrite_passes(fmt, args.rounding))
-    forward = forward_module.compile(passes=rewrite_passes(fmt, "nearest"))
+    runner = Runner(models.MODELS[args.model](), (args.batch_size, 1, 28, 28),
+                    fmt=fmt, rounding=args.rounding, seed=seed,
+                    step_module=step_module, forward_module=forward_module)
     rng = np.random.default_rng(seed)
-    from bm import data as bmdata
     steps_per_epoch = len(xtr) // args.batch_size
     log = {"format": fmt, "seed": seed, "loss": [], "epoch_test_acc": [],
            "steps_per_s": []}
-    global_step = 0
     running = None
     for epoch in range(args.epochs):
-        bar = Progress("%s s%d e%d" % (fmt, seed, epoch + 1), steps_per_epoch)
+        label = "%s s%d e%d" % (fmt, seed, epoch + 1)
+        bar = Progress(label, steps_per_epoch)
         t0 = time.perf_counter()
         for i, (xb, yb) in enumerate(bmdata.batches(xtr, ytr, args.batch_size, rng)):
-            # Distinct Philox streams per run and step: (run seed, step).
-            out = step(values, xb, yb, seed=seed * 1_000_000 + global_step)
-            values.update(out["weights"])
-            values.update(out["state"])
-            loss = out["loss"]
+            loss = runner.step(xb, yb)
             if not np.isfinite(loss):
                 raise RuntimeError("%s seed %d: loss became %r at step %d"
-                                   % (fmt, seed, loss, global_step))
+                                   % (fmt, seed, loss, runner.steps))
             running = loss if running is None else 0.98 * running + 0.02 * loss
             log["loss"].append(loss)
-            global_step += 1
             bar.update(i + 1, running)
         rate = steps_per_epoch / (time.perf_counter() - t0)
-        acc = evaluate(forward, values, xte, yte, forward_module.batch_size)
+        acc = runner.accuracy(xte, yte)
         log["epoch_test_acc"].append(acc)
         log["steps_per_s"].append(rate)
         sys.stderr.write("%-14s test accuracy %.2f%%  (%.1f steps/s)\n"
-                         % ("%s s%d e%d" % (fmt, seed, epoch + 1), 100 * acc, rate))
-    log["final_train_loss"] = float(np.mean(log["loss"][-steps_per_epoch // 10:]))
+                         % (label, 100 * acc, rate))
+    log["final_train_loss"] = float(np.mean(log["loss"][-max(1, steps_per_epoch // 10):]))
     return log
 
 

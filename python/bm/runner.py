@@ -1,0 +1,86 @@
+"""Train a PyTorch model with compiled FP32 or BM training steps.
+
+    from bm.runner import Runner
+    r = Runner(model, (64, 1, 28, 28), fmt="bm6", lr=0.05, momentum=0.9)
+    loss = r.step(x, labels)          # numpy in, numpy weights kept inside
+    acc = r.accuracy(x_test, y_test)  # compiled eval-mode forward pass
+    r.load_into(model)                # trained weights back into PyTorch
+
+The step is captured once by bm.frontend, compiled through bm-opt (with
+``--bm-quantize-training=preset=<fmt>`` for BM formats) into a shared
+library, and called through ctypes; weights, momentum buffers and batch-norm
+statistics stay in numpy between steps. Stochastic rounding draws a new
+Philox stream every step: seed ``run_seed * 1_000_000 + step``.
+"""
+
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+
+FORMATS = ("fp32", "bm8", "bm6", "bm5", "bm4")
+
+
+def rewrite_passes(fmt: str, rounding: str = "stochastic") -> list:
+    """bm-opt passes that turn the FP32 step into format `fmt`."""
+    if fmt not in FORMATS:
+        raise ValueError("unknown format %r; use one of %s"
+                         % (fmt, ", ".join(FORMATS)))
+    if fmt == "fp32":
+        return []
+    return ["--bm-quantize-training=preset=%s rounding=%s" % (fmt, rounding)]
+
+
+class Runner:
+    def __init__(self, model, input_shape: Sequence[int], fmt: str = "fp32",
+                 lr: float = 0.05, momentum: float = 0.9,
+                 weight_decay: float = 5e-4, rounding: str = "stochastic",
+                 seed: int = 0, eval_batch: Optional[int] = None,
+                 step_module=None, forward_module=None):
+        from bm import frontend
+        self.fmt, self.seed, self.steps = fmt, seed, 0
+        self.step_module = step_module or frontend.capture_train_step(
+            model, input_shape, lr=lr, momentum=momentum,
+            weight_decay=weight_decay)
+        shape = tuple(input_shape)
+        if forward_module is not None:
+            eval_batch = forward_module.batch_size
+        self.eval_batch = eval_batch or shape[0]
+        self.forward_module = forward_module or frontend.capture_forward(
+            model, (self.eval_batch,) + shape[1:])
+        self.values: Dict[str, np.ndarray] = self.step_module.initial_values(model)
+        self._step = self.step_module.compile(passes=rewrite_passes(fmt, rounding))
+        # Inference in the trained format, deterministic rounding.
+        self._forward = self.forward_module.compile(
+            passes=rewrite_passes(fmt, "nearest"))
+
+    def step(self, x, labels) -> float:
+        """One SGD step on a batch; returns the loss."""
+        out = self._step(self.values, x, labels,
+                         seed=self.seed * 1_000_000 + self.steps)
+        self.values.update(out["weights"])
+        self.values.update(out["state"])
+        self.steps += 1
+        return out["loss"]
+
+    def logits(self, x) -> np.ndarray:
+        return self._forward(self.values, x)
+
+    def accuracy(self, x, y) -> float:
+        """Top-1 accuracy over whole eval batches of (x, y)."""
+        n = len(x) - len(x) % self.eval_batch
+        if n == 0:
+            raise ValueError("need at least %d examples" % self.eval_batch)
+        correct = 0
+        for start in range(0, n, self.eval_batch):
+            logits = self.logits(x[start:start + self.eval_batch])
+            correct += int((logits.argmax(1) == y[start:start + self.eval_batch]).sum())
+        return correct / n
+
+    def load_into(self, model):
+        """Copies the trained parameters and statistics into `model`."""
+        import torch
+        with torch.no_grad():
+            for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+                if name in self.values:
+                    t.copy_(torch.from_numpy(self.values[name]))
+        return model
