@@ -116,7 +116,9 @@ struct ConvertAnyOpTypes : public ConversionPattern {
   LogicalResult
   matchAndRewrite(Operation *op, ArrayRef<Value> operands,
                   ConversionPatternRewriter &rewriter) const override {
-    if (isa<func::FuncOp>(op) || op->getDialect()->getNamespace() == "bm")
+    // Unregistered ops have no dialect; they are rebuilt like any other.
+    Dialect *dialect = op->getDialect();
+    if (isa<func::FuncOp>(op) || (dialect && dialect->getNamespace() == "bm"))
       return failure();
     SmallVector<Type> resultTypes;
     if (failed(getTypeConverter()->convertTypes(op->getResultTypes(),
@@ -161,10 +163,12 @@ struct ConvertBMToArithPass
     ConversionTarget target(*context);
     target.addIllegalOp<DecodeOp, FmaOp, KulischZeroOp, KulischToF32Op>();
     target.markUnknownOpDynamicallyLegal([&](Operation *op) {
+      // Functions typed by a builtin FunctionType (func.func, ...); others,
+      // such as llvm.func, are checked like any op below.
       if (auto func = dyn_cast<FunctionOpInterface>(op))
-        return converter.isSignatureLegal(
-                   cast<FunctionType>(func.getFunctionType())) &&
-               converter.isLegal(&func.getFunctionBody());
+        if (auto type = dyn_cast<FunctionType>(func.getFunctionType()))
+          return converter.isSignatureLegal(type) &&
+                 converter.isLegal(&func.getFunctionBody());
       if (!converter.isLegal(op))
         return false;
       for (Region &region : op->getRegions())

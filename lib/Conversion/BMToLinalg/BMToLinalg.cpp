@@ -589,6 +589,13 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
     if (!formI || !formF)
       return rewriter.notifyMatchFailure(op, "integer forms exceed 64 bits");
     Value init = adaptor.getInit().front();
+    // An empty input or filter leaves no term that reads an element: every
+    // tap is padding (H or W is 0) or there is none, so the result is init.
+    // (The scan below would clamp coordinates into an empty dimension.)
+    if (inType.getNumElements() == 0 || fType.getNumElements() == 0) {
+      rewriter.replaceOp(op, init);
+      return success();
+    }
 
     // Decode both operands and the block unit exponents once.
     auto decodeAll = [&](Value codes, BMTensorType type, IntegerType form) {

@@ -127,6 +127,12 @@ BMTensorType::verify(function_ref<InFlightDiagnostic()> emitError,
     if (dim < 0)
       return emitError() << "dimension " << i << " has negative size " << dim;
   }
+  // Element and byte counts are int64_t everywhere (lowering, report).
+  int64_t elements = 1;
+  for (int64_t dim : shape)
+    if (llvm::MulOverflow(elements, dim, elements))
+      return emitError() << "a BM tensor has at most 2^63 - 1 elements; "
+                            "this shape has more";
   if (block.size() != shape.size())
     return emitError() << "block shape has " << block.size()
                        << " sizes but the tensor has rank " << shape.size()

@@ -23,7 +23,9 @@ struct ContractionRow {
   std::string op, lhs, rhs, roles;
   int64_t maxRun;
   int width;
-  int64_t f32Bytes, bmBytes;
+  // Bytes as double: exact below 2^53, and no int64 overflow for the
+  // largest legal shapes.
+  double f32Bytes, bmBytes;
 };
 
 std::string describe(BMTensorType type) {
@@ -35,9 +37,9 @@ std::string describe(BMTensorType type) {
   return s;
 }
 
-int64_t bmBytes(BMTensorType type) {
-  return type.getNumElements() * (type.getCodeBitWidth() / 8) +
-         type.getNumBlocks();
+double bmBytes(BMTensorType type) {
+  return double(type.getNumElements()) * (type.getCodeBitWidth() / 8) +
+         double(type.getNumBlocks());
 }
 
 template <typename OpTy>
@@ -58,7 +60,7 @@ ContractionRow makeRow(OpTy op, BMTensorType lhs, BMTensorType rhs) {
           roles,
           op.getMaxRunLength(),
           op.getKulischWidth(),
-          4 * (lhs.getNumElements() + rhs.getNumElements()),
+          4 * (double(lhs.getNumElements()) + double(rhs.getNumElements())),
           bmBytes(lhs) + bmBytes(rhs)};
 }
 
@@ -96,23 +98,23 @@ struct BMReportPass : public mlir::bm::impl::BMReportBase<BMReportPass> {
       *os << llvm::format("  %-10s %-22s %-22s %8s %8s %6s %12s %12s  %s\n",
                           "op", "lhs", "rhs", "max-run", "kulisch", "acc",
                           "f32-bytes", "bm-bytes", "roles");
-      int64_t totalF32 = 0, totalBM = 0;
+      double totalF32 = 0, totalBM = 0;
       for (const ContractionRow &row : rows) {
         int storage = ::bm::numerics::kulischStorageBits(row.width);
         std::string acc = storage ? "i" + std::to_string(storage) : "none";
         *os << llvm::format(
-            "  %-10s %-22s %-22s %8lld %8d %6s %12lld %12lld  %s\n",
+            "  %-10s %-22s %-22s %8lld %8d %6s %12.0f %12.0f  %s\n",
             row.op.c_str(), row.lhs.c_str(), row.rhs.c_str(),
             (long long)row.maxRun, row.width, acc.c_str(),
-            (long long)row.f32Bytes, (long long)row.bmBytes,
+            row.f32Bytes, row.bmBytes,
             row.roles.c_str());
         totalF32 += row.f32Bytes;
         totalBM += row.bmBytes;
       }
-      *os << llvm::format("  operand memory: %lld bytes as f32, %lld bytes "
+      *os << llvm::format("  operand memory: %.0f bytes as f32, %.0f bytes "
                           "as BM (%.2fx smaller)\n",
-                          (long long)totalF32, (long long)totalBM,
-                          totalBM ? double(totalF32) / double(totalBM) : 0.0);
+                          totalF32, totalBM,
+                          totalBM ? totalF32 / totalBM : 0.0);
     });
     if (file)
       file->keep();

@@ -45,6 +45,10 @@ struct BMVectorizeRunSumsPass
       unsigned loops = ranges.size();
       if (loops < 4 || llvm::any_of(ranges, ShapedType::isDynamic))
         continue;
+      // An empty iteration space has nothing to vectorize (and its tile
+      // sizes would be 0, which the tiler does not accept).
+      if (llvm::is_contained(ranges, 0))
+        continue;
       SmallVector<int64_t> sizes(loops, 1);
       sizes[loops - 3] = chooseTile(ranges[loops - 3], tileN);
       sizes[loops - 1] = 0; // keep the whole run in the tile
