@@ -34,6 +34,10 @@ config.substitutions.append(
 config.substitutions.append(
     ("%mlir_apfloat_wrappers", os.path.join(lib, "libmlir_apfloat_wrappers.so")))
 
+# bm-lower-to-nvvm format=bin/fatbin runs ptxas (test/GPU).
+if os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")
+
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 

@@ -35,7 +35,78 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
 void buildLowerToCPUPipeline(OpPassManager &pm,
                              const LowerToCPUOptions &options);
 
-/// Registers `bm-lower-to-cpu`.
+/// Options of the `bm-lower-to-gpu` and `bm-lower-to-nvvm` pipelines.
+struct LowerToGPUOptions : public PassPipelineOptions<LowerToGPUOptions> {
+  PassOptions::Option<bool> hostShared{
+      *this, "host-shared",
+      llvm::cl::desc("Allocate host-shared (CUDA managed) memory, so that "
+                     "host code may read and write every buffer"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> mma{
+      *this, "mma",
+      llvm::cl::desc("Compute int8 contractions with tensor cores "
+                     "(nvvm.mma.sync m16n8k32)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<unsigned> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block of the elementwise kernels"),
+      llvm::cl::init(256)};
+  PassOptions::Option<bool> emitCInterface{
+      *this, "emit-c-interface",
+      llvm::cl::desc("Export _mlir_ciface_ wrappers of public functions"),
+      llvm::cl::init(false)};
+};
+
+/// Options of `bm-lower-to-nvvm`: those of `bm-lower-to-gpu`, plus the
+/// target of the GPU binary.
+struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture (e.g. sm_90)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features (e.g. +ptx80)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("GPU binary format: isa (PTX), bin (cubin, through "
+                     "ptxas) or fatbin"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<int> optLevel{
+      *this, "opt-level",
+      llvm::cl::desc("Optimization level of the NVVM compilation"),
+      llvm::cl::init(3)};
+  PassOptions::Option<bool> hostShared{
+      *this, "host-shared",
+      llvm::cl::desc("Allocate host-shared (CUDA managed) memory, so that "
+                     "host code may read and write every buffer"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> mma{
+      *this, "mma",
+      llvm::cl::desc("Compute int8 contractions with tensor cores "
+                     "(nvvm.mma.sync m16n8k32)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<unsigned> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("Threads per block of the elementwise kernels"),
+      llvm::cl::init(256)};
+  PassOptions::Option<bool> emitCInterface{
+      *this, "emit-c-interface",
+      llvm::cl::desc("Export _mlir_ciface_ wrappers of public functions"),
+      llvm::cl::init(false)};
+};
+
+/// bm ops on tensors -> host functions on device buffers whose loops are
+/// gpu.launch kernels (convert-bm-to-gpu, convert-bm-to-linalg,
+/// convert-bm-to-arith, bufferization, bm-map-to-gpu).
+void buildLowerToGPUPipeline(OpPassManager &pm,
+                             const LowerToGPUOptions &options);
+
+/// bm ops on tensors -> LLVM dialect host code plus a gpu.binary:
+/// bm-lower-to-gpu, then the upstream gpu-lower-to-nvvm-pipeline.
+void buildLowerToNVVMPipeline(OpPassManager &pm,
+                              const LowerToNVVMOptions &options);
+
+/// Registers `bm-lower-to-cpu`, `bm-lower-to-gpu` and `bm-lower-to-nvvm`.
 void registerBMPipelines();
 
 /// Registers every bm conversion pass and pipeline.

@@ -66,4 +66,110 @@ def BMEmitCInterface : Pass<"bm-emit-c-interface", "::mlir::ModuleOp"> {
   }];
 }
 
+def ConvertBMToGPU : Pass<"convert-bm-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower BM contractions to GPU-shaped linalg, before convert-bm-to-linalg";
+  let description = [{
+    The first step of `bm-lower-to-nvvm`. `bm.matmul` becomes:
+
+    * each operand decoded once into run-major integer forms, zero past a
+      run's end: A as `[batch?, M, runs, L]`, B as `[batch?, runs, L, N]`;
+    * the unit exponents of each (row, run) of A and (run, column) of B;
+    * one `linalg.generic` over the output elements (all parallel) whose
+      body walks the runs in ascending order: an `scf.for` over the run's
+      products into a `!bm.kulisch<W>` accumulator (`bm.fma`), one
+      `bm.kulisch.to_f32` and one float32 add per run. One GPU thread per
+      output element, so the float32 additions keep canonical run order and
+      the `[M, N, runs]` accumulator tensor of the CPU lowering is never
+      materialized.
+
+    With `mma` (default), when both integer forms are `i8` (e2m3, e2m2,
+    e2m1, e3m0, ...) and the Kulisch width is at most 32 bits, the runs are
+    padded to a multiple of 32, B is laid out `[batch?, N, runs, L]` and the
+    generic is marked `bm.gpu.mma`: `bm-map-to-gpu` then emits an int8
+    tensor-core kernel (`nvvm.mma.sync` m16n8k32, s32 accumulators, one
+    exact sum per run) for it. Its body stays the scalar reference.
+
+    Unless `host-shared`, ops that read or write tensor elements outside any
+    linalg op (`tensor.extract`, `tensor.insert`, vector transfers, calls to
+    external functions with tensor operands) are reported: their data lives
+    in GPU memory, which the host code cannot access.
+  }];
+  let options = [
+    Option<"mma", "mma", "bool", /*default=*/"true",
+           "Mark int8 contractions for the tensor-core (mma.sync) kernel">,
+    Option<"hostShared", "host-shared", "bool", /*default=*/"false",
+           "Buffers are host-shared (managed): allow host element accesses">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::bm::BMDialect"
+  ];
+}
+
+def BMMapToGPU : Pass<"bm-map-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Map bufferized linalg code to gpu.launch kernels and device memory";
+  let description = [{
+    Runs on bufferized host functions (memrefs), after
+    `convert-bm-to-linalg` and `convert-bm-to-arith`:
+
+    * `memref.copy` becomes `linalg.copy`;
+    * a reduction-only `linalg.generic` whose output is indexed by
+      `(d0 floordiv b0, ...)` (a block reduction, e.g. quantize's block
+      maximum) becomes a parallel loop over the blocks, each scanning its
+      block in row-major order (the original order restricted to the block);
+    * a `bm.gpu.mma` matmul (see `convert-bm-to-gpu`) becomes an int8
+      tensor-core kernel unless `mma=false`;
+    * every other linalg op becomes `scf.parallel` over its parallel
+      dimensions with sequential `scf.for` loops for its reductions inside;
+      a loop nest without parallel dimensions runs as one GPU thread;
+    * each outermost `scf.parallel` becomes a `gpu.launch` of
+      `ceildiv(trip count, block-size)` blocks of `block-size` threads, the
+      iteration space linearized row-major (consecutive threads take
+      consecutive innermost indices);
+    * `memref.alloc`/`memref.dealloc` become `gpu.alloc`/`gpu.dealloc`
+      (device memory, or `host_shared` managed memory with `host-shared`);
+    * `memref.get_global` used by a kernel is cloned into it, so that
+      `gpu-kernel-outlining` copies the global into the GPU module.
+
+    Unless `host-shared`, any remaining host access to buffer elements is
+    reported as an error naming the op.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "unsigned", /*default=*/"256",
+           "Threads per block of the elementwise kernels">,
+    Option<"hostShared", "host-shared", "bool", /*default=*/"false",
+           "Allocate host-shared (managed) memory; allow host accesses">,
+    Option<"mma", "mma", "bool", /*default=*/"true",
+           "Emit the tensor-core kernel for bm.gpu.mma matmuls">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect",
+    "::mlir::vector::VectorDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::LLVM::LLVMDialect"
+  ];
+}
+
+def BMGPULaunchToLoops : Pass<"bm-gpu-launch-to-loops", "::mlir::ModuleOp"> {
+  let summary = "Testing aid: run gpu.launch kernels as CPU loops";
+  let description = [{
+    Rewrites every `gpu.launch` into `scf.for` loops over its blocks and
+    threads, `gpu.alloc` into `memref.alloc`, `gpu.dealloc` into
+    `memref.dealloc`, and drops `gpu.wait`, so that the output of
+    `bm-lower-to-gpu` runs on the CPU. A kernel with warp-level NVVM ops
+    (the int8 tensor-core matmul) runs each warp's 32 lanes in lockstep
+    instead: lane-dependent values live in per-lane buffers and
+    `nvvm.mma.sync` m16n8k32 s8 is emulated with the PTX ISA's fragment
+    layouts. Barriers are not supported. The GPU lowering's tests use it to
+    check the mapped code bit for bit against the golden vectors without a
+    GPU.
+  }];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
 #endif // BM_CONVERSION_PASSES_TD

@@ -54,7 +54,74 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
     llvm::report_fatal_error("bm-lower-to-cpu: bad built-in pipeline");
 }
 
+void mlir::bm::buildLowerToGPUPipeline(OpPassManager &pm,
+                                       const LowerToGPUOptions &options) {
+  std::string shared = options.hostShared ? "true" : "false";
+  std::string mma = options.mma ? "true" : "false";
+  std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
+  // No canonicalize between convert-bm-to-gpu and bm-map-to-gpu: it would
+  // drop the (unused) run-buffer inputs of the fused matmul generic that
+  // the tensor-core kernel reads. cse is enough; the NVVM pipeline and
+  // LLVM clean up the rest.
+  pipeline += "convert-bm-to-gpu{mma=" + mma + " host-shared=" + shared +
+              "},convert-bm-to-linalg,convert-bm-to-arith,cse,"
+              "eliminate-empty-tensors,"
+              "one-shot-bufferize{bufferize-function-boundaries "
+              "function-boundary-type-conversion=identity-layout-map},"
+              "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+              "bm-map-to-gpu{block-size=" +
+              std::to_string(options.blockSize) + " host-shared=" + shared +
+              " mma=" + mma +
+              "},canonicalize,cse,gpu-launch-sink-index-computations";
+  if (failed(parsePassPipeline(pipeline, pm)))
+    llvm::report_fatal_error("bm-lower-to-gpu: bad built-in pipeline");
+}
+
+void mlir::bm::buildLowerToNVVMPipeline(OpPassManager &pm,
+                                        const LowerToNVVMOptions &options) {
+  LowerToGPUOptions gpu;
+  gpu.hostShared = options.hostShared;
+  gpu.mma = options.mma;
+  gpu.blockSize = options.blockSize;
+  gpu.emitCInterface = options.emitCInterface;
+  buildLowerToGPUPipeline(pm, gpu);
+  std::string format = options.format;
+  std::string pipeline =
+      "gpu-lower-to-nvvm-pipeline{cubin-chip=" + options.chip +
+      " cubin-features=" + options.features + " cubin-format=" + format +
+      " opt-level=" + std::to_string(options.optLevel) + "}";
+  if (failed(parsePassPipeline(pipeline, pm)))
+    llvm::report_fatal_error("bm-lower-to-nvvm: bad built-in pipeline");
+}
+
 void mlir::bm::registerBMPipelines() {
+  PassPipelineRegistration<LowerToGPUOptions>(
+      "bm-lower-to-gpu",
+      "Lower bm ops on tensors to host functions on device buffers whose "
+      "loops are gpu.launch kernels (convert-bm-to-gpu, convert-bm-to-linalg, "
+      "convert-bm-to-arith, bufferization, bm-map-to-gpu)",
+      buildLowerToGPUPipeline);
+  // Registered by hand to reject a bad format before any work is done.
+  registerPassPipeline(
+      "bm-lower-to-nvvm",
+      "Lower bm ops on tensors to LLVM host code plus a gpu.binary for "
+      "NVIDIA GPUs (bm-lower-to-gpu, then gpu-lower-to-nvvm-pipeline)",
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        LowerToNVVMOptions options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        StringRef format = options.format;
+        if (format != "isa" && format != "bin" && format != "fatbin")
+          return errorHandler("bm-lower-to-nvvm: format must be isa (PTX), "
+                              "bin (cubin) or fatbin, not '" +
+                              format + "'");
+        buildLowerToNVVMPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+        optHandler(LowerToNVVMOptions());
+      });
   PassPipelineRegistration<LowerToCPUOptions>(
       "bm-lower-to-cpu",
       "Lower bm ops on tensors to the LLVM dialect for the CPU "

@@ -1,0 +1,451 @@
+//===- BMToGPU.cpp - BM contractions in GPU shape -------------------------===//
+//
+// convert-bm-to-gpu: the tensor-level part of bm-lower-to-nvvm. It lowers
+// bm.matmul to decode-once linalg ops plus one fused linalg.generic over the
+// output elements (one GPU thread each), and rejects host-side element
+// accesses that the device-memory lowering cannot run. Every other bm op is
+// left to convert-bm-to-linalg.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common.h"
+
+#include "bm/Conversion/BMToArith/ArithNumerics.h"
+#include "bm/Conversion/Passes.h"
+#include "bm/Dialect/BM/IR/BMOps.h"
+#include "bm/Numerics/Kulisch.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::bm {
+#define GEN_PASS_DEF_CONVERTBMTOGPU
+#include "bm/Conversion/Passes.h.inc"
+} // namespace mlir::bm
+
+using namespace mlir;
+using namespace mlir::bm;
+using namespace mlir::bm::gpu_lowering;
+using ::bm::numerics::Format;
+using utils::IteratorType;
+
+//===----------------------------------------------------------------------===//
+// Shared helpers (Common.h)
+//===----------------------------------------------------------------------===//
+
+Value mlir::bm::gpu_lowering::constI32(OpBuilder &b, Location loc, int32_t v) {
+  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+}
+
+Value mlir::bm::gpu_lowering::constIndex(OpBuilder &b, Location loc,
+                                         int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+Value mlir::bm::gpu_lowering::unitExponentOrMarker(OpBuilder &b, Location loc,
+                                                   Value beta, Format format) {
+  Value nonFinite = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq, beta,
+      arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(-128)));
+  return arith::SelectOp::create(b, loc, nonFinite,
+                                 constI32(b, loc, kNonFiniteScale),
+                                 emitUnitExponent(b, loc, beta, format));
+}
+
+Value mlir::bm::gpu_lowering::accumulateTerm(OpBuilder &b, Location loc,
+                                             Value acc, Value term,
+                                             Value nonFinite) {
+  Value nan = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits)));
+  Value sum = arith::AddFOp::create(b, loc, acc, term);
+  Value isNaN =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, sum, sum);
+  Value poisoned = arith::OrIOp::create(b, loc, nonFinite, isNaN);
+  return arith::SelectOp::create(b, loc, poisoned, nan, sum);
+}
+
+Value mlir::bm::gpu_lowering::eitherNonFinite(OpBuilder &b, Location loc,
+                                              Value scaleA, Value scaleB) {
+  Value marker = constI32(b, loc, kNonFiniteScale);
+  return arith::OrIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, scaleA, marker),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, scaleB, marker));
+}
+
+namespace {
+
+Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                  Type elementType) {
+  return tensor::EmptyOp::create(b, loc, shape, elementType);
+}
+
+SmallVector<Value> loopIndices(OpBuilder &b, Location loc, unsigned count) {
+  SmallVector<Value> indices;
+  for (unsigned i = 0; i < count; ++i)
+    indices.push_back(linalg::IndexOp::create(b, loc, i));
+  return indices;
+}
+
+//===----------------------------------------------------------------------===//
+// bm.matmul
+//===----------------------------------------------------------------------===//
+
+/// bm.matmul -> decode once (run-major, zero-padded), unit exponents per
+/// (row, run) and (run, column), and one fused generic over the outputs
+/// whose body sums each run exactly, converts it once and adds it, runs in
+/// ascending order.
+///
+/// Layouts (L = longest run, padded to 32 for the tensor-core kernel):
+///   A runs  [batch?, M, R, L]                 (both paths)
+///   B runs  [batch?, R, L, N]  scalar path    (threads of a warp read
+///                                              consecutive n: coalesced)
+///           [batch?, N, R, L]  mma path       (k contiguous: the col-major
+///                                              B fragment of mma.sync)
+///   A scales [batch?, M, R];  B scales [batch?, R, N] / [batch?, N, R].
+struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
+  MatmulToGPU(MLIRContext *context, bool mma)
+      : OpRewritePattern(context), mma(mma) {}
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *context = op.getContext();
+    BMTensorType lhsType = op.getLhs().getType();
+    BMTensorType rhsType = op.getRhs().getType();
+    Format fa = lhsType.getFormat().getNumerics();
+    Format fb = rhsType.getFormat().getNumerics();
+    IntegerType formA = getIntegerFormType(context, fa);
+    IntegerType formB = getIntegerFormType(context, fb);
+    Value init = op.getInit();
+    int64_t K = op.getReductionSize();
+    if (K == 0) {
+      rewriter.replaceOp(op, init);
+      return success();
+    }
+    if (!formA || !formB)
+      return rewriter.notifyMatchFailure(op, "integer forms exceed 64 bits");
+
+    bool batched = lhsType.getRank() == 3;
+    int64_t nb = batched ? 1 : 0;
+    bool tA = op.getTransposeLhs(), tB = op.getTransposeRhs();
+    ArrayRef<int64_t> sa = lhsType.getShape(), sb = rhsType.getShape();
+    ArrayRef<int64_t> blkA = lhsType.getBlock(), blkB = rhsType.getBlock();
+    int64_t batch = batched ? sa[0] : 1;
+    int64_t M = tA ? sa[nb + 1] : sa[nb];
+    int64_t N = tB ? sb[nb] : sb[nb + 1];
+    if (M == 0 || N == 0 || batch == 0) {
+      rewriter.replaceOp(op, init);
+      return success();
+    }
+    auto [kBlockA, kBlockB] = op.getReductionBlockSizes();
+    std::vector<::bm::numerics::ReductionRun> runs =
+        ::bm::numerics::contractionRuns(K, kBlockA, kBlockB);
+    int64_t R = runs.size();
+    int64_t L = ::bm::numerics::maxRunLength(K, kBlockA, kBlockB);
+    int kulischWidth = op.getKulischWidth();
+    bool useMma = mma && formA.getWidth() == 8 && formB.getWidth() == 8 &&
+                  kulischWidth <= 32;
+    int64_t Lp = useMma ? llvm::alignTo(L, kMmaK) : L;
+
+    SmallVector<int64_t> starts, lengths;
+    for (const auto &run : runs) {
+      starts.push_back(run.begin);
+      lengths.push_back(run.size());
+    }
+    auto table = [&](ArrayRef<int64_t> values) -> Value {
+      auto type = RankedTensorType::get({R}, rewriter.getI64Type());
+      return arith::ConstantOp::create(rewriter, loc,
+                                       DenseElementsAttr::get(type, values));
+    };
+    Value startTable = table(starts), lengthTable = table(lengths);
+    auto extractIndex = [](OpBuilder &b, Location loc, Value tensor,
+                           Value index) -> Value {
+      Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{index});
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+    };
+    auto divIndex = [](OpBuilder &b, Location loc, Value v, int64_t d) {
+      return arith::DivUIOp::create(b, loc, v, constIndex(b, loc, d))
+          .getResult();
+    };
+    auto withBatch = [&](ArrayRef<int64_t> dims) {
+      SmallVector<int64_t> shape;
+      if (batched)
+        shape.push_back(batch);
+      shape.append(dims.begin(), dims.end());
+      return shape;
+    };
+
+    auto unpackA = UnpackOp::create(rewriter, loc, lhsType.getCodesType(),
+                                    lhsType.getBiasesType(), op.getLhs());
+    auto unpackB = UnpackOp::create(rewriter, loc, rhsType.getCodesType(),
+                                    rhsType.getBiasesType(), op.getRhs());
+
+    // Positions of (outer, r, j) in each runs layout, after the batch dim.
+    // A: (m, r, j). B: scalar (r, j, n), mma (n, r, j).
+    struct Layout {
+      unsigned outer, r, j;
+    };
+    Layout layoutA{0, 1, 2};
+    Layout layoutB = useMma ? Layout{0, 1, 2} : Layout{2, 0, 1};
+
+    // Step 1: run-major integer forms, zero past each run's end.
+    auto gather = [&](bool isA) -> Value {
+      Value codes = isA ? unpackA.getCodes() : unpackB.getCodes();
+      Format format = isA ? fa : fb;
+      IntegerType formType = isA ? formA : formB;
+      Layout layout = isA ? layoutA : layoutB;
+      int64_t outerSize = isA ? M : N;
+      SmallVector<int64_t> dims(3);
+      dims[layout.outer] = outerSize;
+      dims[layout.r] = R;
+      dims[layout.j] = Lp;
+      SmallVector<int64_t> shape = withBatch(dims);
+      Value initT = emptyTensor(rewriter, loc, shape, formType);
+      unsigned loops = shape.size();
+      return linalg::GenericOp::create(
+                 rewriter, loc, initT.getType(), ValueRange{},
+                 ValueRange{initT},
+                 ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(loops)},
+                 SmallVector<IteratorType>(loops, IteratorType::parallel),
+                 [&](OpBuilder &b, Location loc, ValueRange) {
+                   SmallVector<Value> idx = loopIndices(b, loc, loops);
+                   Value outer = idx[nb + layout.outer];
+                   Value r = idx[nb + layout.r];
+                   Value j = idx[nb + layout.j];
+                   Value start = extractIndex(b, loc, startTable, r);
+                   Value length = extractIndex(b, loc, lengthTable, r);
+                   Value valid = arith::CmpIOp::create(
+                       b, loc, arith::CmpIPredicate::ult, j, length);
+                   Value k = arith::AddIOp::create(b, loc, start, j);
+                   k = arith::MinUIOp::create(b, loc, k,
+                                              constIndex(b, loc, K - 1));
+                   // Stored layout: A is [M, K] ([K, M] if transposed),
+                   // B is [K, N] ([N, K] if transposed).
+                   bool kFirst = isA ? tA : !tB;
+                   SmallVector<Value> at;
+                   if (batched)
+                     at.push_back(idx[0]);
+                   if (kFirst)
+                     at.append({k, outer});
+                   else
+                     at.append({outer, k});
+                   Value code = tensor::ExtractOp::create(b, loc, codes, at);
+                   Value q = DecodeOp::create(
+                       b, loc, formType, code,
+                       FormatAttr::get(context, format.e, format.m));
+                   Value zeroQ = arith::ConstantOp::create(
+                       b, loc, b.getIntegerAttr(formType, 0));
+                   linalg::YieldOp::create(
+                       b, loc,
+                       Value(arith::SelectOp::create(b, loc, valid, q, zeroQ)));
+                 })
+          .getResult(0);
+    };
+    Value runsA = gather(true), runsB = gather(false);
+
+    // Step 2: unit exponents per (row, run) of A and (run, column) of B.
+    // A: [batch?, M, R]; B: [batch?, R, N] (scalar) or [batch?, N, R] (mma).
+    bool scalesBOuterFirst = useMma;
+    auto scales = [&](bool isA) -> Value {
+      Value biases = isA ? unpackA.getBiases() : unpackB.getBiases();
+      Format format = isA ? fa : fb;
+      ArrayRef<int64_t> blk = isA ? blkA : blkB;
+      bool outerFirst = isA ? true : scalesBOuterFirst;
+      int64_t outerSize = isA ? M : N;
+      SmallVector<int64_t> shape =
+          outerFirst ? withBatch({outerSize, R}) : withBatch({R, outerSize});
+      Value initT = emptyTensor(rewriter, loc, shape, rewriter.getI32Type());
+      unsigned loops = shape.size();
+      return linalg::GenericOp::create(
+                 rewriter, loc, initT.getType(), ValueRange{},
+                 ValueRange{initT},
+                 ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(loops)},
+                 SmallVector<IteratorType>(loops, IteratorType::parallel),
+                 [&](OpBuilder &b, Location loc, ValueRange) {
+                   SmallVector<Value> idx = loopIndices(b, loc, loops);
+                   Value outer = outerFirst ? idx[nb] : idx[nb + 1];
+                   Value r = outerFirst ? idx[nb + 1] : idx[nb];
+                   Value k = extractIndex(b, loc, startTable, r);
+                   bool kFirst = isA ? tA : !tB;
+                   SmallVector<Value> at;
+                   if (batched)
+                     at.push_back(divIndex(b, loc, idx[0], blk[0]));
+                   Value kb = divIndex(b, loc, k, blk[kFirst ? nb : nb + 1]);
+                   Value ob =
+                       divIndex(b, loc, outer, blk[kFirst ? nb + 1 : nb]);
+                   if (kFirst)
+                     at.append({kb, ob});
+                   else
+                     at.append({ob, kb});
+                   Value beta = tensor::ExtractOp::create(b, loc, biases, at);
+                   linalg::YieldOp::create(
+                       b, loc, unitExponentOrMarker(b, loc, beta, format));
+                 })
+          .getResult(0);
+    };
+    Value scalesA = scales(true), scalesB = scales(false);
+
+    // Step 3: the fused contraction, one output element per iteration. The
+    // run tensors are inputs (with maps that read one element, unused) so
+    // that bm-map-to-gpu finds them; the body reads them directly.
+    unsigned loops = nb + 2; // (batch?, m, n)
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+    AffineExpr zero = getAffineConstantExpr(0, context);
+    auto map = [&](ArrayRef<AffineExpr> exprs) {
+      SmallVector<AffineExpr> all;
+      if (batched)
+        all.push_back(d(0));
+      all.append(exprs.begin(), exprs.end());
+      return AffineMap::get(loops, 0, all, context);
+    };
+    AffineExpr m = d(nb), n = d(nb + 1);
+    SmallVector<AffineMap> maps = {
+        map({m, zero, zero}),
+        useMma ? map({n, zero, zero}) : map({zero, zero, n}),
+        map({m, zero}),
+        useMma ? map({n, zero}) : map({zero, n}),
+        map({m, n})};
+    auto kulischType = KulischType::get(context, kulischWidth);
+    FormatAttr faAttr = lhsType.getFormat(), fbAttr = rhsType.getFormat();
+    SmallVector<NamedAttribute> attrs = {
+        rewriter.getNamedAttr(kFusedMatmulAttrName, rewriter.getUnitAttr())};
+    if (useMma)
+      attrs.push_back(
+          rewriter.getNamedAttr(kMmaAttrName, rewriter.getUnitAttr()));
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, loc, init.getType(),
+            ValueRange{runsA, runsB, scalesA, scalesB}, ValueRange{init}, maps,
+            SmallVector<IteratorType>(loops, IteratorType::parallel),
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              SmallVector<Value> idx = loopIndices(b, loc, loops);
+              Value bIdx = batched ? idx[0] : Value();
+              Value mIdx = idx[nb], nIdx = idx[nb + 1];
+              auto at = [&](ArrayRef<Value> rest) {
+                SmallVector<Value> all;
+                if (batched)
+                  all.push_back(bIdx);
+                all.append(rest.begin(), rest.end());
+                return all;
+              };
+              auto runLoop = scf::ForOp::create(
+                  b, loc, constIndex(b, loc, 0), constIndex(b, loc, R),
+                  constIndex(b, loc, 1), ValueRange{args[4]},
+                  [&](OpBuilder &b, Location loc, Value r, ValueRange acc) {
+                    Value length = extractIndex(b, loc, lengthTable, r);
+                    Value zeroK = KulischZeroOp::create(b, loc, kulischType);
+                    auto sum = scf::ForOp::create(
+                        b, loc, constIndex(b, loc, 0), length,
+                        constIndex(b, loc, 1), ValueRange{zeroK},
+                        [&](OpBuilder &b, Location loc, Value j,
+                            ValueRange kacc) {
+                          Value qa = tensor::ExtractOp::create(
+                              b, loc, runsA, at({mIdx, r, j}));
+                          Value qb = tensor::ExtractOp::create(
+                              b, loc, runsB,
+                              useMma ? at({nIdx, r, j}) : at({r, j, nIdx}));
+                          Value next =
+                              FmaOp::create(b, loc, kulischType, kacc[0], qa,
+                                            qb, faAttr, fbAttr);
+                          scf::YieldOp::create(b, loc, next);
+                        });
+                    Value sA = tensor::ExtractOp::create(b, loc, scalesA,
+                                                         at({mIdx, r}));
+                    Value sB = tensor::ExtractOp::create(
+                        b, loc, scalesB,
+                        useMma ? at({nIdx, r}) : at({r, nIdx}));
+                    Value nonFinite = eitherNonFinite(b, loc, sA, sB);
+                    Value scale = arith::AddIOp::create(b, loc, sA, sB);
+                    Value term = KulischToF32Op::create(
+                        b, loc, b.getF32Type(), sum.getResult(0), scale);
+                    scf::YieldOp::create(
+                        b, loc, accumulateTerm(b, loc, acc[0], term, nonFinite));
+                  });
+              linalg::YieldOp::create(b, loc, runLoop.getResult(0));
+            },
+            attrs)
+            .getResult(0);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+  bool mma;
+};
+
+//===----------------------------------------------------------------------===//
+// Host element accesses
+//===----------------------------------------------------------------------===//
+
+bool isShaped(Type type) { return isa<ShapedType>(type); }
+
+/// Why `op`, outside any linalg op, cannot run against device memory, or
+/// nullptr if it can.
+const char *hostAccessReason(Operation *op, SymbolTableCollection &symbols) {
+  if (isa<tensor::ExtractOp, memref::LoadOp, vector::TransferReadOp,
+          vector::LoadOp>(op))
+    return "reads tensor elements on the host";
+  if (isa<tensor::InsertOp, memref::StoreOp, vector::TransferWriteOp,
+          vector::StoreOp>(op))
+    return "writes tensor elements on the host";
+  if (auto call = dyn_cast<func::CallOp>(op)) {
+    auto callee =
+        symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+    if (callee && callee.isExternal() &&
+        llvm::any_of(call.getOperandTypes(), isShaped))
+      return "passes tensors or buffers to an external function, which runs "
+             "on the host";
+  }
+  return nullptr;
+}
+
+struct ConvertBMToGPUPass
+    : public mlir::bm::impl::ConvertBMToGPUBase<ConvertBMToGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (!hostShared && failed(checkHostAccesses(module)))
+      return signalPassFailure();
+
+    RewritePatternSet patterns(&getContext());
+    patterns.add<MatmulToGPU>(&getContext(), mma);
+    GreedyRewriteConfig config;
+    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    if (failed(applyPatternsGreedily(module, std::move(patterns), config)))
+      return signalPassFailure();
+  }
+
+  /// Element reads and writes outside linalg ops would run on the host
+  /// against device memory.
+  LogicalResult checkHostAccesses(ModuleOp module) {
+    SymbolTableCollection symbols;
+    bool failed = false;
+    module.walk<WalkOrder::PreOrder>([&](Operation *op) -> WalkResult {
+      // Code inside linalg ops runs in the kernels; GPU code is already
+      // device code.
+      if (isa<linalg::LinalgOp>(op) || isa<gpu::GPUModuleOp>(op) ||
+          isa<gpu::LaunchOp>(op))
+        return WalkResult::skip();
+      if (const char *reason = hostAccessReason(op, symbols)) {
+        op->emitError() << "'" << op->getName() << "' " << reason
+                        << ", which bm-lower-to-nvvm cannot do: the data "
+                           "lives in GPU memory; compute it inside a linalg "
+                           "op, or lower with host-shared=true";
+        failed = true;
+      }
+      return WalkResult::advance();
+    });
+    return failure(failed);
+  }
+};
+
+} // namespace

@@ -1,0 +1,585 @@
+//===- WarpEmulation.cpp - Run warp-synchronous kernels on the CPU --------===//
+//
+// Part of the bm-gpu-launch-to-loops testing aid: kernels that contain
+// nvvm.mma.sync (the int8 tensor-core matmul) cannot run one thread after
+// the other, since an mma.sync combines the registers of the 32 lanes of a
+// warp. Here every warp runs its 32 lanes in lockstep:
+//
+//  * a value that depends on the thread index ("varying") lives in a
+//    32-element buffer, one element per lane; maximal runs of varying ops
+//    become one loop over the lanes; uniform values stay scalars;
+//  * loops and ifs with uniform conditions stay; their varying loop-carried
+//    values live in per-lane buffers;
+//  * nvvm.mma.sync m16n8k32 s8 gathers the lanes' A, B and C registers into
+//    16x32, 32x8 and 16x8 matrices with the fragment layouts of the PTX ISA
+//    ("Matrix Fragments for mma.m16n8k32", .s8), multiplies exactly in i32
+//    and scatters D back, so a lane that loads the wrong elements computes
+//    the wrong result.
+//
+//===----------------------------------------------------------------------===//
+
+#include "WarpEmulation.h"
+#include "Common.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+using namespace mlir::bm;
+using namespace mlir::bm::gpu_lowering;
+
+namespace {
+
+constexpr int64_t kLanes = 32;
+
+class WarpEmulator {
+public:
+  WarpEmulator(RewriterBase &rewriter, gpu::LaunchOp launch)
+      : rw(rewriter), launch(launch), loc(launch.getLoc()) {}
+
+  LogicalResult run();
+
+private:
+  // -- analysis ------------------------------------------------------------
+  void analyzeVarying();
+  bool isVarying(Value v) const { return varying.contains(v); }
+  bool anyVarying(Operation *op) const;
+
+  // -- emission ------------------------------------------------------------
+  Value idx(int64_t v) { return constIndex(rw, loc, v); }
+  Value newLaneBuffer(Type type);
+  Value laneValue(OpBuilder &b, Value v, Value lane);
+  LogicalResult emitOps(Block &block);
+  LogicalResult flushGroup(SmallVectorImpl<Operation *> &group, Block &block);
+  LogicalResult emitFor(scf::ForOp op);
+  LogicalResult emitIf(scf::IfOp op);
+  LogicalResult emitMma(NVVM::MmaOp op);
+  void storeLanes(ArrayRef<Value> buffers, ArrayRef<Value> values);
+
+  RewriterBase &rw;
+  gpu::LaunchOp launch;
+  Location loc;
+  DenseSet<Value> varying;
+  IRMapping uniform;                   // kernel value -> scalar
+  DenseMap<Value, Value> lanes;        // kernel value -> memref<32xT>
+  DenseMap<Value, SmallVector<Value, 4>> mmaLanes; // mma result -> 4 buffers
+  OpBuilder::InsertPoint allocPoint;
+  SmallVector<Value> allocations;
+  Value warp; // the warp index (uniform)
+};
+
+bool WarpEmulator::anyVarying(Operation *op) const {
+  bool result = false;
+  op->walk([&](Operation *inner) {
+    for (Value v : inner->getOperands())
+      if (isVarying(v))
+        result = true;
+  });
+  return result;
+}
+
+void WarpEmulator::analyzeVarying() {
+  Region &body = launch.getBody();
+  varying.insert(launch.getThreadIds().x);
+  bool changed = true;
+  auto mark = [&](Value v) {
+    if (varying.insert(v).second)
+      changed = true;
+  };
+  while (changed) {
+    changed = false;
+    body.walk([&](Operation *op) {
+      bool any = llvm::any_of(op->getOperands(),
+                              [&](Value v) { return isVarying(v); });
+      if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+        // Iteration arguments and results vary if their init or yield does.
+        auto yield = cast<scf::YieldOp>(forOp.getBody()->getTerminator());
+        for (unsigned i = 0; i < forOp.getNumRegionIterArgs(); ++i)
+          if (isVarying(forOp.getInitArgs()[i]) ||
+              isVarying(yield.getOperand(i)) ||
+              isVarying(forOp.getRegionIterArgs()[i])) {
+            mark(forOp.getRegionIterArgs()[i]);
+            mark(forOp.getResult(i));
+          }
+        return;
+      }
+      if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+        bool cond = isVarying(ifOp.getCondition());
+        for (unsigned i = 0; i < ifOp.getNumResults(); ++i) {
+          bool v = cond;
+          for (Region *r : {&ifOp.getThenRegion(), &ifOp.getElseRegion()})
+            if (!r->empty() &&
+                isVarying(cast<scf::YieldOp>(r->front().getTerminator())
+                              .getOperand(i)))
+              v = true;
+          if (v)
+            mark(ifOp.getResult(i));
+        }
+        return;
+      }
+      if (any)
+        for (Value r : op->getResults())
+          mark(r);
+    });
+  }
+}
+
+Value WarpEmulator::newLaneBuffer(Type type) {
+  OpBuilder::InsertionGuard guard(rw);
+  rw.restoreInsertionPoint(allocPoint);
+  Value buffer = memref::AllocOp::create(
+      rw, loc, MemRefType::get({kLanes}, type));
+  allocations.push_back(buffer);
+  allocPoint = rw.saveInsertionPoint();
+  return buffer;
+}
+
+Value WarpEmulator::laneValue(OpBuilder &b, Value v, Value lane) {
+  auto it = lanes.find(v);
+  if (it != lanes.end())
+    return memref::LoadOp::create(b, loc, it->second, ValueRange{lane});
+  return uniform.lookupOrDefault(v);
+}
+
+/// for lane: buffers[i][lane] = values[i] (scalars or lane buffers).
+void WarpEmulator::storeLanes(ArrayRef<Value> buffers, ArrayRef<Value> values) {
+  scf::ForOp::create(rw, loc, idx(0), idx(kLanes), idx(1), ValueRange{},
+                     [&](OpBuilder &b, Location loc, Value lane, ValueRange) {
+                       SmallVector<Value> loaded;
+                       for (Value v : values)
+                         loaded.push_back(laneValue(b, v, lane));
+                       for (auto [buffer, v] : llvm::zip(buffers, loaded))
+                         memref::StoreOp::create(b, loc, v, buffer,
+                                                 ValueRange{lane});
+                       scf::YieldOp::create(b, loc);
+                     });
+}
+
+LogicalResult WarpEmulator::flushGroup(SmallVectorImpl<Operation *> &group,
+                                       Block &block) {
+  if (group.empty())
+    return success();
+  DenseSet<Operation *> members(group.begin(), group.end());
+  // Results used outside the group need lane buffers.
+  SmallVector<Value> escaping;
+  for (Operation *op : group)
+    for (Value r : op->getResults())
+      for (OpOperand &use : r.getUses()) {
+        Operation *owner = block.findAncestorOpInBlock(*use.getOwner());
+        if (!owner || !members.contains(owner)) {
+          escaping.push_back(r);
+          break;
+        }
+      }
+  SmallVector<Value> buffers;
+  for (Value r : escaping)
+    buffers.push_back(newLaneBuffer(r.getType()));
+
+  scf::ForOp::create(
+      rw, loc, idx(0), idx(kLanes), idx(1), ValueRange{},
+      [&](OpBuilder &b, Location loc, Value lane, ValueRange) {
+        IRMapping local;
+        for (Operation *op : group) {
+          // Map every value used by op (and its regions) from outside.
+          op->walk([&](Operation *inner) {
+            for (Value v : inner->getOperands()) {
+              if (local.contains(v))
+                continue;
+              Operation *def = v.getDefiningOp();
+              Region *defRegion = def ? def->getParentRegion()
+                                      : cast<BlockArgument>(v).getParentRegion();
+              if (op->isAncestor(def ? def : defRegion->getParentOp()) &&
+                  (def ? op != def : true))
+                continue; // defined inside op
+              local.map(v, laneValue(b, v, lane));
+            }
+          });
+          b.clone(*op, local);
+        }
+        for (auto [r, buffer] : llvm::zip(escaping, buffers))
+          memref::StoreOp::create(b, loc, local.lookup(r), buffer,
+                                  ValueRange{lane});
+        scf::YieldOp::create(b, loc);
+      });
+  for (auto [r, buffer] : llvm::zip(escaping, buffers))
+    lanes[r] = buffer;
+  group.clear();
+  return success();
+}
+
+LogicalResult WarpEmulator::emitFor(scf::ForOp op) {
+  for (Value v : {op.getLowerBound(), op.getUpperBound(), op.getStep()})
+    if (isVarying(v))
+      return op.emitOpError("with lane-dependent bounds cannot be emulated "
+                            "warp-synchronously");
+  SmallVector<Value> inits;
+  SmallVector<int> uniformIndex(op.getNumRegionIterArgs(), -1);
+  SmallVector<Value> registers(op.getNumRegionIterArgs());
+  for (unsigned i = 0; i < op.getNumRegionIterArgs(); ++i) {
+    Value iterArg = op.getRegionIterArgs()[i];
+    if (isVarying(iterArg)) {
+      registers[i] = newLaneBuffer(iterArg.getType());
+      storeLanes(registers[i], op.getInitArgs()[i]);
+    } else {
+      uniformIndex[i] = inits.size();
+      inits.push_back(uniform.lookupOrDefault(op.getInitArgs()[i]));
+    }
+  }
+  auto newFor = scf::ForOp::create(
+      rw, loc, uniform.lookupOrDefault(op.getLowerBound()),
+      uniform.lookupOrDefault(op.getUpperBound()),
+      uniform.lookupOrDefault(op.getStep()), inits);
+  OpBuilder::InsertionGuard guard(rw);
+  // Without iteration arguments the builder added the terminator already.
+  Block *newBody = newFor.getBody();
+  if (!newBody->empty() && newBody->back().hasTrait<OpTrait::IsTerminator>())
+    rw.eraseOp(&newBody->back());
+  rw.setInsertionPointToEnd(newBody);
+  uniform.map(op.getInductionVar(), newFor.getInductionVar());
+  for (unsigned i = 0; i < op.getNumRegionIterArgs(); ++i) {
+    Value iterArg = op.getRegionIterArgs()[i];
+    if (registers[i])
+      lanes[iterArg] = registers[i];
+    else
+      uniform.map(iterArg, newFor.getRegionIterArgs()[uniformIndex[i]]);
+  }
+  if (failed(emitOps(*op.getBody())))
+    return failure();
+  auto yield = cast<scf::YieldOp>(op.getBody()->getTerminator());
+  SmallVector<Value> varyingBuffers, varyingValues, uniformYields;
+  for (unsigned i = 0; i < op.getNumRegionIterArgs(); ++i) {
+    Value v = yield.getOperand(i);
+    if (registers[i]) {
+      varyingBuffers.push_back(registers[i]);
+      varyingValues.push_back(v);
+    } else {
+      uniformYields.push_back(uniform.lookupOrDefault(v));
+    }
+  }
+  // All lanes' yielded values are read before any is written (per lane).
+  if (!varyingBuffers.empty())
+    storeLanes(varyingBuffers, varyingValues);
+  scf::YieldOp::create(rw, loc, uniformYields);
+  rw.setInsertionPointAfter(newFor);
+  for (unsigned i = 0; i < op.getNumResults(); ++i) {
+    if (registers[i])
+      lanes[op.getResult(i)] = registers[i];
+    else
+      uniform.map(op.getResult(i), newFor.getResult(uniformIndex[i]));
+  }
+  return success();
+}
+
+LogicalResult WarpEmulator::emitIf(scf::IfOp op) {
+  SmallVector<Type> uniformTypes;
+  SmallVector<Value> registers(op.getNumResults());
+  for (unsigned i = 0; i < op.getNumResults(); ++i) {
+    if (isVarying(op.getResult(i)))
+      registers[i] = newLaneBuffer(op.getResult(i).getType());
+    else
+      uniformTypes.push_back(op.getResult(i).getType());
+  }
+  auto newIf = scf::IfOp::create(rw, loc, uniformTypes,
+                                 uniform.lookupOrDefault(op.getCondition()),
+                                 !op.getElseRegion().empty());
+  OpBuilder::InsertionGuard guard(rw);
+  for (auto [from, to] : {std::make_pair(&op.getThenRegion(),
+                                         &newIf.getThenRegion()),
+                          std::make_pair(&op.getElseRegion(),
+                                         &newIf.getElseRegion())}) {
+    if (from->empty())
+      continue;
+    Block &dest = to->front();
+    if (!dest.empty() && dest.back().hasTrait<OpTrait::IsTerminator>())
+      rw.eraseOp(&dest.back());
+    rw.setInsertionPointToEnd(&dest);
+    if (failed(emitOps(from->front())))
+      return failure();
+    auto yield = cast<scf::YieldOp>(from->front().getTerminator());
+    SmallVector<Value> buffers, values, uniformYields;
+    for (unsigned i = 0; i < op.getNumResults(); ++i) {
+      if (registers[i]) {
+        buffers.push_back(registers[i]);
+        values.push_back(yield.getOperand(i));
+      } else {
+        uniformYields.push_back(uniform.lookupOrDefault(yield.getOperand(i)));
+      }
+    }
+    if (!buffers.empty())
+      storeLanes(buffers, values);
+    scf::YieldOp::create(rw, loc, uniformYields);
+  }
+  rw.setInsertionPointAfter(newIf);
+  unsigned u = 0;
+  for (unsigned i = 0; i < op.getNumResults(); ++i) {
+    if (registers[i])
+      lanes[op.getResult(i)] = registers[i];
+    else
+      uniform.map(op.getResult(i), newIf.getResult(u++));
+  }
+  return success();
+}
+
+LogicalResult WarpEmulator::emitMma(NVVM::MmaOp op) {
+  auto shape = op.getShape();
+  if (shape.getM() != 16 || shape.getN() != 8 || shape.getK() != 32 ||
+      op.getMultiplicandAPtxType() != NVVM::MMATypes::s8 ||
+      op.getMultiplicandBPtxType() != NVVM::MMATypes::s8 ||
+      op.getOperandA().size() != 4 || op.getOperandB().size() != 2 ||
+      op.getOperandC().size() != 4)
+    return op.emitOpError("bm-gpu-launch-to-loops emulates only "
+                          "mma.sync m16n8k32 s8 x s8 -> s32");
+  Type i32 = rw.getI32Type();
+  auto matrix = [&](int64_t rows, int64_t cols) {
+    OpBuilder::InsertionGuard guard(rw);
+    rw.restoreInsertionPoint(allocPoint);
+    Value m = memref::AllocOp::create(
+        rw, loc, MemRefType::get({rows, cols}, i32));
+    allocations.push_back(m);
+    allocPoint = rw.saveInsertionPoint();
+    return m;
+  };
+  Value A = matrix(16, 32), B = matrix(32, 8), C = matrix(16, 8);
+  auto ci32 = [&](OpBuilder &b, int32_t v) { return constI32(b, loc, v); };
+  auto ci = [&](OpBuilder &b, int64_t v) { return constIndex(b, loc, v); };
+
+  // Gather: the PTX fragment layouts, groupID = lane / 4,
+  // threadID_in_group = lane % 4.
+  scf::ForOp::create(
+      rw, loc, idx(0), idx(kLanes), idx(1), ValueRange{},
+      [&](OpBuilder &b, Location loc, Value lane, ValueRange) {
+        Value g = arith::DivUIOp::create(b, loc, lane, ci(b, 4));
+        Value t = arith::RemUIOp::create(b, loc, lane, ci(b, 4));
+        auto byteOf = [&](Value reg, int64_t j) -> Value {
+          // Element j of a .b32 register: bits [8j, 8j+8), sign-extended.
+          Value shl = arith::ShLIOp::create(b, loc, reg, ci32(b, 24 - 8 * j));
+          return arith::ShRSIOp::create(b, loc, shl, ci32(b, 24));
+        };
+        auto addc = [&](Value x, int64_t c) -> Value {
+          return arith::AddIOp::create(b, loc, x, ci(b, c));
+        };
+        Value t4 = arith::MulIOp::create(b, loc, t, ci(b, 4));
+        // A: element i = 4 * reg + j; row = g for i in [0,4) u [8,12), else
+        // g + 8; col = 4t + (i & 3), + 16 for i >= 8.
+        for (int64_t reg = 0; reg < 4; ++reg) {
+          Value value = laneValue(b, op.getOperandA()[reg], lane);
+          for (int64_t j = 0; j < 4; ++j) {
+            int64_t i = 4 * reg + j;
+            bool low = i < 4 || (i >= 8 && i < 12);
+            Value row = low ? g : addc(g, 8);
+            Value col = addc(t4, (i & 3) + (i >= 8 ? 16 : 0));
+            memref::StoreOp::create(b, loc, byteOf(value, j), A,
+                                    ValueRange{row, col});
+          }
+        }
+        // B: element i = 4 * reg + j; row (k) = 4t + (i & 3), + 16 for
+        // i >= 4; col = g.
+        for (int64_t reg = 0; reg < 2; ++reg) {
+          Value value = laneValue(b, op.getOperandB()[reg], lane);
+          for (int64_t j = 0; j < 4; ++j) {
+            int64_t i = 4 * reg + j;
+            Value row = addc(t4, (i & 3) + (i >= 4 ? 16 : 0));
+            memref::StoreOp::create(b, loc, byteOf(value, j), B,
+                                    ValueRange{row, g});
+          }
+        }
+        // C: row = g for c0, c1, g + 8 for c2, c3; col = 2t + (i & 1).
+        Value t2 = arith::MulIOp::create(b, loc, t, ci(b, 2));
+        for (int64_t i = 0; i < 4; ++i) {
+          Value value = laneValue(b, op.getOperandC()[i], lane);
+          Value row = i < 2 ? g : addc(g, 8);
+          Value col = addc(t2, i & 1);
+          memref::StoreOp::create(b, loc, value, C, ValueRange{row, col});
+        }
+        scf::YieldOp::create(b, loc);
+      });
+
+  // D = C + A x B, in i32 (exact here: the lowering only emits it for sums
+  // that fit).
+  auto loop = [&](OpBuilder &b, int64_t n,
+                  function_ref<void(OpBuilder &, Value)> body) {
+    scf::ForOp::create(b, loc, ci(b, 0), ci(b, n), ci(b, 1), ValueRange{},
+                       [&](OpBuilder &b, Location, Value iv, ValueRange) {
+                         body(b, iv);
+                         scf::YieldOp::create(b, loc);
+                       });
+  };
+  loop(rw, 16, [&](OpBuilder &b, Value m) {
+    loop(b, 8, [&](OpBuilder &b, Value n) {
+      Value c0 = memref::LoadOp::create(b, loc, C, ValueRange{m, n});
+      auto sum = scf::ForOp::create(
+          b, loc, ci(b, 0), ci(b, 32), ci(b, 1), ValueRange{c0},
+          [&](OpBuilder &b, Location loc, Value k, ValueRange acc) {
+            Value x = memref::LoadOp::create(b, loc, A, ValueRange{m, k});
+            Value y = memref::LoadOp::create(b, loc, B, ValueRange{k, n});
+            Value p = arith::MulIOp::create(b, loc, x, y);
+            scf::YieldOp::create(b, loc,
+                                 Value(arith::AddIOp::create(b, loc, acc[0], p)));
+          });
+      memref::StoreOp::create(b, loc, sum.getResult(0), C, ValueRange{m, n});
+    });
+  });
+
+  // Scatter D with C's layout.
+  SmallVector<Value, 4> d;
+  for (int i = 0; i < 4; ++i)
+    d.push_back(newLaneBuffer(i32));
+  scf::ForOp::create(
+      rw, loc, idx(0), idx(kLanes), idx(1), ValueRange{},
+      [&](OpBuilder &b, Location loc, Value lane, ValueRange) {
+        Value g = arith::DivUIOp::create(b, loc, lane, ci(b, 4));
+        Value t = arith::RemUIOp::create(b, loc, lane, ci(b, 4));
+        Value t2 = arith::MulIOp::create(b, loc, t, ci(b, 2));
+        for (int64_t i = 0; i < 4; ++i) {
+          Value row = i < 2 ? g : Value(arith::AddIOp::create(b, loc, g, ci(b, 8)));
+          Value col = arith::AddIOp::create(b, loc, t2, ci(b, i & 1));
+          Value v = memref::LoadOp::create(b, loc, C, ValueRange{row, col});
+          memref::StoreOp::create(b, loc, v, d[i], ValueRange{lane});
+        }
+        scf::YieldOp::create(b, loc);
+      });
+  mmaLanes[op.getRes()] = d;
+  return success();
+}
+
+LogicalResult WarpEmulator::emitOps(Block &block) {
+  SmallVector<Operation *> group;
+  for (Operation &op : block.without_terminator()) {
+    if (auto mma = dyn_cast<NVVM::MmaOp>(op)) {
+      if (failed(flushGroup(group, block)) || failed(emitMma(mma)))
+        return failure();
+      continue;
+    }
+    if (auto extract = dyn_cast<LLVM::ExtractValueOp>(op)) {
+      auto it = mmaLanes.find(extract.getContainer());
+      if (it != mmaLanes.end()) {
+        if (failed(flushGroup(group, block)))
+          return failure();
+        lanes[extract.getResult()] =
+            it->second[extract.getPosition().front()];
+        continue;
+      }
+    }
+    if (isa<gpu::BarrierOp, gpu::ShuffleOp>(op))
+      return op.emitOpError("cannot be emulated by bm-gpu-launch-to-loops");
+    bool regions = op.getNumRegions() != 0;
+    auto ifOp = dyn_cast<scf::IfOp>(op);
+    // Lane-local ops: varying operands and no regions, or a varying `if`
+    // (cloned whole into the lane loop).
+    if ((!regions && anyVarying(&op)) ||
+        (ifOp && isVarying(ifOp.getCondition()))) {
+      if (regions) {
+        bool nested = false;
+        op.walk([&](NVVM::MmaOp) { nested = true; });
+        if (nested)
+          return op.emitOpError("with a lane-dependent condition around "
+                                "mma.sync cannot be emulated");
+      }
+      group.push_back(&op);
+      continue;
+    }
+    if (failed(flushGroup(group, block)))
+      return failure();
+    if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+      if (failed(emitFor(forOp)))
+        return failure();
+      continue;
+    }
+    if (ifOp) {
+      if (failed(emitIf(ifOp)))
+        return failure();
+      continue;
+    }
+    if (regions)
+      return op.emitOpError("cannot be emulated warp-synchronously");
+    rw.clone(op, uniform); // uniform
+  }
+  return flushGroup(group, block);
+}
+
+LogicalResult WarpEmulator::run() {
+  gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+  auto bx = getConstantIntValue(block.x), by = getConstantIntValue(block.y),
+       bz = getConstantIntValue(block.z);
+  if (!bx || !by || !bz || *by != 1 || *bz != 1 || *bx % kLanes != 0)
+    return launch.emitOpError("bm-gpu-launch-to-loops: warp emulation needs "
+                              "constant (32k, 1, 1) blocks");
+  if (!launch.getBody().hasOneBlock())
+    return launch.emitOpError("bm-gpu-launch-to-loops: multi-block kernel");
+  analyzeVarying();
+
+  rw.setInsertionPoint(launch);
+  allocPoint = rw.saveInsertionPoint();
+  gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
+  SmallVector<Value> ivs;
+  for (Value bound : {grid.z, grid.y, grid.x, idx(*bx / kLanes)}) {
+    auto loop = scf::ForOp::create(rw, loc, idx(0), bound, idx(1));
+    ivs.push_back(loop.getInductionVar());
+    rw.setInsertionPointToStart(loop.getBody());
+  }
+  // Allocations go before the loop nest.
+  {
+    Operation *outer = ivs[0].getParentBlock()->getParentOp();
+    OpBuilder::InsertionGuard guard(rw);
+    rw.setInsertionPoint(outer);
+    allocPoint = rw.saveInsertionPoint();
+  }
+  warp = ivs[3];
+  gpu::KernelDim3 blockIds = launch.getBlockIds();
+  uniform.map(blockIds.z, ivs[0]);
+  uniform.map(blockIds.y, ivs[1]);
+  uniform.map(blockIds.x, ivs[2]);
+  uniform.map(launch.getThreadIds().y, idx(0));
+  uniform.map(launch.getThreadIds().z, idx(0));
+  uniform.map(launch.getGridSize().x, grid.x);
+  uniform.map(launch.getGridSize().y, grid.y);
+  uniform.map(launch.getGridSize().z, grid.z);
+  uniform.map(launch.getBlockSize().x, block.x);
+  uniform.map(launch.getBlockSize().y, block.y);
+  uniform.map(launch.getBlockSize().z, block.z);
+  // thread id x = 32 * warp + lane.
+  Value tid = newLaneBuffer(rw.getIndexType());
+  scf::ForOp::create(
+      rw, loc, idx(0), idx(kLanes), idx(1), ValueRange{},
+      [&](OpBuilder &b, Location loc, Value lane, ValueRange) {
+        Value base = arith::MulIOp::create(b, loc, warp,
+                                           constIndex(b, loc, kLanes));
+        memref::StoreOp::create(b, loc,
+                                Value(arith::AddIOp::create(b, loc, base, lane)),
+                                tid, ValueRange{lane});
+        scf::YieldOp::create(b, loc);
+      });
+  lanes[launch.getThreadIds().x] = tid;
+  if (failed(emitOps(launch.getBody().front())))
+    return failure();
+
+  // Free the lane buffers after the nest.
+  Operation *outer = ivs[0].getParentBlock()->getParentOp();
+  rw.setInsertionPointAfter(outer);
+  for (Value buffer : allocations)
+    memref::DeallocOp::create(rw, loc, buffer);
+  rw.eraseOp(launch);
+  return success();
+}
+
+} // namespace
+
+bool mlir::bm::gpu_lowering::needsWarpEmulation(gpu::LaunchOp launch) {
+  bool warpOps = false;
+  launch.getBody().walk([&](Operation *op) {
+    if (isa<NVVM::NVVMDialect>(op->getDialect()))
+      warpOps = true;
+  });
+  return warpOps;
+}
+
+LogicalResult mlir::bm::gpu_lowering::emulateWarps(RewriterBase &rewriter,
+                                                   gpu::LaunchOp launch) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  return WarpEmulator(rewriter, launch).run();
+}
