@@ -115,9 +115,12 @@ def BMMapToGPU : Pass<"bm-map-to-gpu", "::mlir::ModuleOp"> {
 
     * `memref.copy` becomes `linalg.copy`;
     * a reduction-only `linalg.generic` whose output is indexed by
-      `(d0 floordiv b0, ...)` (a block reduction, e.g. quantize's block
-      maximum) becomes a parallel loop over the blocks, each scanning its
-      block in row-major order (the original order restricted to the block);
+      `(d0 floordiv b0, ...)` (a block reduction) becomes a parallel loop
+      over the blocks, each scanning its block in row-major order (the
+      original order restricted to the block); when the combining op is
+      idempotent, associative and commutative (max, min, and, or: quantize's
+      block maximum) one thread per (block, index along the first blocked
+      dimension) computes a partial result and a second loop combines them;
     * a `bm.gpu.mma` matmul (see `convert-bm-to-gpu`) becomes an int8
       tensor-core kernel unless `mma=false`;
     * every other linalg op becomes `scf.parallel` over its parallel

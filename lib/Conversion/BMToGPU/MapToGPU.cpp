@@ -106,10 +106,40 @@ SmallVector<Value> cloneGenericBody(OpBuilder &b, linalg::GenericOp op,
   return results;
 }
 
-/// A block reduction as one parallel loop over the blocks; each iteration
-/// scans its block row-major (the original order restricted to the block,
-/// so even a non-associative body gives the same bits), carrying the
-/// accumulator in a register.
+/// The op of `op`'s body that combines the accumulator, if it is
+/// idempotent, associative and commutative (max, min, and, or) and the
+/// accumulator is used by it alone: then partial results of any subsets, each
+/// started from the initial value, combine to the same bits in any order.
+Operation *getIdempotentCombine(linalg::GenericOp op) {
+  Block *body = op.getBody();
+  Value acc = body->getArguments().back();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  if (yield.getNumOperands() != 1 || !acc.hasOneUse())
+    return nullptr;
+  Operation *combine = yield.getOperand(0).getDefiningOp();
+  if (!combine || combine->getBlock() != body ||
+      !isa<arith::MaxUIOp, arith::MaxSIOp, arith::MinUIOp, arith::MinSIOp,
+           arith::AndIOp, arith::OrIOp>(combine) ||
+      *acc.getUsers().begin() != combine)
+    return nullptr;
+  return combine;
+}
+
+/// Rows of the block that `g` (block index along `dim`) covers.
+Value blockEnd(OpBuilder &b, Location loc, Value lo, int64_t block,
+               int64_t range) {
+  return arith::MinUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, lo, constIndex(b, loc, block)),
+      constIndex(b, loc, range));
+}
+
+/// A block reduction as parallel loops over the blocks. Each block is
+/// scanned row-major with the accumulator in a register -- the original
+/// order restricted to the block, so any body gives the same bits. When the
+/// combining op is idempotent, associative and commutative (quantize's
+/// block maximum) the scan is split: one iteration per (block, index along
+/// the first blocked dimension) scans the rest of the block into a partial
+/// result, then one per block combines its partials.
 void lowerBlockReduction(RewriterBase &rewriter, linalg::GenericOp op,
                          ArrayRef<int64_t> blocks) {
   Location loc = op.getLoc();
@@ -118,57 +148,125 @@ void lowerBlockReduction(RewriterBase &rewriter, linalg::GenericOp op,
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   unsigned n = ranges.size();
   Value out = op.getDpsInitOperand(0)->get();
+  Type accType = op.getBody()->getArguments().back().getType();
+  auto c = [&](OpBuilder &b, int64_t v) { return constIndex(b, loc, v); };
+
+  // The dimension split across threads, if any.
+  std::optional<unsigned> split;
+  Operation *combine = getIdempotentCombine(op);
+  if (combine)
+    for (unsigned i = 0; i < n; ++i)
+      if (blocks[i] > 1) {
+        split = i;
+        break;
+      }
+
+  // Scans dims [first, n) of the block from `acc` (ivs[0..first) set).
+  SmallVector<Value> ivs(n);
+  std::function<Value(OpBuilder &, ValueRange, unsigned, unsigned, Value)>
+      nest = [&](OpBuilder &b, ValueRange g, unsigned dim, unsigned skip,
+                 Value acc) -> Value {
+    if (dim == n) {
+      SmallVector<Value> args;
+      for (OpOperand *input : op.getDpsInputOperands()) {
+        Value v = input->get();
+        if (!isa<MemRefType>(v.getType())) {
+          args.push_back(v); // a scalar input
+          continue;
+        }
+        AffineMap map = op.getMatchingIndexingMap(input);
+        SmallVector<Value> idx;
+        for (unsigned r = 0; r < map.getNumResults(); ++r)
+          idx.push_back(affine::AffineApplyOp::create(
+              b, loc, map.getSubMap({r}), ivs));
+        args.push_back(memref::LoadOp::create(b, loc, v, idx));
+      }
+      args.push_back(acc);
+      return cloneGenericBody(b, op, args, ivs).front();
+    }
+    if (dim == skip)
+      return nest(b, g, dim + 1, skip, acc);
+    Value lo = arith::MulIOp::create(b, loc, g[dim], c(b, blocks[dim]));
+    Value hi = blockEnd(b, loc, lo, blocks[dim], ranges[dim]);
+    auto loop = scf::ForOp::create(
+        b, loc, lo, hi, c(b, 1), ValueRange{acc},
+        [&](OpBuilder &b, Location loc, Value iv, ValueRange iter) {
+          ivs[dim] = iv;
+          scf::YieldOp::create(b, loc, nest(b, g, dim + 1, skip, iter[0]));
+        });
+    return loop.getResult(0);
+  };
+
   SmallVector<Value> zeros, grid, ones;
   for (unsigned i = 0; i < n; ++i) {
-    zeros.push_back(constIndex(rewriter, loc, 0));
-    ones.push_back(constIndex(rewriter, loc, 1));
-    grid.push_back(
-        constIndex(rewriter, loc, llvm::divideCeil(ranges[i], blocks[i])));
+    zeros.push_back(c(rewriter, 0));
+    ones.push_back(c(rewriter, 1));
+    grid.push_back(c(rewriter, llvm::divideCeil(ranges[i], blocks[i])));
   }
+
+  if (!split) {
+    scf::ParallelOp::create(
+        rewriter, loc, zeros, grid, ones,
+        [&](OpBuilder &b, Location loc, ValueRange g) {
+          Value acc0 = memref::LoadOp::create(b, loc, out, g);
+          memref::StoreOp::create(b, loc, nest(b, g, 0, n, acc0), out, g);
+        });
+    rewriter.eraseOp(op);
+    return;
+  }
+
+  // Level 1: partial[g..., i] over (blocks, index i in the split block).
+  unsigned d = *split;
+  SmallVector<int64_t> partialShape;
+  for (unsigned i = 0; i < n; ++i)
+    partialShape.push_back(llvm::divideCeil(ranges[i], blocks[i]));
+  partialShape.push_back(blocks[d]);
+  auto partialType = MemRefType::get(partialShape, accType);
+  Value partial = memref::AllocOp::create(rewriter, loc, partialType);
+  SmallVector<Value> lb1(zeros), ub1(grid), st1(ones);
+  lb1.push_back(c(rewriter, 0));
+  ub1.push_back(c(rewriter, blocks[d]));
+  st1.push_back(c(rewriter, 1));
+  scf::ParallelOp::create(
+      rewriter, loc, lb1, ub1, st1,
+      [&](OpBuilder &b, Location loc, ValueRange iv) {
+        ValueRange g = iv.drop_back();
+        Value i = iv.back();
+        Value row = arith::AddIOp::create(
+            b, loc, arith::MulIOp::create(b, loc, g[d], c(b, blocks[d])), i);
+        Value inside = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                             row, c(b, ranges[d]));
+        auto ifOp = scf::IfOp::create(b, loc, inside, /*else=*/false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        ivs[d] = row;
+        Value acc0 = memref::LoadOp::create(b, loc, out, g);
+        memref::StoreOp::create(b, loc, nest(b, g, 0, d, acc0), partial, iv);
+      });
+  // Level 2: out[g] = combine(out[g], partials of the block's rows).
   scf::ParallelOp::create(
       rewriter, loc, zeros, grid, ones,
       [&](OpBuilder &b, Location loc, ValueRange g) {
         Value acc0 = memref::LoadOp::create(b, loc, out, g);
-        // Nest of scf.for, outermost first, each carrying the accumulator.
-        SmallVector<Value> ivs(n);
-        std::function<Value(OpBuilder &, unsigned, Value)> nest =
-            [&](OpBuilder &b, unsigned dim, Value acc) -> Value {
-          if (dim == n) {
-            SmallVector<Value> args;
-            for (OpOperand *input : op.getDpsInputOperands()) {
-              Value v = input->get();
-              if (!isa<MemRefType>(v.getType())) {
-                args.push_back(v); // a scalar input
-                continue;
-              }
-              AffineMap map = op.getMatchingIndexingMap(input);
-              SmallVector<Value> idx;
-              for (unsigned r = 0; r < map.getNumResults(); ++r)
-                idx.push_back(affine::AffineApplyOp::create(
-                    b, loc, map.getSubMap({r}), ivs));
-              args.push_back(memref::LoadOp::create(b, loc, v, idx));
-            }
-            args.push_back(acc);
-            return cloneGenericBody(b, op, args, ivs).front();
-          }
-          Value lo = arith::MulIOp::create(
-              b, loc, g[dim], constIndex(b, loc, blocks[dim]));
-          Value hi = arith::MinUIOp::create(
-              b, loc,
-              arith::AddIOp::create(b, loc, lo,
-                                    constIndex(b, loc, blocks[dim])),
-              constIndex(b, loc, ranges[dim]));
-          auto loop = scf::ForOp::create(
-              b, loc, lo, hi, constIndex(b, loc, 1), ValueRange{acc},
-              [&](OpBuilder &b, Location loc, Value iv, ValueRange iter) {
-                ivs[dim] = iv;
-                scf::YieldOp::create(b, loc, nest(b, dim + 1, iter[0]));
-              });
-          return loop.getResult(0);
-        };
-        Value result = nest(b, 0, acc0);
-        memref::StoreOp::create(b, loc, result, out, g);
+        Value lo = arith::MulIOp::create(b, loc, g[d], c(b, blocks[d]));
+        Value count = arith::SubIOp::create(
+            b, loc, blockEnd(b, loc, lo, blocks[d], ranges[d]), lo);
+        auto loop = scf::ForOp::create(
+            b, loc, c(b, 0), count, c(b, 1), ValueRange{acc0},
+            [&](OpBuilder &b, Location loc, Value i, ValueRange iter) {
+              SmallVector<Value> at(g.begin(), g.end());
+              at.push_back(i);
+              Value p = memref::LoadOp::create(b, loc, partial, at);
+              IRMapping mapping;
+              Value accArg = op.getBody()->getArguments().back();
+              for (Value operand : combine->getOperands())
+                mapping.map(operand, operand == accArg ? iter[0] : p);
+              Operation *combined = b.clone(*combine, mapping);
+              scf::YieldOp::create(b, loc, combined->getResult(0));
+            });
+        memref::StoreOp::create(b, loc, loop.getResult(0), out, g);
       });
+  memref::DeallocOp::create(rewriter, loc, partial);
   rewriter.eraseOp(op);
 }
 

@@ -36,26 +36,63 @@ func.func @elementwise(%x: memref<64x96xf32>, %y: memref<64x96xf32>) {
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #block = affine_map<(d0, d1) -> (d0 floordiv 48, d1 floordiv 32)>
 
-// A block reduction (quantize's block maximum): one thread per block
-// (2x3 = 6), each scanning its 48x32 block row-major with the accumulator
-// in a register; edge blocks are clamped to the shape (64x96 is not a
-// multiple of 48 rows).
+// A block reduction whose combining op is idempotent, associative and
+// commutative (quantize's block maximum) is split: one thread per (block,
+// row of the block) scans that row segment into a partial maximum, then
+// one thread per block combines the partials of its rows. Edge blocks are
+// clamped to the shape (64 rows are not a multiple of 48).
 // CHECK-LABEL: func.func @block_max
+// CHECK: %[[P:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<2x3x48xi32>
 // CHECK: gpu.launch
-// CHECK-SAME: threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c6,
-// CHECK: %[[ACC:.*]] = memref.load %arg1
-// CHECK: %[[HI:.*]] = arith.minui %{{.*}}, %c64 : index
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[HI]] step %c1 iter_args(%{{.*}} = %[[ACC]]) -> (i32)
-// CHECK: scf.for
+// CHECK: arith.cmpi ult, %{{.*}}, %c64 : index
+// CHECK: %[[INIT:.*]] = memref.load %arg1
+// CHECK: %[[HI:.*]] = arith.minui %{{.*}}, %c96 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[HI]] step %c1 iter_args(%{{.*}} = %[[INIT]]) -> (i32)
 // CHECK: memref.load %arg0
 // CHECK: arith.maxui
+// CHECK: memref.store %{{.*}}, %[[P]]
+// CHECK: gpu.launch
+// CHECK-SAME: threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c6,
+// CHECK: scf.for
+// CHECK: memref.load %[[P]]
+// CHECK: arith.maxui
 // CHECK: memref.store %{{.*}}, %arg1
+// CHECK: gpu.dealloc async [%{{.*}}] %[[P]]
 func.func @block_max(%x: memref<64x96xi32>, %m: memref<2x3xi32>) {
   linalg.generic {indexing_maps = [#id, #block], iterator_types = ["reduction", "reduction"]}
       ins(%x : memref<64x96xi32>) outs(%m : memref<2x3xi32>) {
   ^bb0(%a: i32, %b: i32):
     %s = arith.maxui %a, %b : i32
     linalg.yield %s : i32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#block = affine_map<(d0, d1) -> (d0 floordiv 48, d1 floordiv 32)>
+
+// Any other block reduction (here a float sum, whose bits depend on the
+// order): one thread per block (2x3 = 6), scanning its 48x32 block
+// row-major with the accumulator in a register.
+// CHECK-LABEL: func.func @block_sum
+// CHECK-NOT: gpu.alloc
+// CHECK: gpu.launch
+// CHECK-SAME: threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c6,
+// CHECK: %[[ACC:.*]] = memref.load %arg1
+// CHECK: %[[HI:.*]] = arith.minui %{{.*}}, %c64 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[HI]] step %c1 iter_args(%{{.*}} = %[[ACC]]) -> (f32)
+// CHECK: scf.for
+// CHECK: memref.load %arg0
+// CHECK: arith.addf
+// CHECK: memref.store %{{.*}}, %arg1
+func.func @block_sum(%x: memref<64x96xf32>, %m: memref<2x3xf32>) {
+  linalg.generic {indexing_maps = [#id, #block], iterator_types = ["reduction", "reduction"]}
+      ins(%x : memref<64x96xf32>) outs(%m : memref<2x3xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
   }
   return
 }
