@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
@@ -28,6 +29,11 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
       *this, "emit-c-interface",
       llvm::cl::desc("Export _mlir_ciface_ wrappers of public functions"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> vectorKernels{
+      *this, "vector-kernels",
+      llvm::cl::desc("Use the register-tiled vector kernel for bm.matmul "
+                     "where it applies (convert-bm-to-linalg)"),
+      llvm::cl::init(true)};
 };
 
 /// bm ops on tensors -> LLVM dialect, for the CPU: convert-bm-to-linalg,

@@ -28,14 +28,31 @@ def ConvertBMToLinalg : Pass<"convert-bm-to-linalg", "::mlir::ModuleOp"> {
     * `bm.transpose`: `linalg.transpose` of codes and biases;
     * `bm.pack` / `bm.unpack`: forwarding of the two parts.
 
+    With `vector-kernels` (the default), a `bm.matmul` whose integer forms
+    fit `i16` and whose Kulisch width is at most 32 bits uses the CPU
+    kernel instead: both operands packed once (A as pairs of consecutive k
+    in one `i32`, B with each column's pair side by side), then an
+    `scf.forall` over 6x16 output tiles whose run sums stay in `i32` vector
+    registers (even lanes times even lanes plus odd times odd, x86's
+    `pmaddwd`), one conversion per run (`sitofp` times an exact power of
+    two when every lane's scale is in [-126, 127], else the exact integer
+    routine) and float32 adds in run order. Same bits as the generic
+    lowering; `vector-kernels=false` keeps the generic form everywhere.
+
     The FMA-unit ops (`bm.decode`, `bm.fma`, `bm.kulisch.*`) remain;
     `convert-bm-to-arith` lowers them. An op this pass cannot lower is
     reported by name and the pass fails.
   }];
+  let options = [
+    Option<"vectorKernels", "vector-kernels", "bool", /*default=*/"true",
+           "Lower bm.matmul in the kernel's domain to the register-tiled "
+           "vector kernel (scf.forall + vector ops)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect", "::mlir::scf::SCFDialect",
-    "::mlir::math::MathDialect", "::mlir::bm::BMDialect"
+    "::mlir::math::MathDialect", "::mlir::vector::VectorDialect",
+    "::mlir::bm::BMDialect"
   ];
 }
 

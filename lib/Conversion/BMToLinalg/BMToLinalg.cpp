@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bm/Conversion/BMToLinalg/BMToLinalg.h"
+#include "Common.h"
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Conversion/Passes.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
@@ -21,6 +22,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Patterns.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -44,10 +46,9 @@ BMToLinalgTypeConverter::BMToLinalgTypeConverter() {
       });
 }
 
-namespace {
+using namespace mlir::bm::detail;
 
-/// Marker of a non-finite block in the per-run scale tensors.
-constexpr int32_t kNonFiniteScale = std::numeric_limits<int32_t>::min();
+namespace mlir::bm::detail {
 
 Value constI32(OpBuilder &b, Location loc, int32_t v) {
   return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
@@ -98,8 +99,12 @@ Value unitExponentOrMarker(OpBuilder &b, Location loc, Value beta,
 /// (numerics.md section 5; the NaN bits follow the references).
 Value accumulateTerm(OpBuilder &b, Location loc, Value acc, Value term,
                      Value nonFinite) {
-  Value nan = arith::ConstantOp::create(
-      b, loc, b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits)));
+  FloatAttr nanAttr =
+      b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits));
+  TypedAttr nanValue = nanAttr;
+  if (auto vectorType = dyn_cast<VectorType>(acc.getType()))
+    nanValue = SplatElementsAttr::get(vectorType, nanAttr);
+  Value nan = arith::ConstantOp::create(b, loc, nanValue);
   Value sum = arith::AddFOp::create(b, loc, acc, term);
   Value isNaN =
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, sum, sum);
@@ -120,6 +125,10 @@ Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
   Value term = KulischToF32Op::create(b, loc, b.getF32Type(), kulisch, scale);
   return accumulateTerm(b, loc, acc32, term, nonFinite);
 }
+
+} // namespace mlir::bm::detail
+
+namespace {
 
 //===----------------------------------------------------------------------===//
 // bm.quantize
@@ -329,7 +338,11 @@ struct UnpackLowering : public OpConversionPattern<UnpackOp> {
 ///  3. per (m, n, run): one exact Kulisch sum of L bm.fma products;
 ///  4. per (m, n): init + each run's term, converted once, in run order.
 struct MatmulLowering : public OpConversionPattern<MatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
+  MatmulLowering(const TypeConverter &converter, MLIRContext *context,
+                 bool vectorKernels)
+      : OpConversionPattern(converter, context), vectorKernels(vectorKernels) {
+  }
+  bool vectorKernels;
 
   LogicalResult
   matchAndRewrite(MatmulOp op, OneToNOpAdaptor adaptor,
@@ -353,6 +366,12 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
 
     Value codesA = adaptor.getLhs()[0], biasesA = adaptor.getLhs()[1];
     Value codesB = adaptor.getRhs()[0], biasesB = adaptor.getRhs()[1];
+    if (vectorKernels)
+      if (Value result = emitVectorMatmul(rewriter, loc, op, codesA, biasesA,
+                                          codesB, biasesB, init)) {
+        rewriter.replaceOp(op, result);
+        return success();
+      }
     bool batched = lhsType.getRank() == 3;
     int64_t nb = batched ? 1 : 0; // number of leading batch dims
     bool tA = op.getTransposeLhs(), tB = op.getTransposeRhs();
@@ -763,11 +782,12 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
 
 struct ConvertBMToLinalgPass
     : public mlir::bm::impl::ConvertBMToLinalgBase<ConvertBMToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     BMToLinalgTypeConverter converter;
     RewritePatternSet patterns(context);
-    populateBMToLinalgConversionPatterns(converter, patterns);
+    populateBMToLinalgConversionPatterns(converter, patterns, vectorKernels);
 
     ConversionTarget target(*context);
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
@@ -796,11 +816,13 @@ struct ConvertBMToLinalgPass
 } // namespace
 
 void mlir::bm::populateBMToLinalgConversionPatterns(
-    const TypeConverter &converter, RewritePatternSet &patterns) {
+    const TypeConverter &converter, RewritePatternSet &patterns,
+    bool vectorKernels) {
   MLIRContext *context = patterns.getContext();
   patterns.add<QuantizeLowering, DequantizeLowering, TransposeLowering,
-               PackLowering, UnpackLowering, MatmulLowering, Conv2DLowering>(
-      converter, context);
+               PackLowering, UnpackLowering, Conv2DLowering>(converter,
+                                                             context);
+  patterns.add<MatmulLowering>(converter, context, vectorKernels);
   populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                  converter);
   populateReturnOpTypeConversionPattern(patterns, converter);

@@ -39,13 +39,15 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
   // The upstream part is spelled as a textual pipeline: it only names
   // registered passes, and reads like the equivalent bm-opt command line.
   std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
-  pipeline +=
-      "convert-bm-to-linalg,convert-bm-to-arith,canonicalize,cse,"
+  pipeline += std::string("convert-bm-to-linalg{vector-kernels=") +
+              (options.vectorKernels ? "true" : "false") +
+              "},convert-bm-to-arith,canonicalize,cse,"
       "func.func(bm-vectorize-run-sums),canonicalize,cse,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-      "convert-linalg-to-loops,convert-vector-to-scf{full-unroll=true},"
+      "scf-forall-to-for,convert-linalg-to-loops,"
+      "convert-vector-to-scf{full-unroll=true},"
       "func.func(lower-vector-multi-reduction),convert-scf-to-cf,"
       "expand-strided-metadata,lower-affine,";
   pipeline += "convert-vector-to-llvm,convert-to-llvm,"
@@ -64,7 +66,7 @@ void mlir::bm::buildLowerToGPUPipeline(OpPassManager &pm,
   // the tensor-core kernel reads. cse is enough; the NVVM pipeline and
   // LLVM clean up the rest.
   pipeline += "convert-bm-to-gpu{mma=" + mma + " host-shared=" + shared +
-              "},convert-bm-to-linalg,convert-bm-to-arith,cse,"
+              "},convert-bm-to-linalg{vector-kernels=false},convert-bm-to-arith,cse,"
               "eliminate-empty-tensors,"
               "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},"

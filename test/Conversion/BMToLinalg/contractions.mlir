@@ -1,4 +1,4 @@
-// RUN: bm-opt %s --convert-bm-to-linalg -split-input-file | FileCheck %s
+// RUN: bm-opt %s --convert-bm-to-linalg=vector-kernels=false -split-input-file | FileCheck %s
 
 // matmul: decode each operand once into run-major integer forms, sum each
 // run exactly with bm.fma in a Kulisch accumulator sized from the formats

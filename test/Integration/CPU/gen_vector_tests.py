@@ -459,7 +459,29 @@ def random_tensor(rng, shape, np):
     return x
 
 
-# Each random case: operands (name, shape, format, block, rounding, seed),
+def extreme_tensor(rng, x, np, mode, tiles):
+    """x with each block row ("rows", for A) or block column ("cols", for
+    B) scaled by 2^e, e drawn from +-[60, 95], so that the run scales sA + sB of a
+    contraction fall below -126 (subnormal and zero terms) and above 127
+    (infinite terms) as well as in between; "rows+nan" also puts one Inf
+    and one NaN element in (non-finite blocks). Exercises the exact
+    conversion of the CPU vector kernel."""
+    axis = -1 if mode == "cols" else -2
+    n, t = x.shape[axis], tiles[axis]
+    groups = -(-n // t)
+    e = rng.integers(60, 96, size=groups) * rng.choice([-1, 1], size=groups)
+    e = np.repeat(e, t)[:n]
+    scale = np.exp2(e)[None, :] if axis == -1 else np.exp2(e)[:, None]
+    x = (x.astype(np.float64) * scale).astype(np.float32)
+    if mode.endswith("+nan"):
+        flat = x.reshape(-1)
+        flat[rng.integers(0, flat.size)] = np.float32(np.inf)
+        flat[rng.integers(0, flat.size)] = np.float32(np.nan)
+    return x
+
+
+# Each random case: operands (name, shape, format, block, rounding, seed
+# [, extreme_tensor mode]),
 # and the contraction. Seeds above 2^63 check the i64 wrap of the seed.
 RANDOM_CASES = [
     {"name": "bm6 matmul 128x384 x 384x256 (e2m3 x e2m3, 48x48, stochastic A)",
@@ -486,6 +508,14 @@ RANDOM_CASES = [
      "op": "matmul", "attrs": "transpose_lhs, transpose_rhs",
      "a": ([40, 24], (2, 3), [48, 48], "stochastic", 5),
      "b": ([20, 40], (2, 3), [7, 9], "zero", 0)},
+    {"name": "matmul 30x100 x 100x40, scales 2^-190..2^190, Inf/NaN blocks, init +-0 (e2m3 x e2m3, [6,16] / [16,8])",
+     "op": "matmul", "attrs": "", "init": "signed-zeros",
+     "a": ([30, 100], (2, 3), [6, 16], "stochastic", 3, "rows+nan"),
+     "b": ([100, 40], (2, 3), [16, 8], "nearest", 0, "cols")},
+    {"name": "matmul 20x50 x 50x24, extreme scales, init +-0 (e3m2 x e2m5, [4,10] / [25,8])",
+     "op": "matmul", "attrs": "", "init": "signed-zeros",
+     "a": ([20, 50], (3, 2), [4, 10], "nearest", 0, "rows"),
+     "b": ([50, 24], (2, 5), [25, 8], "stochastic", 9, "cols")},
     {"name": "conv2d 2x3x9x9 * 4x3x3x3, stride 2, padding 1 (e2m3, [1,3,4,4] / [2,2,3,3])",
      "op": "conv2d", "attrs": "strides = array<i64: 2, 2>, padding = array<i64: 1, 1>",
      "stride": (2, 2), "padding": (1, 1), "dilation": (1, 1),
@@ -508,8 +538,11 @@ def random_reference(spec, rng):
     bmn = import_reference()
 
     def operand(desc):
-        shape, fmt, block, rounding, seed = desc
+        shape, fmt, block, rounding, seed = desc[:5]
         x = random_tensor(rng, shape, np)
+        if len(desc) > 5:
+            x = extreme_tensor(rng, x, np, desc[5],
+                               normalize_block(shape, block))
         q = bmn.quantize(x, bmn.Format(*fmt), block, rounding, seed)
         tiles = normalize_block(shape, block)
         # The reference may keep an oversize tile (one partial block): same
@@ -538,6 +571,10 @@ def random_reference(spec, rng):
         lb = transposed(qb) if "transpose_rhs" in spec["attrs"] else qb
         out_shape = list(la.shape[:-1]) + [lb.shape[-1]]
         init = random_tensor(rng, out_shape, np)
+        if spec.get("init") == "signed-zeros":
+            # Keeps tiny (subnormal) sums visible in the result.
+            init = np.where(rng.random(out_shape) < 0.5, np.float32(0.0),
+                            np.float32(-0.0)).astype(np.float32)
         y = bmn.matmul(la, lb, init)
     else:
         Nn, C, H, W = a["shape"]

@@ -16,8 +16,12 @@ public:
 /// Patterns lowering bm.quantize, bm.dequantize, bm.matmul, bm.conv2d,
 /// bm.transpose, bm.pack and bm.unpack to linalg/tensor/arith (the FMA-unit
 /// ops they emit are lowered by populateBMToArithConversionPatterns).
+/// With `vectorKernels`, bm.matmul ops in the domain of the register-tiled
+/// CPU kernel (i16 integer forms, Kulisch width <= 32) use it: scf.forall
+/// over tiles with vector arithmetic, same bits.
 void populateBMToLinalgConversionPatterns(const TypeConverter &converter,
-                                          RewritePatternSet &patterns);
+                                          RewritePatternSet &patterns,
+                                          bool vectorKernels = false);
 
 } // namespace mlir::bm
 

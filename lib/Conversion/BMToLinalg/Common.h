@@ -1,0 +1,60 @@
+//===- Common.h - Helpers shared by the BM to linalg lowerings --*- C++ -*-===//
+//
+// Internal to lib/Conversion/BMToLinalg.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BM_LIB_CONVERSION_BMTOLINALG_COMMON_H
+#define BM_LIB_CONVERSION_BMTOLINALG_COMMON_H
+
+#include "bm/Dialect/BM/IR/BMOps.h"
+#include "bm/Numerics/Format.h"
+
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Builders.h"
+
+#include <cstdint>
+#include <limits>
+
+namespace mlir::bm::detail {
+
+/// Marker of a non-finite block in the per-run scale tensors.
+constexpr int32_t kNonFiniteScale = std::numeric_limits<int32_t>::min();
+
+Value constI32(OpBuilder &b, Location loc, int32_t v);
+Value constIndex(OpBuilder &b, Location loc, int64_t v);
+
+/// (d0, ..., dn) -> (d0 floordiv b0, ..., dn floordiv bn): element -> block.
+AffineMap getBlockMap(MLIRContext *context, ArrayRef<int64_t> block);
+
+Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                  Type elementType);
+Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                   Value value);
+/// linalg.index 0 .. count-1 inside a linalg.generic body.
+SmallVector<Value> loopIndices(OpBuilder &b, Location loc, unsigned count);
+
+/// Unit exponent (s + c) of a block bias, or kNonFiniteScale.
+Value unitExponentOrMarker(OpBuilder &b, Location loc, Value beta,
+                           ::bm::numerics::Format format);
+
+/// acc + (nonFinite ? NaN : term), with any NaN made the canonical one.
+/// Scalars or vectors (of f32 / i1).
+Value accumulateTerm(OpBuilder &b, Location loc, Value acc, Value term,
+                     Value nonFinite);
+
+/// kulisch.to_f32(acc, scaleA + scaleB), added to `acc32`; NaN if either
+/// scale is the non-finite marker.
+Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
+               Value scaleB, Value acc32);
+
+/// The vectorized CPU kernel of a bm.matmul (VectorMatmul.cpp): returns the
+/// float32 result, or a null Value when the op is outside the kernel's
+/// domain (integer forms wider than i16, Kulisch width above 32 bits), in
+/// which case the caller emits the generic lowering.
+Value emitVectorMatmul(OpBuilder &b, Location loc, MatmulOp op, Value codesA,
+                       Value biasesA, Value codesB, Value biasesB, Value init);
+
+} // namespace mlir::bm::detail
+
+#endif // BM_LIB_CONVERSION_BMTOLINALG_COMMON_H

@@ -1,0 +1,472 @@
+//===- VectorMatmul.cpp - Register-tiled integer kernel of bm.matmul ------===//
+//
+// The CPU fast path of bm.matmul. It computes the same bits as the generic
+// lowering (numerics.md section 5) with a different schedule:
+//
+//  1. Each operand is decoded once into i16 integer forms, run by run, zero
+//     past a run's end and past the matrix edges (M, N rounded up to the
+//     tile): A as [batch?, Mp, R, P] i32, each i32 holding the forms of two
+//     consecutive k of a run (low half first); B as [batch?, R, P, 2*Np] i16
+//     with the two forms of a pair side by side for each column. P is the
+//     longest run's pair count.
+//  2. The unit exponent of each (row, run) of A and (run, column) of B.
+//  3. An scf.forall over kTileM x kTileN output tiles. For each run, the
+//     tile's exact run sums live in i32 vector registers; one step adds a
+//     pair of k: even lanes times even lanes plus odd times odd, each
+//     sign-extended to i32 (the pattern LLVM selects as x86 pmaddwd). The
+//     sums are exact because every partial sum of a run is bounded by the
+//     op's Kulisch width (at most 32 bits here), and i32 addition wraps
+//     associatively anyway.
+//  4. Per run, each sum is converted once and added to the float32 tile in
+//     ascending run order. When every lane's scale s = sA + sB lies in
+//     [-126, 127], the conversion is sitofp(P) * 2^s: sitofp rounds once
+//     (ties to even), 2^s is an exact normal float, and the product is exact
+//     unless it lands below 2^-126, where it is the single correct rounding
+//     of P * 2^s because then |P| < 2^24 made sitofp exact (|P| >= 2^24
+//     with s >= -126 stays normal). Any other tile and run takes the exact
+//     integer routine of ArithNumerics lane by lane.
+//
+// Domain: integer forms of at most 16 bits and a Kulisch width of at most
+// 32 bits (e.g. e2m3, e2m5, e3m2, e3m4, e4m3 x narrow partners); others keep
+// the generic lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common.h"
+
+#include "bm/Conversion/BMToArith/ArithNumerics.h"
+#include "bm/Numerics/Kulisch.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::bm;
+using namespace mlir::bm::detail;
+using ::bm::numerics::Format;
+
+namespace {
+
+constexpr int64_t kLanes = 8;  // i32 / f32 lanes of one 256-bit register
+constexpr int64_t kTileM = 6;  // rows of an output tile
+constexpr int64_t kChunks = 2; // kLanes-wide column chunks of a tile
+constexpr int64_t kTileN = kLanes * kChunks;
+
+int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+/// A new tensor filled elementwise by `body(indices)` (one linalg.generic).
+Value buildTensor(
+    OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elementType,
+    function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body) {
+  Value init = emptyTensor(b, loc, shape, elementType);
+  unsigned loops = shape.size();
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{}, ValueRange{init},
+             ArrayRef<AffineMap>{b.getMultiDimIdentityMap(loops)},
+             SmallVector<utils::IteratorType>(loops,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location nloc, ValueRange) {
+               SmallVector<Value> idx = loopIndices(nb, nloc, loops);
+               linalg::YieldOp::create(nb, nloc, body(nb, nloc, idx));
+             })
+      .getResult(0);
+}
+
+Value splat(OpBuilder &b, Location loc, VectorType type, Attribute value) {
+  return arith::ConstantOp::create(
+      b, loc, SplatElementsAttr::get(type, cast<TypedAttr>(value)));
+}
+
+/// Terse index arithmetic.
+struct Idx {
+  OpBuilder &b;
+  Location loc;
+  Value c(int64_t v) { return constIndex(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, int64_t y) {
+    return arith::MulIOp::create(b, loc, x, c(y));
+  }
+  Value div(Value x, int64_t y) {
+    return arith::DivUIOp::create(b, loc, x, c(y));
+  }
+  Value rem(Value x, int64_t y) {
+    return arith::RemUIOp::create(b, loc, x, c(y));
+  }
+  Value min(Value x, int64_t y) {
+    return arith::MinUIOp::create(b, loc, x, c(y));
+  }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value lt(Value x, int64_t y) { return lt(x, c(y)); }
+  Value andi(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  /// Element `i` of a constant i64 table, as an index.
+  Value at(Value table, Value i) {
+    Value v = tensor::ExtractOp::create(b, loc, table, ValueRange{i});
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  }
+};
+
+} // namespace
+
+Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
+                                         MatmulOp op, Value codesA,
+                                         Value biasesA, Value codesB,
+                                         Value biasesB, Value init) {
+  MLIRContext *context = op.getContext();
+  BMTensorType lhsType = op.getLhs().getType();
+  BMTensorType rhsType = op.getRhs().getType();
+  Format fa = lhsType.getFormat().getNumerics();
+  Format fb = rhsType.getFormat().getNumerics();
+  IntegerType formA = getIntegerFormType(context, fa);
+  IntegerType formB = getIntegerFormType(context, fb);
+  if (!formA || !formB || formA.getWidth() > 16 || formB.getWidth() > 16 ||
+      op.getKulischWidth() > 32)
+    return {};
+
+  int64_t K = op.getReductionSize();
+  bool batched = lhsType.getRank() == 3;
+  int64_t nb = batched ? 1 : 0;
+  bool tA = op.getTransposeLhs(), tB = op.getTransposeRhs();
+  ArrayRef<int64_t> sa = lhsType.getShape(), sb = rhsType.getShape();
+  ArrayRef<int64_t> blkA = lhsType.getBlock(), blkB = rhsType.getBlock();
+  int64_t batch = batched ? sa[0] : 1;
+  int64_t M = tA ? sa[nb + 1] : sa[nb];
+  int64_t N = tB ? sb[nb] : sb[nb + 1];
+  auto [kBlockA, kBlockB] = op.getReductionBlockSizes();
+  std::vector<::bm::numerics::ReductionRun> runs =
+      ::bm::numerics::contractionRuns(K, kBlockA, kBlockB);
+  int64_t R = runs.size();
+  int64_t P = (::bm::numerics::maxRunLength(K, kBlockA, kBlockB) + 1) / 2;
+  int64_t Mp = roundUp(M, kTileM), Np = roundUp(N, kTileN);
+
+  SmallVector<int64_t> starts, lengths, pairs;
+  for (const auto &run : runs) {
+    starts.push_back(run.begin);
+    lengths.push_back(run.size());
+    pairs.push_back((run.size() + 1) / 2);
+  }
+  auto table = [&](ArrayRef<int64_t> values) -> Value {
+    auto type = RankedTensorType::get({R}, b.getI64Type());
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, values));
+  };
+  Value startTable = table(starts), lengthTable = table(lengths);
+  Value pairTable = table(pairs);
+  auto withBatch = [&](ArrayRef<int64_t> dims) {
+    SmallVector<int64_t> shape;
+    if (batched)
+      shape.push_back(batch);
+    shape.append(dims.begin(), dims.end());
+    return shape;
+  };
+  Type i16 = b.getI16Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+
+  // The i16 integer form of operand element (batch, outer, k), or 0 where
+  // `valid` is false. Indices must be in bounds.
+  auto form = [&](OpBuilder &b, Location loc, bool isA, Value bi, Value outer,
+                  Value k, Value valid) -> Value {
+    bool transposed = isA ? tA : tB;
+    bool kFirst = isA ? transposed : !transposed;
+    SmallVector<Value> at;
+    if (batched)
+      at.push_back(bi);
+    if (kFirst)
+      at.append({k, outer});
+    else
+      at.append({outer, k});
+    Value code =
+        tensor::ExtractOp::create(b, loc, isA ? codesA : codesB, at);
+    Format f = isA ? fa : fb;
+    Value q = DecodeOp::create(b, loc, isA ? formA : formB, code,
+                               FormatAttr::get(context, f.e, f.m));
+    if (q.getType() != i16)
+      q = arith::ExtSIOp::create(b, loc, i16, q);
+    Value zero = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(0));
+    return arith::SelectOp::create(b, loc, valid, q, zero);
+  };
+
+  // Step 1: packed integer forms.
+  Value packedA = buildTensor(
+      b, loc, withBatch({Mp, R, P}), i32,
+      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+        Idx x{b, loc};
+        Value bi = batched ? idx[0] : Value();
+        Value m = idx[nb], r = idx[nb + 1], p = idx[nb + 2];
+        Value start = x.at(startTable, r), length = x.at(lengthTable, r);
+        Value inRows = x.lt(m, M);
+        Value mc = x.min(m, M - 1);
+        auto half = [&](int64_t h) -> Value {
+          Value j = x.add(x.mul(p, 2), x.c(h));
+          Value valid = x.andi(inRows, x.lt(j, length));
+          Value k = x.min(x.add(start, j), K - 1);
+          return arith::ExtUIOp::create(
+              b, loc, i32, form(b, loc, true, bi, mc, k, valid));
+        };
+        Value hi = arith::ShLIOp::create(b, loc, half(1), constI32(b, loc, 16));
+        return arith::OrIOp::create(b, loc, half(0), hi);
+      });
+  Value packedB = buildTensor(
+      b, loc, withBatch({R, P, 2 * Np}), i16,
+      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+        Idx x{b, loc};
+        Value bi = batched ? idx[0] : Value();
+        Value r = idx[nb], p = idx[nb + 1], q = idx[nb + 2];
+        Value n = x.div(q, 2);
+        Value j = x.add(x.mul(p, 2), x.rem(q, 2));
+        Value start = x.at(startTable, r), length = x.at(lengthTable, r);
+        Value valid = x.andi(x.lt(n, N), x.lt(j, length));
+        Value k = x.min(x.add(start, j), K - 1);
+        return form(b, loc, false, bi, x.min(n, N - 1), k, valid);
+      });
+
+  // Step 2: unit exponents (rows / columns past the edge repeat the last).
+  auto scales = [&](bool isA) -> Value {
+    SmallVector<int64_t> shape = isA ? withBatch({Mp, R}) : withBatch({R, Np});
+    return buildTensor(
+        b, loc, shape, i32,
+        [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+          Idx x{b, loc};
+          Value r = isA ? idx[nb + 1] : idx[nb];
+          Value outer = isA ? x.min(idx[nb], M - 1) : x.min(idx[nb + 1], N - 1);
+          Value k = x.at(startTable, r);
+          bool transposed = isA ? tA : tB;
+          bool kFirst = isA ? transposed : !transposed;
+          ArrayRef<int64_t> blk = isA ? blkA : blkB;
+          SmallVector<Value> at;
+          if (batched)
+            at.push_back(x.div(idx[0], blk[0]));
+          Value kb = x.div(k, blk[kFirst ? nb : nb + 1]);
+          Value ob = x.div(outer, blk[kFirst ? nb + 1 : nb]);
+          if (kFirst)
+            at.append({kb, ob});
+          else
+            at.append({ob, kb});
+          Value beta = tensor::ExtractOp::create(b, loc,
+                                                isA ? biasesA : biasesB, at);
+          return unitExponentOrMarker(b, loc, beta, isA ? fa : fb);
+        });
+  };
+  Value scalesA = scales(true), scalesB = scales(false);
+
+  // Step 3-4: the tiled kernel over a zero-padded copy of the init.
+  auto initType = cast<RankedTensorType>(init.getType());
+  Value out = init;
+  if (Mp != M || Np != N) {
+    auto paddedType = RankedTensorType::get(withBatch({Mp, Np}), f32);
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    out = tensor::createPadHighOp(paddedType, init, zero, /*nofold=*/false,
+                                  loc, b);
+  }
+  SmallVector<OpFoldResult> ubs;
+  if (batched)
+    ubs.push_back(b.getIndexAttr(batch));
+  ubs.push_back(b.getIndexAttr(Mp / kTileM));
+  ubs.push_back(b.getIndexAttr(Np / kTileN));
+  auto forall =
+      scf::ForallOp::create(b, loc, ubs, ValueRange{out}, std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Idx x{b, loc};
+    ValueRange ivs = forall.getInductionVars();
+    Value shared = forall.getRegionIterArgs()[0];
+    Value bi = batched ? ivs[0] : Value();
+    Value m0 = x.mul(ivs[nb], kTileM), n0 = x.mul(ivs[nb + 1], kTileN);
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    if (batched) {
+      offsets.push_back(bi);
+      sizes.push_back(b.getIndexAttr(1));
+      strides.push_back(b.getIndexAttr(1));
+    }
+    offsets.append({m0, n0});
+    sizes.append({b.getIndexAttr(kTileM), b.getIndexAttr(kTileN)});
+    strides.append({b.getIndexAttr(1), b.getIndexAttr(1)});
+    auto tileType = RankedTensorType::get({kTileM, kTileN}, f32);
+    Value tile = tensor::ExtractSliceOp::create(b, loc, tileType, shared,
+                                                offsets, sizes, strides);
+
+    auto vf32 = VectorType::get({kLanes}, f32);
+    auto vi32 = VectorType::get({kLanes}, i32);
+    auto vi16 = VectorType::get({2 * kLanes}, i16);
+    auto vi1 = VectorType::get({kLanes}, b.getI1Type());
+    SmallVector<bool> inBounds{true};
+    Value f32Zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    Value i32Zero = constI32(b, loc, 0);
+    Value i16Zero = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(0));
+    auto withB = [&](ArrayRef<Value> rest) {
+      SmallVector<Value> indices;
+      if (batched)
+        indices.push_back(bi);
+      indices.append(rest.begin(), rest.end());
+      return indices;
+    };
+
+    SmallVector<Value> accF;
+    for (int64_t t = 0; t < kTileM; ++t)
+      for (int64_t c = 0; c < kChunks; ++c)
+        accF.push_back(vector::TransferReadOp::create(
+            b, loc, vf32, tile, ValueRange{x.c(t), x.c(c * kLanes)}, f32Zero,
+            inBounds));
+
+    SmallVector<int64_t> evenMask, oddMask;
+    for (int64_t l = 0; l < kLanes; ++l) {
+      evenMask.push_back(2 * l);
+      oddMask.push_back(2 * l + 1);
+    }
+    // sext(even lanes), sext(odd lanes) of an i16 vector.
+    auto halves = [&](OpBuilder &b, Location loc, Value v) {
+      auto half = [&](ArrayRef<int64_t> mask) -> Value {
+        Value s = vector::ShuffleOp::create(b, loc, v, v, mask);
+        return arith::ExtSIOp::create(b, loc, vi32, s);
+      };
+      return std::make_pair(half(evenMask), half(oddMask));
+    };
+
+    auto runLoop = scf::ForOp::create(
+        b, loc, x.c(0), x.c(R), x.c(1), accF,
+        [&](OpBuilder &b, Location loc, Value r, ValueRange accF) {
+          Idx x{b, loc};
+          Value zeros = splat(b, loc, vi32, b.getI32IntegerAttr(0));
+          SmallVector<Value> accInit(kTileM * kChunks, zeros);
+          // Exact run sums, one pair of k per step.
+          auto pairLoop = scf::ForOp::create(
+              b, loc, x.c(0), x.at(pairTable, r), x.c(1), accInit,
+              [&](OpBuilder &b, Location loc, Value p, ValueRange accI) {
+                Idx x{b, loc};
+                SmallVector<std::pair<Value, Value>> bHalves;
+                for (int64_t c = 0; c < kChunks; ++c) {
+                  Value col = x.add(x.mul(n0, 2), x.c(2 * kLanes * c));
+                  Value v = vector::TransferReadOp::create(
+                      b, loc, vi16, packedB, withB({r, p, col}), i16Zero,
+                      inBounds);
+                  bHalves.push_back(halves(b, loc, v));
+                }
+                SmallVector<Value> next;
+                for (int64_t t = 0; t < kTileM; ++t) {
+                  Value pair = tensor::ExtractOp::create(
+                      b, loc, packedA, withB({x.add(m0, x.c(t)), r, p}));
+                  Value wide = vector::BroadcastOp::create(b, loc, vi32, pair);
+                  auto [ae, ao] = halves(
+                      b, loc, vector::BitCastOp::create(b, loc, vi16, wide));
+                  for (int64_t c = 0; c < kChunks; ++c) {
+                    Value even =
+                        arith::MulIOp::create(b, loc, ae, bHalves[c].first);
+                    Value odd =
+                        arith::MulIOp::create(b, loc, ao, bHalves[c].second);
+                    Value sum = arith::AddIOp::create(b, loc, even, odd);
+                    next.push_back(arith::AddIOp::create(
+                        b, loc, accI[t * kChunks + c], sum));
+                  }
+                }
+                scf::YieldOp::create(b, loc, next);
+              });
+
+          // Scales, and whether every lane takes the fast conversion.
+          Value marker = splat(b, loc, vi32, b.getI32IntegerAttr(kNonFiniteScale));
+          Value lo = splat(b, loc, vi32, b.getI32IntegerAttr(-126));
+          Value hi = splat(b, loc, vi32, b.getI32IntegerAttr(127));
+          SmallVector<Value> scaleB;
+          for (int64_t c = 0; c < kChunks; ++c)
+            scaleB.push_back(vector::TransferReadOp::create(
+                b, loc, vi32, scalesB,
+                withB({r, x.add(n0, x.c(c * kLanes))}), i32Zero, inBounds));
+          SmallVector<Value> scale, nonFinite;
+          Value allFast = splat(b, loc, vi1, b.getBoolAttr(true));
+          for (int64_t t = 0; t < kTileM; ++t) {
+            Value sA = tensor::ExtractOp::create(
+                b, loc, scalesA, withB({x.add(m0, x.c(t)), r}));
+            Value sAv = vector::BroadcastOp::create(b, loc, vi32, sA);
+            for (int64_t c = 0; c < kChunks; ++c) {
+              auto cmp = [&](arith::CmpIPredicate pred, Value u, Value v) {
+                return arith::CmpIOp::create(b, loc, pred, u, v).getResult();
+              };
+              Value bad = arith::OrIOp::create(
+                  b, loc, cmp(arith::CmpIPredicate::eq, sAv, marker),
+                  cmp(arith::CmpIPredicate::eq, scaleB[c], marker));
+              Value s = arith::AddIOp::create(b, loc, sAv, scaleB[c]);
+              Value inRange = arith::AndIOp::create(
+                  b, loc, cmp(arith::CmpIPredicate::sge, s, lo),
+                  cmp(arith::CmpIPredicate::sle, s, hi));
+              Value fast = arith::OrIOp::create(b, loc, bad, inRange);
+              allFast = arith::AndIOp::create(b, loc, allFast, fast);
+              scale.push_back(s);
+              nonFinite.push_back(bad);
+            }
+          }
+          Value takeFast = vector::ReductionOp::create(
+              b, loc, vector::CombiningKind::AND, allFast);
+          SmallVector<Type> termTypes(kTileM * kChunks, vf32);
+          auto ifOp = scf::IfOp::create(b, loc, termTypes, takeFast,
+                                        /*withElseRegion=*/true);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(ifOp.thenBlock());
+            Value bias = splat(b, loc, vi32, b.getI32IntegerAttr(127));
+            Value shift = splat(b, loc, vi32, b.getI32IntegerAttr(23));
+            SmallVector<Value> terms;
+            for (auto [i, sum] : llvm::enumerate(pairLoop.getResults())) {
+              Value bits = arith::ShLIOp::create(
+                  b, loc, arith::AddIOp::create(b, loc, scale[i], bias),
+                  shift);
+              Value pow2 = arith::BitcastOp::create(b, loc, vf32, bits);
+              Value value = arith::SIToFPOp::create(b, loc, vf32, sum);
+              terms.push_back(arith::MulFOp::create(b, loc, value, pow2));
+            }
+            scf::YieldOp::create(b, loc, terms);
+
+            b.setInsertionPointToStart(ifOp.elseBlock());
+            terms.clear();
+            Value zeroF = splat(b, loc, vf32, b.getF32FloatAttr(0.0f));
+            for (auto [i, sum] : llvm::enumerate(pairLoop.getResults())) {
+              Idx x{b, loc};
+              auto laneLoop = scf::ForOp::create(
+                  b, loc, x.c(0), x.c(kLanes), x.c(1), ValueRange{zeroF},
+                  [&](OpBuilder &b, Location loc, Value lane,
+                      ValueRange iter) {
+                    Value v = vector::ExtractOp::create(
+                        b, loc, sum, OpFoldResult(lane));
+                    Value e = vector::ExtractOp::create(
+                        b, loc, scale[i], OpFoldResult(lane));
+                    Value f = emitScaledIntToFloat32(b, loc, v, e);
+                    Value updated = vector::InsertOp::create(
+                        b, loc, f, iter[0], OpFoldResult(lane));
+                    scf::YieldOp::create(b, loc, updated);
+                  });
+              terms.push_back(laneLoop.getResult(0));
+            }
+            scf::YieldOp::create(b, loc, terms);
+          }
+          SmallVector<Value> nextF;
+          for (auto [i, term] : llvm::enumerate(ifOp.getResults()))
+            nextF.push_back(accumulateTerm(b, loc, accF[i], term, nonFinite[i]));
+          scf::YieldOp::create(b, loc, nextF);
+        });
+
+    for (int64_t t = 0; t < kTileM; ++t)
+      for (int64_t c = 0; c < kChunks; ++c)
+        tile = vector::TransferWriteOp::create(
+                   b, loc, runLoop.getResult(t * kChunks + c), tile,
+                   ValueRange{x.c(t), x.c(c * kLanes)}, inBounds)
+                   .getResult();
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, tile, shared, offsets, sizes,
+                                          strides);
+  }
+
+  Value result = forall.getResult(0);
+  if (Mp != M || Np != N) {
+    SmallVector<OpFoldResult> offsets(initType.getRank(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes, strides(initType.getRank(),
+                                             b.getIndexAttr(1));
+    for (int64_t d : initType.getShape())
+      sizes.push_back(b.getIndexAttr(d));
+    result = tensor::ExtractSliceOp::create(b, loc, initType, result, offsets,
+                                            sizes, strides);
+  }
+  return result;
+}
