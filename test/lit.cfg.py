@@ -33,6 +33,18 @@ config.substitutions.append(
     ("%mlir_runner_utils", os.path.join(lib, "libmlir_runner_utils.so")))
 config.substitutions.append(
     ("%mlir_apfloat_wrappers", os.path.join(lib, "libmlir_apfloat_wrappers.so")))
+config.substitutions.append(
+    ("%mlir_async_runtime", os.path.join(lib, "libmlir_async_runtime.so")))
+
+# llc can target x86 (checks of the instructions the CPU kernels select).
+try:
+    import subprocess
+    _llc = os.path.join(config.llvm_tools_dir, "llc")
+    if " x86-64 " in subprocess.run([_llc, "--version"], capture_output=True,
+                                    text=True, timeout=60).stdout:
+        config.available_features.add("llc-x86")
+except (OSError, subprocess.SubprocessError):
+    pass
 
 # bm-lower-to-nvvm format=bin/fatbin runs ptxas (test/GPU).
 if os.path.exists("/usr/local/cuda/bin/ptxas"):

@@ -5,9 +5,15 @@ A small ahead-of-time driver around the tools of the CPU lowering:
 1. ``bm-opt --bm-lower-to-cpu=emit-c-interface=true`` (bm ops on tensors ->
    LLVM dialect; every public function gets a ``_mlir_ciface_<name>`` wrapper);
 2. ``mlir-translate --mlir-to-llvmir``;
-3. ``llc -O3 -filetype=obj -relocation-model=pic [-mcpu=native]``;
+3. ``llc -O3 -filetype=obj -relocation-model=pic -mtriple=<llc's default>
+   [-mcpu=native]``;
 4. ``cc -shared`` (``libmlir_c_runner_utils`` linked only if used, with an
-   rpath);
+   rpath).
+
+With ``parallel`` (the default where more than one CPU is usable) the
+lowering runs the tiles of bm.matmul kernels as async tasks
+(``bm-lower-to-cpu{parallel=true}``): LLVM ``opt`` splits their coroutines
+between steps 2 and 3, and the library links ``libmlir_async_runtime``.
 
 then loads the library with :mod:`ctypes` and calls the wrappers with memref
 descriptors built over numpy arrays. Compiled libraries are cached by a hash
@@ -88,7 +94,7 @@ __all__ = [
     "mark_args_readonly",
 ]
 
-_VERSION = "bsymbolic-bm.compiler/1"
+_VERSION = "bm.compiler/2"
 _REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                       "..", ".."))
 _DEFAULT_LLVM_BIN = "/usr/lib/llvm-22/bin"
@@ -482,6 +488,7 @@ class Tools:
     llc: str
     cc: str
     mlir_lib_dir: Optional[str]
+    opt: Optional[str] = None  # LLVM opt: only for parallel code (coroutines)
 
 
 def find_tools() -> Tools:
@@ -502,7 +509,12 @@ def find_tools() -> Tools:
         lib_dir = os.path.join(os.path.dirname(os.path.dirname(real)), "lib")
     if not os.path.isfile(os.path.join(lib_dir, "libmlir_c_runner_utils.so")):
         lib_dir = None
-    return Tools(bm_opt, translate, llc, cc, lib_dir)
+    try:
+        opt = _find_tool("opt", "BM_LLVM_OPT", [os.path.join(llvm_bin, "opt")],
+                         ["opt-22", "opt"])
+    except ToolNotFoundError:
+        opt = None
+    return Tools(bm_opt, translate, llc, cc, lib_dir, opt)
 
 
 def cache_dir() -> str:
@@ -517,16 +529,39 @@ def cache_dir() -> str:
 _host_cpu_cache: Dict[str, str] = {}
 
 
-def _host_cpu(llc):
+def _llc_version_field(llc, pattern):
     if llc not in _host_cpu_cache:
         try:
-            out = subprocess.run([llc, "--version"], capture_output=True,
-                                 text=True, timeout=60).stdout
-            m = re.search(r"Host CPU:\s*(\S+)", out)
-            _host_cpu_cache[llc] = m.group(1) if m else "unknown"
+            _host_cpu_cache[llc] = subprocess.run(
+                [llc, "--version"], capture_output=True, text=True,
+                timeout=60).stdout
         except (OSError, subprocess.SubprocessError):
-            _host_cpu_cache[llc] = "unknown"
-    return _host_cpu_cache[llc]
+            _host_cpu_cache[llc] = ""
+    m = re.search(pattern, _host_cpu_cache[llc])
+    return m.group(1) if m else None
+
+
+def _host_cpu(llc):
+    return _llc_version_field(llc, r"Host CPU:\s*(\S+)") or "unknown"
+
+
+def _default_triple(llc):
+    """llc's default target triple. The lowered module names none, and
+    without one llc knows no C library: it expands every memcpy/memset into
+    a byte loop."""
+    return _llc_version_field(llc, r"Default target:\s*(\S+)")
+
+
+def _usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _has_async_runtime(tools):
+    return bool(tools.mlir_lib_dir and tools.opt) and os.path.isfile(
+        os.path.join(tools.mlir_lib_dir, "libmlir_async_runtime.so"))
 
 
 def _tool_id(path):
@@ -821,6 +856,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    signatures: Optional[Mapping[str, Tuple[Sequence, Sequence]]] = None,
                    bm_opt_args: Sequence[str] = (), use_cache: bool = True,
                    passes: Sequence[str] = (),
+                   parallel: Optional[bool] = None,
                    ) -> CompiledModule:
     """Compiles MLIR text (bm ops on tensors, func.func entry points) into a
     shared library and loads it.
@@ -832,7 +868,11 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     strings; ``passes``: bm-opt passes to run before the lowering (e.g.
     ``["--bm-quantize-training=preset=bm6"]``); ``bm_opt_args``: extra
     bm-opt options, after the pipeline;
-    ``use_cache``: reuse a library compiled earlier from the same input.
+    ``use_cache``: reuse a library compiled earlier from the same input;
+    ``parallel``: run the tiles of bm.matmul kernels on all cores
+    (``bm-lower-to-cpu{parallel=true}``, linking libmlir_async_runtime);
+    None (the default) means yes when this process may use more than one
+    CPU and the runtime library is installed.
     Raises :class:`ToolNotFoundError` or :class:`CompileError` (with the
     failing tool's stderr)."""
     if not isinstance(mlir, str):
@@ -847,9 +887,20 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
         raise CompileError(f"cannot read the function signatures: {e} (pass "
                            "signatures=...)", step="parse") from None
 
-    pipeline = (list(passes) + ["--bm-lower-to-cpu=emit-c-interface=true"] +
-                list(bm_opt_args))
+    if parallel is None:
+        parallel = _usable_cpus() > 1 and _has_async_runtime(tools)
+    elif parallel and not _has_async_runtime(tools):
+        raise ToolNotFoundError(
+            "parallel=True needs LLVM's opt and libmlir_async_runtime.so in "
+            "the MLIR library directory (%s)" % tools.mlir_lib_dir)
+    lower = "--bm-lower-to-cpu=emit-c-interface=true"
+    if parallel:
+        lower += " parallel=true"
+    pipeline = list(passes) + [lower] + list(bm_opt_args)
     llc_flags = ["-O%d" % opt_level, "-filetype=obj", "-relocation-model=pic"]
+    triple = _default_triple(tools.llc)
+    if triple:
+        llc_flags.append("-mtriple=" + triple)
     if mcpu:
         llc_flags.append("-mcpu=" + mcpu)
     h = hashlib.sha256()
@@ -883,6 +934,13 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
         ll_path = os.path.join(work, "module.ll")
         _run("mlir-translate", [tools.mlir_translate, "--mlir-to-llvmir",
                                 low_path, "-o", ll_path])
+        if parallel:
+            # The async tasks are LLVM coroutines: split them before llc.
+            coro_path = os.path.join(work, "module.coro.ll")
+            _run("opt (coroutines)", [
+                tools.opt, "-passes=coro-early,cgscc(coro-split),coro-cleanup,"
+                "globaldce", ll_path, "-S", "-o", coro_path])
+            ll_path = coro_path
         obj = os.path.join(work, "module.o")
         _run("llc", [tools.llc] + llc_flags + [ll_path, "-o", obj])
         so_tmp = os.path.join(work, "module.so")
@@ -895,6 +953,8 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
             link += ["-Wl,--as-needed", "-L" + tools.mlir_lib_dir,
                      "-Wl,-rpath," + tools.mlir_lib_dir,
                      "-lmlir_c_runner_utils", "-Wl,--no-as-needed"]
+            if parallel:
+                link += ["-lmlir_async_runtime"]
         link += ["-lm"]
         _run("link (cc -shared)", link)
         with _lock:

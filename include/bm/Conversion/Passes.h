@@ -34,6 +34,12 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
       llvm::cl::desc("Use the register-tiled vector kernel for bm.matmul "
                      "where it applies (convert-bm-to-linalg)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Run the tiles of the bm.matmul kernel on all cores "
+                     "(scf.forall -> async-parallel-for); the program then "
+                     "needs libmlir_async_runtime"),
+      llvm::cl::init(false)};
 };
 
 /// bm ops on tensors -> LLVM dialect, for the CPU: convert-bm-to-linalg,

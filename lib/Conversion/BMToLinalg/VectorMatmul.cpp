@@ -10,7 +10,7 @@
 //     with the two forms of a pair side by side for each column. P is the
 //     longest run's pair count.
 //  2. The unit exponent of each (row, run) of A and (run, column) of B.
-//  3. An scf.forall over kTileM x kTileN output tiles. For each run, the
+//  3. An scf.forall over tileM x kTileN output tiles. For each run, the
 //     tile's exact run sums live in i32 vector registers; one step adds a
 //     pair of k: even lanes times even lanes plus odd times odd, each
 //     sign-extended to i32 (the pattern LLVM selects as x86 pmaddwd). The
@@ -36,6 +36,7 @@
 
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Numerics/Kulisch.h"
+#include "bm/Numerics/Quantize.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -52,9 +53,9 @@ using ::bm::numerics::Format;
 namespace {
 
 constexpr int64_t kLanes = 8;  // i32 / f32 lanes of one 256-bit register
-constexpr int64_t kTileM = 6;  // rows of an output tile
 constexpr int64_t kChunks = 2; // kLanes-wide column chunks of a tile
 constexpr int64_t kTileN = kLanes * kChunks;
+constexpr int kMaxTableBits = 10; // largest decode table: 1024 entries
 
 int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -142,12 +143,22 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
       ::bm::numerics::contractionRuns(K, kBlockA, kBlockB);
   int64_t R = runs.size();
   int64_t P = (::bm::numerics::maxRunLength(K, kBlockA, kBlockB) + 1) / 2;
-  int64_t Mp = roundUp(M, kTileM), Np = roundUp(N, kTileN);
 
-  SmallVector<int64_t> starts, lengths, pairs;
-  for (const auto &run : runs) {
+  // Tile rows: 6 (12 accumulator registers), or 4 when that divides M and
+  // 6 does not (no padding).
+  int64_t tileM = (M % 6 != 0 && M % 4 == 0) ? 4 : 6;
+  int64_t Mp = roundUp(M, tileM), Np = roundUp(N, kTileN);
+  bool evenRuns = llvm::all_of(runs, [](const auto &run) {
+    return run.begin % 2 == 0 && run.size() % 2 == 0;
+  });
+  // Pairs of k in the packed layouts, and where each run's pairs start.
+  int64_t PT = evenRuns ? K / 2 : R * P;
+  SmallVector<int64_t> starts, lengths, pairStarts, pairs;
+  for (auto [r, run] : llvm::enumerate(runs)) {
     starts.push_back(run.begin);
     lengths.push_back(run.size());
+    pairStarts.push_back(evenRuns ? run.begin / 2
+                                  : static_cast<int64_t>(r) * P);
     pairs.push_back((run.size() + 1) / 2);
   }
   auto table = [&](ArrayRef<int64_t> values) -> Value {
@@ -156,7 +167,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                                      DenseElementsAttr::get(type, values));
   };
   Value startTable = table(starts), lengthTable = table(lengths);
-  Value pairTable = table(pairs);
+  Value pairTable = table(pairs), pairStartTable = table(pairStarts);
   auto withBatch = [&](ArrayRef<int64_t> dims) {
     SmallVector<int64_t> shape;
     if (batched)
@@ -166,63 +177,191 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
   };
   Type i16 = b.getI16Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
 
-  // The i16 integer form of operand element (batch, outer, k), or 0 where
-  // `valid` is false. Indices must be in bounds.
-  auto form = [&](OpBuilder &b, Location loc, bool isA, Value bi, Value outer,
-                  Value k, Value valid) -> Value {
-    bool transposed = isA ? tA : tB;
-    bool kFirst = isA ? transposed : !transposed;
-    SmallVector<Value> at;
-    if (batched)
-      at.push_back(bi);
-    if (kFirst)
-      at.append({k, outer});
-    else
-      at.append({outer, k});
-    Value code =
-        tensor::ExtractOp::create(b, loc, isA ? codesA : codesB, at);
+  // Decoding by table: the i16 integer form of every code (the code's bits
+  // above codeBits() are ignored, as by bm.decode).
+  auto decodeTable = [&](Format f) -> Value {
+    if (f.codeBits() > kMaxTableBits)
+      return {};
+    SmallVector<int16_t> forms;
+    for (uint32_t code = 0; code < (1u << f.codeBits()); ++code)
+      forms.push_back(static_cast<int16_t>(
+          ::bm::numerics::decodeElement(code, f).toInt64()));
+    auto type = RankedTensorType::get({static_cast<int64_t>(forms.size())},
+                                      b.getI16Type());
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, ArrayRef<int16_t>(forms)));
+  };
+  Value tableA = decodeTable(fa), tableB = decodeTable(fb);
+
+  // The i16 integer form of a code.
+  auto formOf = [&](OpBuilder &b, Location loc, bool isA, Value code) -> Value {
     Format f = isA ? fa : fb;
+    if (Value lut = isA ? tableA : tableB) {
+      Type codeType = code.getType();
+      Value bits = arith::AndIOp::create(
+          b, loc, code,
+          arith::ConstantOp::create(
+              b, loc, b.getIntegerAttr(codeType, (1 << f.codeBits()) - 1)));
+      Value at = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), bits);
+      return tensor::ExtractOp::create(b, loc, lut, ValueRange{at});
+    }
     Value q = DecodeOp::create(b, loc, isA ? formA : formB, code,
                                FormatAttr::get(context, f.e, f.m));
     if (q.getType() != i16)
       q = arith::ExtSIOp::create(b, loc, i16, q);
-    Value zero = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(0));
-    return arith::SelectOp::create(b, loc, valid, q, zero);
+    return q;
+  };
+  auto pack = [&](OpBuilder &b, Location loc, Value lo, Value hi) -> Value {
+    lo = arith::ExtUIOp::create(b, loc, i32, lo);
+    hi = arith::ExtUIOp::create(b, loc, i32, hi);
+    hi = arith::ShLIOp::create(b, loc, hi, constI32(b, loc, 16));
+    return arith::OrIOp::create(b, loc, lo, hi);
   };
 
-  // Step 1: packed integer forms.
-  Value packedA = buildTensor(
-      b, loc, withBatch({Mp, R, P}), i32,
-      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
-        Idx x{b, loc};
-        Value bi = batched ? idx[0] : Value();
-        Value m = idx[nb], r = idx[nb + 1], p = idx[nb + 2];
-        Value start = x.at(startTable, r), length = x.at(lengthTable, r);
-        Value inRows = x.lt(m, M);
-        Value mc = x.min(m, M - 1);
-        auto half = [&](int64_t h) -> Value {
-          Value j = x.add(x.mul(p, 2), x.c(h));
-          Value valid = x.andi(inRows, x.lt(j, length));
+  // Step 1: packed integer forms, A as [batch?, Mp/tileM, pairs, tileM]
+  // i32 and B as [batch?, Np/kTileN, pairs, 2*kTileN] i16.
+  Value packedA, packedB;
+  if (evenRuns) {
+    // Every run starts and ends on an even k: pair p is k = 2p, 2p+1, and
+    // packing is pure data movement (affine maps over zero-padded codes).
+    auto padOuter = [&](Value codes, bool isA) -> Value {
+      auto type = cast<RankedTensorType>(codes.getType());
+      bool transposed = isA ? tA : tB;
+      bool kFirst = isA ? transposed : !transposed;
+      unsigned outerDim = nb + (kFirst ? 1 : 0);
+      int64_t target = isA ? Mp : Np;
+      if (type.getDimSize(outerDim) == target)
+        return codes;
+      SmallVector<int64_t> shape(type.getShape());
+      shape[outerDim] = target;
+      Value zero = arith::ConstantOp::create(
+          b, loc, b.getIntegerAttr(type.getElementType(), 0));
+      return tensor::createPadHighOp(
+          RankedTensorType::get(shape, type.getElementType()), codes, zero,
+          /*nofold=*/false, loc, b);
+    };
+    Value paddedA = padOuter(codesA, true), paddedB = padOuter(codesB, false);
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+    // A: loops (batch?, mt, p, t).
+    {
+      unsigned loops = nb + 3;
+      AffineExpr row = d(nb) * tileM + d(nb + 2);
+      auto map = [&](int64_t h) {
+        AffineExpr k = d(nb + 1) * 2 + h;
+        SmallVector<AffineExpr> exprs;
+        if (batched)
+          exprs.push_back(d(0));
+        if (tA)
+          exprs.append({k, row});
+        else
+          exprs.append({row, k});
+        return AffineMap::get(loops, 0, exprs, context);
+      };
+      Value init = emptyTensor(b, loc, withBatch({Mp / tileM, PT, tileM}), i32);
+      packedA =
+          linalg::GenericOp::create(
+              b, loc, init.getType(), ValueRange{paddedA, paddedA},
+              ValueRange{init},
+              ArrayRef<AffineMap>{map(0), map(1),
+                                  b.getMultiDimIdentityMap(loops)},
+              SmallVector<utils::IteratorType>(loops,
+                                               utils::IteratorType::parallel),
+              [&](OpBuilder &b, Location loc, ValueRange args) {
+                linalg::YieldOp::create(
+                    b, loc,
+                    pack(b, loc, formOf(b, loc, true, args[0]),
+                         formOf(b, loc, true, args[1])));
+              })
+              .getResult(0);
+    }
+    // B: loops (batch?, nt, p, j, h), then (j, h) collapsed.
+    {
+      unsigned loops = nb + 4;
+      AffineExpr col = d(nb) * kTileN + d(nb + 2);
+      AffineExpr k = d(nb + 1) * 2 + d(nb + 3);
+      SmallVector<AffineExpr> exprs;
+      if (batched)
+        exprs.push_back(d(0));
+      if (tB)
+        exprs.append({col, k});
+      else
+        exprs.append({k, col});
+      AffineMap map = AffineMap::get(loops, 0, exprs, context);
+      Value init =
+          emptyTensor(b, loc, withBatch({Np / kTileN, PT, kTileN, 2}), i16);
+      Value wide =
+          linalg::GenericOp::create(
+              b, loc, init.getType(), ValueRange{paddedB}, ValueRange{init},
+              ArrayRef<AffineMap>{map, b.getMultiDimIdentityMap(loops)},
+              SmallVector<utils::IteratorType>(loops,
+                                               utils::IteratorType::parallel),
+              [&](OpBuilder &b, Location loc, ValueRange args) {
+                linalg::YieldOp::create(b, loc,
+                                        formOf(b, loc, false, args[0]));
+              })
+              .getResult(0);
+      SmallVector<ReassociationIndices> groups;
+      for (unsigned i = 0; i < nb + 2; ++i)
+        groups.push_back({static_cast<int64_t>(i)});
+      groups.push_back({static_cast<int64_t>(nb + 2),
+                        static_cast<int64_t>(nb + 3)});
+      packedB = tensor::CollapseShapeOp::create(b, loc, wide, groups);
+    }
+  } else {
+    // Runs of odd length: run r takes pairs [r*P, r*P + P), zero past its
+    // end; element positions are computed from the run tables.
+    // The i16 form of operand element (batch, outer, k), or 0 where
+    // `valid` is false. Indices must be in bounds.
+    auto form = [&](OpBuilder &b, Location loc, bool isA, Value bi,
+                    Value outer, Value k, Value valid) -> Value {
+      bool transposed = isA ? tA : tB;
+      bool kFirst = isA ? transposed : !transposed;
+      SmallVector<Value> at;
+      if (batched)
+        at.push_back(bi);
+      if (kFirst)
+        at.append({k, outer});
+      else
+        at.append({outer, k});
+      Value code =
+          tensor::ExtractOp::create(b, loc, isA ? codesA : codesB, at);
+      Value zero = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(0));
+      return arith::SelectOp::create(b, loc, valid,
+                                     formOf(b, loc, isA, code), zero);
+    };
+    packedA = buildTensor(
+        b, loc, withBatch({Mp / tileM, PT, tileM}), i32,
+        [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+          Idx x{b, loc};
+          Value bi = batched ? idx[0] : Value();
+          Value r = x.div(idx[nb + 1], P), p = x.rem(idx[nb + 1], P);
+          Value m = x.add(x.mul(idx[nb], tileM), idx[nb + 2]);
+          Value start = x.at(startTable, r), length = x.at(lengthTable, r);
+          Value inRows = x.lt(m, M);
+          Value mc = x.min(m, M - 1);
+          auto half = [&](int64_t h) -> Value {
+            Value j = x.add(x.mul(p, 2), x.c(h));
+            Value valid = x.andi(inRows, x.lt(j, length));
+            Value k = x.min(x.add(start, j), K - 1);
+            return form(b, loc, true, bi, mc, k, valid);
+          };
+          return pack(b, loc, half(0), half(1));
+        });
+    packedB = buildTensor(
+        b, loc, withBatch({Np / kTileN, PT, 2 * kTileN}), i16,
+        [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+          Idx x{b, loc};
+          Value bi = batched ? idx[0] : Value();
+          Value r = x.div(idx[nb + 1], P), p = x.rem(idx[nb + 1], P);
+          Value q = idx[nb + 2];
+          Value n = x.add(x.mul(idx[nb], kTileN), x.div(q, 2));
+          Value j = x.add(x.mul(p, 2), x.rem(q, 2));
+          Value start = x.at(startTable, r), length = x.at(lengthTable, r);
+          Value valid = x.andi(x.lt(n, N), x.lt(j, length));
           Value k = x.min(x.add(start, j), K - 1);
-          return arith::ExtUIOp::create(
-              b, loc, i32, form(b, loc, true, bi, mc, k, valid));
-        };
-        Value hi = arith::ShLIOp::create(b, loc, half(1), constI32(b, loc, 16));
-        return arith::OrIOp::create(b, loc, half(0), hi);
-      });
-  Value packedB = buildTensor(
-      b, loc, withBatch({R, P, 2 * Np}), i16,
-      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
-        Idx x{b, loc};
-        Value bi = batched ? idx[0] : Value();
-        Value r = idx[nb], p = idx[nb + 1], q = idx[nb + 2];
-        Value n = x.div(q, 2);
-        Value j = x.add(x.mul(p, 2), x.rem(q, 2));
-        Value start = x.at(startTable, r), length = x.at(lengthTable, r);
-        Value valid = x.andi(x.lt(n, N), x.lt(j, length));
-        Value k = x.min(x.add(start, j), K - 1);
-        return form(b, loc, false, bi, x.min(n, N - 1), k, valid);
-      });
+          return form(b, loc, false, bi, x.min(n, N - 1), k, valid);
+        });
+  }
 
   // Step 2: unit exponents (rows / columns past the edge repeat the last).
   auto scales = [&](bool isA) -> Value {
@@ -265,7 +404,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
   SmallVector<OpFoldResult> ubs;
   if (batched)
     ubs.push_back(b.getIndexAttr(batch));
-  ubs.push_back(b.getIndexAttr(Mp / kTileM));
+  ubs.push_back(b.getIndexAttr(Mp / tileM));
   ubs.push_back(b.getIndexAttr(Np / kTileN));
   auto forall =
       scf::ForallOp::create(b, loc, ubs, ValueRange{out}, std::nullopt);
@@ -273,10 +412,10 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forall.getBody());
     Idx x{b, loc};
-    ValueRange ivs = forall.getInductionVars();
+    SmallVector<Value> ivs(forall.getInductionVars());
     Value shared = forall.getRegionIterArgs()[0];
     Value bi = batched ? ivs[0] : Value();
-    Value m0 = x.mul(ivs[nb], kTileM), n0 = x.mul(ivs[nb + 1], kTileN);
+    Value m0 = x.mul(ivs[nb], tileM), n0 = x.mul(ivs[nb + 1], kTileN);
     SmallVector<OpFoldResult> offsets, sizes, strides;
     if (batched) {
       offsets.push_back(bi);
@@ -284,9 +423,9 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
       strides.push_back(b.getIndexAttr(1));
     }
     offsets.append({m0, n0});
-    sizes.append({b.getIndexAttr(kTileM), b.getIndexAttr(kTileN)});
+    sizes.append({b.getIndexAttr(tileM), b.getIndexAttr(kTileN)});
     strides.append({b.getIndexAttr(1), b.getIndexAttr(1)});
-    auto tileType = RankedTensorType::get({kTileM, kTileN}, f32);
+    auto tileType = RankedTensorType::get({tileM, kTileN}, f32);
     Value tile = tensor::ExtractSliceOp::create(b, loc, tileType, shared,
                                                 offsets, sizes, strides);
 
@@ -306,13 +445,6 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
       return indices;
     };
 
-    SmallVector<Value> accF;
-    for (int64_t t = 0; t < kTileM; ++t)
-      for (int64_t c = 0; c < kChunks; ++c)
-        accF.push_back(vector::TransferReadOp::create(
-            b, loc, vf32, tile, ValueRange{x.c(t), x.c(c * kLanes)}, f32Zero,
-            inBounds));
-
     SmallVector<int64_t> evenMask, oddMask;
     for (int64_t l = 0; l < kLanes; ++l) {
       evenMask.push_back(2 * l);
@@ -327,29 +459,33 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
       return std::make_pair(half(evenMask), half(oddMask));
     };
 
+    // The float32 tile is read, updated and written once per run (keeping
+    // it in registers across the run loop would spill the run sums).
     auto runLoop = scf::ForOp::create(
-        b, loc, x.c(0), x.c(R), x.c(1), accF,
-        [&](OpBuilder &b, Location loc, Value r, ValueRange accF) {
+        b, loc, x.c(0), x.c(R), x.c(1), ValueRange{tile},
+        [&](OpBuilder &b, Location loc, Value r, ValueRange iterTile) {
           Idx x{b, loc};
           Value zeros = splat(b, loc, vi32, b.getI32IntegerAttr(0));
-          SmallVector<Value> accInit(kTileM * kChunks, zeros);
+          SmallVector<Value> accInit(tileM * kChunks, zeros);
+          Value pairStart = x.at(pairStartTable, r);
           // Exact run sums, one pair of k per step.
           auto pairLoop = scf::ForOp::create(
               b, loc, x.c(0), x.at(pairTable, r), x.c(1), accInit,
               [&](OpBuilder &b, Location loc, Value p, ValueRange accI) {
                 Idx x{b, loc};
+                Value pt = x.add(pairStart, p);
                 SmallVector<std::pair<Value, Value>> bHalves;
                 for (int64_t c = 0; c < kChunks; ++c) {
-                  Value col = x.add(x.mul(n0, 2), x.c(2 * kLanes * c));
                   Value v = vector::TransferReadOp::create(
-                      b, loc, vi16, packedB, withB({r, p, col}), i16Zero,
+                      b, loc, vi16, packedB,
+                      withB({ivs[nb + 1], pt, x.c(2 * kLanes * c)}), i16Zero,
                       inBounds);
                   bHalves.push_back(halves(b, loc, v));
                 }
                 SmallVector<Value> next;
-                for (int64_t t = 0; t < kTileM; ++t) {
+                for (int64_t t = 0; t < tileM; ++t) {
                   Value pair = tensor::ExtractOp::create(
-                      b, loc, packedA, withB({x.add(m0, x.c(t)), r, p}));
+                      b, loc, packedA, withB({ivs[nb], pt, x.c(t)}));
                   Value wide = vector::BroadcastOp::create(b, loc, vi32, pair);
                   auto [ae, ao] = halves(
                       b, loc, vector::BitCastOp::create(b, loc, vi16, wide));
@@ -377,7 +513,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                 withB({r, x.add(n0, x.c(c * kLanes))}), i32Zero, inBounds));
           SmallVector<Value> scale, nonFinite;
           Value allFast = splat(b, loc, vi1, b.getBoolAttr(true));
-          for (int64_t t = 0; t < kTileM; ++t) {
+          for (int64_t t = 0; t < tileM; ++t) {
             Value sA = tensor::ExtractOp::create(
                 b, loc, scalesA, withB({x.add(m0, x.c(t)), r}));
             Value sAv = vector::BroadcastOp::create(b, loc, vi32, sA);
@@ -400,7 +536,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
           }
           Value takeFast = vector::ReductionOp::create(
               b, loc, vector::CombiningKind::AND, allFast);
-          SmallVector<Type> termTypes(kTileM * kChunks, vf32);
+          SmallVector<Type> termTypes(tileM * kChunks, vf32);
           auto ifOp = scf::IfOp::create(b, loc, termTypes, takeFast,
                                         /*withElseRegion=*/true);
           {
@@ -441,18 +577,22 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
             }
             scf::YieldOp::create(b, loc, terms);
           }
-          SmallVector<Value> nextF;
-          for (auto [i, term] : llvm::enumerate(ifOp.getResults()))
-            nextF.push_back(accumulateTerm(b, loc, accF[i], term, nonFinite[i]));
-          scf::YieldOp::create(b, loc, nextF);
+          Value next = iterTile[0];
+          for (int64_t t = 0; t < tileM; ++t)
+            for (int64_t c = 0; c < kChunks; ++c) {
+              int64_t i = t * kChunks + c;
+              SmallVector<Value> at{x.c(t), x.c(c * kLanes)};
+              Value acc = vector::TransferReadOp::create(
+                  b, loc, vf32, next, at, f32Zero, inBounds);
+              acc = accumulateTerm(b, loc, acc, ifOp.getResult(i),
+                                   nonFinite[i]);
+              next = vector::TransferWriteOp::create(b, loc, acc, next, at,
+                                                     inBounds)
+                         .getResult();
+            }
+          scf::YieldOp::create(b, loc, next);
         });
-
-    for (int64_t t = 0; t < kTileM; ++t)
-      for (int64_t c = 0; c < kChunks; ++c)
-        tile = vector::TransferWriteOp::create(
-                   b, loc, runLoop.getResult(t * kChunks + c), tile,
-                   ValueRange{x.c(t), x.c(c * kLanes)}, inBounds)
-                   .getResult();
+    tile = runLoop.getResult(0);
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(b, loc, tile, shared, offsets, sizes,
                                           strides);

@@ -45,11 +45,21 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
       "func.func(bm-vectorize-run-sums),canonicalize,cse,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-      "scf-forall-to-for,convert-linalg-to-loops,"
-      "convert-vector-to-scf{full-unroll=true},"
-      "func.func(lower-vector-multi-reduction),convert-scf-to-cf,"
-      "expand-strided-metadata,lower-affine,";
+      "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
+  // Tiles of a parallel loop run as async tasks on the runtime's thread
+  // pool (one worker per core), or in order.
+  pipeline += options.parallel
+                  ? "scf-forall-to-parallel,async-parallel-for{"
+                    "async-dispatch=true num-workers=-1 min-task-size=1},"
+                    "async-to-async-runtime,async-runtime-ref-counting,"
+                    "async-runtime-ref-counting-opt,"
+                  : "scf-forall-to-for,";
+  pipeline += "convert-linalg-to-loops,"
+              "convert-vector-to-scf{full-unroll=true},"
+              "func.func(lower-vector-multi-reduction),convert-scf-to-cf,"
+              "expand-strided-metadata,lower-affine,";
+  if (options.parallel)
+    pipeline += "convert-async-to-llvm,";
   pipeline += "convert-vector-to-llvm,convert-to-llvm,"
               "reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm)))

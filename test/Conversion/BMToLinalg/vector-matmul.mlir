@@ -1,0 +1,126 @@
+// RUN: bm-opt %s --convert-bm-to-linalg -split-input-file | FileCheck %s
+// RUN: bm-opt %s --convert-bm-to-linalg=vector-kernels=false -split-input-file \
+// RUN:   | FileCheck %s --check-prefix=GENERIC
+
+// The register-tiled CPU kernel of bm.matmul (VectorMatmul.cpp). BM6 with
+// 48-wide K blocks: every run starts and ends on an even k, so packing is
+// pure data movement through affine maps, decoding by a 64-entry table of
+// e2m3 integer forms. A is packed as [M/6, K/2, 6] i32 (a pair of k per
+// i32), B (20 columns, zero-padded to 32) as [N/16, K/2, 32] i16.
+
+// CHECK-LABEL: func.func @bm6_even_runs
+// CHECK-DAG:   %[[TABLE:.*]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 24, 26, 28, 30, 32, 36, 40, 44, 48, 52, 56, 60, 0, -1, {{.*}}, -56, -60]> : tensor<64xi16>
+// CHECK-DAG:   arith.constant dense<[0, 24]> : tensor<2xi64>
+// CHECK:       %[[PADB:.*]] = tensor.pad %{{.*}} low[0, 0] high[0, 12]
+// CHECK:       %[[A:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x48x6xi32>)
+// CHECK:         tensor.extract %[[TABLE]]
+// CHECK:         arith.shli %{{.*}}, %{{.*}} : i32
+// CHECK:       %[[BW:.*]] = linalg.generic {{.*}} ins(%[[PADB]] : tensor<96x32xi8>) outs(%{{.*}} : tensor<2x48x16x2xi16>)
+// CHECK:       %[[B:.*]] = tensor.collapse_shape %[[BW]] {{\[}}[0], [1], [2, 3]] : tensor<2x48x16x2xi16> into tensor<2x48x32xi16>
+// The init is zero-padded to 12x32; 2 x 2 tiles of 6 x 16.
+// CHECK:       %[[INIT:.*]] = tensor.pad %{{.*}} high[0, 12]
+// CHECK:       %[[RES:.*]] = scf.forall (%[[MT:.*]], %[[NT:.*]]) in (2, 2) shared_outs(%[[OUT:.*]] = %[[INIT]])
+// CHECK:         %[[TILE:.*]] = tensor.extract_slice %[[OUT]]{{.*}} [6, 16] [1, 1] : tensor<12x32xf32> to tensor<6x16xf32>
+// One loop over the runs, one over a run's pairs of k with 12 i32 vectors.
+// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[TILE]]) -> (tensor<6x16xf32>)
+// CHECK:           scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>)
+// CHECK:             vector.transfer_read %[[B]][%[[NT]], %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<2x48x32xi16>, vector<16xi16>
+// CHECK:             vector.shuffle %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15] : vector<16xi16>, vector<16xi16>
+// CHECK:             vector.shuffle %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xi16>, vector<16xi16>
+// CHECK:             %[[PAIR:.*]] = tensor.extract %[[A]][%[[MT]], %{{.*}}, %{{.*}}] : tensor<2x48x6xi32>
+// CHECK:             %[[WIDE:.*]] = vector.broadcast %[[PAIR]] : i32 to vector<8xi32>
+// CHECK:             vector.bitcast %[[WIDE]] : vector<8xi32> to vector<16xi16>
+// CHECK:             arith.extsi %{{.*}} : vector<8xi16> to vector<8xi32>
+// CHECK:             %[[EVEN:.*]] = arith.muli %{{.*}}, %{{.*}} : vector<8xi32>
+// CHECK:             %[[ODD:.*]] = arith.muli %{{.*}}, %{{.*}} : vector<8xi32>
+// CHECK:             %[[SUM:.*]] = arith.addi %[[EVEN]], %[[ODD]] : vector<8xi32>
+// CHECK:             arith.addi %{{.*}}, %[[SUM]] : vector<8xi32>
+// Per run: every lane's scale in [-126, 127] (or a non-finite block)?
+// CHECK:           vector.reduction <and>, %{{.*}} : vector<8xi1> into i1
+// CHECK:           scf.if
+// CHECK:             arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
+// CHECK:             arith.mulf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK:           } else {
+// CHECK:             scf.for
+// CHECK:               vector.extract %{{.*}}[%{{.*}}] : i32 from vector<8xi32>
+// CHECK:               math.ctlz
+// CHECK:               vector.insert %{{.*}}, %{{.*}} [%{{.*}}] : f32 into vector<8xf32>
+// CHECK:           arith.addf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK:           vector.transfer_write
+// CHECK:         scf.forall.in_parallel
+// CHECK:           tensor.parallel_insert_slice %{{.*}} into %[[OUT]]
+// CHECK:       tensor.extract_slice %[[RES]][0, 0] [12, 20] [1, 1] : tensor<12x32xf32> to tensor<12x20xf32>
+
+// GENERIC-LABEL: func.func @bm6_even_runs
+// GENERIC-NOT:   scf.forall
+// GENERIC:       bm.fma
+func.func @bm6_even_runs(%a: !bm.tensor<12x96xe2m3, block = [48, 48]>,
+                         %b: !bm.tensor<96x20xe2m3, block = [48, 48]>,
+                         %init: tensor<12x20xf32>) -> tensor<12x20xf32> {
+  %y = bm.matmul %a, %b, %init
+      : !bm.tensor<12x96xe2m3, block = [48, 48]>,
+        !bm.tensor<96x20xe2m3, block = [48, 48]>, tensor<12x20xf32>
+      -> tensor<12x20xf32>
+  return %y : tensor<12x20xf32>
+}
+
+// -----
+
+// Runs of odd length (blocks of 5 along K): run r owns pairs [3r, 3r + 3)
+// of the packed operands, zero past its 5 terms; positions come from the
+// run tables. e3m2 x e2m5 (BM8-style backward) stays within i16 forms and
+// a 32-bit Kulisch accumulator. M = 8 is a multiple of 4, not of 6: tiles
+// of 4 rows, no padding.
+
+// CHECK-LABEL: func.func @odd_runs
+// CHECK-DAG:   arith.constant dense<[0, 5, 10, 15]> : tensor<4xi64>
+// CHECK-DAG:   arith.constant dense<[0, 3, 6, 9]> : tensor<4xi64>
+// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<2x12x4xi32>)
+// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<1x12x32xi16>)
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}) in (2, 1) shared_outs(%{{.*}} = %arg4)
+// CHECK:         scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>)
+func.func @odd_runs(%a: !bm.tensor<8x20xe3m2, block = [8, 5]>,
+                    %b: !bm.tensor<20x16xe2m5, block = [5, 16]>,
+                    %init: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  %y = bm.matmul %a, %b, %init
+      : !bm.tensor<8x20xe3m2, block = [8, 5]>,
+        !bm.tensor<20x16xe2m5, block = [5, 16]>, tensor<8x16xf32>
+      -> tensor<8x16xf32>
+  return %y : tensor<8x16xf32>
+}
+
+// -----
+
+// Batched and transposed: the batch is the outermost forall dimension.
+
+// CHECK-LABEL: func.func @batched_transposed
+// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2x16x4xi32>)
+// CHECK:       tensor.collapse_shape {{.*}} into tensor<2x1x16x32xi16>
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (2, 2, 1)
+func.func @batched_transposed(%a: !bm.tensor<2x32x8xe2m3, block = [1, 16, 8]>,
+                              %b: !bm.tensor<2x16x32xe2m3, block = [1, 16, 16]>,
+                              %init: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  %y = bm.matmul %a, %b, %init {transpose_lhs, transpose_rhs}
+      : !bm.tensor<2x32x8xe2m3, block = [1, 16, 8]>,
+        !bm.tensor<2x16x32xe2m3, block = [1, 16, 16]>, tensor<2x8x16xf32>
+      -> tensor<2x8x16xf32>
+  return %y : tensor<2x8x16xf32>
+}
+
+// -----
+
+// Outside the kernel's domain: e4m3 integer forms need 18 bits and the
+// accumulator 40. The generic lowering (bm.fma into !bm.kulisch<40>) stays.
+
+// CHECK-LABEL: func.func @wide_forms
+// CHECK-NOT:   scf.forall
+// CHECK:       bm.fma {{.*}} : !bm.kulisch<40>, i32, i32
+func.func @wide_forms(%a: !bm.tensor<4x8xe4m3, block = [4, 8]>,
+                      %b: !bm.tensor<8x4xe4m3, block = [8, 4]>,
+                      %init: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %y = bm.matmul %a, %b, %init
+      : !bm.tensor<4x8xe4m3, block = [4, 8]>,
+        !bm.tensor<8x4xe4m3, block = [8, 4]>, tensor<4x4xf32>
+      -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}

@@ -1,0 +1,31 @@
+// REQUIRES: llc-x86
+// RUN: bm-opt %s --bm-lower-to-cpu | mlir-translate --mlir-to-llvmir \
+// RUN: | llc -O3 -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 \
+// RUN: | FileCheck %s
+// RUN: bm-opt %s --bm-lower-to-cpu=parallel=true | FileCheck %s --check-prefix=PARALLEL
+
+// The instructions LLVM selects for the bm.matmul CPU kernel on an AVX2
+// x86 CPU: the exact run sums of two k per step are vpmaddwd (16 i16
+// products, pairwise added into 8 i32 lanes) into vpaddd accumulators; the
+// per-run conversion is vcvtdq2ps and a multiplication by a power of two.
+// No float32 multiply-add touches the products.
+
+// CHECK-LABEL: bm6:
+// CHECK:       vpbroadcastd
+// CHECK:       vpmaddwd
+// CHECK:       vpaddd
+// CHECK:       vcvtdq2ps
+// CHECK:       vmulps
+
+// With parallel=true the tiles run as async tasks of the MLIR async runtime.
+// PARALLEL: llvm.call @mlirAsyncRuntimeCreateGroup
+// PARALLEL: llvm.call @mlirAsyncRuntimeAwaitAllInGroup
+func.func @bm6(%a: !bm.tensor<96x96xe2m3, block = [48, 48]>,
+               %b: !bm.tensor<96x96xe2m3, block = [48, 48]>,
+               %init: tensor<96x96xf32>) -> tensor<96x96xf32> {
+  %y = bm.matmul %a, %b, %init
+      : !bm.tensor<96x96xe2m3, block = [48, 48]>,
+        !bm.tensor<96x96xe2m3, block = [48, 48]>, tensor<96x96xf32>
+      -> tensor<96x96xf32>
+  return %y : tensor<96x96xf32>
+}
