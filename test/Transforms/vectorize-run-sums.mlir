@@ -1,5 +1,5 @@
-// RUN: bm-opt %s --convert-bm-to-linalg --convert-bm-to-arith --bm-vectorize-run-sums | FileCheck %s
-// RUN: bm-opt %s --convert-bm-to-linalg --convert-bm-to-arith --bm-vectorize-run-sums=tile-n=8 | FileCheck %s --check-prefix=TILE8
+// RUN: bm-opt %s --convert-bm-to-linalg=vector-kernels=false --convert-bm-to-arith --bm-vectorize-run-sums | FileCheck %s
+// RUN: bm-opt %s --convert-bm-to-linalg=vector-kernels=false --convert-bm-to-arith --bm-vectorize-run-sums=tile-n=8 | FileCheck %s --check-prefix=TILE8
 
 // The run sums (marked bm.run_sums) are tiled to one row, 16 columns and
 // one run, and vectorized: the 48 products of a run are multiplied and

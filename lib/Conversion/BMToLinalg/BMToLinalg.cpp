@@ -592,7 +592,11 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
 /// flushing a converted term whenever the input block or the filter block
 /// changes. Taps in the zero padding change nothing.
 struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
-  using OpConversionPattern::OpConversionPattern;
+  Conv2DLowering(const TypeConverter &converter, MLIRContext *context,
+                 bool vectorKernels)
+      : OpConversionPattern(converter, context), vectorKernels(vectorKernels) {
+  }
+  bool vectorKernels;
 
   LogicalResult
   matchAndRewrite(Conv2DOp op, OneToNOpAdaptor adaptor,
@@ -615,6 +619,14 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
       rewriter.replaceOp(op, init);
       return success();
     }
+    // Same runs as an im2col matmul: let the matmul kernel do it.
+    if (vectorKernels && convLowersAsMatmul(op))
+      if (Value result = emitConvAsMatmul(
+              rewriter, loc, op, adaptor.getInput()[0], adaptor.getInput()[1],
+              adaptor.getFilter()[0], adaptor.getFilter()[1], init)) {
+        rewriter.replaceOp(op, result);
+        return success();
+      }
 
     // Decode both operands and the block unit exponents once.
     auto decodeAll = [&](Value codes, BMTensorType type, IntegerType form) {
@@ -820,9 +832,9 @@ void mlir::bm::populateBMToLinalgConversionPatterns(
     bool vectorKernels) {
   MLIRContext *context = patterns.getContext();
   patterns.add<QuantizeLowering, DequantizeLowering, TransposeLowering,
-               PackLowering, UnpackLowering, Conv2DLowering>(converter,
-                                                             context);
-  patterns.add<MatmulLowering>(converter, context, vectorKernels);
+               PackLowering, UnpackLowering>(converter, context);
+  patterns.add<MatmulLowering, Conv2DLowering>(converter, context,
+                                               vectorKernels);
   populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                  converter);
   populateReturnOpTypeConversionPattern(patterns, converter);

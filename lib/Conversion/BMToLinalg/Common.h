@@ -55,6 +55,19 @@ Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
 Value emitVectorMatmul(OpBuilder &b, Location loc, MatmulOp op, Value codesA,
                        Value biasesA, Value codesB, Value biasesB, Value init);
 
+/// Whether bm.conv2d `op` has the run structure of an im2col matmul that
+/// the CPU kernel takes (ConvAsMatmul.cpp): input blocks span H and W,
+/// filter blocks span KH and KW, every output window overlaps the image,
+/// i16 integer forms and a Kulisch width of at most 32 bits.
+bool convLowersAsMatmul(Conv2DOp op);
+
+/// The convolution as bm.pack + bm.matmul (transpose_rhs) on an im2col copy
+/// of the input codes, with the layout transposes of init and result; null
+/// if the operand types cannot be formed. Requires convLowersAsMatmul(op).
+Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op, Value codesIn,
+                       Value biasesIn, Value codesF, Value biasesF,
+                       Value init);
+
 } // namespace mlir::bm::detail
 
 #endif // BM_LIB_CONVERSION_BMTOLINALG_COMMON_H

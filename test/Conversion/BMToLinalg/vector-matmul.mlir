@@ -124,3 +124,58 @@ func.func @wide_forms(%a: !bm.tensor<4x8xe4m3, block = [4, 8]>,
       -> tensor<4x4xf32>
   return %y : tensor<4x4xf32>
 }
+
+// -----
+
+// A convolution whose input blocks span H, W and filter blocks span KH, KW
+// (the training rewrite's default blocking) has the runs of an im2col
+// matmul: channel blocks times 3x3 taps. It becomes bm.pack of an im2col
+// copy of the input codes (zero padding = code 0) and of the reshaped
+// filter, and a bm.matmul with transpose_rhs that takes the kernel above.
+
+// CHECK-LABEL: func.func @conv_im2col
+// CHECK:       %[[PAD:.*]] = tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK:       %[[COLS:.*]] = linalg.generic {{.*}} ins(%[[PAD]] : tensor<2x16x10x10xi8>) outs(%{{.*}} : tensor<2x8x8x16x3x3xi8>)
+// CHECK:       tensor.collapse_shape %[[COLS]] {{.*}} into tensor<128x144xi8>
+// CHECK:       linalg.transpose
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}) in (32, 1)
+// CHECK:       tensor.expand_shape {{.*}} into tensor<2x8x8x4xf32>
+// CHECK:       linalg.transpose {{.*}} permutation = [0, 3, 1, 2]
+
+// The scan stays where a window can lie in the padding only (padding 3 of
+// a 3x3 kernel: output row 0 reads rows -3..-1), or blocks cut H/W.
+// CHECK-LABEL: func.func @conv_scan
+// CHECK-NOT:   scf.forall
+// CHECK:       bm.fma
+// CHECK-NOT:   scf.forall
+// CHECK:       bm.fma
+// CHECK-NOT:   scf.forall
+
+// GENERIC-LABEL: func.func @conv_im2col
+// GENERIC-NOT:   scf.forall
+// GENERIC:       bm.fma
+func.func @conv_im2col(%x: !bm.tensor<2x16x8x8xe2m3, block = [1, 16, 8, 8]>,
+                       %w: !bm.tensor<4x16x3x3xe2m3, block = [4, 16, 3, 3]>,
+                       %init: tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32> {
+  %y = bm.conv2d %x, %w, %init {padding = array<i64: 1, 1>}
+      : !bm.tensor<2x16x8x8xe2m3, block = [1, 16, 8, 8]>,
+        !bm.tensor<4x16x3x3xe2m3, block = [4, 16, 3, 3]>, tensor<2x4x8x8xf32>
+      -> tensor<2x4x8x8xf32>
+  return %y : tensor<2x4x8x8xf32>
+}
+func.func @conv_scan(%x: !bm.tensor<2x16x8x8xe2m3, block = [1, 16, 8, 8]>,
+                     %w: !bm.tensor<4x16x3x3xe2m3, block = [4, 16, 3, 3]>,
+                     %init: tensor<2x4x12x12xf32>,
+                     %xc: !bm.tensor<2x16x8x8xe2m3, block = [1, 16, 4, 8]>,
+                     %init2: tensor<2x4x6x6xf32>)
+    -> (tensor<2x4x12x12xf32>, tensor<2x4x6x6xf32>) {
+  %y = bm.conv2d %x, %w, %init {padding = array<i64: 3, 3>}
+      : !bm.tensor<2x16x8x8xe2m3, block = [1, 16, 8, 8]>,
+        !bm.tensor<4x16x3x3xe2m3, block = [4, 16, 3, 3]>, tensor<2x4x12x12xf32>
+      -> tensor<2x4x12x12xf32>
+  %z = bm.conv2d %xc, %w, %init2
+      : !bm.tensor<2x16x8x8xe2m3, block = [1, 16, 4, 8]>,
+        !bm.tensor<4x16x3x3xe2m3, block = [4, 16, 3, 3]>, tensor<2x4x6x6xf32>
+      -> tensor<2x4x6x6xf32>
+  return %y, %z : tensor<2x4x12x12xf32>, tensor<2x4x6x6xf32>
+}

@@ -516,6 +516,27 @@ RANDOM_CASES = [
      "op": "matmul", "attrs": "", "init": "signed-zeros",
      "a": ([20, 50], (3, 2), [4, 10], "nearest", 0, "rows"),
      "b": ([50, 24], (2, 5), [25, 8], "stochastic", 9, "cols")},
+    # Blocks spanning H, W and KH, KW: lowered as an im2col bm.matmul.
+    {"name": "conv2d 4x20x9x9 * 6x20x3x3, padding 1, whole-H/W blocks [1,8,0,0] / [4,8,0,0] (im2col, e2m3)",
+     "op": "conv2d", "attrs": "padding = array<i64: 1, 1>",
+     "stride": (1, 1), "padding": (1, 1), "dilation": (1, 1),
+     "a": ([4, 20, 9, 9], (2, 3), [1, 8, 0, 0], "stochastic", 11),
+     "b": ([6, 20, 3, 3], (2, 3), [4, 8, 0, 0], "nearest", 0)},
+    {"name": "conv2d 2x1x12x12 * 8x1x3x3, stride 2, padding 1, one channel (im2col, odd runs of 9)",
+     "op": "conv2d", "attrs": "strides = array<i64: 2, 2>, padding = array<i64: 1, 1>",
+     "stride": (2, 2), "padding": (1, 1), "dilation": (1, 1),
+     "a": ([2, 1, 12, 12], (2, 3), [1, 48, 0, 0], "nearest", 0),
+     "b": ([8, 1, 3, 3], (2, 3), [48, 48, 0, 0], "stochastic", 12)},
+    {"name": "conv2d 3x4x8x8 * 5x4x6x6, weight-gradient shape (im2col, e2m3 x e3m2, stochastic)",
+     "op": "conv2d", "attrs": "",
+     "stride": (1, 1), "padding": (0, 0), "dilation": (1, 1),
+     "a": ([3, 4, 8, 8], (2, 3), [1, 48, 0, 0], "stochastic", 13),
+     "b": ([5, 4, 6, 6], (3, 2), [48, 48, 0, 0], "stochastic", 14)},
+    {"name": "conv2d 2x6x5x5 * 3x6x3x3, padding 3, init +-0: windows of padding only keep -0 (scan, not im2col)",
+     "op": "conv2d", "attrs": "padding = array<i64: 3, 3>", "init": "signed-zeros",
+     "stride": (1, 1), "padding": (3, 3), "dilation": (1, 1),
+     "a": ([2, 6, 5, 5], (2, 3), [1, 4, 0, 0], "nearest", 0),
+     "b": ([3, 6, 3, 3], (2, 3), [3, 4, 0, 0], "nearest", 0)},
     {"name": "conv2d 2x3x9x9 * 4x3x3x3, stride 2, padding 1 (e2m3, [1,3,4,4] / [2,2,3,3])",
      "op": "conv2d", "attrs": "strides = array<i64: 2, 2>, padding = array<i64: 1, 1>",
      "stride": (2, 2), "padding": (1, 1), "dilation": (1, 1),
@@ -584,6 +605,9 @@ def random_reference(spec, rng):
         OW = (W + 2 * pw - dw * (KW - 1) - 1) // sw + 1
         out_shape = [Nn, F, OH, OW]
         init = random_tensor(rng, out_shape, np)
+        if spec.get("init") == "signed-zeros":
+            init = np.where(rng.random(out_shape) < 0.5, np.float32(0.0),
+                            np.float32(-0.0)).astype(np.float32)
         y = bmn.conv2d(qa, qb, init, stride=spec["stride"], padding=spec["padding"],
                        dilation=spec["dilation"])
     assert list(y.shape) == out_shape, (y.shape, out_shape)

@@ -1,0 +1,177 @@
+//===- ConvAsMatmul.cpp - bm.conv2d as an im2col bm.matmul ----------------===//
+//
+// A BM convolution whose input blocks span all of H and W and whose filter
+// blocks span all of KH and KW changes blocks only with the channel: its
+// runs (numerics.md section 5) are the channel blocks times KH x KW, in
+// ascending channel order. That is exactly the run structure of the matmul
+//
+//   im2col(input) [N*OH*OW, C*KH*KW]  x  filter [F, C*KH*KW]^T
+//
+// with K blocks of (channel block) * KH * KW, provided every run of every
+// output reads at least one tap inside the image: the convolution skips
+// padding taps and a run of padding only does not exist there, while the
+// matmul would add its (zero) term. So the rewrite also requires that every
+// output window overlaps the image in both dimensions; then the two give
+// the same bits, and the matmul can use the CPU kernel.
+//
+// The im2col operand is built on codes (zero padding is code 0, value 0);
+// biases are reshaped, not copied: input biases [N/bn, C/bc, 1, 1] are the
+// im2col operand's [N*OH*OW / (bn*OH*OW), C*KH*KW / (bc*KH*KW)] grid.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common.h"
+
+#include "bm/Conversion/BMToArith/ArithNumerics.h"
+#include "bm/Dialect/BM/IR/BMOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+using namespace mlir::bm;
+using namespace mlir::bm::detail;
+
+namespace {
+
+/// Whether every output position along one dimension has a tap inside the
+/// input: some k with 0 <= o*stride - pad + k*dilation < size.
+bool everyWindowOverlaps(int64_t outSize, int64_t size, int64_t kernel,
+                         int64_t stride, int64_t pad, int64_t dilation) {
+  for (int64_t o = 0; o < outSize; ++o) {
+    bool overlaps = false;
+    for (int64_t k = 0; k < kernel && !overlaps; ++k) {
+      int64_t i = o * stride - pad + k * dilation;
+      overlaps = i >= 0 && i < size;
+    }
+    if (!overlaps)
+      return false;
+  }
+  return true;
+}
+
+SmallVector<ReassociationIndices> groups(ArrayRef<ArrayRef<int64_t>> dims) {
+  SmallVector<ReassociationIndices> result;
+  for (ArrayRef<int64_t> g : dims)
+    result.push_back(ReassociationIndices(g.begin(), g.end()));
+  return result;
+}
+
+Value transpose(OpBuilder &b, Location loc, Value source,
+                ArrayRef<int64_t> permutation) {
+  auto type = cast<RankedTensorType>(source.getType());
+  SmallVector<int64_t> shape;
+  for (int64_t p : permutation)
+    shape.push_back(type.getDimSize(p));
+  Value init = emptyTensor(b, loc, shape, type.getElementType());
+  return linalg::TransposeOp::create(b, loc, source, init, permutation)
+      .getResult()[0];
+}
+
+} // namespace
+
+bool mlir::bm::detail::convLowersAsMatmul(Conv2DOp op) {
+  BMTensorType inType = op.getInput().getType();
+  BMTensorType fType = op.getFilter().getType();
+  if (inType.getNumElements() == 0 || fType.getNumElements() == 0)
+    return false;
+  ArrayRef<int64_t> is = inType.getShape(), fs = fType.getShape();
+  ArrayRef<int64_t> ib = inType.getBlock(), fb = fType.getBlock();
+  if (ib[2] != is[2] || ib[3] != is[3] || fb[2] != fs[2] || fb[3] != fs[3])
+    return false;
+  // Only where the matmul takes the vector kernel: i16 forms, <= 32 bits.
+  MLIRContext *context = op.getContext();
+  IntegerType formI =
+      getIntegerFormType(context, inType.getFormat().getNumerics());
+  IntegerType formF =
+      getIntegerFormType(context, fType.getFormat().getNumerics());
+  if (!formI || !formF || formI.getWidth() > 16 || formF.getWidth() > 16 ||
+      op.getKulischWidth() > 32)
+    return false;
+  ArrayRef<int64_t> os = op.getType().getShape();
+  ArrayRef<int64_t> st = op.getStrides(), pd = op.getPadding(),
+                    dl = op.getDilations();
+  return everyWindowOverlaps(os[2], is[2], fs[2], st[0], pd[0], dl[0]) &&
+         everyWindowOverlaps(os[3], is[3], fs[3], st[1], pd[1], dl[1]);
+}
+
+Value mlir::bm::detail::emitConvAsMatmul(OpBuilder &b, Location loc,
+                                         Conv2DOp op, Value codesIn,
+                                         Value biasesIn, Value codesF,
+                                         Value biasesF, Value init) {
+  MLIRContext *context = op.getContext();
+  BMTensorType inType = op.getInput().getType();
+  BMTensorType fType = op.getFilter().getType();
+  ArrayRef<int64_t> is = inType.getShape(), fs = fType.getShape();
+  ArrayRef<int64_t> ib = inType.getBlock(), fb = fType.getBlock();
+  ArrayRef<int64_t> os = op.getType().getShape();
+  int64_t N = is[0], C = is[1], F = fs[0], KH = fs[2], KW = fs[3];
+  int64_t OH = os[2], OW = os[3];
+  int64_t sh = op.getStrides()[0], sw = op.getStrides()[1];
+  int64_t ph = op.getPadding()[0], pw = op.getPadding()[1];
+  int64_t dh = op.getDilations()[0], dw = op.getDilations()[1];
+
+  // Zero-padded input codes.
+  Value padded = codesIn;
+  auto codesType = cast<RankedTensorType>(codesIn.getType());
+  Type codeType = codesType.getElementType();
+  if (ph != 0 || pw != 0) {
+    SmallVector<int64_t> shape{N, C, is[2] + 2 * ph, is[3] + 2 * pw};
+    SmallVector<OpFoldResult> low{b.getIndexAttr(0), b.getIndexAttr(0),
+                                  b.getIndexAttr(ph), b.getIndexAttr(pw)};
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getIntegerAttr(codeType, 0));
+    padded = tensor::PadOp::create(
+        b, loc, RankedTensorType::get(shape, codeType), codesIn, low, low,
+        zero);
+  }
+
+  // im2col codes [N, OH, OW, C, KH, KW] -> [N*OH*OW, C*KH*KW].
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+  AffineMap read = AffineMap::get(
+      6, 0, {d(0), d(3), d(1) * sh + d(4) * dh, d(2) * sw + d(5) * dw},
+      context);
+  Value colsInit = emptyTensor(b, loc, {N, OH, OW, C, KH, KW}, codeType);
+  Value cols =
+      linalg::GenericOp::create(
+          b, loc, colsInit.getType(), ValueRange{padded}, ValueRange{colsInit},
+          ArrayRef<AffineMap>{read, b.getMultiDimIdentityMap(6)},
+          SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
+          [&](OpBuilder &b, Location loc, ValueRange args) {
+            linalg::YieldOp::create(b, loc, args[0]);
+          })
+          .getResult(0);
+  int64_t rows = N * OH * OW, depth = C * KH * KW;
+  Value lhsCodes =
+      tensor::CollapseShapeOp::create(b, loc, cols, groups({{0, 1, 2}, {3, 4, 5}}));
+  Value lhsBiases =
+      tensor::CollapseShapeOp::create(b, loc, biasesIn, groups({{0}, {1, 2, 3}}));
+  Value rhsCodes =
+      tensor::CollapseShapeOp::create(b, loc, codesF, groups({{0}, {1, 2, 3}}));
+  Value rhsBiases =
+      tensor::CollapseShapeOp::create(b, loc, biasesF, groups({{0}, {1, 2, 3}}));
+
+  auto lhsType = BMTensorType::get({rows, depth}, inType.getFormat(),
+                                   {ib[0] * OH * OW, ib[1] * KH * KW});
+  auto rhsType = BMTensorType::get({F, depth}, fType.getFormat(),
+                                   {fb[0], fb[1] * KH * KW});
+  // The reshaped biases are the operands' block grids (same counts).
+  if (lhsType.getBiasesType() != lhsBiases.getType() ||
+      rhsType.getBiasesType() != rhsBiases.getType())
+    return {};
+  Value lhs = PackOp::create(b, loc, lhsType, lhsCodes, lhsBiases);
+  Value rhs = PackOp::create(b, loc, rhsType, rhsCodes, rhsBiases);
+
+  // init [N, F, OH, OW] -> [N*OH*OW, F]; the result back.
+  Value init2 = tensor::CollapseShapeOp::create(
+      b, loc, transpose(b, loc, init, {0, 2, 3, 1}), groups({{0, 1, 2}, {3}}));
+  auto resultType = RankedTensorType::get({rows, F}, b.getF32Type());
+  Value product = MatmulOp::create(b, loc, resultType, lhs, rhs, init2,
+                                   /*transpose_lhs=*/false,
+                                   /*transpose_rhs=*/true, op.getRelaxed());
+  Value expanded = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({N, OH, OW, F}, b.getF32Type()), product,
+      groups({{0, 1, 2}, {3}}));
+  return transpose(b, loc, expanded, {0, 3, 1, 2});
+}
