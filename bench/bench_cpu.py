@@ -190,12 +190,13 @@ func.func @quant_stochastic(%x: {x}, %seed: i64) -> ({codes}, {beta}) {{
 """
 
 
-def matmul_module(m, k, n):
-    ta = "!bm.tensor<%dx%dx%s, block = [%d, %d]>" % (m, k, FMT, BLOCK, BLOCK)
-    tb = "!bm.tensor<%dx%dx%s, block = [%d, %d]>" % (k, n, FMT, BLOCK, BLOCK)
-    fa, fb, fc = ("tensor<%dx%dxf32>" % (m, k), "tensor<%dx%dxf32>" % (k, n),
-                  "tensor<%dx%dxf32>" % (m, n))
-    ca, cb = "tensor<%dx%dxi8>" % (m, k), "tensor<%dx%dxi8>" % (k, n)
+def matmul_module(m, k, n, fa=FMT, fb=FMT):
+    ta = "!bm.tensor<%dx%dx%s, block = [%d, %d]>" % (m, k, fa, BLOCK, BLOCK)
+    tb = "!bm.tensor<%dx%dx%s, block = [%d, %d]>" % (k, n, fb, BLOCK, BLOCK)
+    fta, ftb, fc = ("tensor<%dx%dxf32>" % (m, k), "tensor<%dx%dxf32>" % (k, n),
+                    "tensor<%dx%dxf32>" % (m, n))
+    ca = "tensor<%dx%dx%s>" % (m, k, code_type(fa))
+    cb = "tensor<%dx%dx%s>" % (k, n, code_type(fb))
     ba = "tensor<%dx%dxi8>" % (grid(m), grid(k))
     bb = "tensor<%dx%dxi8>" % (grid(k), grid(n))
     return f"""
@@ -206,18 +207,186 @@ func.func @matmul_packed(%ca: {ca}, %ba: {ba}, %cb: {cb}, %bb: {bb},
   %y = bm.matmul %qa, %qb, %init : {ta}, {tb}, {fc} -> {fc}
   return %y : {fc}
 }}
-func.func @matmul_f32(%a: {fa}, %b: {fb}, %init: {fc}) -> {fc} {{
-  %qa = bm.quantize %a nearest : {fa} -> {ta}
-  %qb = bm.quantize %b nearest : {fb} -> {tb}
+func.func @matmul_f32(%a: {fta}, %b: {ftb}, %init: {fc}) -> {fc} {{
+  %qa = bm.quantize %a nearest : {fta} -> {ta}
+  %qb = bm.quantize %b nearest : {ftb} -> {tb}
   %y = bm.matmul %qa, %qb, %init : {ta}, {tb}, {fc} -> {fc}
   return %y : {fc}
 }}
 """
 
 
+def code_type(fmt):
+    e, m = (int(v) for v in fmt[1:].split("m"))
+    bits = 1 + e + m
+    return "i8" if bits <= 8 else "i16" if bits <= 16 else "i32"
+
+
+# The contractions measured: (label, A format, B format, M, K, N).
+MATMULS = [
+    ("BM6 forward", "e2m3", "e2m3", None),
+    ("BM8 forward", "e2m5", "e2m5", None),
+    ("backward e3m2 x e2m3", "e3m2", "e2m3", None),
+    # The first layer of examples/mlp_train.mlir (batch 64, 784 -> 256).
+    ("BM6 forward, MLP layer 1", "e2m3", "e2m3", (64, 784, 256)),
+]
+
+
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
+
+def bench_matmul(label, fa, fb, m, k, n, args, mcpu, rng, ob, emulation,
+                 exact_timing):
+    """One bm.matmul (A in fa, B in fb, 48x48 blocks) against numpy float32
+    (all threads and one thread) and, for BM6, the q-dq emulation. Checked
+    bit for bit against numerics.matmul first."""
+    ops = 2.0 * m * n * k
+    t0 = time.perf_counter()
+    mlib = compiler.compile_module(matmul_module(m, k, n, fa, fb), mcpu=mcpu,
+                                   use_cache=False)
+    t_compile = time.perf_counter() - t0
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    bmat = rng.standard_normal((k, n)).astype(np.float32)
+    init = np.zeros((m, n), np.float32)
+    qa = bmn.quantize(a, fa, (BLOCK, BLOCK), "nearest")
+    qb = bmn.quantize(bmat, fb, (BLOCK, BLOCK), "nearest")
+    ca, ba, cb, bb = qa.codes, qa.beta, qb.codes, qb.beta
+    y_packed = mlib.matmul_packed(ca, ba, cb, bb, init)
+    check_bits("%s matmul (packed) vs (from f32)" % label, y_packed,
+               mlib.matmul_f32(a, bmat, init))
+    t0 = time.perf_counter()
+    check_bits("%s matmul" % label, y_packed, bmn.matmul(qa, qb, init))
+    t_exact = time.perf_counter() - t0
+    del y_packed
+
+    tm = Timer()
+    tm.add("numpy_f32", lambda: np.matmul(a, bmat))
+    tm.add("bm_packed", lambda: mlib.matmul_packed(ca, ba, cb, bb, init))
+    tm.add("bm_f32", lambda: mlib.matmul_f32(a, bmat, init))
+    if emulation:
+        da, db = bmn.dequantize(qa), bmn.dequantize(qb)
+
+        def emulate():
+            ea = bmn.dequantize(bmn.quantize(a, fa, (BLOCK, BLOCK), "nearest"))
+            eb = bmn.dequantize(bmn.quantize(bmat, fb, (BLOCK, BLOCK), "nearest"))
+            return ea @ eb + init
+        tm.add("emulation", emulate)
+        tm.add("emulation_mm_only", lambda: np.matmul(da, db) + init)
+    rounds = args.mm_rounds if m * n * k >= 1 << 26 else 10 * args.mm_rounds
+    tm.run(rounds, warmup=1)
+    one_thread = None
+    if ob is not None and ob.openblas_get_num_threads() > 1:
+        nthreads = ob.openblas_get_num_threads()
+        one_thread = Timer()
+        one_thread.add("numpy_f32_1t", lambda: np.matmul(a, bmat))
+        ob.openblas_set_num_threads(1)
+        try:
+            one_thread.run(rounds, warmup=1)
+        finally:
+            ob.openblas_set_num_threads(nthreads)
+
+    print()
+    print("== matmul %s (%s x %s, %dx%d blocks), M=%d K=%d N=%d; GOP/s = "
+          "2MNK/t; best of %d (median)" % (label, fa, fb, BLOCK, BLOCK, m, k, n,
+                                           rounds))
+    print("   (compile %.2f s; checked against numerics.matmul, which took "
+          "%.2f s)" % (t_compile, t_exact))
+    g_np = ops / tm.best("numpy_f32") / 1e9
+    res = {"label": label, "M": m, "N": n, "K": k, "formats": [fa, fb],
+           "block": [BLOCK, BLOCK]}
+    rows = [("numpy float32 matmul", "numpy_f32", tm)]
+    if one_thread is not None:
+        rows.append(("numpy float32, 1 thread", "numpy_f32_1t", one_thread))
+    rows += [("bm.matmul, packed operands", "bm_packed", tm),
+             ("bm quantize A,B + matmul", "bm_f32", tm)]
+    if emulation:
+        rows += [("emulation: q-dq A,B + f32 mm", "emulation", tm),
+                 ("emulation: f32 mm only", "emulation_mm_only", tm)]
+    for row_label, key, tmr in rows:
+        gops = ops / tmr.best(key) / 1e9
+        print("  %-30s %8.2f GOP/s %9.2f ms (%9.2f)  %7.4f x numpy f32" % (
+            row_label, gops, tmr.best(key) * 1e3, tmr.median(key) * 1e3,
+            gops / g_np))
+        res[key] = {"GOP/s": gops, "best_s": tmr.best(key),
+                    "median_s": tmr.median(key), "ratio_vs_numpy_f32": gops / g_np}
+    for key in ("bm_packed", "bm_f32"):
+        if one_thread is not None:
+            res[key]["ratio_vs_numpy_f32_1t"] = (
+                res[key]["GOP/s"] / res["numpy_f32_1t"]["GOP/s"])
+        if emulation:
+            res[key]["ratio_vs_emulation"] = (
+                res[key]["GOP/s"] / res["emulation"]["GOP/s"])
+    if one_thread is not None:
+        print("  bm.matmul (packed) / numpy f32 1 thread: %.4f" %
+              res["bm_packed"]["ratio_vs_numpy_f32_1t"])
+    if emulation:
+        print("  bm.matmul (packed) / emulation: %.4f" %
+              res["bm_packed"]["ratio_vs_emulation"])
+    if exact_timing:
+        gops = ops / t_exact / 1e9
+        print("  %-30s %8.2f GOP/s %9.2f ms (1 run)  %7.4f x numpy f32" % (
+            "numerics.matmul (exact, numpy)", gops, t_exact * 1e3, gops / g_np))
+        res["numpy_exact_ref"] = {"GOP/s": gops, "best_s": t_exact}
+    return res
+
+
+def step_arguments(sig, rng):
+    """Inputs for a train_step of the given signature: small random weights,
+    zero state, a random batch and one-hot labels."""
+    args = []
+    for a in sig["arguments"]:
+        shape, role = a["shape"], a["role"]
+        if role == "seed":
+            args.append(7)
+        elif role == "label":
+            labels = np.zeros(shape, np.float32)
+            labels[np.arange(shape[0]), rng.integers(0, shape[1], shape[0])] = 1
+            args.append(labels)
+        elif role == "state":
+            args.append(np.zeros(shape, np.float32))
+        else:
+            fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else shape[0]
+            scale = 1.0 if role == "activation" else fan_in ** -0.5
+            args.append((rng.standard_normal(shape) * scale).astype(np.float32))
+    return args
+
+
+def bench_step(example, fmt, rounds, mcpu, rng):
+    """The example's training step compiled in FP32 and in `fmt` through the
+    same pipeline (bm-lower-to-cpu), timed on the same inputs."""
+    from bm.runner import rewrite_passes
+    path = os.path.join(REPO, "examples", example)
+    with open(path) as f:
+        text = f.read()
+    sig = json.loads(re.search(r"// bm.signature: (\{.*\})", text).group(1))
+    libs = {}
+    for name in ("fp32", fmt):
+        libs[name] = compiler.compile_module(text, mcpu=mcpu,
+                                             passes=rewrite_passes(name),
+                                             use_cache=False)
+    args = step_arguments(sig, rng)
+    fn = sig["function"]
+    tm = Timer()
+    for name, lib in libs.items():
+        tm.add(name, lambda lib=lib: lib.call(fn, *args))
+    tm.run(rounds, warmup=1)
+    batch = sig["batch_size"]
+    print()
+    print("== training step of examples/%s (batch %d), FP32 vs %s through "
+          "bm-lower-to-cpu; best of %d (median)" % (example, batch, fmt.upper(),
+                                                     rounds))
+    res = {"example": example, "format": fmt, "batch": batch}
+    for name in libs:
+        print("  %-8s %9.2f ms (%9.2f)  %8.1f steps/s" % (
+            name, tm.best(name) * 1e3, tm.median(name) * 1e3,
+            1 / tm.best(name)))
+        res[name] = {"best_s": tm.best(name), "median_s": tm.median(name)}
+    res["ratio_vs_fp32"] = tm.best("fp32") / tm.best(fmt)
+    print("  %s step throughput / FP32 step: %.4f" % (fmt.upper(),
+                                                      res["ratio_vs_fp32"]))
+    return res
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -229,11 +398,14 @@ def main():
                     help="timed rounds of the quantize section (default 10)")
     ap.add_argument("--mm-rounds", type=int, default=3,
                     help="timed rounds of the matmul section (default 3)")
+    ap.add_argument("--step-rounds", type=int, default=8,
+                    help="timed rounds of the MLP training step (CNN: a "
+                         "quarter; default 8)")
     ap.add_argument("--mcpu", default="native",
                     help="llc -mcpu (default native; 'generic' for none)")
     ap.add_argument("--no-exact-ref", action="store_true",
                     help="skip timing numerics.matmul (the exact numpy "
-                         "reference; used as the matmul check otherwise)")
+                         "reference; it is still the bit-exact check)")
     ap.add_argument("--json", metavar="PATH", help="also write the figures here")
     args = ap.parse_args()
 
@@ -259,8 +431,11 @@ def main():
         print("WARNING: " + warning)
         print("!" * 78)
     tools = compiler.find_tools()
-    print("bm-opt: %s; llc -O3 -mcpu=%s; bm code is single-threaded" % (
-        tools.bm_opt, args.mcpu))
+    parallel = compiler._usable_cpus() > 1 and compiler._has_async_runtime(tools)
+    print("bm-opt: %s; llc -O3 -mcpu=%s; bm code: %s" % (
+        tools.bm_opt, args.mcpu,
+        "bm.matmul tiles on %d cores (parallel=true, async runtime)"
+        % compiler._usable_cpus() if parallel else "single-threaded"))
     mcpu = None if args.mcpu == "generic" else args.mcpu
     rng = np.random.default_rng(1234)
 
@@ -316,111 +491,35 @@ def main():
     del ref_n, ref_s
 
     # -- matmul ----------------------------------------------------------
-    m = n = k = args.mm_size
-    ops = 2.0 * m * n * k
-    t0 = time.perf_counter()
-    mlib = compiler.compile_module(matmul_module(m, k, n), mcpu=mcpu, use_cache=False)
-    t_compile_m = time.perf_counter() - t0
-    a = rng.standard_normal((m, k)).astype(np.float32)
-    bmat = rng.standard_normal((k, n)).astype(np.float32)
-    init = np.zeros((m, n), np.float32)
-    qa = bmn.quantize(a, FMT, (BLOCK, BLOCK), "nearest")
-    qb = bmn.quantize(bmat, FMT, (BLOCK, BLOCK), "nearest")
-    ca, ba, cb, bb = qa.codes, qa.beta, qb.codes, qb.beta
-    da, db = bmn.dequantize(qa), bmn.dequantize(qb)
+    out["matmul"] = []
+    for label, fa, fb, shape in MATMULS:
+        m, k, n = shape or (args.mm_size,) * 3
+        out["matmul"].append(bench_matmul(
+            label, fa, fb, m, k, n, args, mcpu, rng, ob,
+            emulation=(shape is None and fa == FMT and fb == FMT),
+            exact_timing=(shape is None and fa == FMT and fb == FMT
+                          and not args.no_exact_ref)))
 
-    y_packed = mlib.matmul_packed(ca, ba, cb, bb, init)
-    y_f32 = mlib.matmul_f32(a, bmat, init)
-    check_bits("matmul (packed) vs matmul (from f32)", y_packed, y_f32)
-    t_exact = None
-    if args.no_exact_ref:
-        print("\n(matmul checked against numerics.matmul on a 96x96x96 slice "
-              "only: --no-exact-ref)")
-        sl = slice(0, 96)
-        sa = bmn.quantize(a[sl, sl], FMT, (BLOCK, BLOCK), "nearest")
-        sb = bmn.quantize(bmat[sl, sl], FMT, (BLOCK, BLOCK), "nearest")
-        small = compiler.compile_module(matmul_module(96, 96, 96), mcpu=mcpu)
-        check_bits("matmul (96^3 slice)",
-                   small.matmul_packed(sa.codes, sa.beta, sb.codes, sb.beta,
-                                       init[sl, sl]),
-                   bmn.matmul(sa, sb, init[sl, sl]))
-    else:
-        t0 = time.perf_counter()
-        want = bmn.matmul(qa, qb, init)
-        t_exact = time.perf_counter() - t0
-        check_bits("matmul", y_packed, want)
-        del want
-    del y_packed, y_f32
-
-    def emulation():
-        ea = bmn.dequantize(bmn.quantize(a, FMT, (BLOCK, BLOCK), "nearest"))
-        eb = bmn.dequantize(bmn.quantize(bmat, FMT, (BLOCK, BLOCK), "nearest"))
-        return ea @ eb + init
-
-    tm = Timer()
-    tm.add("numpy_f32", lambda: np.matmul(a, bmat))
-    tm.add("bm_packed", lambda: mlib.matmul_packed(ca, ba, cb, bb, init))
-    tm.add("bm_f32", lambda: mlib.matmul_f32(a, bmat, init))
-    tm.add("emulation", emulation)
-    tm.add("emulation_mm_only", lambda: np.matmul(da, db) + init)
-    one_thread = None
-    tm.run(args.mm_rounds, warmup=1)
-    if ob is not None and ob.openblas_get_num_threads() > 1:
-        nthreads = ob.openblas_get_num_threads()
-        t1 = Timer()
-        t1.add("numpy_f32_1t", lambda: np.matmul(a, bmat))
-        ob.openblas_set_num_threads(1)
-        try:
-            t1.run(args.mm_rounds, warmup=1)
-        finally:
-            ob.openblas_set_num_threads(nthreads)
-        one_thread = t1
-
-    print()
-    print("== matmul BM6 (%s x %s, %dx%d blocks), M=N=K=%d; GOP/s = 2MNK/t; "
-          "best of %d (median)" % (FMT, FMT, BLOCK, BLOCK, m, args.mm_rounds))
-    print("   (compile %.2f s; Kulisch run-sum tensor [M,N,runs] = %.0f MB)" % (
-        t_compile_m, m * n * grid(k) * 4 / 1e6))
-    g_np = ops / tm.best("numpy_f32") / 1e9
-    g_emu = ops / tm.best("emulation") / 1e9
-    out["matmul"] = {"M": m, "N": n, "K": k, "format": FMT,
-                     "block": [BLOCK, BLOCK]}
-    rows = [("numpy float32 matmul", "numpy_f32", tm),
-            ("bm.matmul, packed operands", "bm_packed", tm),
-            ("bm quantize A,B + matmul", "bm_f32", tm),
-            ("emulation: q-dq A,B + f32 mm", "emulation", tm),
-            ("emulation: f32 mm only", "emulation_mm_only", tm)]
-    if one_thread is not None:
-        rows.insert(1, ("numpy float32, 1 thread", "numpy_f32_1t", one_thread))
-    for label, key, tmr in rows:
-        gops = ops / tmr.best(key) / 1e9
-        print("  %-30s %8.2f GOP/s %9.1f ms (%9.1f)  %7.4f x numpy f32  "
-              "%7.3f x emulation" % (label, gops, tmr.best(key) * 1e3,
-                                     tmr.median(key) * 1e3, gops / g_np,
-                                     gops / g_emu))
-        out["matmul"][key] = {"GOP/s": gops, "best_s": tmr.best(key),
-                              "median_s": tmr.median(key),
-                              "ratio_vs_numpy_f32": gops / g_np,
-                              "ratio_vs_emulation": gops / g_emu}
-    if t_exact is not None:
-        gops = ops / t_exact / 1e9
-        print("  %-30s %8.2f GOP/s %9.1f ms (1 run)  %7.4f x numpy f32  "
-              "%7.3f x emulation" % ("numerics.matmul (exact, numpy)", gops,
-                                     t_exact * 1e3, gops / g_np, gops / g_emu))
-        out["matmul"]["numpy_exact_ref"] = {"GOP/s": gops, "best_s": t_exact}
+    # -- training steps --------------------------------------------------
+    out["steps"] = []
+    for example, rounds in (("mlp_train.mlir", args.step_rounds),
+                            ("cnn_train.mlir", max(2, args.step_rounds // 4))):
+        out["steps"].append(bench_step(example, "bm6", rounds, mcpu, rng))
 
     q = out["quantize"]
-    mm = out["matmul"]
     print()
     print("== summary (ratios; > 1 means bm is faster)")
-    print("  quantize nearest    / memcpy            %8.4f" % q["nearest"]["ratio_vs_memcpy"])
-    print("  quantize stochastic / memcpy            %8.4f" % q["stochastic"]["ratio_vs_memcpy"])
-    print("  bm.matmul (packed)  / numpy f32 matmul  %8.4f" % mm["bm_packed"]["ratio_vs_numpy_f32"])
-    if one_thread is not None:
-        print("  bm.matmul (packed)  / numpy f32 1 thread %7.4f" % (
-            mm["bm_packed"]["GOP/s"] / mm["numpy_f32_1t"]["GOP/s"]))
-    print("  bm.matmul (packed)  / emulation         %8.4f" % mm["bm_packed"]["ratio_vs_emulation"])
-    print("  bm quantize+matmul  / emulation         %8.4f" % mm["bm_f32"]["ratio_vs_emulation"])
+    print("  quantize nearest    / memcpy                %8.4f" % q["nearest"]["ratio_vs_memcpy"])
+    print("  quantize stochastic / memcpy                %8.4f" % q["stochastic"]["ratio_vs_memcpy"])
+    for mm in out["matmul"]:
+        print("  %-28s / numpy f32 %8.4f   (1 thread: %s)" % (
+            "%s %dx%dx%d" % (mm["label"], mm["M"], mm["K"], mm["N"]),
+            mm["bm_packed"]["ratio_vs_numpy_f32"],
+            "%.4f" % mm["bm_packed"]["ratio_vs_numpy_f32_1t"]
+            if "ratio_vs_numpy_f32_1t" in mm["bm_packed"] else "n/a"))
+    for st in out["steps"]:
+        print("  %-28s / FP32 step  %8.4f" % (
+            "%s step %s" % (st["example"], st["format"]), st["ratio_vs_fp32"]))
     if warning:
         print("WARNING (again): " + warning)
     if args.json:
