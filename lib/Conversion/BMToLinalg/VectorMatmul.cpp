@@ -432,7 +432,6 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     auto vf32 = VectorType::get({kLanes}, f32);
     auto vi32 = VectorType::get({kLanes}, i32);
     auto vi16 = VectorType::get({2 * kLanes}, i16);
-    auto vi1 = VectorType::get({kLanes}, b.getI1Type());
     SmallVector<bool> inBounds{true};
     Value f32Zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
     Value i32Zero = constI32(b, loc, 0);
@@ -502,90 +501,121 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                 scf::YieldOp::create(b, loc, next);
               });
 
-          // Scales, and whether every lane takes the fast conversion.
-          Value marker = splat(b, loc, vi32, b.getI32IntegerAttr(kNonFiniteScale));
-          Value lo = splat(b, loc, vi32, b.getI32IntegerAttr(-126));
-          Value hi = splat(b, loc, vi32, b.getI32IntegerAttr(127));
-          SmallVector<Value> scaleB;
+          // The run's scales: rows (scalars) and columns (vectors). The
+          // whole tile takes the fast conversion when no block is
+          // non-finite and every sA + sB lies in [-126, 127]: a min/max
+          // test (finite scales are within +-1000; the non-finite marker,
+          // INT32_MIN, fails it).
+          auto cmp = [&](arith::CmpIPredicate pred, Value u, Value v) {
+            return arith::CmpIOp::create(b, loc, pred, u, v).getResult();
+          };
+          auto andi = [&](Value u, Value v) {
+            return arith::AndIOp::create(b, loc, u, v).getResult();
+          };
+          SmallVector<Value> scaleA, scaleB;
+          for (int64_t t = 0; t < tileM; ++t)
+            scaleA.push_back(tensor::ExtractOp::create(
+                b, loc, scalesA, withB({x.add(m0, x.c(t)), r})));
           for (int64_t c = 0; c < kChunks; ++c)
             scaleB.push_back(vector::TransferReadOp::create(
                 b, loc, vi32, scalesB,
                 withB({r, x.add(n0, x.c(c * kLanes))}), i32Zero, inBounds));
-          SmallVector<Value> scale, nonFinite;
-          Value allFast = splat(b, loc, vi1, b.getBoolAttr(true));
-          for (int64_t t = 0; t < tileM; ++t) {
-            Value sA = tensor::ExtractOp::create(
-                b, loc, scalesA, withB({x.add(m0, x.c(t)), r}));
-            Value sAv = vector::BroadcastOp::create(b, loc, vi32, sA);
-            for (int64_t c = 0; c < kChunks; ++c) {
-              auto cmp = [&](arith::CmpIPredicate pred, Value u, Value v) {
-                return arith::CmpIOp::create(b, loc, pred, u, v).getResult();
-              };
-              Value bad = arith::OrIOp::create(
-                  b, loc, cmp(arith::CmpIPredicate::eq, sAv, marker),
-                  cmp(arith::CmpIPredicate::eq, scaleB[c], marker));
-              Value s = arith::AddIOp::create(b, loc, sAv, scaleB[c]);
-              Value inRange = arith::AndIOp::create(
-                  b, loc, cmp(arith::CmpIPredicate::sge, s, lo),
-                  cmp(arith::CmpIPredicate::sle, s, hi));
-              Value fast = arith::OrIOp::create(b, loc, bad, inRange);
-              allFast = arith::AndIOp::create(b, loc, allFast, fast);
-              scale.push_back(s);
-              nonFinite.push_back(bad);
-            }
+          Value minA = scaleA[0], maxA = scaleA[0];
+          for (Value sA : ArrayRef<Value>(scaleA).drop_front()) {
+            minA = arith::MinSIOp::create(b, loc, minA, sA);
+            maxA = arith::MaxSIOp::create(b, loc, maxA, sA);
           }
-          Value takeFast = vector::ReductionOp::create(
-              b, loc, vector::CombiningKind::AND, allFast);
+          Value minBv = scaleB[0], maxBv = scaleB[0];
+          for (Value sB : ArrayRef<Value>(scaleB).drop_front()) {
+            minBv = arith::MinSIOp::create(b, loc, minBv, sB);
+            maxBv = arith::MaxSIOp::create(b, loc, maxBv, sB);
+          }
+          Value minB = vector::ReductionOp::create(
+              b, loc, vector::CombiningKind::MINSI, minBv);
+          Value maxB = vector::ReductionOp::create(
+              b, loc, vector::CombiningKind::MAXSI, maxBv);
+          using P = arith::CmpIPredicate;
+          Value bound = constI32(b, loc, -1000);
+          Value takeFast = andi(
+              andi(cmp(P::sgt, minA, bound), cmp(P::sgt, minB, bound)),
+              andi(cmp(P::sge, arith::AddIOp::create(b, loc, minA, minB),
+                       constI32(b, loc, -126)),
+                   cmp(P::sle, arith::AddIOp::create(b, loc, maxA, maxB),
+                       constI32(b, loc, 127))));
           SmallVector<Type> termTypes(tileM * kChunks, vf32);
           auto ifOp = scf::IfOp::create(b, loc, termTypes, takeFast,
                                         /*withElseRegion=*/true);
           {
             OpBuilder::InsertionGuard guard(b);
+            // sitofp(P) * 2^(sA + sB), the power of two built from bits.
             b.setInsertionPointToStart(ifOp.thenBlock());
             Value bias = splat(b, loc, vi32, b.getI32IntegerAttr(127));
             Value shift = splat(b, loc, vi32, b.getI32IntegerAttr(23));
+            SmallVector<Value> biasedB;
+            for (Value sB : scaleB)
+              biasedB.push_back(arith::AddIOp::create(b, loc, sB, bias));
             SmallVector<Value> terms;
-            for (auto [i, sum] : llvm::enumerate(pairLoop.getResults())) {
-              Value bits = arith::ShLIOp::create(
-                  b, loc, arith::AddIOp::create(b, loc, scale[i], bias),
-                  shift);
-              Value pow2 = arith::BitcastOp::create(b, loc, vf32, bits);
-              Value value = arith::SIToFPOp::create(b, loc, vf32, sum);
-              terms.push_back(arith::MulFOp::create(b, loc, value, pow2));
+            for (int64_t t = 0; t < tileM; ++t) {
+              Value sAv = vector::BroadcastOp::create(b, loc, vi32, scaleA[t]);
+              for (int64_t c = 0; c < kChunks; ++c) {
+                Value bits = arith::ShLIOp::create(
+                    b, loc, arith::AddIOp::create(b, loc, sAv, biasedB[c]),
+                    shift);
+                Value pow2 = arith::BitcastOp::create(b, loc, vf32, bits);
+                Value value = arith::SIToFPOp::create(
+                    b, loc, vf32, pairLoop.getResult(t * kChunks + c));
+                terms.push_back(arith::MulFOp::create(b, loc, value, pow2));
+              }
             }
             scf::YieldOp::create(b, loc, terms);
 
+            // Lane by lane, exactly; NaN for a non-finite block.
             b.setInsertionPointToStart(ifOp.elseBlock());
             terms.clear();
             Value zeroF = splat(b, loc, vf32, b.getF32FloatAttr(0.0f));
-            for (auto [i, sum] : llvm::enumerate(pairLoop.getResults())) {
-              Idx x{b, loc};
-              auto laneLoop = scf::ForOp::create(
-                  b, loc, x.c(0), x.c(kLanes), x.c(1), ValueRange{zeroF},
-                  [&](OpBuilder &b, Location loc, Value lane,
-                      ValueRange iter) {
-                    Value v = vector::ExtractOp::create(
-                        b, loc, sum, OpFoldResult(lane));
-                    Value e = vector::ExtractOp::create(
-                        b, loc, scale[i], OpFoldResult(lane));
-                    Value f = emitScaledIntToFloat32(b, loc, v, e);
-                    Value updated = vector::InsertOp::create(
-                        b, loc, f, iter[0], OpFoldResult(lane));
-                    scf::YieldOp::create(b, loc, updated);
-                  });
-              terms.push_back(laneLoop.getResult(0));
+            Value marker =
+                splat(b, loc, vi32, b.getI32IntegerAttr(kNonFiniteScale));
+            Value nan = splat(b, loc, vf32,
+                              b.getF32FloatAttr(llvm::bit_cast<float>(
+                                  kCanonicalNaNBits)));
+            for (int64_t t = 0; t < tileM; ++t) {
+              Value sAv = vector::BroadcastOp::create(b, loc, vi32, scaleA[t]);
+              for (int64_t c = 0; c < kChunks; ++c) {
+                Value sum = pairLoop.getResult(t * kChunks + c);
+                Value scale = arith::AddIOp::create(b, loc, sAv, scaleB[c]);
+                Idx x{b, loc};
+                auto laneLoop = scf::ForOp::create(
+                    b, loc, x.c(0), x.c(kLanes), x.c(1), ValueRange{zeroF},
+                    [&](OpBuilder &b, Location loc, Value lane,
+                        ValueRange iter) {
+                      Value v = vector::ExtractOp::create(
+                          b, loc, sum, OpFoldResult(lane));
+                      Value e = vector::ExtractOp::create(
+                          b, loc, scale, OpFoldResult(lane));
+                      Value f = emitScaledIntToFloat32(b, loc, v, e);
+                      Value updated = vector::InsertOp::create(
+                          b, loc, f, iter[0], OpFoldResult(lane));
+                      scf::YieldOp::create(b, loc, updated);
+                    });
+                Value bad = arith::OrIOp::create(
+                    b, loc, cmp(P::eq, sAv, marker),
+                    cmp(P::eq, scaleB[c], marker));
+                terms.push_back(arith::SelectOp::create(
+                    b, loc, bad, nan, laneLoop.getResult(0)));
+              }
             }
             scf::YieldOp::create(b, loc, terms);
           }
+          // acc + term in float32. NaN is sticky, so NaNs are made the
+          // canonical one once, after the last run.
           Value next = iterTile[0];
           for (int64_t t = 0; t < tileM; ++t)
             for (int64_t c = 0; c < kChunks; ++c) {
-              int64_t i = t * kChunks + c;
               SmallVector<Value> at{x.c(t), x.c(c * kLanes)};
               Value acc = vector::TransferReadOp::create(
                   b, loc, vf32, next, at, f32Zero, inBounds);
-              acc = accumulateTerm(b, loc, acc, ifOp.getResult(i),
-                                   nonFinite[i]);
+              acc = arith::AddFOp::create(b, loc, acc,
+                                          ifOp.getResult(t * kChunks + c));
               next = vector::TransferWriteOp::create(b, loc, acc, next, at,
                                                      inBounds)
                          .getResult();
@@ -593,6 +623,30 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
           scf::YieldOp::create(b, loc, next);
         });
     tile = runLoop.getResult(0);
+    {
+      // On the bits: a float `select(x != x, NaN, x)` may be folded to x
+      // (LLVM does not promise NaN payloads), an integer test may not.
+      Value nanBits = splat(b, loc, vi32,
+                            b.getI32IntegerAttr(static_cast<int32_t>(
+                                kCanonicalNaNBits)));
+      Value absMask = splat(b, loc, vi32, b.getI32IntegerAttr(0x7fffffff));
+      Value infBits = splat(b, loc, vi32, b.getI32IntegerAttr(0x7f800000));
+      for (int64_t t = 0; t < tileM; ++t)
+        for (int64_t c = 0; c < kChunks; ++c) {
+          SmallVector<Value> at{x.c(t), x.c(c * kLanes)};
+          Value acc = vector::TransferReadOp::create(b, loc, vf32, tile, at,
+                                                     f32Zero, inBounds);
+          Value bits = arith::BitcastOp::create(b, loc, vi32, acc);
+          Value isNaN = arith::CmpIOp::create(
+              b, loc, arith::CmpIPredicate::ugt,
+              arith::AndIOp::create(b, loc, bits, absMask), infBits);
+          bits = arith::SelectOp::create(b, loc, isNaN, nanBits, bits);
+          acc = arith::BitcastOp::create(b, loc, vf32, bits);
+          tile = vector::TransferWriteOp::create(b, loc, acc, tile, at,
+                                                 inBounds)
+                     .getResult();
+        }
+    }
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(b, loc, tile, shared, offsets, sizes,
                                           strides);

@@ -35,8 +35,10 @@
 // CHECK:             %[[ODD:.*]] = arith.muli %{{.*}}, %{{.*}} : vector<8xi32>
 // CHECK:             %[[SUM:.*]] = arith.addi %[[EVEN]], %[[ODD]] : vector<8xi32>
 // CHECK:             arith.addi %{{.*}}, %[[SUM]] : vector<8xi32>
-// Per run: every lane's scale in [-126, 127] (or a non-finite block)?
-// CHECK:           vector.reduction <and>, %{{.*}} : vector<8xi1> into i1
+// Per run: is every sA + sB of the tile in [-126, 127] (min/max test; a
+// non-finite block's marker fails it)?
+// CHECK:           vector.reduction <minsi>, %{{.*}} : vector<8xi32> into i32
+// CHECK:           vector.reduction <maxsi>, %{{.*}} : vector<8xi32> into i32
 // CHECK:           scf.if
 // CHECK:             arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
 // CHECK:             arith.mulf %{{.*}}, %{{.*}} : vector<8xf32>
@@ -47,6 +49,9 @@
 // CHECK:               vector.insert %{{.*}}, %{{.*}} [%{{.*}}] : f32 into vector<8xf32>
 // CHECK:           arith.addf %{{.*}}, %{{.*}} : vector<8xf32>
 // CHECK:           vector.transfer_write
+// After the last run, every NaN becomes 0x7fc00000 (on the bits).
+// CHECK:         arith.constant dense<2143289344> : vector<8xi32>
+// CHECK:         arith.cmpi ugt
 // CHECK:         scf.forall.in_parallel
 // CHECK:           tensor.parallel_insert_slice %{{.*}} into %[[OUT]]
 // CHECK:       tensor.extract_slice %[[RES]][0, 0] [12, 20] [1, 1] : tensor<12x32xf32> to tensor<12x20xf32>
