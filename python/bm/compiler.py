@@ -857,6 +857,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    bm_opt_args: Sequence[str] = (), use_cache: bool = True,
                    passes: Sequence[str] = (),
                    parallel: Optional[bool] = None,
+                   vector_kernels: bool = True,
                    ) -> CompiledModule:
     """Compiles MLIR text (bm ops on tensors, func.func entry points) into a
     shared library and loads it.
@@ -872,7 +873,9 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     ``parallel``: run the tiles of bm.matmul kernels on all cores
     (``bm-lower-to-cpu{parallel=true}``, linking libmlir_async_runtime);
     None (the default) means yes when this process may use more than one
-    CPU and the runtime library is installed.
+    CPU and the runtime library is installed; ``vector_kernels``: False
+    lowers every contraction in the generic form
+    (``bm-lower-to-cpu{vector-kernels=false}``).
     Raises :class:`ToolNotFoundError` or :class:`CompileError` (with the
     failing tool's stderr)."""
     if not isinstance(mlir, str):
@@ -896,6 +899,8 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     lower = "--bm-lower-to-cpu=emit-c-interface=true"
     if parallel:
         lower += " parallel=true"
+    if not vector_kernels:
+        lower += " vector-kernels=false"
     pipeline = list(passes) + [lower] + list(bm_opt_args)
     llc_flags = ["-O%d" % opt_level, "-filetype=obj", "-relocation-model=pic"]
     triple = _default_triple(tools.llc)

@@ -207,6 +207,33 @@ class CompilerTest(unittest.TestCase):
         self.assertTrue(np.isnan(want[:48]).all())
         self.assertBitsEqual(y, want, "matmul output with a NaN block")
 
+    def test_matmul_parallel_and_sequential_agree(self):
+        """The tiles on the async runtime's threads, in order, and the
+        generic lowering (no vector kernel) give the reference's bits."""
+        if not compiler._has_async_runtime(compiler.find_tools()):
+            self.skipTest("no libmlir_async_runtime / opt here")
+        a = scaled_data(self.rng, (M, K), spread=6)
+        b = scaled_data(self.rng, (K, N), spread=6)
+        init = self.rng.standard_normal((M, N)).astype(np.float32)
+        qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=SEED_A)
+        qb = bmn.quantize(b, "e3m2", (32, 48), "nearest")
+        want = bmn.matmul(qa, qb, init)
+        for what, kwargs in (
+                ("parallel", dict(parallel=True)),
+                ("sequential", dict(parallel=False)),
+                ("generic lowering", dict(parallel=False,
+                                          vector_kernels=False))):
+            lib = compiler.compile_module(MODULE, **kwargs)
+            y = lib.mm_packed(qa.codes, qa.beta, qb.codes, qb.beta, init)
+            self.assertBitsEqual(y, want, "matmul output (%s)" % what)
+
+    def test_parallel_needs_the_runtime(self):
+        tools = compiler.find_tools()
+        if compiler._has_async_runtime(tools):
+            self.skipTest("the async runtime is installed here")
+        with self.assertRaises(compiler.ToolNotFoundError):
+            compiler.compile_module(MODULE, parallel=True)
+
     # -- ABI details -------------------------------------------------------
 
     def test_results_are_owned_copies(self):
