@@ -10,12 +10,17 @@ machine noise hits subject and baseline alike:
 * quantize, e2m3 with 48x48 blocks on a float32 matrix (nearest and
   stochastic), in GB/s of float32 input, against memcpy of the same buffer
   (numpy ``np.copyto`` into a preallocated array);
-* the BM6 matmul (e2m3 x e2m3, 48x48 blocks) in GOP/s (2*M*N*K / t), on
-  pre-packed codes and biases (``bm.pack``, quantization outside the timed
-  region), and end to end (quantize both float32 operands + matmul in one
-  compiled function), against numpy's float32 matmul and against the
-  emulation a user would otherwise write: quantize-dequantize both operands
-  with python/bm/numerics.py, then a float32 matmul.
+* matmuls with 48x48 blocks in GOP/s (2*M*N*K / t): BM6 forward
+  (e2m3 x e2m3), BM8 forward (e2m5 x e2m5) and backward (e3m2 x e2m3) at
+  M = N = K = 1024, and BM6 at the first layer of examples/mlp_train.mlir,
+  on pre-packed codes and biases (``bm.pack``, quantization outside the
+  timed region) and end to end (quantize both float32 operands + matmul in
+  one compiled function), against numpy's float32 matmul of the same shape
+  (all threads and one thread) and, for BM6, the emulation a user would
+  otherwise write: quantize-dequantize both operands with
+  python/bm/numerics.py, then a float32 matmul;
+* the training steps of examples/mlp_train.mlir and examples/cnn_train.mlir
+  rewritten to BM6, against the same FP32 step through the same pipeline.
 
 Every compiled result is checked bit for bit against python/bm/numerics.py
 before it is timed. This is not a test; the test suite never runs it.
