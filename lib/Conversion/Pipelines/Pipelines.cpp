@@ -40,7 +40,8 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
   // registered passes, and reads like the equivalent bm-opt command line.
   std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
   pipeline +=
-      "convert-bm-to-linalg,convert-bm-to-arith,canonicalize,cse,"
+      "convert-bm-to-linalg,convert-bm-to-arith,"
+      "func.func(bm-vectorize-quantize),canonicalize,cse,"
       "func.func(bm-vectorize-run-sums),canonicalize,cse,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
