@@ -29,6 +29,9 @@ CASES = [
     ((6, 64), (2, 16), "e8m23", "nearest"),
     ((6, 64), (2, 16), "e8m23", "stochastic"),
     ((5, 96), (5, 96), "e1m6", "zero"),
+    ((6, 70), (2, 35), "e8m23", "nearest"),
+    ((5, 45), (5, 15), "e6m1", "stochastic"),
+    ((4, 300), (2, 100), "e7m0", "zero"),
 ]
 
 
@@ -47,15 +50,21 @@ def make_input(shape, block, rng):
                * np.float32(2.0**-149))
     flat[rng.integers(0, n, size=3)] = -0.0
     x = flat.reshape(shape)
-    # One block of subnormals only, one of zeros, one with NaN, one with Inf.
+    # One block of subnormals only, one of zeros, one with NaN, one with Inf,
+    # one of zeros and +-2^-149.
     def block_slice(idx):
         return tuple(slice(i * b, (i + 1) * b) for i, b in zip(idx, block))
     grid = [-(-s // b) for s, b in zip(shape, block)]
-    picks = [tuple(int(rng.integers(0, g)) for g in grid) for _ in range(4)]
+    picks = [tuple(int(rng.integers(0, g)) for g in grid) for _ in range(5)]
     sub = x[block_slice(picks[0])]
     sub[...] = (rng.integers(-2**20, 2**20, size=sub.shape).astype(np.float32)
                 * np.float32(2.0**-149))
     x[block_slice(picks[1])] = 0.0
+    # A block of zeros and the smallest subnormals (both signs): the
+    # smallest block scale, where a zero must still give the code of 0.
+    tiny = x[block_slice(picks[4])]
+    tiny[...] = (rng.integers(-1, 2, size=tiny.shape).astype(np.float32)
+                 * np.float32(2.0**-149))
     nan = x[block_slice(picks[2])].reshape(-1)
     nan[rng.integers(0, nan.size)] = np.nan
     x[block_slice(picks[2])] = nan.reshape(x[block_slice(picks[2])].shape)

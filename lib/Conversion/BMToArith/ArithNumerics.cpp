@@ -154,99 +154,97 @@ Value mlir::bm::emitQuantizeElement(OpBuilder &b, Location loc, Value xBits,
   Type codeType = ir.shaped(b.getIntegerType(format.storageBits()));
 
   // Everything below fits 32 bits: |x| = mant * 2^exp exactly with
-  // mant < 2^24, and the rounded integer r (before saturation) is below
+  // mant < 2^24, and the rounded integer r (before saturation) is at most
   // 2^24 (it has at most m + 1 <= 24 significant bits for e >= 1, and
   // t < 2^m for e = 0, because beta is never clamped below the block's
   // own exponent).
   Value sign = ir.lshr(xBits, ir.c32(31));
   Value absBits = ir.band(xBits, ir.c32(0x7fffffff));
+  // exp = max(expField, 1) - 150 (-149 for subnormals); mant = |x| / 2^exp
+  // = fraction | 2^23 for normals, the fraction for subnormals.
   Value expField = ir.lshr(absBits, ir.c32(23));
-  Value fracField = ir.band(absBits, ir.c32(0x7fffff));
-  Value isSubnormal = ir.eq(expField, ir.c32(0));
-  Value mant = ir.select(isSubnormal, fracField,
-                         ir.bor(fracField, ir.c32(0x800000)));
-  // exp = max(expField, 1) - 150: -149 for subnormals.
-  Value exp = ir.sub(ir.smax(expField, ir.c32(1)), ir.c32(150));
+  Value expClamped = ir.smax(expField, ir.c32(1));
+  Value mant = ir.sub(absBits,
+                      ir.shl(ir.sub(expClamped, ir.c32(1)), ir.c32(23)));
 
-  // t = |x| / 2^(s+c) = mant * 2^k.
-  Value k = ir.sub(exp, emitUnitExponent(b, loc, beta, format));
-  // Grid quantum 2^g: keep m+1 significant bits of t (e >= 1), or units
-  // (e = 0). floor(log2 t) = bitlen(mant) - 1 + k.
-  Value g = ir.c32(0);
+  // t = |x| / 2^(s+c) = mant * 2^k, k = exp - (s + c); negK = -k.
+  Value negK = ir.sub(
+      ir.add(emitUnitExponent(b, loc, beta, format), ir.c32(150)),
+      expClamped);
+  // The grid quantum 2^g keeps m+1 significant bits of t (e >= 1) or
+  // units (e = 0): g = max(0, bitlen(mant) + k - (m + 1)). The right shift
+  // of mant onto the grid is sh = g - k = max(-k, bitlen(mant) - m - 1).
+  Value sh = negK;
   if (e >= 1) {
-    Value bitlen;
+    Value topBit; // bitlen(mant) - 1, any value for mant = 0 (r = 0 then)
     if (ir.isVector()) {
-      // bitlen(mant) without a vector ctlz: 24 for normals; for the
-      // fraction of a subnormal, from the exponent of its exact float
-      // conversion (any value for mant = 0 gives r = 0 below).
-      Value asFloat = arith::SIToFPOp::create(b, loc, ir.f32(), fracField);
+      // Without a vector ctlz: the exponent of mant's exact conversion.
+      Value asFloat = arith::SIToFPOp::create(b, loc, ir.f32(), mant);
       Value fBits = arith::BitcastOp::create(b, loc, ir.i32(), asFloat);
-      Value subLen = ir.sub(ir.lshr(fBits, ir.c32(23)), ir.c32(126));
-      bitlen = ir.select(isSubnormal, subLen, ir.c32(24));
+      topBit = ir.sub(ir.lshr(fBits, ir.c32(23)), ir.c32(127));
     } else {
-      bitlen = ir.sub(ir.c32(32), ir.ctlz(mant));
+      topBit = ir.sub(ir.c32(31), ir.ctlz(mant));
     }
-    g = ir.smax(ir.c32(0), ir.sub(ir.add(bitlen, k), ir.c32(m + 1)));
+    sh = ir.smax(negK, ir.sub(topBit, ir.c32(m)));
   }
-  // r = round(mant * 2^(k - g)); sh = g - k is the right shift of mant.
-  Value sh = ir.sub(g, k);
-  // sh <= 0: exact. For nonzero mant -sh <= 23; clamping only affects
-  // mant = 0, whose result is 0 anyway.
+  // g = sh + k >= 0; it matters below only for e >= 1, where a nonzero
+  // mant with g > 0 rounds to r >= 2^m. For mant = 0 (r = 0) g must be 0.
+  Value g = ir.sub(sh, negK);
+  if (e >= 1)
+    g = ir.select(ir.eq(mant, ir.c32(0)), ir.c32(0), g);
+
+  // sh <= 0: exact, r = mant << -sh. For nonzero mant -sh <= 23; clamping
+  // only affects mant = 0, whose result is 0 anyway.
   Value exact = ir.shl(mant, ir.clampShift(ir.sub(ir.c32(0), sh), 31));
   // sh > 0: truncate, then round up as the mode says. From 24 on the
   // quotient is 0 and the remainder is mant, so clamping at 31 changes
   // neither.
   Value shC = ir.clampShift(sh, 31);
   Value truncated = ir.lshr(mant, shC);
-  Value remMask = ir.sub(ir.shl(ir.c32(1), shC), ir.c32(1));
-  Value rem = ir.band(mant, remMask);
-  Value up;
+  Value rounded;
   switch (rounding) {
   case Rounding::Zero:
-    up = ir.c(ir.i1(), 0);
+    rounded = truncated;
     break;
   case Rounding::Nearest: {
-    // From sh = 25 on, half >= 2^24 > rem: rounds down, as it must.
-    Value half = ir.shl(ir.c32(1), ir.sub(shC, ir.c32(1)));
-    Value odd = ir.eq(ir.band(truncated, ir.c32(1)), ir.c32(1));
-    up = ir.orb(ir.ugt(rem, half), ir.andb(ir.eq(rem, half), odd));
+    // Ties to even: (mant + 2^(sh-1) - 1 + odd) >> sh, for 1 <= sh <= 31
+    // (below 2^31: mant < 2^24, 2^(sh-1) <= 2^30). From sh = 25 on it is 0.
+    Value half = ir.lshr(ir.shl(ir.c32(1), shC), ir.c32(1));
+    Value odd = ir.band(truncated, ir.c32(1));
+    Value sum = ir.add(ir.add(mant, ir.sub(half, ir.c32(1))), odd);
+    rounded = ir.lshr(sum, shC);
     break;
   }
   case Rounding::Stochastic: {
-    // D = floor(frac * 2^32) = floor(rem * 2^(32 - sh)) < 2^32; round up
-    // iff D + r >= 2^32, i.e. iff D > ~r (unsigned, 32 bits).
+    // D = floor(frac * 2^32) = floor(rem * 2^(32 - sh)) < 2^32, rem the
+    // low sh bits of mant: for sh <= 32 the bits of mant above them shift
+    // out of 32 bits. Round up iff D + r >= 2^32, i.e. iff D > ~r
+    // (unsigned, 32 bits).
     Value left = ir.clampShift(ir.sub(ir.c32(32), sh), 31);
     Value right = ir.clampShift(ir.sub(sh, ir.c32(32)), 31);
-    Value d = ir.lshr(ir.shl(rem, left), right);
-    up = ir.ugt(d, ir.not_(randomWord));
+    Value d = ir.lshr(ir.shl(mant, left), right);
+    Value up = ir.ugt(d, ir.not_(randomWord));
+    rounded = ir.add(truncated, ir.zext(up, ir.i32()));
     break;
   }
   }
-  Value rounded = ir.add(truncated, ir.zext(up, ir.i32()));
-  Value shPositive = ir.sgt(sh, ir.c32(0));
-  Value r32 = ir.select(shPositive, rounded, exact);
+  Value r = ir.select(ir.sgt(sh, ir.c32(0)), rounded, exact);
 
-  Value code;
+  Value magnitude;
   if (e == 0) {
     // |q| = r saturated at qmax = 2^m - 1; code = sign << m | F.
-    Value f = ir.smin(r32, ir.c32((int64_t(1) << m) - 1));
-    code = ir.bor(ir.shl(sign, ir.c32(m)), f);
+    magnitude = ir.smin(r, ir.c32((int64_t(1) << m) - 1));
   } else {
-    // A round-up to 2^(m+1) renormalizes: r = 2^m, g + 1.
-    Value carry = ir.eq(r32, ir.c32(int64_t(2) << m));
-    r32 = ir.select(carry, ir.c32(int64_t(1) << m), r32);
-    g = ir.select(carry, ir.add(g, ir.c32(1)), g);
-    Value normal = ir.sge(r32, ir.c32(1 << m));
-    Value bigE = ir.select(normal, ir.add(g, ir.c32(1)), ir.c32(0));
-    Value f = ir.select(normal, ir.sub(r32, ir.c32(1 << m)), r32);
-    // Saturate at qmax: E = 2^e - 1, F = 2^m - 1.
-    Value eMax = ir.c32((1 << e) - 1);
-    Value saturate = ir.sgt(bigE, eMax);
-    bigE = ir.select(saturate, eMax, bigE);
-    f = ir.select(saturate, ir.c32((1 << m) - 1), f);
-    code = ir.bor(ir.bor(ir.shl(sign, ir.c32(e + m)), ir.shl(bigE, ir.c32(m))),
-                  f);
+    // E << m | F = (g << m) + r: for r >= 2^m, E = g + 1 and F = r - 2^m;
+    // below, g = 0 and E = 0 (subnormal: r < 2^m with g > 0 cannot happen
+    // for a nonzero mant, and g is 0 for mant = 0); a round-up to 2^(m+1)
+    // carries into E. Saturating at qmax (E = 2^e - 1, F = 2^m - 1) is a minimum
+    // with the largest code, as codes grow with |q|. g < 2^e, so no
+    // overflow.
+    magnitude = ir.smin(ir.add(ir.shl(g, ir.c32(m)), r),
+                        ir.c32((int64_t(1) << (e + m)) - 1));
   }
+  Value code = ir.bor(ir.shl(sign, ir.c32(e + m)), magnitude);
   Value nonFinite = ir.eq(beta, ir.c(ir.i8(), -128));
   code = ir.select(nonFinite, ir.c32(0), code);
   return ir.resize(code, codeType);
