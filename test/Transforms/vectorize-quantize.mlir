@@ -15,6 +15,16 @@
 // CHECK: arith.maxui {{.*}} : vector<8xi32>
 // CHECK: vector.reduction <maxui>
 // CHECK: math.ctlz
+// Nearest: finite blocks of a usual scale round with float32 arithmetic
+// (|x| * 2^-(s+c), then add and subtract a magic power of two), the others
+// with the integer math.
+// CHECK: scf.if
+// CHECK: arith.mulf {{.*}} : vector<8xf32>
+// CHECK: arith.addf {{.*}} : vector<8xf32>
+// CHECK: arith.subf {{.*}} : vector<8xf32>
+// CHECK: arith.fptosi {{.*}} : vector<8xf32> to vector<8xi32>
+// CHECK: } else {
+// CHECK: arith.sitofp {{.*}} : vector<8xi32> to vector<8xf32>
 // CHECK: arith.select {{.*}} : vector<8xi1>, vector<8xi32>
 // CHECK: arith.trunci {{.*}} : vector<8xi32> to vector<8xi8>
 // CHECK: vector.transfer_write {{.*}} : vector<8xi8>, tensor<100x1x50xi8>

@@ -250,6 +250,58 @@ Value mlir::bm::emitQuantizeElement(OpBuilder &b, Location loc, Value xBits,
   return ir.resize(code, codeType);
 }
 
+bool mlir::bm::hasScaledNearestPath(Format format) {
+  // The magic number below, 2^(23 + floor(log2 t) - m) with
+  // t < 2^(1-c) = 2^(2^e + m - 1), and twice it must be finite floats
+  // (2^e <= 104), and it needs m <= 22.
+  return format.e >= 1 && format.e <= 6 && format.m <= 22;
+}
+
+Value mlir::bm::emitQuantizeNearestScaled(OpBuilder &b, Location loc,
+                                          Value xBits, Value scale,
+                                          Format format) {
+  IntIR ir = IntIR::like(b, loc, xBits);
+  const int e = format.e, m = format.m;
+  Type codeType = ir.shaped(b.getIntegerType(format.storageBits()));
+  auto toF32 = [&](Value v) {
+    return arith::BitcastOp::create(b, loc, ir.f32(), v).getResult();
+  };
+  auto toI32 = [&](Value v) {
+    return arith::BitcastOp::create(b, loc, ir.i32(), v).getResult();
+  };
+  // y = |x| * 2^-(s+c) = t, exact: a product with a power of two is exact
+  // unless it falls below 2^-126, and then t < 2^-2 rounds to 0 either way
+  // (also where the hardware flushes subnormals); t < 2^(2^e + m - 1) stays
+  // finite.
+  Value y = arith::MulFOp::create(
+      b, loc, toF32(ir.band(xBits, ir.c32(0x7fffffff))), scale);
+  // Round t to its grid (step 2^max(0, floor(log2 t) - m)), ties to even,
+  // by adding and subtracting M = 2^23 * step: in [M, 2M) float32 steps
+  // are exactly `step`, and M / step = 2^23 is even. t < 2^(floor(log2 t)
+  // + 1) <= M needs m <= 22. Biased exponent of M:
+  // 150 + max(0, expY - 127 - m) = max(expY, 127 + m) + 23 - m.
+  Value expY = ir.lshr(toI32(y), ir.c32(23));
+  Value magic = toF32(ir.shl(
+      ir.add(ir.smax(expY, ir.c32(127 + m)), ir.c32(23 - m)), ir.c32(23)));
+  Value z = arith::SubFOp::create(
+      b, loc, arith::AddFOp::create(b, loc, y, magic), magic);
+  // z = |q| exactly. From 2^m on its float bits hold the code:
+  // (biased exponent - 126 - m) << m | top m fraction bits = E << m | F;
+  // below, |q| itself is the code (E = 0).
+  Value zBits = toI32(z);
+  Value twoM = ir.c32((127 + m) << 23);
+  Value small = arith::FPToSIOp::create(b, loc, ir.i32(),
+                                        toF32(ir.smin(zBits, twoM)));
+  Value large = ir.sub(ir.lshr(zBits, ir.c32(23 - m)),
+                       ir.c32((126 + m) << m));
+  Value magnitude = ir.select(ir.slt(zBits, twoM), small, large);
+  // Saturate at qmax: the largest code.
+  magnitude = ir.smin(magnitude, ir.c32((int64_t(1) << (e + m)) - 1));
+  Value code =
+      ir.bor(ir.shl(ir.lshr(xBits, ir.c32(31)), ir.c32(e + m)), magnitude);
+  return ir.resize(code, codeType);
+}
+
 std::array<Value, 4> mlir::bm::emitPhilox4x32(OpBuilder &b, Location loc,
                                               Value c0, Value c1, Value k0,
                                               Value k1) {

@@ -45,6 +45,20 @@ Value emitQuantizeElement(OpBuilder &b, Location loc, Value xBits, Value beta,
                           ::bm::numerics::Format format,
                           ::bm::numerics::Rounding rounding, Value randomWord);
 
+/// Whether emitQuantizeNearestScaled serves `format`: 1 <= e <= 6 and
+/// m <= 22.
+bool hasScaledNearestPath(::bm::numerics::Format format);
+
+/// The code emitQuantizeElement gives for nearest rounding, computed with
+/// float32 arithmetic: |x| times `scale` = 2^-(s+c) (f32, of xBits' shape),
+/// then a magic-number round to the grid. Only for a finite block with
+/// -(s+c) in [-126, 124] and a format with hasScaledNearestPath; there it
+/// gives the same bits (also where the hardware flushes subnormals: every
+/// subnormal |x| rounds to 0 at such a scale). Assumes the default
+/// floating-point environment (round to nearest).
+Value emitQuantizeNearestScaled(OpBuilder &b, Location loc, Value xBits,
+                                Value scale, ::bm::numerics::Format format);
+
 /// Philox4x32-10 of counter (c0, c1, 0, 0) and key (k0, k1): its four
 /// output words. All operands are i32, or all vectors of i32 of one shape
 /// (one independent block per lane).

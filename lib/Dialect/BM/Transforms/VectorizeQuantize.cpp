@@ -290,33 +290,88 @@ struct QuantizeBuilder {
     int64_t steps = width / kLanes;
     bool stochastic = q.rounding == Rounding::Stochastic;
     if (steps > 0) {
-      Value betaV = vector::BroadcastOp::create(b, loc, vI8, beta);
-      codes = loop(b, c0, addI(b, c0, idx(b, steps * kLanes)), kLanes, {codes},
-                   [&](OpBuilder &b, Value c, ValueRange args) {
-                     Value pad = arith::ConstantOp::create(
-                         b, loc, b.getF32FloatAttr(0));
-                     Value x = vector::TransferReadOp::create(
-                         b, loc, vF32, input, ValueRange{i0, im, c}, pad,
-                         ArrayRef<bool>{true});
-                     Value bits = arith::BitcastOp::create(b, loc, vI32, x);
-                     Value word;
-                     if (stochastic) {
-                       Value zero = arith::ConstantOp::create(
-                           b, loc, b.getI32IntegerAttr(0));
-                       word = vector::TransferReadOp::create(
-                           b, loc, vI32, scratch,
-                           ValueRange{addI(b, wordOffset, c)}, zero,
-                           ArrayRef<bool>{true});
-                     }
-                     Value code = emitQuantizeElement(
-                         b, loc, bits, betaV, q.format, q.rounding, word);
-                     Value written = vector::TransferWriteOp::create(
-                                         b, loc, code, args[0],
-                                         ValueRange{i0, im, c},
-                                         ArrayRef<bool>{true})
-                                         ->getResult(0);
-                     return SmallVector<Value>{written};
-                   })[0];
+      // The vector steps, with `codeOf` giving the codes of 8 elements.
+      auto vectorLoop = [&](OpBuilder &b, Value codes,
+                            function_ref<Value(OpBuilder &, Value, Value)>
+                                codeOf) -> Value {
+        return loop(b, c0, addI(b, c0, idx(b, steps * kLanes)), kLanes,
+                    {codes}, [&](OpBuilder &b, Value c, ValueRange args) {
+          Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+          Value x = vector::TransferReadOp::create(
+              b, loc, vF32, input, ValueRange{i0, im, c}, pad,
+              ArrayRef<bool>{true});
+          Value bits = arith::BitcastOp::create(b, loc, vI32, x);
+          Value code = codeOf(b, bits, c);
+          Value written =
+              vector::TransferWriteOp::create(b, loc, code, args[0],
+                                              ValueRange{i0, im, c},
+                                              ArrayRef<bool>{true})
+                  ->getResult(0);
+          return SmallVector<Value>{written};
+        })[0];
+      };
+      // The exact integer element math, any block.
+      auto integerLoop = [&](OpBuilder &b, Value codes) {
+        Value betaV = vector::BroadcastOp::create(b, loc, vI8, beta);
+        return vectorLoop(b, codes, [&](OpBuilder &b, Value bits, Value c) {
+          Value word;
+          if (stochastic) {
+            Value zero =
+                arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+            word = vector::TransferReadOp::create(
+                b, loc, vI32, scratch, ValueRange{addI(b, wordOffset, c)},
+                zero, ArrayRef<bool>{true});
+          }
+          return emitQuantizeElement(b, loc, bits, betaV, q.format,
+                                     q.rounding, word);
+        });
+      };
+      if (q.rounding == Rounding::Nearest &&
+          hasScaledNearestPath(q.format)) {
+        // Finite blocks of a usual scale take the float32 form of nearest
+        // rounding (same bits, about half the instructions).
+        Value negUnit = arith::SubIOp::create(
+            b, loc, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0)),
+            emitUnitExponent(b, loc, beta, q.format));
+        auto cmp = [&](arith::CmpIPredicate p, Value x, int64_t y) {
+          return arith::CmpIOp::create(
+              b, loc, p, x,
+              arith::ConstantOp::create(b, loc,
+                                        b.getIntegerAttr(x.getType(), y)));
+        };
+        Value ok = arith::AndIOp::create(
+            b, loc,
+            arith::AndIOp::create(
+                b, loc, cmp(arith::CmpIPredicate::ne, beta, -128),
+                cmp(arith::CmpIPredicate::sge, negUnit, -126)),
+            cmp(arith::CmpIPredicate::sle, negUnit, 124));
+        auto ifOp = scf::IfOp::create(
+            b, loc, ok,
+            [&](OpBuilder &b, Location) {
+              Value scaleBits = arith::ShLIOp::create(
+                  b, loc,
+                  arith::AddIOp::create(
+                      b, loc, negUnit,
+                      arith::ConstantOp::create(b, loc,
+                                                b.getI32IntegerAttr(127))),
+                  arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(23)));
+              Value scale = vector::BroadcastOp::create(
+                  b, loc, vF32,
+                  arith::BitcastOp::create(b, loc, b.getF32Type(), scaleBits));
+              Value out = vectorLoop(
+                  b, codes, [&](OpBuilder &b, Value bits, Value) {
+                    return emitQuantizeNearestScaled(b, loc, bits, scale,
+                                                     q.format);
+                  });
+              scf::YieldOp::create(b, loc, out);
+            },
+            [&](OpBuilder &b, Location) {
+              scf::YieldOp::create(b, loc, integerLoop(b, codes));
+            });
+        codes = ifOp.getResult(0);
+      } else {
+        codes = integerLoop(b, codes);
+      }
     }
     if (steps * kLanes < width) {
       codes = loop(

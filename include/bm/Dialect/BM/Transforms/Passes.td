@@ -59,7 +59,11 @@ def BMVectorizeQuantize : Pass<"bm-vectorize-quantize"> {
     integer element math, while the band is still in cache. Stochastic
     rounding fills a row buffer with the row's random words, one
     Philox4x32-10 block per 4 consecutive elements, vectorized over 8
-    blocks. Partial edge blocks and the last `width mod 8` elements of each
+    blocks. Nearest rounding of a finite block whose scale 2^-(s+c) is a
+    float32 in [2^-126, 2^124] (formats with 1 <= e <= 6, m <= 22) uses
+    float32 arithmetic instead: |x| times the scale is exact there, and
+    adding and subtracting a power of two rounds it to the grid, ties to
+    even. Partial edge blocks and the last `width mod 8` elements of each
     block row use the scalar element math. The bits are exactly those of
     the generic form (numerics.md sections 2-3), so this is a CPU-only
     optimization; GPU lowering maps the generics themselves.
