@@ -9,6 +9,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace mlir::bm;
@@ -17,17 +19,37 @@ using ::bm::numerics::Rounding;
 
 namespace {
 
-/// Terse integer IR building on scalars of one builder and location.
+/// Terse integer IR building of one builder and location, on scalars or,
+/// with a non-empty `shape`, elementwise on vectors of that shape (the type
+/// helpers then give vector types and constants are splats).
 struct IntIR {
   OpBuilder &b;
   Location loc;
+  SmallVector<int64_t> shape = {};
 
-  Type i1() { return b.getI1Type(); }
-  Type i8() { return b.getI8Type(); }
-  Type i32() { return b.getI32Type(); }
-  Type i64() { return b.getI64Type(); }
+  /// IR of the shape of `v` (a scalar or a vector).
+  static IntIR like(OpBuilder &b, Location loc, Value v) {
+    IntIR ir{b, loc};
+    if (auto vt = dyn_cast<VectorType>(v.getType()))
+      ir.shape.assign(vt.getShape().begin(), vt.getShape().end());
+    return ir;
+  }
+  bool isVector() const { return !shape.empty(); }
+  Type shaped(Type t) {
+    return shape.empty() ? t : Type(VectorType::get(shape, t));
+  }
+  Type i1() { return shaped(b.getI1Type()); }
+  Type i8() { return shaped(b.getI8Type()); }
+  Type i32() { return shaped(b.getI32Type()); }
+  Type i64() { return shaped(b.getI64Type()); }
+  Type f32() { return shaped(b.getF32Type()); }
 
   Value c(Type t, int64_t v) {
+    if (auto vt = dyn_cast<VectorType>(t))
+      return arith::ConstantOp::create(
+          b, loc,
+          cast<TypedAttr>(DenseElementsAttr::get(
+              vt, b.getIntegerAttr(vt.getElementType(), v))));
     return arith::ConstantOp::create(b, loc, t, b.getIntegerAttr(t, v));
   }
   Value c32(int64_t v) { return c(i32(), v); }
@@ -59,6 +81,8 @@ struct IntIR {
   Value andb(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
   Value orb(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
   Value ctlz(Value x) { return math::CountLeadingZerosOp::create(b, loc, x); }
+  Value ult(Value x, Value y) { return cmp(arith::CmpIPredicate::ult, x, y); }
+  Value not_(Value x) { return bxor(x, c(x.getType(), -1)); }
   Value sext(Value x, Type t) {
     if (x.getType() == t)
       return x;
@@ -76,8 +100,8 @@ struct IntIR {
   }
   /// Zero-extends or truncates to t.
   Value resize(Value x, Type t) {
-    unsigned from = x.getType().getIntOrFloatBitWidth();
-    unsigned to = t.getIntOrFloatBitWidth();
+    unsigned from = getElementTypeOrSelf(x.getType()).getIntOrFloatBitWidth();
+    unsigned to = getElementTypeOrSelf(t).getIntOrFloatBitWidth();
     return from < to ? zext(x, t) : trunc(x, t);
   }
   /// Clamps a shift amount into [0, max].
@@ -117,7 +141,7 @@ Value mlir::bm::emitBlockBeta(OpBuilder &b, Location loc, Value maxAbsBits,
 
 Value mlir::bm::emitUnitExponent(OpBuilder &b, Location loc, Value beta,
                                  Format format) {
-  IntIR ir{b, loc};
+  IntIR ir = IntIR::like(b, loc, beta);
   // s + c = emax - beta + c.
   return ir.sub(ir.c32(format.emax() + format.c()), ir.sext(beta, ir.i32()));
 }
@@ -125,104 +149,164 @@ Value mlir::bm::emitUnitExponent(OpBuilder &b, Location loc, Value beta,
 Value mlir::bm::emitQuantizeElement(OpBuilder &b, Location loc, Value xBits,
                                     Value beta, Format format,
                                     Rounding rounding, Value randomWord) {
-  IntIR ir{b, loc};
+  IntIR ir = IntIR::like(b, loc, xBits);
   const int e = format.e, m = format.m;
-  Type codeType = b.getIntegerType(format.storageBits());
+  Type codeType = ir.shaped(b.getIntegerType(format.storageBits()));
 
-  // |x| = mant * 2^exp exactly, mant < 2^24.
+  // Everything below fits 32 bits: |x| = mant * 2^exp exactly with
+  // mant < 2^24, and the rounded integer r (before saturation) is at most
+  // 2^24 (it has at most m + 1 <= 24 significant bits for e >= 1, and
+  // t < 2^m for e = 0, because beta is never clamped below the block's
+  // own exponent).
   Value sign = ir.lshr(xBits, ir.c32(31));
   Value absBits = ir.band(xBits, ir.c32(0x7fffffff));
+  // exp = max(expField, 1) - 150 (-149 for subnormals); mant = |x| / 2^exp
+  // = fraction | 2^23 for normals, the fraction for subnormals.
   Value expField = ir.lshr(absBits, ir.c32(23));
-  Value fracField = ir.band(absBits, ir.c32(0x7fffff));
-  Value isSubnormal = ir.eq(expField, ir.c32(0));
-  Value mant = ir.select(isSubnormal, fracField,
-                         ir.bor(fracField, ir.c32(0x800000)));
-  Value exp = ir.select(isSubnormal, ir.c32(-149),
-                        ir.sub(expField, ir.c32(150)));
+  Value expClamped = ir.smax(expField, ir.c32(1));
+  Value mant = ir.sub(absBits,
+                      ir.shl(ir.sub(expClamped, ir.c32(1)), ir.c32(23)));
 
-  // t = |x| / 2^(s+c) = mant * 2^k.
-  Value k = ir.sub(exp, emitUnitExponent(b, loc, beta, format));
-  // Grid quantum 2^g: keep m+1 significant bits of t (e >= 1), or units
-  // (e = 0). floor(log2 t) = bitlen(mant) - 1 + k.
-  Value g = ir.c32(0);
+  // t = |x| / 2^(s+c) = mant * 2^k, k = exp - (s + c); negK = -k.
+  Value negK = ir.sub(
+      ir.add(emitUnitExponent(b, loc, beta, format), ir.c32(150)),
+      expClamped);
+  // The grid quantum 2^g keeps m+1 significant bits of t (e >= 1) or
+  // units (e = 0): g = max(0, bitlen(mant) + k - (m + 1)). The right shift
+  // of mant onto the grid is sh = g - k = max(-k, bitlen(mant) - m - 1).
+  Value sh = negK;
   if (e >= 1) {
-    Value bitlen = ir.sub(ir.c32(32), ir.ctlz(mant));
-    g = ir.smax(ir.c32(0), ir.sub(ir.add(bitlen, k), ir.c32(m + 1)));
+    Value topBit; // bitlen(mant) - 1, any value for mant = 0 (r = 0 then)
+    if (ir.isVector()) {
+      // Without a vector ctlz: the exponent of mant's exact conversion.
+      Value asFloat = arith::SIToFPOp::create(b, loc, ir.f32(), mant);
+      Value fBits = arith::BitcastOp::create(b, loc, ir.i32(), asFloat);
+      topBit = ir.sub(ir.lshr(fBits, ir.c32(23)), ir.c32(127));
+    } else {
+      topBit = ir.sub(ir.c32(31), ir.ctlz(mant));
+    }
+    sh = ir.smax(negK, ir.sub(topBit, ir.c32(m)));
   }
-  // r = round(mant * 2^(k - g)); sh = g - k is the right shift of mant.
-  Value sh = ir.sub(g, k);
-  Value mant64 = ir.zext(mant, ir.i64());
-  // sh <= 0: exact. For nonzero mant -sh <= 23; clamping only affects
-  // mant = 0, whose result is 0 anyway.
-  Value leftShift = ir.zext(ir.clampShift(ir.sub(ir.c32(0), sh), 40), ir.i64());
-  Value exact = ir.shl(mant64, leftShift);
-  // sh > 0: truncate, then round up as the mode says. Beyond 63 the
-  // quotient is 0 and every remainder rounds down in all modes.
-  Value shC = ir.zext(ir.clampShift(sh, 63), ir.i64());
-  Value truncated = ir.lshr(mant64, shC);
-  Value remMask = ir.sub(ir.shl(ir.c64(1), shC), ir.c64(1));
-  Value rem = ir.band(mant64, remMask);
-  Value up;
+  // g = sh + k >= 0; it matters below only for e >= 1, where a nonzero
+  // mant with g > 0 rounds to r >= 2^m. For mant = 0 (r = 0) g must be 0.
+  Value g = ir.sub(sh, negK);
+  if (e >= 1)
+    g = ir.select(ir.eq(mant, ir.c32(0)), ir.c32(0), g);
+
+  // sh <= 0: exact, r = mant << -sh. For nonzero mant -sh <= 23; clamping
+  // only affects mant = 0, whose result is 0 anyway.
+  Value exact = ir.shl(mant, ir.clampShift(ir.sub(ir.c32(0), sh), 31));
+  // sh > 0: truncate, then round up as the mode says. From 24 on the
+  // quotient is 0 and the remainder is mant, so clamping at 31 changes
+  // neither.
+  Value shC = ir.clampShift(sh, 31);
+  Value truncated = ir.lshr(mant, shC);
+  Value rounded;
   switch (rounding) {
   case Rounding::Zero:
-    up = ir.c(ir.i1(), 0);
+    rounded = truncated;
     break;
   case Rounding::Nearest: {
-    Value half = ir.shl(ir.c64(1), ir.sub(shC, ir.c64(1)));
-    Value odd = ir.eq(ir.band(truncated, ir.c64(1)), ir.c64(1));
-    up = ir.orb(ir.ugt(rem, half), ir.andb(ir.eq(rem, half), odd));
+    // Ties to even: (mant + 2^(sh-1) - 1 + odd) >> sh, for 1 <= sh <= 31
+    // (below 2^31: mant < 2^24, 2^(sh-1) <= 2^30). From sh = 25 on it is 0.
+    Value half = ir.lshr(ir.shl(ir.c32(1), shC), ir.c32(1));
+    Value odd = ir.band(truncated, ir.c32(1));
+    Value sum = ir.add(ir.add(mant, ir.sub(half, ir.c32(1))), odd);
+    rounded = ir.lshr(sum, shC);
     break;
   }
   case Rounding::Stochastic: {
-    // D = floor(frac * 2^32); round up iff D + r >= 2^32.
-    Value left = ir.clampShift(ir.sub(ir.c64(32), shC), 32);
-    Value right = ir.clampShift(ir.sub(shC, ir.c64(32)), 63);
-    Value d = ir.lshr(ir.shl(rem, left), right);
-    Value r64 = ir.zext(randomWord, ir.i64());
-    up = ir.uge(ir.add(d, r64), ir.c64(int64_t(1) << 32));
+    // D = floor(frac * 2^32) = floor(rem * 2^(32 - sh)) < 2^32, rem the
+    // low sh bits of mant: for sh <= 32 the bits of mant above them shift
+    // out of 32 bits. Round up iff D + r >= 2^32, i.e. iff D > ~r
+    // (unsigned, 32 bits).
+    Value left = ir.clampShift(ir.sub(ir.c32(32), sh), 31);
+    Value right = ir.clampShift(ir.sub(sh, ir.c32(32)), 31);
+    Value d = ir.lshr(ir.shl(mant, left), right);
+    Value up = ir.ugt(d, ir.not_(randomWord));
+    rounded = ir.add(truncated, ir.zext(up, ir.i32()));
     break;
   }
   }
-  Value rounded = ir.add(truncated, ir.zext(up, ir.i64()));
-  Value shPositive = ir.sgt(sh, ir.c32(0));
-  Value r = ir.select(shPositive, rounded, exact);
+  Value r = ir.select(ir.sgt(sh, ir.c32(0)), rounded, exact);
 
-  Value code;
+  Value magnitude;
   if (e == 0) {
     // |q| = r saturated at qmax = 2^m - 1; code = sign << m | F.
-    Value f = ir.trunc(ir.smin(r, ir.c64((int64_t(1) << m) - 1)), ir.i32());
-    code = ir.bor(ir.shl(sign, ir.c32(m)), f);
+    magnitude = ir.smin(r, ir.c32((int64_t(1) << m) - 1));
   } else {
-    // A round-up to 2^(m+1) renormalizes: r = 2^m, g + 1.
-    Value carry = ir.eq(r, ir.c64(int64_t(2) << m));
-    r = ir.select(carry, ir.c64(int64_t(1) << m), r);
-    g = ir.select(carry, ir.add(g, ir.c32(1)), g);
-    Value r32 = ir.trunc(r, ir.i32());
-    Value normal = ir.sge(r32, ir.c32(1 << m));
-    Value bigE = ir.select(normal, ir.add(g, ir.c32(1)), ir.c32(0));
-    Value f = ir.select(normal, ir.sub(r32, ir.c32(1 << m)), r32);
-    // Saturate at qmax: E = 2^e - 1, F = 2^m - 1.
-    Value eMax = ir.c32((1 << e) - 1);
-    Value saturate = ir.sgt(bigE, eMax);
-    bigE = ir.select(saturate, eMax, bigE);
-    f = ir.select(saturate, ir.c32((1 << m) - 1), f);
-    code = ir.bor(ir.bor(ir.shl(sign, ir.c32(e + m)), ir.shl(bigE, ir.c32(m))),
-                  f);
+    // E << m | F = (g << m) + r: for r >= 2^m, E = g + 1 and F = r - 2^m;
+    // below, g = 0 and E = 0 (subnormal: r < 2^m with g > 0 cannot happen
+    // for a nonzero mant, and g is 0 for mant = 0); a round-up to 2^(m+1)
+    // carries into E. Saturating at qmax (E = 2^e - 1, F = 2^m - 1) is a minimum
+    // with the largest code, as codes grow with |q|. g < 2^e, so no
+    // overflow.
+    magnitude = ir.smin(ir.add(ir.shl(g, ir.c32(m)), r),
+                        ir.c32((int64_t(1) << (e + m)) - 1));
   }
+  Value code = ir.bor(ir.shl(sign, ir.c32(e + m)), magnitude);
   Value nonFinite = ir.eq(beta, ir.c(ir.i8(), -128));
   code = ir.select(nonFinite, ir.c32(0), code);
   return ir.resize(code, codeType);
 }
 
-Value mlir::bm::emitRandomWord(OpBuilder &b, Location loc, Value seed,
-                               Value index) {
-  IntIR ir{b, loc};
-  Value group = ir.lshr(index, ir.c64(2));
-  Value c0 = ir.trunc(group, ir.i32());
-  Value c1 = ir.trunc(ir.lshr(group, ir.c64(32)), ir.i32());
+bool mlir::bm::hasScaledNearestPath(Format format) {
+  // The magic number below, 2^(23 + floor(log2 t) - m) with
+  // t < 2^(1-c) = 2^(2^e + m - 1), and twice it must be finite floats
+  // (2^e <= 104), and it needs m <= 22.
+  return format.e >= 1 && format.e <= 6 && format.m <= 22;
+}
+
+Value mlir::bm::emitQuantizeNearestScaled(OpBuilder &b, Location loc,
+                                          Value xBits, Value scale,
+                                          Format format) {
+  IntIR ir = IntIR::like(b, loc, xBits);
+  const int e = format.e, m = format.m;
+  Type codeType = ir.shaped(b.getIntegerType(format.storageBits()));
+  auto toF32 = [&](Value v) {
+    return arith::BitcastOp::create(b, loc, ir.f32(), v).getResult();
+  };
+  auto toI32 = [&](Value v) {
+    return arith::BitcastOp::create(b, loc, ir.i32(), v).getResult();
+  };
+  // y = |x| * 2^-(s+c) = t, exact: a product with a power of two is exact
+  // unless it falls below 2^-126, and then t < 2^-2 rounds to 0 either way
+  // (also where the hardware flushes subnormals); t < 2^(2^e + m - 1) stays
+  // finite.
+  Value y = arith::MulFOp::create(
+      b, loc, toF32(ir.band(xBits, ir.c32(0x7fffffff))), scale);
+  // Round t to its grid (step 2^max(0, floor(log2 t) - m)), ties to even,
+  // by adding and subtracting M = 2^23 * step: in [M, 2M) float32 steps
+  // are exactly `step`, and M / step = 2^23 is even. t < 2^(floor(log2 t)
+  // + 1) <= M needs m <= 22. Biased exponent of M:
+  // 150 + max(0, expY - 127 - m) = max(expY, 127 + m) + 23 - m.
+  Value expY = ir.lshr(toI32(y), ir.c32(23));
+  Value magic = toF32(ir.shl(
+      ir.add(ir.smax(expY, ir.c32(127 + m)), ir.c32(23 - m)), ir.c32(23)));
+  Value z = arith::SubFOp::create(
+      b, loc, arith::AddFOp::create(b, loc, y, magic), magic);
+  // z = |q| exactly. From 2^m on its float bits hold the code:
+  // (biased exponent - 126 - m) << m | top m fraction bits = E << m | F;
+  // below, |q| itself is the code (E = 0).
+  Value zBits = toI32(z);
+  Value twoM = ir.c32((127 + m) << 23);
+  Value small = arith::FPToSIOp::create(b, loc, ir.i32(),
+                                        toF32(ir.smin(zBits, twoM)));
+  Value large = ir.sub(ir.lshr(zBits, ir.c32(23 - m)),
+                       ir.c32((126 + m) << m));
+  Value magnitude = ir.select(ir.slt(zBits, twoM), small, large);
+  // Saturate at qmax: the largest code.
+  magnitude = ir.smin(magnitude, ir.c32((int64_t(1) << (e + m)) - 1));
+  Value code =
+      ir.bor(ir.shl(ir.lshr(xBits, ir.c32(31)), ir.c32(e + m)), magnitude);
+  return ir.resize(code, codeType);
+}
+
+std::array<Value, 4> mlir::bm::emitPhilox4x32(OpBuilder &b, Location loc,
+                                              Value c0, Value c1, Value k0,
+                                              Value k1) {
+  IntIR ir = IntIR::like(b, loc, c0);
   Value c2 = ir.c32(0), c3 = ir.c32(0);
-  Value k0 = ir.trunc(seed, ir.i32());
-  Value k1 = ir.trunc(ir.lshr(seed, ir.c64(32)), ir.i32());
   Value m0 = ir.c32(static_cast<int32_t>(0xD2511F53u));
   Value m1 = ir.c32(static_cast<int32_t>(0xCD9E8D57u));
   Value w0 = ir.c32(static_cast<int32_t>(0x9E3779B9u));
@@ -235,13 +319,27 @@ Value mlir::bm::emitRandomWord(OpBuilder &b, Location loc, Value seed,
     Value n2 = ir.bxor(ir.bxor(p0.getHigh(), c3), k1);
     Value n3 = p0.getLow();
     c0 = n0, c1 = n1, c2 = n2, c3 = n3;
-    k0 = ir.add(k0, w0);
-    k1 = ir.add(k1, w1);
+    if (round < 9) {
+      k0 = ir.add(k0, w0);
+      k1 = ir.add(k1, w1);
+    }
   }
+  return {c0, c1, c2, c3};
+}
+
+Value mlir::bm::emitRandomWord(OpBuilder &b, Location loc, Value seed,
+                               Value index) {
+  IntIR ir{b, loc};
+  Value group = ir.lshr(index, ir.c64(2));
+  Value c0 = ir.trunc(group, ir.i32());
+  Value c1 = ir.trunc(ir.lshr(group, ir.c64(32)), ir.i32());
+  Value k0 = ir.trunc(seed, ir.i32());
+  Value k1 = ir.trunc(ir.lshr(seed, ir.c64(32)), ir.i32());
+  std::array<Value, 4> w = emitPhilox4x32(b, loc, c0, c1, k0, k1);
   Value lane = ir.trunc(ir.band(index, ir.c64(3)), ir.i32());
-  Value word = ir.select(ir.eq(lane, ir.c32(0)), c0, c1);
-  word = ir.select(ir.eq(lane, ir.c32(2)), c2, word);
-  return ir.select(ir.eq(lane, ir.c32(3)), c3, word);
+  Value word = ir.select(ir.eq(lane, ir.c32(0)), w[0], w[1]);
+  word = ir.select(ir.eq(lane, ir.c32(2)), w[2], word);
+  return ir.select(ir.eq(lane, ir.c32(3)), w[3], word);
 }
 
 namespace {

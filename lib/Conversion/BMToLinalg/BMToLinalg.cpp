@@ -134,6 +134,10 @@ namespace {
 // bm.quantize
 //===----------------------------------------------------------------------===//
 
+/// Marks the codes generic of a lowered bm.quantize for
+/// bm-vectorize-quantize: {e, m, rounding, block}.
+constexpr llvm::StringLiteral kQuantizeAttrName = "bm.quant_codes";
+
 struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -207,7 +211,7 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
     Value codesInit =
         emptyTensor(rewriter, loc, shape, codesType.getElementType());
     SmallVector<IteratorType> parallel(rank, IteratorType::parallel);
-    Value codes =
+    auto codesOp =
         linalg::GenericOp::create(
             rewriter, loc, codesType, ValueRange{input, biases},
             ValueRange{codesInit},
@@ -232,8 +236,20 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
                   b, loc,
                   emitQuantizeElement(b, loc, bits, args[1], format, rounding,
                                       word));
-            })
-            .getResult(0);
+            });
+    // What bm-vectorize-quantize (CPU) needs to rebuild the three ops as
+    // vector loops; the GPU lowering maps the generics as they are.
+    codesOp->setAttr(
+        kQuantizeAttrName,
+        rewriter.getDictionaryAttr(
+            {rewriter.getNamedAttr("e", rewriter.getI64IntegerAttr(format.e)),
+             rewriter.getNamedAttr("m", rewriter.getI64IntegerAttr(format.m)),
+             rewriter.getNamedAttr(
+                 "rounding",
+                 rewriter.getStringAttr(stringifyRounding(op.getRounding()))),
+             rewriter.getNamedAttr(
+                 "block", rewriter.getDenseI64ArrayAttr(type.getBlock()))}));
+    Value codes = codesOp.getResult(0);
 
     rewriter.replaceOpWithMultiple(op, {{codes, biases}});
     return success();

@@ -41,11 +41,12 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
   std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
   pipeline += std::string("convert-bm-to-linalg{vector-kernels=") +
               (options.vectorKernels ? "true" : "false") +
-              "},convert-bm-to-arith,canonicalize,cse,"
-      "func.func(bm-vectorize-run-sums),canonicalize,cse,"
-      "one-shot-bufferize{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map},"
-      "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
+              "},convert-bm-to-arith,"
+              "func.func(bm-vectorize-quantize),canonicalize,cse,"
+              "func.func(bm-vectorize-run-sums),canonicalize,cse,"
+              "one-shot-bufferize{bufferize-function-boundaries "
+              "function-boundary-type-conversion=identity-layout-map},"
+              "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
   // Tiles of a parallel loop run as async tasks on the runtime's thread
   // pool (one worker per core), or in order.
   pipeline += options.parallel

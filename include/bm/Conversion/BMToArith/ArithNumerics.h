@@ -17,6 +17,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 
+#include <array>
+
 namespace mlir::bm {
 
 /// Bits of the NaN every non-finite result takes (numerics.md sections 4-5).
@@ -37,9 +39,31 @@ Value emitUnitExponent(OpBuilder &b, Location loc, Value beta,
 /// pattern `xBits` (i32) in a block with bias `beta` (i8), rounded as
 /// `rounding` says (numerics.md section 3); `randomWord` (i32) is only used
 /// for stochastic rounding. A non-finite block (beta = -128) gives 0.
+/// Elementwise on vectors too: then all operands are vectors of one shape
+/// and so is the result.
 Value emitQuantizeElement(OpBuilder &b, Location loc, Value xBits, Value beta,
                           ::bm::numerics::Format format,
                           ::bm::numerics::Rounding rounding, Value randomWord);
+
+/// Whether emitQuantizeNearestScaled serves `format`: 1 <= e <= 6 and
+/// m <= 22.
+bool hasScaledNearestPath(::bm::numerics::Format format);
+
+/// The code emitQuantizeElement gives for nearest rounding, computed with
+/// float32 arithmetic: |x| times `scale` = 2^-(s+c) (f32, of xBits' shape),
+/// then a magic-number round to the grid. Only for a finite block with
+/// -(s+c) in [-126, 124] and a format with hasScaledNearestPath; there it
+/// gives the same bits (also where the hardware flushes subnormals: every
+/// subnormal |x| rounds to 0 at such a scale). Assumes the default
+/// floating-point environment (round to nearest).
+Value emitQuantizeNearestScaled(OpBuilder &b, Location loc, Value xBits,
+                                Value scale, ::bm::numerics::Format format);
+
+/// Philox4x32-10 of counter (c0, c1, 0, 0) and key (k0, k1): its four
+/// output words. All operands are i32, or all vectors of i32 of one shape
+/// (one independent block per lane).
+std::array<Value, 4> emitPhilox4x32(OpBuilder &b, Location loc, Value c0,
+                                    Value c1, Value k0, Value k1);
 
 /// Word (i32) `index mod 4` of Philox4x32-10 with counter
 /// (lo32(index >> 2), hi32(index >> 2), 0, 0) and key (lo32(seed),

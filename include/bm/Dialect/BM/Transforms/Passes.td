@@ -46,6 +46,41 @@ def BMVectorizeRunSums : Pass<"bm-vectorize-run-sums"> {
   ];
 }
 
+def BMVectorizeQuantize : Pass<"bm-vectorize-quantize"> {
+  let summary = "Vectorized CPU loops for the lowered bm.quantize";
+  let description = [{
+    `convert-bm-to-linalg` lowers `bm.quantize` to three `linalg.generic`
+    ops (block maxima, biases, codes) and marks the codes op
+    (`bm.quant_codes`). Their element-to-block maps use `floordiv`, so they
+    would stay scalar loops. This pass replaces the three ops by one loop
+    nest over bands of block rows (the blocks sharing their first-dimension
+    index): the band's block maxima with 8-lane vector maxima, its biases,
+    then its codes, 8 elements at a time with the vector form of the exact
+    integer element math, while the band is still in cache. Stochastic
+    rounding fills a row buffer with the row's random words, one
+    Philox4x32-10 block per 4 consecutive elements, vectorized over 8
+    blocks. Nearest rounding of a finite block whose scale 2^-(s+c) is a
+    float32 in [2^-126, 2^124] (formats with 1 <= e <= 6, m <= 22) uses
+    float32 arithmetic instead: |x| times the scale is exact there, and
+    adding and subtracting a power of two rounds it to the grid, ties to
+    even. Partial edge blocks and the last `width mod 8` elements of each
+    block row use the scalar element math. The bits are exactly those of
+    the generic form (numerics.md sections 2-3), so this is a CPU-only
+    optimization; GPU lowering maps the generics themselves.
+
+    `bm-lower-to-cpu` runs it right after `convert-bm-to-arith`, before any
+    canonicalization: the codes op must still hold its own constants, so
+    that the seed is the only i64 its body reads from above. A quantize it
+    cannot match keeps the generics (scalar loops, same bits) and gets a
+    remark.
+  }];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect", "::mlir::linalg::LinalgDialect"
+  ];
+}
+
 def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
   let summary = "Rewrite an FP32 training step so that every GEMM and "
                 "convolution runs in Block Minifloat";

@@ -1,0 +1,626 @@
+//===- VectorizeQuantize.cpp - Vectorized CPU loops for bm.quantize -------===//
+//
+// Replaces the three linalg.generic ops of a lowered bm.quantize (block
+// maximum, biases, codes; tagged `bm.quant_codes` by convert-bm-to-linalg) by
+// one loop nest over bands of block rows: per band, the block maxima of its
+// rows (8-lane vector maxima, one horizontal reduction per row and block),
+// the band's biases, then the codes of its rows, 8 lanes at a time with the
+// vector form of the element math of ArithNumerics. The band is still in
+// cache when its codes are computed. Stochastic rounding fills a row buffer
+// with the row's random words, one Philox4x32-10 block per 4 consecutive
+// elements (8 blocks per vector step), instead of one block per element.
+// Partial blocks and the last (width mod 8) elements of a block row take the
+// scalar element math. Every element gets exactly the bits of the generic
+// form (numerics.md sections 2-3).
+//
+//===----------------------------------------------------------------------===//
+
+#include "bm/Dialect/BM/Transforms/Passes.h"
+
+#include "bm/Conversion/BMToArith/ArithNumerics.h"
+#include "bm/Numerics/Format.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::bm {
+#define GEN_PASS_DEF_BMVECTORIZEQUANTIZE
+#include "bm/Dialect/BM/Transforms/Passes.h.inc"
+} // namespace mlir::bm
+
+using namespace mlir;
+using namespace mlir::bm;
+using ::bm::numerics::Format;
+using ::bm::numerics::Rounding;
+
+namespace {
+
+/// Set by convert-bm-to-linalg on the codes generic of a bm.quantize:
+/// {e, m, rounding = "nearest" | "zero" | "stochastic", block}.
+constexpr llvm::StringLiteral kQuantizeAttrName = "bm.quant_codes";
+/// Vector lanes (32-bit elements in a 256-bit register).
+constexpr int64_t kLanes = 8;
+/// Vector steps of a block row that are unrolled in the max pass.
+constexpr int64_t kMaxUnroll = 8;
+
+struct QuantizeMatch {
+  linalg::GenericOp maxOp, biasOp, codesOp;
+  Value input, seed;
+  Format format;
+  Rounding rounding;
+  SmallVector<int64_t> shape, block;
+};
+
+FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp) {
+  auto attr = codesOp->getAttrOfType<DictionaryAttr>(kQuantizeAttrName);
+  if (!attr || !codesOp.hasPureTensorSemantics() ||
+      codesOp.getNumDpsInputs() != 2 || codesOp->getNumResults() != 1)
+    return failure();
+  auto e = attr.getAs<IntegerAttr>("e");
+  auto m = attr.getAs<IntegerAttr>("m");
+  auto rounding = attr.getAs<StringAttr>("rounding");
+  auto block = attr.getAs<DenseI64ArrayAttr>("block");
+  if (!e || !m || !rounding || !block)
+    return failure();
+  QuantizeMatch match;
+  match.codesOp = codesOp;
+  match.format = Format{static_cast<int>(e.getInt()),
+                        static_cast<int>(m.getInt())};
+  if (!match.format.isValid())
+    return failure();
+  if (rounding.getValue() == "nearest")
+    match.rounding = Rounding::Nearest;
+  else if (rounding.getValue() == "zero")
+    match.rounding = Rounding::Zero;
+  else if (rounding.getValue() == "stochastic")
+    match.rounding = Rounding::Stochastic;
+  else
+    return failure();
+
+  match.input = codesOp.getDpsInputs()[0];
+  auto inputType = dyn_cast<RankedTensorType>(match.input.getType());
+  if (!inputType || !inputType.hasStaticShape() ||
+      !inputType.getElementType().isF32() || inputType.getRank() < 1)
+    return failure();
+  match.shape.assign(inputType.getShape().begin(), inputType.getShape().end());
+  match.block.assign(block.asArrayRef().begin(), block.asArrayRef().end());
+  if (match.block.size() != match.shape.size())
+    return failure();
+  for (auto [s, b] : llvm::zip(match.shape, match.block))
+    if (s <= 0 || b <= 0)
+      return failure();
+
+  match.biasOp = codesOp.getDpsInputs()[1].getDefiningOp<linalg::GenericOp>();
+  if (!match.biasOp || !match.biasOp.hasPureTensorSemantics() ||
+      match.biasOp.getNumDpsInputs() != 1 ||
+      match.biasOp->getNumResults() != 1)
+    return failure();
+  match.maxOp =
+      match.biasOp.getDpsInputs()[0].getDefiningOp<linalg::GenericOp>();
+  if (!match.maxOp || !match.maxOp.hasPureTensorSemantics() ||
+      match.maxOp.getNumDpsInputs() != 1 ||
+      match.maxOp.getDpsInputs()[0] != match.input)
+    return failure();
+  // The new ops go where the codes generic is; every other user of the
+  // biases must come after it.
+  for (Operation *user : match.biasOp->getResult(0).getUsers())
+    if (user != codesOp && (user->getBlock() != codesOp->getBlock() ||
+                            !codesOp->isBeforeInBlock(user)))
+      return failure();
+
+  if (match.rounding == Rounding::Stochastic) {
+    // The seed is the only i64 the codes body reads from above.
+    llvm::SetVector<Value> above;
+    getUsedValuesDefinedAbove(codesOp.getRegion(), above);
+    for (Value v : above) {
+      if (!v.getType().isInteger(64))
+        continue;
+      if (match.seed)
+        return failure();
+      match.seed = v;
+    }
+    if (!match.seed)
+      return failure();
+  }
+  return match;
+}
+
+/// Builds the loop nest of one quantize.
+struct QuantizeBuilder {
+  const QuantizeMatch &q;
+  Location loc;
+  // The tensor viewed as [D0, I, N] with blocks [b0, (middle), bN].
+  int64_t d0, b0, inner, n, bN;
+  SmallVector<int64_t> midShape, midBlock, midGrid;
+  int64_t g0Count, gMid, gN;
+  Type codeType;
+  VectorType vI32, vI8, vF32, vCode;
+  int64_t scratchSize = 0;
+  Value k0, k1; // vector keys (stochastic)
+
+  QuantizeBuilder(const QuantizeMatch &q, Location loc) : q(q), loc(loc) {
+    int64_t rank = q.shape.size();
+    d0 = rank >= 2 ? q.shape[0] : 1;
+    b0 = rank >= 2 ? q.block[0] : 1;
+    n = q.shape.back();
+    bN = q.block.back();
+    inner = 1;
+    gMid = 1;
+    for (int64_t i = 1; i + 1 < rank; ++i) {
+      midShape.push_back(q.shape[i]);
+      midBlock.push_back(q.block[i]);
+      midGrid.push_back(llvm::divideCeil(q.shape[i], q.block[i]));
+      inner *= q.shape[i];
+      gMid *= midGrid.back();
+    }
+    g0Count = llvm::divideCeil(d0, b0);
+    gN = llvm::divideCeil(n, bN);
+    scratchSize = llvm::divideCeil(n + 3, 4 * kLanes) * 4 * kLanes;
+  }
+
+  Value idx(OpBuilder &b, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+  Value addI(OpBuilder &b, Value x, Value y) {
+    return arith::AddIOp::create(b, loc, x, y);
+  }
+  Value mulI(OpBuilder &b, Value x, int64_t y) {
+    return arith::MulIOp::create(b, loc, x, idx(b, y));
+  }
+
+  using BodyFn =
+      function_ref<SmallVector<Value>(OpBuilder &, Value, ValueRange)>;
+  SmallVector<Value> loop(OpBuilder &b, Value lb, Value ub, int64_t step,
+                          ValueRange init, BodyFn body) {
+    auto op = scf::ForOp::create(
+        b, loc, lb, ub, idx(b, step), init,
+        [&](OpBuilder &b, Location, Value iv, ValueRange args) {
+          scf::YieldOp::create(b, loc, body(b, iv, args));
+        });
+    return SmallVector<Value>(op.getResults());
+  }
+  SmallVector<Value> loop(OpBuilder &b, int64_t lb, int64_t ub, int64_t step,
+                          ValueRange init, BodyFn body) {
+    return loop(b, idx(b, lb), idx(b, ub), step, init, body);
+  }
+
+  /// 3-D view type conversions between the tensor's rank and [A, B, C].
+  SmallVector<ReassociationIndices> reassociation() {
+    int64_t rank = q.shape.size();
+    if (rank == 1)
+      return {{0, 1, 2}};
+    if (rank == 2)
+      return {{0}, {1, 2}};
+    ReassociationIndices mid;
+    for (int64_t i = 1; i + 1 < rank; ++i)
+      mid.push_back(i);
+    return {{0}, mid, {rank - 1}};
+  }
+  /// Reshapes `v` (rank of the tensor) to the 3-D `shape3`.
+  Value to3D(OpBuilder &b, Value v, ArrayRef<int64_t> shape3) {
+    auto type = cast<RankedTensorType>(v.getType());
+    auto type3 = RankedTensorType::get(shape3, type.getElementType());
+    if (type.getRank() == 3)
+      return v;
+    if (type.getRank() < 3)
+      return tensor::ExpandShapeOp::create(b, loc, type3, v, reassociation());
+    return tensor::CollapseShapeOp::create(b, loc, type3, v, reassociation());
+  }
+  Value from3D(OpBuilder &b, Value v, RankedTensorType type) {
+    if (type.getRank() == 3)
+      return v;
+    if (type.getRank() < 3)
+      return tensor::CollapseShapeOp::create(b, loc, type, v, reassociation());
+    return tensor::ExpandShapeOp::create(b, loc, type, v, reassociation());
+  }
+
+  /// Middle grid index of middle row `im`.
+  Value midGridIndex(OpBuilder &b, Value im) {
+    if (midShape.empty())
+      return idx(b, 0);
+    Value rest = im, gm = idx(b, 0);
+    int64_t stride = 1;
+    for (int64_t k = midShape.size() - 1; k >= 0; --k) {
+      Value ik = arith::RemUIOp::create(b, loc, rest, idx(b, midShape[k]));
+      rest = arith::DivUIOp::create(b, loc, rest, idx(b, midShape[k]));
+      Value gk = arith::DivUIOp::create(b, loc, ik, idx(b, midBlock[k]));
+      gm = addI(b, gm, mulI(b, gk, stride));
+      stride *= midGrid[k];
+    }
+    return gm;
+  }
+
+  Value absBitsVector(OpBuilder &b, Value input, ValueRange indices) {
+    Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    Value x = vector::TransferReadOp::create(b, loc, vF32, input, indices, pad,
+                                             ArrayRef<bool>{true});
+    Value bits = arith::BitcastOp::create(b, loc, vI32, x);
+    Value mask = arith::ConstantOp::create(
+        b, loc,
+        cast<TypedAttr>(DenseElementsAttr::get(
+            vI32, b.getI32IntegerAttr(0x7fffffff))));
+    return arith::AndIOp::create(b, loc, bits, mask);
+  }
+
+  /// Largest |x| bits (i32) of row (i0, im), columns [c0, c0 + width).
+  Value blockRowMax(OpBuilder &b, Value input, Value i0, Value im, Value c0,
+                    int64_t width) {
+    int64_t steps = width / kLanes;
+    Value result = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+    if (steps > 0) {
+      Value acc = arith::ConstantOp::create(
+          b, loc,
+          cast<TypedAttr>(DenseElementsAttr::get(vI32, b.getI32IntegerAttr(0))));
+      auto step = [&](OpBuilder &b, Value acc, Value c) -> Value {
+        return arith::MaxUIOp::create(b, loc, acc,
+                                      absBitsVector(b, input, {i0, im, c}));
+      };
+      if (steps <= kMaxUnroll) {
+        for (int64_t s = 0; s < steps; ++s)
+          acc = step(b, acc, addI(b, c0, idx(b, s * kLanes)));
+      } else {
+        acc = loop(b, c0, addI(b, c0, idx(b, steps * kLanes)), kLanes, {acc},
+                   [&](OpBuilder &b, Value c, ValueRange args) {
+                     return SmallVector<Value>{step(b, args[0], c)};
+                   })[0];
+      }
+      result = vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXUI,
+                                           acc);
+    }
+    for (int64_t t = steps * kLanes; t < width; ++t) {
+      Value c = addI(b, c0, idx(b, t));
+      Value x = tensor::ExtractOp::create(b, loc, input, ValueRange{i0, im, c});
+      Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), x);
+      Value abs = arith::AndIOp::create(
+          b, loc, bits,
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0x7fffffff)));
+      result = arith::MaxUIOp::create(b, loc, result, abs);
+    }
+    return result;
+  }
+
+  /// Codes of row (i0, im), columns [c0, c0 + width), in a block with bias
+  /// `beta` (i8); random word of column c at scratch[wordOffset + c].
+  Value blockRowCodes(OpBuilder &b, Value input, Value i0, Value im, Value c0,
+                      int64_t width, Value beta, Value codes, Value scratch,
+                      Value wordOffset) {
+    int64_t steps = width / kLanes;
+    bool stochastic = q.rounding == Rounding::Stochastic;
+    if (steps > 0) {
+      // The vector steps, with `codeOf` giving the codes of 8 elements.
+      auto vectorLoop = [&](OpBuilder &b, Value codes,
+                            function_ref<Value(OpBuilder &, Value, Value)>
+                                codeOf) -> Value {
+        return loop(b, c0, addI(b, c0, idx(b, steps * kLanes)), kLanes,
+                    {codes}, [&](OpBuilder &b, Value c, ValueRange args) {
+          Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+          Value x = vector::TransferReadOp::create(
+              b, loc, vF32, input, ValueRange{i0, im, c}, pad,
+              ArrayRef<bool>{true});
+          Value bits = arith::BitcastOp::create(b, loc, vI32, x);
+          Value code = codeOf(b, bits, c);
+          Value written =
+              vector::TransferWriteOp::create(b, loc, code, args[0],
+                                              ValueRange{i0, im, c},
+                                              ArrayRef<bool>{true})
+                  ->getResult(0);
+          return SmallVector<Value>{written};
+        })[0];
+      };
+      // The exact integer element math, any block.
+      auto integerLoop = [&](OpBuilder &b, Value codes) {
+        Value betaV = vector::BroadcastOp::create(b, loc, vI8, beta);
+        return vectorLoop(b, codes, [&](OpBuilder &b, Value bits, Value c) {
+          Value word;
+          if (stochastic) {
+            Value zero =
+                arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+            word = vector::TransferReadOp::create(
+                b, loc, vI32, scratch, ValueRange{addI(b, wordOffset, c)},
+                zero, ArrayRef<bool>{true});
+          }
+          return emitQuantizeElement(b, loc, bits, betaV, q.format,
+                                     q.rounding, word);
+        });
+      };
+      if (q.rounding == Rounding::Nearest &&
+          hasScaledNearestPath(q.format)) {
+        // Finite blocks of a usual scale take the float32 form of nearest
+        // rounding (same bits, about half the instructions).
+        Value negUnit = arith::SubIOp::create(
+            b, loc, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0)),
+            emitUnitExponent(b, loc, beta, q.format));
+        auto cmp = [&](arith::CmpIPredicate p, Value x, int64_t y) {
+          return arith::CmpIOp::create(
+              b, loc, p, x,
+              arith::ConstantOp::create(b, loc,
+                                        b.getIntegerAttr(x.getType(), y)));
+        };
+        Value ok = arith::AndIOp::create(
+            b, loc,
+            arith::AndIOp::create(
+                b, loc, cmp(arith::CmpIPredicate::ne, beta, -128),
+                cmp(arith::CmpIPredicate::sge, negUnit, -126)),
+            cmp(arith::CmpIPredicate::sle, negUnit, 124));
+        auto ifOp = scf::IfOp::create(
+            b, loc, ok,
+            [&](OpBuilder &b, Location) {
+              Value scaleBits = arith::ShLIOp::create(
+                  b, loc,
+                  arith::AddIOp::create(
+                      b, loc, negUnit,
+                      arith::ConstantOp::create(b, loc,
+                                                b.getI32IntegerAttr(127))),
+                  arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(23)));
+              Value scale = vector::BroadcastOp::create(
+                  b, loc, vF32,
+                  arith::BitcastOp::create(b, loc, b.getF32Type(), scaleBits));
+              Value out = vectorLoop(
+                  b, codes, [&](OpBuilder &b, Value bits, Value) {
+                    return emitQuantizeNearestScaled(b, loc, bits, scale,
+                                                     q.format);
+                  });
+              scf::YieldOp::create(b, loc, out);
+            },
+            [&](OpBuilder &b, Location) {
+              scf::YieldOp::create(b, loc, integerLoop(b, codes));
+            });
+        codes = ifOp.getResult(0);
+      } else {
+        codes = integerLoop(b, codes);
+      }
+    }
+    if (steps * kLanes < width) {
+      codes = loop(
+          b, addI(b, c0, idx(b, steps * kLanes)), addI(b, c0, idx(b, width)),
+          1, {codes}, [&](OpBuilder &b, Value c, ValueRange args) {
+            Value x =
+                tensor::ExtractOp::create(b, loc, input, ValueRange{i0, im, c});
+            Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), x);
+            Value word;
+            if (stochastic)
+              word = tensor::ExtractOp::create(
+                  b, loc, scratch, ValueRange{addI(b, wordOffset, c)});
+            Value code = emitQuantizeElement(b, loc, bits, beta, q.format,
+                                             q.rounding, word);
+            Value written = tensor::InsertOp::create(
+                b, loc, code, args[0], ValueRange{i0, im, c});
+            return SmallVector<Value>{written};
+          })[0];
+    }
+    return codes;
+  }
+
+  /// Fills scratch[0, scratchSize) with the random words of linear indices
+  /// 4 * (rowStart / 4) + j; returns (scratch, rowStart mod 4).
+  std::pair<Value, Value> fillWords(OpBuilder &b, Value scratch,
+                                    Value rowStart) {
+    Value offset = arith::RemUIOp::create(b, loc, rowStart, idx(b, 4));
+    Value counter0 = arith::IndexCastUIOp::create(
+        b, loc, b.getI64Type(),
+        arith::DivUIOp::create(b, loc, rowStart, idx(b, 4)));
+    SmallVector<int32_t> steps;
+    for (int64_t l = 0; l < kLanes; ++l)
+      steps.push_back(l);
+    scratch = loop(
+        b, 0, scratchSize, 4 * kLanes, {scratch},
+        [&](OpBuilder &b, Value j, ValueRange args) {
+          // Counters counter0 + j/4 + lane, lane < 8, as (lo, hi) words.
+          Value base = arith::AddIOp::create(
+              b, loc, counter0,
+              arith::IndexCastUIOp::create(
+                  b, loc, b.getI64Type(),
+                  arith::DivUIOp::create(b, loc, j, idx(b, 4))));
+          Value lo = arith::TruncIOp::create(b, loc, b.getI32Type(), base);
+          Value hi = arith::TruncIOp::create(
+              b, loc, b.getI32Type(),
+              arith::ShRUIOp::create(
+                  b, loc, base,
+                  arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
+          Value loSplat = vector::BroadcastOp::create(b, loc, vI32, lo);
+          Value lanes = arith::ConstantOp::create(
+              b, loc,
+              cast<TypedAttr>(
+                  DenseElementsAttr::get(vI32, ArrayRef<int32_t>(steps))));
+          Value loV = arith::AddIOp::create(b, loc, loSplat, lanes);
+          Value carry = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                              loV, loSplat);
+          Value hiV = arith::AddIOp::create(
+              b, loc, vector::BroadcastOp::create(b, loc, vI32, hi),
+              arith::ExtUIOp::create(b, loc, vI32, carry));
+          std::array<Value, 4> w = emitPhilox4x32(b, loc, loV, hiV, k0, k1);
+          // Element order: word (i mod 4) of counter i / 4.
+          auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) {
+            return vector::ShuffleOp::create(b, loc, x, y, mask).getResult();
+          };
+          Value p01lo = shuffle(w[0], w[1], {0, 8, 1, 9, 2, 10, 3, 11});
+          Value p01hi = shuffle(w[0], w[1], {4, 12, 5, 13, 6, 14, 7, 15});
+          Value p23lo = shuffle(w[2], w[3], {0, 8, 1, 9, 2, 10, 3, 11});
+          Value p23hi = shuffle(w[2], w[3], {4, 12, 5, 13, 6, 14, 7, 15});
+          Value out[4] = {
+              shuffle(p01lo, p23lo, {0, 1, 8, 9, 2, 3, 10, 11}),
+              shuffle(p01lo, p23lo, {4, 5, 12, 13, 6, 7, 14, 15}),
+              shuffle(p01hi, p23hi, {0, 1, 8, 9, 2, 3, 10, 11}),
+              shuffle(p01hi, p23hi, {4, 5, 12, 13, 6, 7, 14, 15})};
+          Value s = args[0];
+          for (int64_t k = 0; k < 4; ++k)
+            s = vector::TransferWriteOp::create(
+                    b, loc, out[k], s, ValueRange{addI(b, j, idx(b, k * kLanes))},
+                    ArrayRef<bool>{true})
+                    ->getResult(0);
+          return SmallVector<Value>{s};
+        })[0];
+    return {scratch, offset};
+  }
+
+  /// Builds the loop nest before the codes generic; returns (codes, biases)
+  /// in the tensor's shapes.
+  std::pair<Value, Value> build(OpBuilder &b) {
+    MLIRContext *ctx = b.getContext();
+    auto codesType = cast<RankedTensorType>(q.codesOp->getResult(0).getType());
+    auto biasType = cast<RankedTensorType>(q.biasOp->getResult(0).getType());
+    codeType = codesType.getElementType();
+    vI32 = VectorType::get({kLanes}, b.getI32Type());
+    vI8 = VectorType::get({kLanes}, b.getI8Type());
+    vF32 = VectorType::get({kLanes}, b.getF32Type());
+    vCode = VectorType::get({kLanes}, codeType);
+    (void)ctx;
+    bool stochastic = q.rounding == Rounding::Stochastic;
+
+    Value input = to3D(b, q.input, {d0, inner, n});
+    SmallVector<int64_t> grid3 = {g0Count, gMid, gN};
+    Value zero32 = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+    Value maxT = linalg::FillOp::create(
+                     b, loc, ValueRange{zero32},
+                     ValueRange{tensor::EmptyOp::create(b, loc, grid3,
+                                                        b.getI32Type())})
+                     .getResult(0);
+    Value biases = tensor::EmptyOp::create(b, loc, grid3, b.getI8Type());
+    Value codes =
+        tensor::EmptyOp::create(b, loc, SmallVector<int64_t>{d0, inner, n},
+                                codeType);
+    Value scratch;
+    if (stochastic) {
+      scratch = tensor::EmptyOp::create(
+          b, loc, SmallVector<int64_t>{scratchSize}, b.getI32Type());
+      Value seed = q.seed;
+      Value lo = arith::TruncIOp::create(b, loc, b.getI32Type(), seed);
+      Value hi = arith::TruncIOp::create(
+          b, loc, b.getI32Type(),
+          arith::ShRUIOp::create(
+              b, loc, seed,
+              arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
+      k0 = vector::BroadcastOp::create(b, loc, vI32, lo);
+      k1 = vector::BroadcastOp::create(b, loc, vI32, hi);
+    } else {
+      // An unused placeholder keeps the loop-carried state uniform.
+      scratch = tensor::EmptyOp::create(b, loc, SmallVector<int64_t>{0},
+                                        b.getI32Type());
+    }
+
+    int64_t fullBlocks = n / bN, lastWidth = n % bN;
+    // Calls f(b, g1, c0, width) for every block column.
+    auto forBlockColumns =
+        [&](OpBuilder &b, ValueRange init,
+            function_ref<SmallVector<Value>(OpBuilder &, Value, Value, int64_t,
+                                            ValueRange)>
+                f) -> SmallVector<Value> {
+      SmallVector<Value> state(init);
+      if (fullBlocks > 0)
+        state = loop(b, 0, fullBlocks, 1, state,
+                     [&](OpBuilder &b, Value g1, ValueRange args) {
+                       return f(b, g1, mulI(b, g1, bN), bN, args);
+                     });
+      if (lastWidth > 0)
+        state = f(b, idx(b, fullBlocks), idx(b, fullBlocks * bN), lastWidth,
+                  state);
+      return state;
+    };
+
+    SmallVector<Value> results = loop(
+        b, 0, g0Count, 1, {maxT, biases, codes, scratch},
+        [&](OpBuilder &b, Value g0, ValueRange args) {
+          Value maxT = args[0], biases = args[1], codes = args[2],
+                scratch = args[3];
+          Value rBegin = mulI(b, g0, b0);
+          Value rEnd = arith::MinSIOp::create(b, loc, addI(b, rBegin, idx(b, b0)),
+                                              idx(b, d0));
+          // 1. Block maxima of the band.
+          maxT = loop(b, rBegin, rEnd, 1, {maxT},
+                      [&](OpBuilder &b, Value i0, ValueRange args) {
+            return loop(b, 0, inner, 1, args,
+                        [&](OpBuilder &b, Value im, ValueRange args) {
+              Value gm = midGridIndex(b, im);
+              return forBlockColumns(
+                  b, args,
+                  [&](OpBuilder &b, Value g1, Value c0, int64_t width,
+                      ValueRange args) {
+                    Value m = blockRowMax(b, input, i0, im, c0, width);
+                    Value old = tensor::ExtractOp::create(
+                        b, loc, args[0], ValueRange{g0, gm, g1});
+                    Value max = arith::MaxUIOp::create(b, loc, old, m);
+                    return SmallVector<Value>{tensor::InsertOp::create(
+                        b, loc, max, args[0], ValueRange{g0, gm, g1})};
+                  });
+            });
+          })[0];
+          // 2. Its biases.
+          biases = loop(b, 0, gMid, 1, {biases},
+                        [&](OpBuilder &b, Value gm, ValueRange args) {
+            return loop(b, 0, gN, 1, args,
+                        [&](OpBuilder &b, Value g1, ValueRange args) {
+              Value max = tensor::ExtractOp::create(b, loc, maxT,
+                                                    ValueRange{g0, gm, g1});
+              Value beta = emitBlockBeta(b, loc, max, q.format);
+              return SmallVector<Value>{tensor::InsertOp::create(
+                  b, loc, beta, args[0], ValueRange{g0, gm, g1})};
+            });
+          })[0];
+          // 3. Its codes.
+          SmallVector<Value> cs = loop(
+              b, rBegin, rEnd, 1, {codes, scratch},
+              [&](OpBuilder &b, Value i0, ValueRange args) {
+            return loop(b, 0, inner, 1, args,
+                        [&](OpBuilder &b, Value im, ValueRange args) {
+              Value gm = midGridIndex(b, im);
+              Value codes = args[0], scratch = args[1];
+              Value wordOffset;
+              if (stochastic) {
+                Value row = addI(b, mulI(b, i0, inner), im);
+                std::tie(scratch, wordOffset) =
+                    fillWords(b, scratch, mulI(b, row, n));
+              }
+              SmallVector<Value> out = forBlockColumns(
+                  b, {codes},
+                  [&](OpBuilder &b, Value g1, Value c0, int64_t width,
+                      ValueRange args) {
+                    Value beta = tensor::ExtractOp::create(
+                        b, loc, biases, ValueRange{g0, gm, g1});
+                    return SmallVector<Value>{
+                        blockRowCodes(b, input, i0, im, c0, width, beta,
+                                      args[0], scratch, wordOffset)};
+                  });
+              return SmallVector<Value>{out[0], scratch};
+            });
+          });
+          return SmallVector<Value>{maxT, biases, cs[0], cs[1]};
+        });
+    return {from3D(b, results[2], codesType), from3D(b, results[1], biasType)};
+  }
+};
+
+struct BMVectorizeQuantizePass
+    : public mlir::bm::impl::BMVectorizeQuantizeBase<BMVectorizeQuantizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> targets;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (op->hasAttr(kQuantizeAttrName))
+        targets.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp codesOp : targets) {
+      FailureOr<QuantizeMatch> match = matchQuantize(codesOp);
+      if (failed(match)) {
+        codesOp.emitRemark(
+            "bm-vectorize-quantize: unexpected quantize form; left scalar");
+        continue;
+      }
+      rewriter.setInsertionPoint(codesOp);
+      QuantizeBuilder builder(*match, codesOp.getLoc());
+      auto [codes, biases] = builder.build(rewriter);
+      rewriter.replaceAllUsesWith(match->biasOp->getResult(0), biases);
+      rewriter.replaceOp(codesOp, codes);
+      if (match->biasOp->use_empty())
+        rewriter.eraseOp(match->biasOp);
+      if (match->maxOp->use_empty())
+        rewriter.eraseOp(match->maxOp);
+    }
+  }
+};
+
+} // namespace

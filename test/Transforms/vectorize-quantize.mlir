@@ -1,0 +1,78 @@
+// RUN: bm-opt %s --convert-bm-to-linalg --convert-bm-to-arith --bm-vectorize-quantize -split-input-file | FileCheck %s
+
+// Nearest, 2-D, partial edge blocks (100 = 2 * 48 + 4 rows, 50 = 2 * 20 + 10
+// columns): one loop over bands of block rows; in each, 8-lane block maxima
+// (two vector steps and a horizontal maximum per full block row, one step
+// and two scalar elements for the partial one), the band's biases, then its
+// codes, 8 lanes at a time; no generic is left.
+// CHECK-LABEL: func.func @nearest
+// CHECK-SAME: (%[[X:.*]]: tensor<100x50xf32>) -> (tensor<100x50xi8>, tensor<3x3xi8>)
+// CHECK: %[[X3:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1, 2]] output_shape [100, 1, 50]
+// CHECK: scf.for
+// CHECK: vector.transfer_read %[[X3]]{{.*}} : tensor<100x1x50xf32>, vector<8xf32>
+// CHECK: arith.maxui {{.*}} : vector<8xi32>
+// CHECK: vector.transfer_read %[[X3]]{{.*}} : tensor<100x1x50xf32>, vector<8xf32>
+// CHECK: arith.maxui {{.*}} : vector<8xi32>
+// CHECK: vector.reduction <maxui>
+// CHECK: math.ctlz
+// Nearest: finite blocks of a usual scale round with float32 arithmetic
+// (|x| * 2^-(s+c), then add and subtract a magic power of two), the others
+// with the integer math.
+// CHECK: scf.if
+// CHECK: arith.mulf {{.*}} : vector<8xf32>
+// CHECK: arith.addf {{.*}} : vector<8xf32>
+// CHECK: arith.subf {{.*}} : vector<8xf32>
+// CHECK: arith.fptosi {{.*}} : vector<8xf32> to vector<8xi32>
+// CHECK: } else {
+// CHECK: arith.sitofp {{.*}} : vector<8xi32> to vector<8xf32>
+// CHECK: arith.select {{.*}} : vector<8xi1>, vector<8xi32>
+// CHECK: arith.trunci {{.*}} : vector<8xi32> to vector<8xi8>
+// CHECK: vector.transfer_write {{.*}} : vector<8xi8>, tensor<100x1x50xi8>
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.collapse_shape {{.*}} {{\[}}[0], [1, 2]] : tensor<3x1x3xi8> into tensor<3x3xi8>
+// CHECK-NOT: linalg.generic
+func.func @nearest(%x: tensor<100x50xf32>) -> !bm.tensor<100x50xe2m3, block = [48, 20]> {
+  %q = bm.quantize %x nearest : tensor<100x50xf32> -> !bm.tensor<100x50xe2m3, block = [48, 20]>
+  return %q : !bm.tensor<100x50xe2m3, block = [48, 20]>
+}
+
+// -----
+
+// Stochastic: each row's random words come from one Philox4x32-10 block per
+// 4 elements, 8 blocks (ten rounds of two 8-lane 32x32->64 multiplies) per
+// 32 words, interleaved into element order and stored in a row buffer.
+// CHECK-LABEL: func.func @stochastic
+// CHECK-SAME: (%[[X:.*]]: tensor<4x6x40xf32>, %[[S:.*]]: i64)
+// CHECK: tensor.empty() : tensor<64xi32>
+// CHECK: arith.trunci %[[S]] : i64 to i32
+// CHECK-COUNT-20: arith.mului_extended {{.*}} : vector<8xi32>
+// CHECK-NOT: arith.mului_extended
+// CHECK: vector.shuffle
+// CHECK: vector.transfer_write {{.*}} : vector<8xi32>, tensor<64xi32>
+// CHECK: vector.transfer_read {{.*}} : tensor<64xi32>, vector<8xi32>
+// CHECK: vector.transfer_write {{.*}} : vector<8xi16>, tensor<4x6x40xi16>
+// CHECK-NOT: linalg.generic
+func.func @stochastic(%x: tensor<4x6x40xf32>, %seed: i64) -> !bm.tensor<4x6x40xe3m5, block = [2, 3, 16]> {
+  %q = bm.quantize %x stochastic seed %seed : tensor<4x6x40xf32> -> !bm.tensor<4x6x40xe3m5, block = [2, 3, 16]>
+  return %q : !bm.tensor<4x6x40xe3m5, block = [2, 3, 16]>
+}
+
+// -----
+
+// Rank 4 is viewed as [D0, D1 * D2, D3]; rank 1 as [1, 1, N].
+// CHECK-LABEL: func.func @rank4
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2], [3]] : tensor<2x3x4x16xf32> into tensor<2x12x16xf32>
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2], [3]] output_shape [2, 3, 4, 16] : tensor<2x12x16xi8> into tensor<2x3x4x16xi8>
+// CHECK-NOT: linalg.generic
+// CHECK-LABEL: func.func @rank1
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1, 2]] output_shape [1, 1, 1000] : tensor<1000xf32> into tensor<1x1x1000xf32>
+// CHECK-NOT: linalg.generic
+func.func @rank4(%x: tensor<2x3x4x16xf32>) -> !bm.tensor<2x3x4x16xe2m3, block = [1, 2, 3, 8]> {
+  %q = bm.quantize %x zero : tensor<2x3x4x16xf32> -> !bm.tensor<2x3x4x16xe2m3, block = [1, 2, 3, 8]>
+  return %q : !bm.tensor<2x3x4x16xe2m3, block = [1, 2, 3, 8]>
+}
+func.func @rank1(%x: tensor<1000xf32>) -> !bm.tensor<1000xe2m3, block = [64]> {
+  %q = bm.quantize %x nearest : tensor<1000xf32> -> !bm.tensor<1000xe2m3, block = [64]>
+  return %q : !bm.tensor<1000xe2m3, block = [64]>
+}
+
