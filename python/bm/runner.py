@@ -20,14 +20,25 @@ import numpy as np
 FORMATS = ("fp32", "bm8", "bm6", "bm5", "bm4")
 
 
-def rewrite_passes(fmt: str, rounding: str = "stochastic") -> list:
-    """bm-opt passes that turn the FP32 step into format `fmt`."""
+LOSS_GRAD = ("auto", "fp32", "bm")
+
+
+def rewrite_passes(fmt: str, rounding: str = "stochastic",
+                   loss_grad: str = "auto") -> list:
+    """bm-opt passes that turn the FP32 step into format `fmt`.
+    ``loss_grad``: the rewrite's loss-grad option (contractions reading the
+    loss gradient itself: "fp32" keeps them in FP32, "bm" quantizes them,
+    "auto" keeps them for bm5 and bm4; see docs/training.md)."""
     if fmt not in FORMATS:
         raise ValueError("unknown format %r; use one of %s"
                          % (fmt, ", ".join(FORMATS)))
+    if loss_grad not in LOSS_GRAD:
+        raise ValueError("unknown loss_grad %r; use one of %s"
+                         % (loss_grad, ", ".join(LOSS_GRAD)))
     if fmt == "fp32":
         return []
-    return ["--bm-quantize-training=preset=%s rounding=%s" % (fmt, rounding)]
+    return ["--bm-quantize-training=preset=%s rounding=%s loss-grad=%s"
+            % (fmt, rounding, loss_grad)]
 
 
 class Runner:
@@ -35,7 +46,8 @@ class Runner:
                  lr: float = 0.05, momentum: float = 0.9,
                  weight_decay: float = 5e-4, rounding: str = "stochastic",
                  seed: int = 0, eval_batch: Optional[int] = None,
-                 step_module=None, forward_module=None):
+                 step_module=None, forward_module=None,
+                 loss_grad: str = "auto"):
         from bm import frontend
         self.fmt, self.seed, self.steps = fmt, seed, 0
         self.step_module = step_module or frontend.capture_train_step(
@@ -48,7 +60,8 @@ class Runner:
         self.forward_module = forward_module or frontend.capture_forward(
             model, (self.eval_batch,) + shape[1:])
         self.values: Dict[str, np.ndarray] = self.step_module.initial_values(model)
-        self._step = self.step_module.compile(passes=rewrite_passes(fmt, rounding))
+        self._step = self.step_module.compile(
+            passes=rewrite_passes(fmt, rounding, loss_grad))
         # Inference in the trained format, deterministic rounding.
         self._forward = self.forward_module.compile(
             passes=rewrite_passes(fmt, "nearest"))

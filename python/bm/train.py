@@ -57,7 +57,8 @@ def train_one(args, fmt, seed, step_module, forward_module, data):
     torch.manual_seed(seed)
     runner = Runner(models.MODELS[args.model](), (args.batch_size, 1, 28, 28),
                     fmt=fmt, rounding=args.rounding, seed=seed,
-                    step_module=step_module, forward_module=forward_module)
+                    step_module=step_module, forward_module=forward_module,
+                    loss_grad=args.loss_grad)
     rng = np.random.default_rng(seed)
     steps_per_epoch = len(xtr) // args.batch_size
     log = {"format": fmt, "seed": seed, "loss": [], "epoch_test_acc": [],
@@ -150,6 +151,10 @@ def main(argv=None):
     p.add_argument("--seeds", default="0", help="comma list of seeds (default 0)")
     p.add_argument("--rounding", default="stochastic",
                    choices=("stochastic", "nearest", "zero"))
+    p.add_argument("--loss-grad", default="auto",
+                   choices=("auto", "fp32", "bm"),
+                   help="contractions reading the loss gradient itself: "
+                        "auto (FP32 for bm5/bm4), fp32 or bm (default auto)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only the first N training images")
     p.add_argument("--test-limit", type=int, default=None)
@@ -186,10 +191,11 @@ def main(argv=None):
     stem = os.path.join(args.out, "%s" % args.model)
     with open(stem + ".md", "w") as f:
         f.write("Fashion-MNIST, %s, %d epoch(s), batch %d, lr %g, momentum %g, "
-                "weight decay %g, %s rounding, %d train / %d test images\n\n"
+                "weight decay %g, %s rounding, loss-grad=%s, %d train / %d "
+                "test images\n\n"
                 % (args.model, args.epochs, args.batch_size, args.lr,
                    args.momentum, args.weight_decay, args.rounding,
-                   len(data[0][0]), len(data[1][0])) + table)
+                   args.loss_grad, len(data[0][0]), len(data[1][0])) + table)
     with open(stem + ".json", "w") as f:
         json.dump({"args": vars(args), "runs": runs, "summary": rows}, f)
     plot(runs, args, stem + ".png")

@@ -63,6 +63,11 @@ public:
         errors.insert(arg);
     }
     func.walk([&](Operation *op) {
+      if (op->hasAttr("bm.grad_seed"))
+        lossGrads.insert(op->getResults().begin(), op->getResults().end());
+      else if (isDataMovement(op) && op->getNumOperands() >= 1 &&
+               lossGrads.contains(op->getOperand(0)))
+        lossGrads.insert(op->getResults().begin(), op->getResults().end());
       bool fromError = op->hasAttr("bm.grad_seed") ||
                        llvm::any_of(op->getOperands(), [&](Value v) {
                          return errors.contains(v);
@@ -79,6 +84,10 @@ public:
     });
   }
 
+  /// Whether v is the loss gradient itself: a result of the bm.grad_seed
+  /// op, or obtained from one by data movement only.
+  bool isLossGrad(Value v) const { return lossGrads.contains(v); }
+
   Role roleOf(Value v) const {
     if (errors.contains(v))
       return Role::Error;
@@ -88,7 +97,7 @@ public:
   }
 
 private:
-  llvm::DenseSet<Value> errors, weights;
+  llvm::DenseSet<Value> errors, weights, lossGrads;
 };
 
 /// A contraction found in the FP32 graph, and how to express it in BM.
@@ -224,6 +233,7 @@ struct BMQuantizeTrainingPass
   FormatAttr forward, backward;
   ::bm::numerics::Rounding roundingMode;
   Rounding roundingEnum;
+  bool lossGradFP32 = false;
 
   LogicalResult parseOptions(ModuleOp module) {
     MLIRContext *context = module.getContext();
@@ -265,6 +275,16 @@ struct BMQuantizeTrainingPass
     if (block.size() != 2 || convBlock.size() != 4 || filterBlock.size() != 4)
       return module.emitError("bm-quantize-training: block needs 2 sizes, "
                               "conv-block and filter-block 4 each");
+    StringRef lg = lossGrad;
+    if (lg == "auto")
+      lossGradFP32 = forwardFormat.empty() && backwardFormat.empty() &&
+                     (preset == "bm5" || preset == "bm4");
+    else if (lg == "fp32" || lg == "bm")
+      lossGradFP32 = lg == "fp32";
+    else
+      return module.emitError("bm-quantize-training: loss-grad must be "
+                              "auto, fp32 or bm, not '")
+             << lg << "'";
     return success();
   }
 
@@ -288,10 +308,14 @@ struct BMQuantizeTrainingPass
       return matchMatmul(op);
     };
     SmallVector<std::pair<Operation *, std::pair<Role, Role>>> contractions;
+    llvm::SmallDenseSet<Operation *> readLossGrad;
     func.walk([&](linalg::LinalgOp op) {
-      if (FailureOr<Contraction> c = match(op); succeeded(c))
+      if (FailureOr<Contraction> c = match(op); succeeded(c)) {
         contractions.push_back(
             {op, {roles.roleOf(c->lhs), roles.roleOf(c->rhs)}});
+        if (roles.isLossGrad(c->lhs) || roles.isLossGrad(c->rhs))
+          readLossGrad.insert(op);
+      }
     });
     if (contractions.empty())
       return success();
@@ -382,6 +406,12 @@ struct BMQuantizeTrainingPass
       if (llvm::is_contained(keepFP32, static_cast<int64_t>(index))) {
         op->emitRemark("bm-quantize-training: contraction #")
             << index << " kept in FP32 (keep-fp32)";
+        continue;
+      }
+      if (lossGradFP32 && readLossGrad.contains(op)) {
+        op->emitRemark("bm-quantize-training: contraction #")
+            << index << " kept in FP32: it reads the loss gradient (loss-grad="
+            << lossGrad << ")";
         continue;
       }
       if (c.macs < minMacs) {

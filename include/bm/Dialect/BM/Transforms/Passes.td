@@ -119,6 +119,18 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
     number): quantize op `i` of a step uses seed `(seed << 16) + i`, so no
     two quantize ops of a step, or of different steps, share random words.
 
+    The loss gradient itself (the result of the op marked `bm.grad_seed`,
+    e.g. `(softmax - onehot) / batch`) feeds the last layer's data- and
+    weight-gradient contractions. Its correct-class entries sit together at
+    the top of their block, where a format with few mantissa bits clips them
+    (`(2 - 2^-m) * 2^s` is the largest value of a block whose largest
+    magnitude is in `[2^s, 2^(s+1))`): e3m0 shrinks them by up to half,
+    e3m1 by up to a quarter, a one-sided error that stochastic rounding
+    cannot average away and that makes BM5/BM4 training diverge
+    (docs/training.md). `loss-grad=fp32` keeps those contractions in FP32,
+    as the paper's reference code does; `auto` (the default) does so for the
+    bm5 and bm4 presets only.
+
     Each new op carries `bm.roles` and `bm.index` for `--bm-report`.
   }];
   let options = [
@@ -144,6 +156,11 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
                "report) of contractions to keep in FP32">,
     Option<"minMacs", "min-macs", "int64_t", /*default=*/"0",
            "Keep contractions with fewer multiply-accumulates in FP32">,
+    Option<"lossGrad", "loss-grad", "std::string", /*default=*/"\"auto\"",
+           "Contractions that read the loss gradient itself (a result of "
+           "the bm.grad_seed op, through data movement only): bm "
+           "(backward format), fp32 (kept in FP32), or auto (fp32 for the "
+           "bm5 and bm4 presets, whose backward formats clip it, else bm)">,
   ];
   let dependentDialects = ["::mlir::bm::BMDialect",
                            "::mlir::arith::ArithDialect"];
