@@ -55,10 +55,9 @@ Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
 Value emitVectorMatmul(OpBuilder &b, Location loc, MatmulOp op, Value codesA,
                        Value biasesA, Value codesB, Value biasesB, Value init);
 
-/// Whether bm.conv2d `op` has the run structure of an im2col matmul that
-/// the CPU kernel takes (ConvAsMatmul.cpp): input blocks span H and W,
-/// filter blocks span KH and KW, every output window overlaps the image,
-/// i16 integer forms and a Kulisch width of at most 32 bits.
+/// Whether bm.conv2d `op` has the run structure of an im2col matmul
+/// (ConvAsMatmul.cpp): input blocks span H and W, filter blocks span KH and
+/// KW, and every output window overlaps the image.
 bool convLowersAsMatmul(Conv2DOp op);
 
 /// The convolution as bm.pack + bm.matmul (transpose_rhs) on an im2col copy

@@ -80,15 +80,9 @@ bool mlir::bm::detail::convLowersAsMatmul(Conv2DOp op) {
   ArrayRef<int64_t> ib = inType.getBlock(), fb = fType.getBlock();
   if (ib[2] != is[2] || ib[3] != is[3] || fb[2] != fs[2] || fb[3] != fs[3])
     return false;
-  // Only where the matmul takes the vector kernel: i16 forms, <= 32 bits.
-  MLIRContext *context = op.getContext();
-  IntegerType formI =
-      getIntegerFormType(context, inType.getFormat().getNumerics());
-  IntegerType formF =
-      getIntegerFormType(context, fType.getFormat().getNumerics());
-  if (!formI || !formF || formI.getWidth() > 16 || formF.getWidth() > 16 ||
-      op.getKulischWidth() > 32)
-    return false;
+  // The matmul takes the vector kernel where its formats allow, else its
+  // generic form, whose run sums are vectorized: either beats the scalar
+  // scan.
   ArrayRef<int64_t> os = op.getType().getShape();
   ArrayRef<int64_t> st = op.getStrides(), pd = op.getPadding(),
                     dl = op.getDilations();
