@@ -365,14 +365,13 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     MLIRContext *context = op.getContext();
-    BMTensorType lhsType = op.getLhs().getType();
-    BMTensorType rhsType = op.getRhs().getType();
-    Format fa = lhsType.getFormat().getNumerics();
-    Format fb = rhsType.getFormat().getNumerics();
+    MatmulGeometry g(op);
+    BMTensorType lhsType = g.lhsType, rhsType = g.rhsType;
+    Format fa = g.fa, fb = g.fb;
     IntegerType formA = getIntegerFormType(context, fa);
     IntegerType formB = getIntegerFormType(context, fb);
     Value init = adaptor.getInit().front();
-    int64_t K = op.getReductionSize();
+    int64_t K = g.K;
     if (K == 0) {
       rewriter.replaceOp(op, init);
       return success();
@@ -388,20 +387,14 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
         rewriter.replaceOp(op, result);
         return success();
       }
-    bool batched = lhsType.getRank() == 3;
-    int64_t nb = batched ? 1 : 0; // number of leading batch dims
-    bool tA = op.getTransposeLhs(), tB = op.getTransposeRhs();
-    ArrayRef<int64_t> sa = lhsType.getShape(), sb = rhsType.getShape();
-    ArrayRef<int64_t> blkA = lhsType.getBlock(), blkB = rhsType.getBlock();
-    int64_t batch = batched ? sa[0] : 1;
-    int64_t M = tA ? sa[nb + 1] : sa[nb];
-    int64_t N = tB ? sb[nb] : sb[nb + 1];
-    auto [kBlockA, kBlockB] = op.getReductionBlockSizes();
-
-    std::vector<::bm::numerics::ReductionRun> runs =
-        ::bm::numerics::contractionRuns(K, kBlockA, kBlockB);
+    bool batched = g.batched;
+    int64_t nb = g.nb;
+    bool tA = g.tA, tB = g.tB;
+    ArrayRef<int64_t> blkA = g.blkA, blkB = g.blkB;
+    int64_t M = g.M, N = g.N;
+    const std::vector<::bm::numerics::ReductionRun> &runs = g.runs;
     int64_t R = runs.size();
-    int64_t L = ::bm::numerics::maxRunLength(K, kBlockA, kBlockB);
+    int64_t L = g.maxRun;
     SmallVector<int64_t> starts, lengths;
     for (const auto &run : runs) {
       starts.push_back(run.begin);
@@ -414,13 +407,7 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
     };
     Value startTable = table(starts), lengthTable = table(lengths);
 
-    auto withBatch = [&](ArrayRef<int64_t> dims) {
-      SmallVector<int64_t> shape;
-      if (batched)
-        shape.push_back(batch);
-      shape.append(dims.begin(), dims.end());
-      return shape;
-    };
+    auto withBatch = [&](ArrayRef<int64_t> dims) { return g.withBatch(dims); };
     auto extractI64AsIndex = [&](OpBuilder &b, Location loc, Value tensor,
                                  Value index) -> Value {
       Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{index});

@@ -119,30 +119,19 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                                          Value biasesA, Value codesB,
                                          Value biasesB, Value init) {
   MLIRContext *context = op.getContext();
-  BMTensorType lhsType = op.getLhs().getType();
-  BMTensorType rhsType = op.getRhs().getType();
-  Format fa = lhsType.getFormat().getNumerics();
-  Format fb = rhsType.getFormat().getNumerics();
+  MatmulGeometry g(op);
+  Format fa = g.fa, fb = g.fb;
   IntegerType formA = getIntegerFormType(context, fa);
   IntegerType formB = getIntegerFormType(context, fb);
   if (!formA || !formB || formA.getWidth() > 16 || formB.getWidth() > 16 ||
       op.getKulischWidth() > 32)
     return {};
-
-  int64_t K = op.getReductionSize();
-  bool batched = lhsType.getRank() == 3;
-  int64_t nb = batched ? 1 : 0;
-  bool tA = op.getTransposeLhs(), tB = op.getTransposeRhs();
-  ArrayRef<int64_t> sa = lhsType.getShape(), sb = rhsType.getShape();
-  ArrayRef<int64_t> blkA = lhsType.getBlock(), blkB = rhsType.getBlock();
-  int64_t batch = batched ? sa[0] : 1;
-  int64_t M = tA ? sa[nb + 1] : sa[nb];
-  int64_t N = tB ? sb[nb] : sb[nb + 1];
-  auto [kBlockA, kBlockB] = op.getReductionBlockSizes();
-  std::vector<::bm::numerics::ReductionRun> runs =
-      ::bm::numerics::contractionRuns(K, kBlockA, kBlockB);
+  bool batched = g.batched, tA = g.tA, tB = g.tB;
+  int64_t nb = g.nb, batch = g.batch, M = g.M, N = g.N, K = g.K;
+  ArrayRef<int64_t> blkA = g.blkA, blkB = g.blkB;
+  const std::vector<::bm::numerics::ReductionRun> &runs = g.runs;
   int64_t R = runs.size();
-  int64_t P = (::bm::numerics::maxRunLength(K, kBlockA, kBlockB) + 1) / 2;
+  int64_t P = (g.maxRun + 1) / 2;
 
   // Tile rows: 6 (12 accumulator registers), or 4 when that divides M and
   // 6 does not (no padding).
@@ -168,13 +157,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
   };
   Value startTable = table(starts), lengthTable = table(lengths);
   Value pairTable = table(pairs), pairStartTable = table(pairStarts);
-  auto withBatch = [&](ArrayRef<int64_t> dims) {
-    SmallVector<int64_t> shape;
-    if (batched)
-      shape.push_back(batch);
-    shape.append(dims.begin(), dims.end());
-    return shape;
-  };
+  auto withBatch = [&](ArrayRef<int64_t> dims) { return g.withBatch(dims); };
   Type i16 = b.getI16Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
 
   // Decoding by table: the i16 integer form of every code (the code's bits
@@ -226,9 +209,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     // packing is pure data movement (affine maps over zero-padded codes).
     auto padOuter = [&](Value codes, bool isA) -> Value {
       auto type = cast<RankedTensorType>(codes.getType());
-      bool transposed = isA ? tA : tB;
-      bool kFirst = isA ? transposed : !transposed;
-      unsigned outerDim = nb + (kFirst ? 1 : 0);
+      unsigned outerDim = nb + (g.kFirst(isA) ? 1 : 0);
       int64_t target = isA ? Mp : Np;
       if (type.getDimSize(outerDim) == target)
         return codes;
@@ -314,8 +295,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     // `valid` is false. Indices must be in bounds.
     auto form = [&](OpBuilder &b, Location loc, bool isA, Value bi,
                     Value outer, Value k, Value valid) -> Value {
-      bool transposed = isA ? tA : tB;
-      bool kFirst = isA ? transposed : !transposed;
+      bool kFirst = g.kFirst(isA);
       SmallVector<Value> at;
       if (batched)
         at.push_back(bi);
@@ -373,8 +353,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
           Value r = isA ? idx[nb + 1] : idx[nb];
           Value outer = isA ? x.min(idx[nb], M - 1) : x.min(idx[nb + 1], N - 1);
           Value k = x.at(startTable, r);
-          bool transposed = isA ? tA : tB;
-          bool kFirst = isA ? transposed : !transposed;
+          bool kFirst = g.kFirst(isA);
           ArrayRef<int64_t> blk = isA ? blkA : blkB;
           SmallVector<Value> at;
           if (batched)
@@ -663,4 +642,28 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                                             sizes, strides);
   }
   return result;
+}
+
+MatmulGeometry::MatmulGeometry(MatmulOp op)
+    : lhsType(op.getLhs().getType()), rhsType(op.getRhs().getType()),
+      fa(lhsType.getFormat().getNumerics()),
+      fb(rhsType.getFormat().getNumerics()), batched(lhsType.getRank() == 3),
+      nb(batched ? 1 : 0), tA(op.getTransposeLhs()), tB(op.getTransposeRhs()),
+      blkA(lhsType.getBlock()), blkB(rhsType.getBlock()) {
+  ArrayRef<int64_t> sa = lhsType.getShape(), sb = rhsType.getShape();
+  batch = batched ? sa[0] : 1;
+  M = tA ? sa[nb + 1] : sa[nb];
+  N = tB ? sb[nb] : sb[nb + 1];
+  K = op.getReductionSize();
+  auto [kBlockA, kBlockB] = op.getReductionBlockSizes();
+  runs = ::bm::numerics::contractionRuns(K, kBlockA, kBlockB);
+  maxRun = ::bm::numerics::maxRunLength(K, kBlockA, kBlockB);
+}
+
+SmallVector<int64_t> MatmulGeometry::withBatch(ArrayRef<int64_t> dims) const {
+  SmallVector<int64_t> shape;
+  if (batched)
+    shape.push_back(batch);
+  shape.append(dims.begin(), dims.end());
+  return shape;
 }
