@@ -393,6 +393,34 @@ def bench_step(example, fmt, rounds, mcpu, rng):
     return res
 
 
+def peak_section():
+    """Runs bench/peak_x86.c (one core's peak MAC rates: float32 FMA vs the
+    integer instructions of the bm kernel) where the CPU has AVX2."""
+    import subprocess
+    import tempfile
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((l for l in f if l.startswith("flags")), "")
+    except OSError:
+        pass
+    if platform.machine() not in ("x86_64", "AMD64") or " avx2" not in flags:
+        print("\n== peak MAC rates: skipped (not an AVX2 x86 CPU)")
+        return None
+    with tempfile.TemporaryDirectory() as d:
+        exe = os.path.join(d, "peak")
+        subprocess.run(["cc", "-O3", "-mavx2", "-mfma",
+                        os.path.join(HERE, "peak_x86.c"), "-o", exe],
+                       check=True)
+        out = subprocess.run([exe], check=True, capture_output=True,
+                             text=True).stdout
+    print()
+    print("== peak MAC rates of one core (bench/peak_x86.c; ratio to f32 FMA)")
+    for line in out.splitlines():
+        print("  " + line)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quant-size", type=int, default=2048,
@@ -504,6 +532,8 @@ def main():
             emulation=(shape is None and fa == FMT and fb == FMT),
             exact_timing=(shape is None and fa == FMT and fb == FMT
                           and not args.no_exact_ref)))
+
+    out["peak"] = peak_section()
 
     # -- training steps --------------------------------------------------
     out["steps"] = []
