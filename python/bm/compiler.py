@@ -711,8 +711,18 @@ class Function:
     def __repr__(self):
         return "<bm.compiler.Function %s>" % self.signature
 
-    def __call__(self, *args):
+    def __call__(self, *args, out=None):
+        """Calls the function on numpy arrays / scalars. Array results come
+        back as new arrays, or, with ``out`` (one entry per result: a
+        C-contiguous array of the result's shape and dtype, or None), are
+        copied into the given arrays (a caller reusing buffers avoids
+        allocating and faulting in fresh pages per call)."""
         sig = self.signature
+        if out is not None:
+            out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+            if len(out) != len(sig.results):
+                raise TypeError(f"@{self.name}: out needs {len(sig.results)} "
+                                f"entries (one per result), got {len(out)}")
         if self._unsupported:
             raise TypeError(f"@{self.name}: unsupported type(s) at the function "
                             f"boundary: {', '.join(self._unsupported)} "
@@ -741,18 +751,19 @@ class Function:
         if self._out_type is None:
             r = self._cfunc(*cargs)
             return None if not sig.results else sig.results[0].dtype.type(r)
-        out = self._out_type()
-        self._cfunc(ctypes.byref(out), *cargs)
+        ret = self._out_type()
+        self._cfunc(ctypes.byref(ret), *cargs)
         res = sig.results
-        fields = [out] if len(res) == 1 else [getattr(out, "r%d" % k)
+        fields = [ret] if len(res) == 1 else [getattr(ret, "r%d" % k)
                                               for k in range(len(res))]
+        dests = out if out is not None else (None,) * len(res)
         values, to_free = [], []
         try:
-            for f, t in zip(fields, res):
+            for f, t, dest in zip(fields, res, dests):
                 if isinstance(t, ScalarType):
                     values.append(t.dtype.type(f))
                     continue
-                values.append(_descriptor_to_numpy(f, t))
+                values.append(_descriptor_to_numpy(f, t, dest))
         finally:
             # Every returned memref is owned by the caller: free each
             # allocation once (never an argument's buffer).
@@ -767,7 +778,7 @@ class Function:
         return values[0] if len(values) == 1 else tuple(values)
 
 
-def _descriptor_to_numpy(d, t: TensorType) -> np.ndarray:
+def _descriptor_to_numpy(d, t: TensorType, dest=None) -> np.ndarray:
     dt = t.dtype
     if t.rank == 0:
         sizes, strides = (), ()
@@ -777,8 +788,14 @@ def _descriptor_to_numpy(d, t: TensorType) -> np.ndarray:
     n = 1
     for s in sizes:
         n *= s
+    if dest is not None and (not isinstance(dest, np.ndarray) or
+                             dest.shape != sizes or dest.dtype != dt or
+                             not dest.flags.c_contiguous or
+                             not dest.flags.writeable):
+        raise TypeError(f"out array for a {t} result must be a writable "
+                        f"C-contiguous {dt} array of shape {sizes}")
     if n == 0:
-        return np.empty(sizes, dt)
+        return np.empty(sizes, dt) if dest is None else dest
     if not d.aligned:
         raise RuntimeError("compiled code returned a null buffer for a "
                            f"{t} result")
@@ -792,6 +809,9 @@ def _descriptor_to_numpy(d, t: TensorType) -> np.ndarray:
     view = np.lib.stride_tricks.as_strided(
         flat[-lo:] if lo else flat, shape=sizes,
         strides=tuple(st * dt.itemsize for st in strides))
+    if dest is not None:
+        np.copyto(dest, view)
+        return dest
     return np.array(view, dtype=dt, order="C", copy=True)
 
 
@@ -830,9 +850,10 @@ class CompiledModule:
         except KeyError as e:
             raise AttributeError(str(e)) from None
 
-    def call(self, name, *args):
-        """Calls @name; returns None, a numpy array / scalar, or a tuple."""
-        return self[name](*args)
+    def call(self, name, *args, **kwargs):
+        """Calls @name; returns None, a numpy array / scalar, or a tuple
+        (``out=`` as for :class:`Function`)."""
+        return self[name](*args, **kwargs)
 
     def __repr__(self):
         return "<bm.compiler.CompiledModule %s: %s>" % (

@@ -227,6 +227,23 @@ class CompilerTest(unittest.TestCase):
             y = lib.mm_packed(qa.codes, qa.beta, qb.codes, qb.beta, init)
             self.assertBitsEqual(y, want, "matmul output (%s)" % what)
 
+    def test_out_arrays(self):
+        a = scaled_data(self.rng, (M, K), spread=6)
+        b = scaled_data(self.rng, (K, N), spread=6)
+        init = self.rng.standard_normal((M, N)).astype(np.float32)
+        want = self.lib.mm(a, b, init, SEED_A)
+        outs = tuple(np.empty_like(w) for w in want)
+        got = self.lib.mm(a, b, init, SEED_A, out=outs)
+        for g, o, w in zip(got, outs, want):
+            self.assertIs(g, o)
+            self.assertBitsEqual(g, w, "out= result")
+        with self.assertRaises(TypeError):
+            self.lib.mm(a, b, init, SEED_A, out=outs[:2])
+        with self.assertRaises(TypeError):
+            self.lib.mm(a, b, init, SEED_A,
+                        out=(outs[0], outs[1], outs[2], outs[3],
+                             np.empty((M, N), np.float64)))
+
     def test_parallel_needs_the_runtime(self):
         tools = compiler.find_tools()
         if compiler._has_async_runtime(tools):
