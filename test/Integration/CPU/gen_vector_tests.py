@@ -516,6 +516,10 @@ RANDOM_CASES = [
      "op": "matmul", "attrs": "", "init": "signed-zeros",
      "a": ([20, 50], (3, 2), [4, 10], "nearest", 0, "rows"),
      "b": ([50, 24], (2, 5), [25, 8], "stochastic", 9, "cols")},
+    {"name": "matmul 8x1000 x 1000x16, one run of 1000 terms (e4m3 x e2m5: generic form, run sums in chunks)",
+     "op": "matmul", "attrs": "",
+     "a": ([8, 1000], (4, 3), [8, 0], "stochastic", 21),
+     "b": ([1000, 16], (2, 5), [0, 16], "nearest", 0)},
     # Blocks spanning H, W and KH, KW: lowered as an im2col bm.matmul.
     {"name": "conv2d 4x20x9x9 * 6x20x3x3, padding 1, whole-H/W blocks [1,8,0,0] / [4,8,0,0] (im2col, e2m3)",
      "op": "conv2d", "attrs": "padding = array<i64: 1, 1>",

@@ -18,6 +18,10 @@ using namespace mlir::bm;
 
 namespace {
 
+/// Longest run vectorized whole, and the chunk of longer ones.
+constexpr int64_t kMaxRunTile = 256;
+constexpr int64_t kRunChunk = 64;
+
 /// Largest power of two <= limit that divides n (n itself if n <= limit).
 int64_t chooseTile(int64_t n, int64_t limit) {
   if (n <= limit)
@@ -51,7 +55,12 @@ struct BMVectorizeRunSumsPass
         continue;
       SmallVector<int64_t> sizes(loops, 1);
       sizes[loops - 3] = chooseTile(ranges[loops - 3], tileN);
-      sizes[loops - 1] = 0; // keep the whole run in the tile
+      // Keep a run in one tile up to kMaxRunTile terms; a longer run (e.g. a
+      // weight-gradient convolution's 48 x 14 x 14) is summed in chunks:
+      // the Kulisch sum is exact in any order, and whole-run vectors would
+      // unroll into huge code.
+      int64_t run = ranges[loops - 1];
+      sizes[loops - 1] = run <= kMaxRunTile ? 0 : chooseTile(run, kRunChunk);
       scf::SCFTilingOptions options;
       options.setTileSizes(
           getAsIndexOpFoldResult(&getContext(), ArrayRef<int64_t>(sizes)));
