@@ -3,12 +3,15 @@
 // The CPU fast path of bm.matmul. It computes the same bits as the generic
 // lowering (numerics.md section 5) with a different schedule:
 //
-//  1. Each operand is decoded once into i16 integer forms, run by run, zero
-//     past a run's end and past the matrix edges (M, N rounded up to the
-//     tile): A as [batch?, Mp, R, P] i32, each i32 holding the forms of two
-//     consecutive k of a run (low half first); B as [batch?, R, P, 2*Np] i16
-//     with the two forms of a pair side by side for each column. P is the
-//     longest run's pair count.
+//  1. Each operand is decoded once into i16 integer forms (a constant table
+//     of the format's forms, indexed by code) and packed, zero past the
+//     matrix edges (M, N rounded up to the tile): A as
+//     [batch?, Mp/tileM, pairs, tileM] i32, each i32 holding the forms of
+//     two consecutive k (low half first); B as [batch?, Np/16, pairs, 32]
+//     i16, the two forms of a pair side by side for each column. When every
+//     run starts and ends on an even k, pair p is k = 2p, 2p+1 and packing
+//     is pure data movement through affine maps; otherwise each run gets
+//     its own zero-padded pair slots.
 //  2. The unit exponent of each (row, run) of A and (run, column) of B.
 //  3. An scf.forall over tileM x kTileN output tiles. For each run, the
 //     tile's exact run sums live in i32 vector registers; one step adds a
@@ -18,17 +21,20 @@
 //     op's Kulisch width (at most 32 bits here), and i32 addition wraps
 //     associatively anyway.
 //  4. Per run, each sum is converted once and added to the float32 tile in
-//     ascending run order. When every lane's scale s = sA + sB lies in
-//     [-126, 127], the conversion is sitofp(P) * 2^s: sitofp rounds once
-//     (ties to even), 2^s is an exact normal float, and the product is exact
-//     unless it lands below 2^-126, where it is the single correct rounding
-//     of P * 2^s because then |P| < 2^24 made sitofp exact (|P| >= 2^24
-//     with s >= -126 stays normal). Any other tile and run takes the exact
-//     integer routine of ArithNumerics lane by lane.
+//     ascending run order. When no block of the tile's run is non-finite and
+//     every scale s = sA + sB lies in [-126, 127] (a min/max test), the
+//     conversion is sitofp(P) * 2^s: sitofp rounds once (ties to even), 2^s
+//     is an exact normal float, and the product is exact unless it lands
+//     below 2^-126, where it is the single correct rounding of P * 2^s
+//     because then |P| < 2^24 made sitofp exact (|P| >= 2^24 with
+//     s >= -126 stays normal). Any other tile and run takes the exact
+//     integer routine of ArithNumerics lane by lane (NaN for a non-finite
+//     block). NaN is sticky through the additions, so NaNs are made the
+//     canonical 0x7fc00000 once per tile, after the last run.
 //
-// Domain: integer forms of at most 16 bits and a Kulisch width of at most
-// 32 bits (e.g. e2m3, e2m5, e3m2, e3m4, e4m3 x narrow partners); others keep
-// the generic lowering.
+// Domain: integer forms of at most 16 bits on both sides and a Kulisch width
+// of at most 32 bits (e.g. e2m3, e2m5, e3m2, e3m4 and their mixes); others
+// (e4m3's 18-bit forms, wide accumulators) keep the generic lowering.
 //
 //===----------------------------------------------------------------------===//
 
