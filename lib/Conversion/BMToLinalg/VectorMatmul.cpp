@@ -135,6 +135,9 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
   bool batched = g.batched, tA = g.tA, tB = g.tB;
   int64_t nb = g.nb, batch = g.batch, M = g.M, N = g.N, K = g.K;
   ArrayRef<int64_t> blkA = g.blkA, blkB = g.blkB;
+  // An empty output has nothing to compute (and no tile to cut).
+  if (M == 0 || N == 0 || batch == 0)
+    return init;
   const std::vector<::bm::numerics::ReductionRun> &runs = g.runs;
   int64_t R = runs.size();
   int64_t P = (g.maxRun + 1) / 2;
