@@ -13,6 +13,7 @@
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Conversion/Passes.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
+#include "bm/Dialect/BM/Utils/MatmulGeometry.h"
 #include "bm/Numerics/Kulisch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -119,14 +120,13 @@ struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     MLIRContext *context = op.getContext();
-    BMTensorType lhsType = op.getLhs().getType();
-    BMTensorType rhsType = op.getRhs().getType();
-    Format fa = lhsType.getFormat().getNumerics();
-    Format fb = rhsType.getFormat().getNumerics();
+    MatmulGeometry g(op);
+    BMTensorType lhsType = g.lhsType, rhsType = g.rhsType;
+    Format fa = g.fa, fb = g.fb;
     IntegerType formA = getIntegerFormType(context, fa);
     IntegerType formB = getIntegerFormType(context, fb);
     Value init = op.getInit();
-    int64_t K = op.getReductionSize();
+    int64_t K = g.K;
     if (K == 0) {
       rewriter.replaceOp(op, init);
       return success();
@@ -134,33 +134,23 @@ struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
     if (!formA || !formB)
       return rewriter.notifyMatchFailure(op, "integer forms exceed 64 bits");
 
-    bool batched = lhsType.getRank() == 3;
-    int64_t nb = batched ? 1 : 0;
-    bool tA = op.getTransposeLhs(), tB = op.getTransposeRhs();
-    ArrayRef<int64_t> sa = lhsType.getShape(), sb = rhsType.getShape();
-    ArrayRef<int64_t> blkA = lhsType.getBlock(), blkB = rhsType.getBlock();
-    int64_t batch = batched ? sa[0] : 1;
-    int64_t M = tA ? sa[nb + 1] : sa[nb];
-    int64_t N = tB ? sb[nb] : sb[nb + 1];
+    bool batched = g.batched;
+    int64_t nb = g.nb;
+    bool tA = g.tA, tB = g.tB;
+    ArrayRef<int64_t> blkA = g.blkA, blkB = g.blkB;
+    int64_t batch = g.batch, M = g.M, N = g.N;
     if (M == 0 || N == 0 || batch == 0) {
       rewriter.replaceOp(op, init);
       return success();
     }
-    auto [kBlockA, kBlockB] = op.getReductionBlockSizes();
-    std::vector<::bm::numerics::ReductionRun> runs =
-        ::bm::numerics::contractionRuns(K, kBlockA, kBlockB);
-    int64_t R = runs.size();
-    int64_t L = ::bm::numerics::maxRunLength(K, kBlockA, kBlockB);
+    int64_t R = g.runs.size();
+    int64_t L = g.maxRun;
     int kulischWidth = op.getKulischWidth();
     bool useMma = mma && formA.getWidth() == 8 && formB.getWidth() == 8 &&
                   kulischWidth <= 32;
     int64_t Lp = useMma ? llvm::alignTo(L, kMmaK) : L;
 
-    SmallVector<int64_t> starts, lengths;
-    for (const auto &run : runs) {
-      starts.push_back(run.begin);
-      lengths.push_back(run.size());
-    }
+    SmallVector<int64_t> starts = g.runStarts(), lengths = g.runLengths();
     auto table = [&](ArrayRef<int64_t> values) -> Value {
       auto type = RankedTensorType::get({R}, rewriter.getI64Type());
       return arith::ConstantOp::create(rewriter, loc,
@@ -176,13 +166,7 @@ struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
       return arith::DivUIOp::create(b, loc, v, constIndex(b, loc, d))
           .getResult();
     };
-    auto withBatch = [&](ArrayRef<int64_t> dims) {
-      SmallVector<int64_t> shape;
-      if (batched)
-        shape.push_back(batch);
-      shape.append(dims.begin(), dims.end());
-      return shape;
-    };
+    auto withBatch = [&](ArrayRef<int64_t> dims) { return g.withBatch(dims); };
 
     auto unpackA = UnpackOp::create(rewriter, loc, lhsType.getCodesType(),
                                     lhsType.getBiasesType(), op.getLhs());

@@ -395,11 +395,7 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
     const std::vector<::bm::numerics::ReductionRun> &runs = g.runs;
     int64_t R = runs.size();
     int64_t L = g.maxRun;
-    SmallVector<int64_t> starts, lengths;
-    for (const auto &run : runs) {
-      starts.push_back(run.begin);
-      lengths.push_back(run.size());
-    }
+    SmallVector<int64_t> starts = g.runStarts(), lengths = g.runLengths();
     auto table = [&](ArrayRef<int64_t> values) -> Value {
       auto type = RankedTensorType::get({R}, rewriter.getI64Type());
       return arith::ConstantOp::create(

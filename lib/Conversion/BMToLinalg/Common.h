@@ -8,6 +8,7 @@
 #define BM_LIB_CONVERSION_BMTOLINALG_COMMON_H
 
 #include "bm/Dialect/BM/IR/BMOps.h"
+#include "bm/Dialect/BM/Utils/MatmulGeometry.h"
 #include "bm/Numerics/Format.h"
 #include "bm/Numerics/Kulisch.h"
 
@@ -49,26 +50,6 @@ Value accumulateTerm(OpBuilder &b, Location loc, Value acc, Value term,
 /// scale is the non-finite marker.
 Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
                Value scaleB, Value acc32);
-
-/// Shapes, blockings and runs of a bm.matmul, as its lowerings read them.
-struct MatmulGeometry {
-  explicit MatmulGeometry(MatmulOp op);
-  BMTensorType lhsType, rhsType;
-  ::bm::numerics::Format fa, fb;
-  bool batched;
-  int64_t nb; // leading batch dims (0 or 1)
-  bool tA, tB;
-  ArrayRef<int64_t> blkA, blkB;
-  int64_t batch, M, N, K;
-  std::vector<::bm::numerics::ReductionRun> runs;
-  int64_t maxRun; // longest run
-
-  /// `dims` with the batch dimension in front when the op is batched.
-  SmallVector<int64_t> withBatch(ArrayRef<int64_t> dims) const;
-  /// Whether operand `isA`'s stored layout has K first ([K, M] for A when
-  /// transposed, [K, N] for B when not).
-  bool kFirst(bool isA) const { return isA ? tA : !tB; }
-};
 
 /// The vectorized CPU kernel of a bm.matmul (VectorMatmul.cpp): returns the
 /// float32 result, or a null Value when the op is outside the kernel's

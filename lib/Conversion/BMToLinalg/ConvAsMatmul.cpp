@@ -22,7 +22,6 @@
 
 #include "Common.h"
 
-#include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

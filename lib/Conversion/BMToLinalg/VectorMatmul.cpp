@@ -653,26 +653,3 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
   return result;
 }
 
-MatmulGeometry::MatmulGeometry(MatmulOp op)
-    : lhsType(op.getLhs().getType()), rhsType(op.getRhs().getType()),
-      fa(lhsType.getFormat().getNumerics()),
-      fb(rhsType.getFormat().getNumerics()), batched(lhsType.getRank() == 3),
-      nb(batched ? 1 : 0), tA(op.getTransposeLhs()), tB(op.getTransposeRhs()),
-      blkA(lhsType.getBlock()), blkB(rhsType.getBlock()) {
-  ArrayRef<int64_t> sa = lhsType.getShape(), sb = rhsType.getShape();
-  batch = batched ? sa[0] : 1;
-  M = tA ? sa[nb + 1] : sa[nb];
-  N = tB ? sb[nb] : sb[nb + 1];
-  K = op.getReductionSize();
-  auto [kBlockA, kBlockB] = op.getReductionBlockSizes();
-  runs = ::bm::numerics::contractionRuns(K, kBlockA, kBlockB);
-  maxRun = ::bm::numerics::maxRunLength(K, kBlockA, kBlockB);
-}
-
-SmallVector<int64_t> MatmulGeometry::withBatch(ArrayRef<int64_t> dims) const {
-  SmallVector<int64_t> shape;
-  if (batched)
-    shape.push_back(batch);
-  shape.append(dims.begin(), dims.end());
-  return shape;
-}
