@@ -46,6 +46,20 @@ try:
 except (OSError, subprocess.SubprocessError):
     pass
 
+# This machine is an x86-64 CPU with AVX2: code compiled with
+# bm-lower-to-cpu{x86-avx2=true} can run here.
+try:
+    import platform
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        with open("/proc/cpuinfo") as _f:
+            for _line in _f:
+                if _line.startswith("flags"):
+                    if "avx2" in _line.split(":", 1)[1].split():
+                        config.available_features.add("host-x86-avx2")
+                    break
+except OSError:
+    pass
+
 # bm-lower-to-nvvm format=bin/fatbin runs ptxas (test/GPU).
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")

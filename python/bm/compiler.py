@@ -77,6 +77,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -541,6 +542,21 @@ def _llc_version_field(llc, pattern):
     return m.group(1) if m else None
 
 
+def host_has_avx2() -> bool:
+    """Whether this machine is an x86-64 CPU with AVX2 (from /proc/cpuinfo;
+    False where that cannot be read)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "avx2" in line.split(":", 1)[1].split()
+    except OSError:
+        pass
+    return False
+
+
 def _host_cpu(llc):
     return _llc_version_field(llc, r"Host CPU:\s*(\S+)") or "unknown"
 
@@ -879,6 +895,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    passes: Sequence[str] = (),
                    parallel: Optional[bool] = None,
                    vector_kernels: bool = True,
+                   x86_avx2: Optional[bool] = None,
                    ) -> CompiledModule:
     """Compiles MLIR text (bm ops on tensors, func.func entry points) into a
     shared library and loads it.
@@ -896,7 +913,11 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     None (the default) means yes when this process may use more than one
     CPU and the runtime library is installed; ``vector_kernels``: False
     lowers every contraction in the generic form
-    (``bm-lower-to-cpu{vector-kernels=false}``).
+    (``bm-lower-to-cpu{vector-kernels=false}``); ``x86_avx2``: let the
+    matmul kernel use x86 AVX2 intrinsics (``bm-lower-to-cpu{x86-avx2=true}``,
+    the u8 x s8 step for narrow forms such as BM6's e2m3) and pass llc
+    ``-mattr=+avx2``; None (the default) means yes when compiling for this
+    host (``mcpu="native"``) and it is an x86-64 CPU with AVX2.
     Raises :class:`ToolNotFoundError` or :class:`CompileError` (with the
     failing tool's stderr)."""
     if not isinstance(mlir, str):
@@ -922,13 +943,20 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
         lower += " parallel=true"
     if not vector_kernels:
         lower += " vector-kernels=false"
+    triple = _default_triple(tools.llc)
+    if x86_avx2 is None:
+        x86_avx2 = (mcpu == "native" and (triple or "").startswith("x86_64")
+                    and host_has_avx2())
+    if x86_avx2:
+        lower += " x86-avx2=true"
     pipeline = list(passes) + [lower] + list(bm_opt_args)
     llc_flags = ["-O%d" % opt_level, "-filetype=obj", "-relocation-model=pic"]
-    triple = _default_triple(tools.llc)
     if triple:
         llc_flags.append("-mtriple=" + triple)
     if mcpu:
         llc_flags.append("-mcpu=" + mcpu)
+    if x86_avx2:
+        llc_flags.append("-mattr=+avx2")
     h = hashlib.sha256()
     for part in [_VERSION, src, repr(pipeline), repr(llc_flags),
                  _host_cpu(tools.llc) if mcpu == "native" else "",

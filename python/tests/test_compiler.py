@@ -227,6 +227,41 @@ class CompilerTest(unittest.TestCase):
             y = lib.mm_packed(qa.codes, qa.beta, qb.codes, qb.beta, init)
             self.assertBitsEqual(y, want, "matmul output (%s)" % what)
 
+    def test_matmul_u8_step(self):
+        """BM6 (e2m3 x e2m3) with the x86 AVX2 u8 x s8 step, the i16 step
+        and the generic lowering: the reference's bits from each; with
+        x86_avx2 the lowered module calls the pmaddubsw intrinsic."""
+        if not compiler.host_has_avx2():
+            self.skipTest("not an x86-64 CPU with AVX2")
+        m, k, n = 30, 100, 40   # runs of 48, 48 and 4 (unaligned)
+        src = f"""
+!a = !bm.tensor<{m}x{k}xe2m3, block = [48, 48]>
+!b = !bm.tensor<{k}x{n}xe2m3, block = [48, 48]>
+func.func @bm6(%ca: tensor<{m}x{k}xi8>, %ba: tensor<1x3xi8>,
+               %cb: tensor<{k}x{n}xi8>, %bb: tensor<3x1xi8>,
+               %init: tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32> {{
+  %qa = bm.pack %ca, %ba : tensor<{m}x{k}xi8>, tensor<1x3xi8> -> !a
+  %qb = bm.pack %cb, %bb : tensor<{k}x{n}xi8>, tensor<3x1xi8> -> !b
+  %y = bm.matmul %qa, %qb, %init : !a, !b, tensor<{m}x{n}xf32> -> tensor<{m}x{n}xf32>
+  return %y : tensor<{m}x{n}xf32>
+}}
+"""
+        a = scaled_data(self.rng, (m, k), spread=6)
+        b = scaled_data(self.rng, (k, n), spread=6)
+        init = self.rng.standard_normal((m, n)).astype(np.float32)
+        qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=SEED_A)
+        qb = bmn.quantize(b, "e2m3", (48, 48), "nearest")
+        want = bmn.matmul(qa, qb, init)
+        for what, kwargs in (("u8 step", dict(x86_avx2=True)),
+                             ("i16 step", dict(x86_avx2=False)),
+                             ("generic lowering", dict(vector_kernels=False))):
+            lib = compiler.compile_module(src, **kwargs)
+            with open(lib.lowered_path) as f:
+                calls = "llvm.x86.avx2.pmadd.ub.sw" in f.read()
+            self.assertEqual(calls, what == "u8 step", what)
+            y = lib.bm6(qa.codes, qa.beta, qb.codes, qb.beta, init)
+            self.assertBitsEqual(y, want, "BM6 matmul (%s)" % what)
+
     def test_out_arrays(self):
         a = scaled_data(self.rng, (M, K), spread=6)
         b = scaled_data(self.rng, (K, N), spread=6)

@@ -3,6 +3,9 @@
 // RUN: | llc -O3 -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 \
 // RUN: | FileCheck %s
 // RUN: bm-opt %s --bm-lower-to-cpu=parallel=true | FileCheck %s --check-prefix=PARALLEL
+// RUN: bm-opt %s --bm-lower-to-cpu=x86-avx2=true | mlir-translate --mlir-to-llvmir \
+// RUN: | llc -O3 -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 \
+// RUN: | FileCheck %s --check-prefix=U8
 
 // The instructions LLVM selects for the bm.matmul CPU kernel on an AVX2
 // x86 CPU: the exact run sums of two k per step are vpmaddwd (16 i16
@@ -16,6 +19,19 @@
 // CHECK:       vpaddd
 // CHECK:       vcvtdq2ps
 // CHECK:       vmulps
+
+// With x86-avx2=true, BM6 takes the u8 x s8 step: per row and column
+// chunk, two vpmaddubsw (32 u8 x s8 products into 16 i16 pair sums), a
+// vpaddw, a vpmaddwd by ones and a vpaddd; the declarations named after
+// the intrinsics become the instructions (no call).
+// U8-LABEL: bm6:
+// U8-NOT:   call{{.*}}pmadd
+// U8:       vpmaddubsw
+// U8-NEXT:  vpmaddubsw
+// U8:       vpaddw
+// U8:       vpmaddwd
+// U8:       vpaddd
+// U8:       vcvtdq2ps
 
 // With parallel=true the tiles run as async tasks of the MLIR async runtime.
 // PARALLEL: llvm.call @mlirAsyncRuntimeCreateGroup

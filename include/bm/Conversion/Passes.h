@@ -4,6 +4,7 @@
 #define BM_CONVERSION_PASSES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -34,6 +35,12 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
       llvm::cl::desc("Use the register-tiled vector kernel for bm.matmul "
                      "where it applies (convert-bm-to-linalg)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> x86Avx2{
+      *this, "x86-avx2",
+      llvm::cl::desc("Let the bm.matmul kernel call x86 AVX2 intrinsics "
+                     "(u8 x s8 pmaddubsw step for narrow forms such as "
+                     "e2m3 x e2m3); the code then needs an x86 AVX2 CPU"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run the tiles of the bm.matmul kernel on all cores "

@@ -39,6 +39,16 @@ def ConvertBMToLinalg : Pass<"convert-bm-to-linalg", "::mlir::ModuleOp"> {
     routine) and float32 adds in run order. Same bits as the generic
     lowering; `vector-kernels=false` keeps the generic form everywhere.
 
+    With `x86-avx2`, a kernel whose integer forms are narrow enough (A's
+    largest form times B's at most 4095, e.g. e2m3 x e2m3) steps eight k
+    at a time instead: A packed as unsigned bytes (form plus A's largest
+    form), B as signed bytes, two x86 `pmaddubsw` per step summed in `i16`
+    (no saturation or overflow by that bound), widened by `pmaddwd` with
+    ones, and each run sum started from minus the offset times the run's
+    column sum of B. The intrinsics are calls of private declarations named
+    `llvm.x86.avx2.pmadd.ub.sw` / `llvm.x86.avx2.pmadd.wd`, so the module
+    then compiles only for x86 targets with AVX2.
+
     The FMA-unit ops (`bm.decode`, `bm.fma`, `bm.kulisch.*`) remain;
     `convert-bm-to-arith` lowers them. An op this pass cannot lower is
     reported by name and the pass fails.
@@ -46,13 +56,17 @@ def ConvertBMToLinalg : Pass<"convert-bm-to-linalg", "::mlir::ModuleOp"> {
   let options = [
     Option<"vectorKernels", "vector-kernels", "bool", /*default=*/"true",
            "Lower bm.matmul in the kernel's domain to the register-tiled "
-           "vector kernel (scf.forall + vector ops)">
+           "vector kernel (scf.forall + vector ops)">,
+    Option<"x86Avx2", "x86-avx2", "bool", /*default=*/"false",
+           "Let the kernel call x86 AVX2 intrinsics: the u8 x s8 step "
+           "(pmaddubsw) for narrow forms such as e2m3 x e2m3. The compiled "
+           "code then needs an x86 CPU with AVX2">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect", "::mlir::scf::SCFDialect",
     "::mlir::math::MathDialect", "::mlir::vector::VectorDialect",
-    "::mlir::bm::BMDialect"
+    "::mlir::func::FuncDialect", "::mlir::bm::BMDialect"
   ];
 }
 

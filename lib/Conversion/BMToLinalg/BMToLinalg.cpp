@@ -355,10 +355,9 @@ struct UnpackLowering : public OpConversionPattern<UnpackOp> {
 ///  4. per (m, n): init + each run's term, converted once, in run order.
 struct MatmulLowering : public OpConversionPattern<MatmulOp> {
   MatmulLowering(const TypeConverter &converter, MLIRContext *context,
-                 bool vectorKernels)
-      : OpConversionPattern(converter, context), vectorKernels(vectorKernels) {
-  }
-  bool vectorKernels;
+                 const BMToLinalgKernelOptions &options)
+      : OpConversionPattern(converter, context), options(options) {}
+  BMToLinalgKernelOptions options;
 
   LogicalResult
   matchAndRewrite(MatmulOp op, OneToNOpAdaptor adaptor,
@@ -381,9 +380,10 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
 
     Value codesA = adaptor.getLhs()[0], biasesA = adaptor.getLhs()[1];
     Value codesB = adaptor.getRhs()[0], biasesB = adaptor.getRhs()[1];
-    if (vectorKernels)
+    if (options.vectorKernels)
       if (Value result = emitVectorMatmul(rewriter, loc, op, codesA, biasesA,
-                                          codesB, biasesB, init)) {
+                                          codesB, biasesB, init,
+                                          options.x86Avx2)) {
         rewriter.replaceOp(op, result);
         return success();
       }
@@ -592,10 +592,9 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
 /// changes. Taps in the zero padding change nothing.
 struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
   Conv2DLowering(const TypeConverter &converter, MLIRContext *context,
-                 bool vectorKernels)
-      : OpConversionPattern(converter, context), vectorKernels(vectorKernels) {
-  }
-  bool vectorKernels;
+                 const BMToLinalgKernelOptions &options)
+      : OpConversionPattern(converter, context), options(options) {}
+  BMToLinalgKernelOptions options;
 
   LogicalResult
   matchAndRewrite(Conv2DOp op, OneToNOpAdaptor adaptor,
@@ -619,7 +618,7 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
       return success();
     }
     // Same runs as an im2col matmul: let the matmul kernel do it.
-    if (vectorKernels && convLowersAsMatmul(op))
+    if (options.vectorKernels && convLowersAsMatmul(op))
       if (Value result = emitConvAsMatmul(
               rewriter, loc, op, adaptor.getInput()[0], adaptor.getInput()[1],
               adaptor.getFilter()[0], adaptor.getFilter()[1], init)) {
@@ -798,7 +797,10 @@ struct ConvertBMToLinalgPass
     MLIRContext *context = &getContext();
     BMToLinalgTypeConverter converter;
     RewritePatternSet patterns(context);
-    populateBMToLinalgConversionPatterns(converter, patterns, vectorKernels);
+    BMToLinalgKernelOptions kernels;
+    kernels.vectorKernels = vectorKernels;
+    kernels.x86Avx2 = x86Avx2;
+    populateBMToLinalgConversionPatterns(converter, patterns, kernels);
 
     ConversionTarget target(*context);
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
@@ -828,12 +830,11 @@ struct ConvertBMToLinalgPass
 
 void mlir::bm::populateBMToLinalgConversionPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns,
-    bool vectorKernels) {
+    const BMToLinalgKernelOptions &options) {
   MLIRContext *context = patterns.getContext();
   patterns.add<QuantizeLowering, DequantizeLowering, TransposeLowering,
                PackLowering, UnpackLowering>(converter, context);
-  patterns.add<MatmulLowering, Conv2DLowering>(converter, context,
-                                               vectorKernels);
+  patterns.add<MatmulLowering, Conv2DLowering>(converter, context, options);
   populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                  converter);
   populateReturnOpTypeConversionPattern(patterns, converter);

@@ -54,9 +54,12 @@ Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
 /// The vectorized CPU kernel of a bm.matmul (VectorMatmul.cpp): returns the
 /// float32 result, or a null Value when the op is outside the kernel's
 /// domain (integer forms wider than i16, Kulisch width above 32 bits), in
-/// which case the caller emits the generic lowering.
+/// which case the caller emits the generic lowering. With `x86Avx2`, formats
+/// with narrow enough forms (e2m3 x e2m3) take the u8 x s8 step, written
+/// with the x86 AVX2 intrinsics pmaddubsw/pmaddwd (calls of llvm.x86.* declarations).
 Value emitVectorMatmul(OpBuilder &b, Location loc, MatmulOp op, Value codesA,
-                       Value biasesA, Value codesB, Value biasesB, Value init);
+                       Value biasesA, Value codesB, Value biasesB, Value init,
+                       bool x86Avx2);
 
 /// Whether bm.conv2d `op` has the run structure of an im2col matmul
 /// (ConvAsMatmul.cpp): input blocks span H and W, filter blocks span KH and

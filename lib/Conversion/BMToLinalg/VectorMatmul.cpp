@@ -45,6 +45,7 @@
 #include "bm/Numerics/Quantize.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -118,12 +119,65 @@ struct Idx {
   }
 };
 
+/// The kernel's step: how many k one step of the run loop consumes and how
+/// the operands are packed for it.
+struct StepKind {
+  bool u8;         // u8 x s8 (pmaddubsw) rather than i16 (pmaddwd)
+  int64_t U;       // k per step
+  int64_t W;       // consecutive k per 32-bit word of packed A
+  int64_t offsetA; // added to A's forms to make them unsigned (u8 step)
+};
+
+/// Largest |integer form| of any code of `f` (table-decodable formats).
+int64_t largestForm(Format f) {
+  int64_t largest = 0;
+  for (uint32_t code = 0; code < (1u << f.codeBits()); ++code)
+    largest = std::max<int64_t>(
+        largest,
+        std::abs(::bm::numerics::decodeElement(code, f).toInt64()));
+  return largest;
+}
+
+/// The u8 x s8 step when the x86 AVX2 intrinsics may be used and the forms
+/// are narrow enough that nothing saturates or wraps: with maxA, maxB the
+/// largest |form| of A and B and A offset by maxA into [0, 2 maxA] (u8),
+/// pmaddubsw adds two products of at most 2 maxA * maxB each and the two
+/// quads of a step add four, so 4 * 2 maxA * maxB <= 32767 keeps every i16
+/// lane exact (e2m3 x e2m3: 4 * 120 * 60 = 28800). Otherwise the i16 step.
+StepKind selectStep(Format fa, Format fb, bool x86Avx2) {
+  StepKind i16Step{false, 2, 2, 0};
+  if (!x86Avx2 || fa.codeBits() > kMaxTableBits ||
+      fb.codeBits() > kMaxTableBits)
+    return i16Step;
+  int64_t maxA = largestForm(fa), maxB = largestForm(fb);
+  if (2 * maxA > 255 || maxB > 127 || 4 * 2 * maxA * maxB > 32767)
+    return i16Step;
+  return StepKind{true, 8, 4, maxA};
+}
+
+/// The private declaration of an LLVM intrinsic, for func.call: LLVM IR
+/// takes any function named llvm.* for that intrinsic (with its attributes).
+/// A call of a declaration goes through bufferization and buffer
+/// deallocation, which reject llvm.call_intrinsic (it declares no memory
+/// effects).
+func::FuncOp declareIntrinsic(OpBuilder &b, ModuleOp module, StringRef name,
+                              FunctionType type) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto decl = func::FuncOp::create(b, module.getLoc(), name, type);
+  decl.setPrivate();
+  return decl;
+}
+
 } // namespace
 
 Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                                          MatmulOp op, Value codesA,
                                          Value biasesA, Value codesB,
-                                         Value biasesB, Value init) {
+                                         Value biasesB, Value init,
+                                         bool x86Avx2) {
   MLIRContext *context = op.getContext();
   MatmulGeometry g(op);
   Format fa = g.fa, fb = g.fb;
@@ -140,24 +194,39 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     return init;
   const std::vector<::bm::numerics::ReductionRun> &runs = g.runs;
   int64_t R = runs.size();
-  int64_t P = (g.maxRun + 1) / 2;
 
+  // The step of the kernel: i16 pairs (pmaddwd), or with `x86Avx2` and
+  // narrow enough forms, u8 x s8 octets (pmaddubsw). See selectStep.
+  StepKind step = selectStep(fa, fb, x86Avx2);
+  auto module = op->getParentOfType<ModuleOp>();
+  if (step.u8 && !module)
+    step = selectStep(fa, fb, /*x86Avx2=*/false);
   // Tile rows: 6 (12 accumulator registers), or 4 when that divides M and
   // 6 does not (no padding).
-  int64_t tileM = (M % 6 != 0 && M % 4 == 0) ? 4 : 6;
+  int64_t tileM = (step.u8 ? 4 : ((M % 6 != 0 && M % 4 == 0) ? 4 : 6));
   int64_t Mp = roundUp(M, tileM), Np = roundUp(N, kTileN);
-  bool evenRuns = llvm::all_of(runs, [](const auto &run) {
-    return run.begin % 2 == 0 && run.size() % 2 == 0;
+  Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type(),
+       f32 = b.getF32Type();
+
+  // U: k per step; W: consecutive k per 32-bit word of packed A (and per
+  // column group of packed B); wordsPerStep = U / W.
+  int64_t U = step.U, W = step.W, wordsPerStep = U / W;
+  Type sub = step.u8 ? i8 : i16; // one k of one packed word
+  bool aligned = llvm::all_of(runs, [&](const auto &run) {
+    return run.begin % U == 0 && run.size() % U == 0;
   });
-  // Pairs of k in the packed layouts, and where each run's pairs start.
-  int64_t PT = evenRuns ? K / 2 : R * P;
-  SmallVector<int64_t> starts, lengths, pairStarts, pairs;
+  // Steps per run slot when runs are not aligned (zero-padded slots).
+  int64_t Ps = (g.maxRun + U - 1) / U;
+  // Steps in the packed layouts, and where each run's steps start.
+  int64_t ST = aligned ? K / U : R * Ps;
+  int64_t words = ST * wordsPerStep;
+  SmallVector<int64_t> starts, lengths, stepStarts, stepCounts;
   for (auto [r, run] : llvm::enumerate(runs)) {
     starts.push_back(run.begin);
     lengths.push_back(run.size());
-    pairStarts.push_back(evenRuns ? run.begin / 2
-                                  : static_cast<int64_t>(r) * P);
-    pairs.push_back((run.size() + 1) / 2);
+    stepStarts.push_back(aligned ? run.begin / U
+                                 : static_cast<int64_t>(r) * Ps);
+    stepCounts.push_back((run.size() + U - 1) / U);
   }
   auto table = [&](ArrayRef<int64_t> values) -> Value {
     auto type = RankedTensorType::get({R}, b.getI64Type());
@@ -165,27 +234,30 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                                      DenseElementsAttr::get(type, values));
   };
   Value startTable = table(starts), lengthTable = table(lengths);
-  Value pairTable = table(pairs), pairStartTable = table(pairStarts);
+  Value stepCountTable = table(stepCounts);
+  Value stepStartTable = table(stepStarts);
   auto withBatch = [&](ArrayRef<int64_t> dims) { return g.withBatch(dims); };
-  Type i16 = b.getI16Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
 
-  // Decoding by table: the i16 integer form of every code (the code's bits
-  // above codeBits() are ignored, as by bm.decode).
-  auto decodeTable = [&](Format f) -> Value {
+  // Decoding by table: the packed value of every code (the code's bits
+  // above codeBits() are ignored, as by bm.decode): the i16 integer form,
+  // or for the u8 step the form plus the offset of A (u8) or the form (s8).
+  auto decodeTable = [&](Format f, int64_t offset) -> Value {
     if (f.codeBits() > kMaxTableBits)
       return {};
-    SmallVector<int16_t> forms;
+    SmallVector<APInt> values;
     for (uint32_t code = 0; code < (1u << f.codeBits()); ++code)
-      forms.push_back(static_cast<int16_t>(
-          ::bm::numerics::decodeElement(code, f).toInt64()));
-    auto type = RankedTensorType::get({static_cast<int64_t>(forms.size())},
-                                      b.getI16Type());
-    return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(type, ArrayRef<int16_t>(forms)));
+      values.push_back(APInt(sub.getIntOrFloatBitWidth(),
+                             ::bm::numerics::decodeElement(code, f).toInt64() +
+                                 offset,
+                             /*isSigned=*/true, /*implicitTrunc=*/true));
+    auto type =
+        RankedTensorType::get({static_cast<int64_t>(values.size())}, sub);
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, values));
   };
-  Value tableA = decodeTable(fa), tableB = decodeTable(fb);
+  Value tableA = decodeTable(fa, step.offsetA), tableB = decodeTable(fb, 0);
 
-  // The i16 integer form of a code.
+  // The packed value (type `sub`) of a code.
   auto formOf = [&](OpBuilder &b, Location loc, bool isA, Value code) -> Value {
     Format f = isA ? fa : fb;
     if (Value lut = isA ? tableA : tableB) {
@@ -197,25 +269,35 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
       Value at = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), bits);
       return tensor::ExtractOp::create(b, loc, lut, ValueRange{at});
     }
+    // Only the i16 step decodes without a table (selectStep).
     Value q = DecodeOp::create(b, loc, isA ? formA : formB, code,
                                FormatAttr::get(context, f.e, f.m));
     if (q.getType() != i16)
       q = arith::ExtSIOp::create(b, loc, i16, q);
     return q;
   };
-  auto pack = [&](OpBuilder &b, Location loc, Value lo, Value hi) -> Value {
-    lo = arith::ExtUIOp::create(b, loc, i32, lo);
-    hi = arith::ExtUIOp::create(b, loc, i32, hi);
-    hi = arith::ShLIOp::create(b, loc, hi, constI32(b, loc, 16));
-    return arith::OrIOp::create(b, loc, lo, hi);
+  // W values of type `sub` in one i32, the first in the lowest bits.
+  auto pack = [&](OpBuilder &b, Location loc, ArrayRef<Value> parts) {
+    unsigned bits = sub.getIntOrFloatBitWidth();
+    Value word;
+    for (auto [h, part] : llvm::enumerate(parts)) {
+      Value v = arith::ExtUIOp::create(b, loc, i32, part);
+      if (h != 0)
+        v = arith::ShLIOp::create(b, loc, v, constI32(b, loc, h * bits));
+      word = word ? arith::OrIOp::create(b, loc, word, v).getResult() : v;
+    }
+    return word;
   };
 
-  // Step 1: packed integer forms, A as [batch?, Mp/tileM, pairs, tileM]
-  // i32 and B as [batch?, Np/kTileN, pairs, 2*kTileN] i16.
+  // Step 1: packed operands, A as [batch?, Mp/tileM, words, tileM] i32 and
+  // B as [batch?, Np/kTileN, words, kTileN*W] of `sub`: word w holds the k
+  // of layout positions w*W .. w*W + W-1, for A one row's in one i32, for B
+  // each column's side by side.
   Value packedA, packedB;
-  if (evenRuns) {
-    // Every run starts and ends on an even k: pair p is k = 2p, 2p+1, and
-    // packing is pure data movement (affine maps over zero-padded codes).
+  if (aligned) {
+    // Every run starts and ends on a multiple of U: layout position k is k,
+    // and packing is pure data movement (affine maps over zero-padded
+    // codes).
     auto padOuter = [&](Value codes, bool isA) -> Value {
       auto type = cast<RankedTensorType>(codes.getType());
       unsigned outerDim = nb + (g.kFirst(isA) ? 1 : 0);
@@ -232,12 +314,12 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     };
     Value paddedA = padOuter(codesA, true), paddedB = padOuter(codesB, false);
     auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
-    // A: loops (batch?, mt, p, t).
+    // A: loops (batch?, mt, w, t).
     {
       unsigned loops = nb + 3;
       AffineExpr row = d(nb) * tileM + d(nb + 2);
       auto map = [&](int64_t h) {
-        AffineExpr k = d(nb + 1) * 2 + h;
+        AffineExpr k = d(nb + 1) * W + h;
         SmallVector<AffineExpr> exprs;
         if (batched)
           exprs.push_back(d(0));
@@ -247,28 +329,31 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
           exprs.append({row, k});
         return AffineMap::get(loops, 0, exprs, context);
       };
-      Value init = emptyTensor(b, loc, withBatch({Mp / tileM, PT, tileM}), i32);
+      SmallVector<AffineMap> maps;
+      for (int64_t h = 0; h < W; ++h)
+        maps.push_back(map(h));
+      maps.push_back(b.getMultiDimIdentityMap(loops));
+      Value init = emptyTensor(b, loc, withBatch({Mp / tileM, words, tileM}),
+                               i32);
       packedA =
           linalg::GenericOp::create(
-              b, loc, init.getType(), ValueRange{paddedA, paddedA},
-              ValueRange{init},
-              ArrayRef<AffineMap>{map(0), map(1),
-                                  b.getMultiDimIdentityMap(loops)},
+              b, loc, init.getType(), SmallVector<Value>(W, paddedA),
+              ValueRange{init}, maps,
               SmallVector<utils::IteratorType>(loops,
                                                utils::IteratorType::parallel),
               [&](OpBuilder &b, Location loc, ValueRange args) {
-                linalg::YieldOp::create(
-                    b, loc,
-                    pack(b, loc, formOf(b, loc, true, args[0]),
-                         formOf(b, loc, true, args[1])));
+                SmallVector<Value> parts;
+                for (int64_t h = 0; h < W; ++h)
+                  parts.push_back(formOf(b, loc, true, args[h]));
+                linalg::YieldOp::create(b, loc, pack(b, loc, parts));
               })
               .getResult(0);
     }
-    // B: loops (batch?, nt, p, j, h), then (j, h) collapsed.
+    // B: loops (batch?, nt, w, j, h), then (j, h) collapsed.
     {
       unsigned loops = nb + 4;
       AffineExpr col = d(nb) * kTileN + d(nb + 2);
-      AffineExpr k = d(nb + 1) * 2 + d(nb + 3);
+      AffineExpr k = d(nb + 1) * W + d(nb + 3);
       SmallVector<AffineExpr> exprs;
       if (batched)
         exprs.push_back(d(0));
@@ -278,7 +363,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
         exprs.append({k, col});
       AffineMap map = AffineMap::get(loops, 0, exprs, context);
       Value init =
-          emptyTensor(b, loc, withBatch({Np / kTileN, PT, kTileN, 2}), i16);
+          emptyTensor(b, loc, withBatch({Np / kTileN, words, kTileN, W}), sub);
       Value wide =
           linalg::GenericOp::create(
               b, loc, init.getType(), ValueRange{paddedB}, ValueRange{init},
@@ -298,9 +383,10 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
       packedB = tensor::CollapseShapeOp::create(b, loc, wide, groups);
     }
   } else {
-    // Runs of odd length: run r takes pairs [r*P, r*P + P), zero past its
+    // Unaligned runs: run r takes steps [r*Ps, r*Ps + Ps), zero past its
     // end; element positions are computed from the run tables.
-    // The i16 form of operand element (batch, outer, k), or 0 where
+    int64_t wordsPerRun = Ps * wordsPerStep;
+    // The packed value of operand element (batch, outer, k), or 0 where
     // `valid` is false. Indices must be in bounds.
     auto form = [&](OpBuilder &b, Location loc, bool isA, Value bi,
                     Value outer, Value k, Value valid) -> Value {
@@ -314,37 +400,40 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
         at.append({outer, k});
       Value code =
           tensor::ExtractOp::create(b, loc, isA ? codesA : codesB, at);
-      Value zero = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(0));
+      Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(sub, 0));
       return arith::SelectOp::create(b, loc, valid,
                                      formOf(b, loc, isA, code), zero);
     };
     packedA = buildTensor(
-        b, loc, withBatch({Mp / tileM, PT, tileM}), i32,
+        b, loc, withBatch({Mp / tileM, words, tileM}), i32,
         [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
           Idx x{b, loc};
           Value bi = batched ? idx[0] : Value();
-          Value r = x.div(idx[nb + 1], P), p = x.rem(idx[nb + 1], P);
+          Value r = x.div(idx[nb + 1], wordsPerRun);
+          Value wr = x.rem(idx[nb + 1], wordsPerRun);
           Value m = x.add(x.mul(idx[nb], tileM), idx[nb + 2]);
           Value start = x.at(startTable, r), length = x.at(lengthTable, r);
           Value inRows = x.lt(m, M);
           Value mc = x.min(m, M - 1);
-          auto half = [&](int64_t h) -> Value {
-            Value j = x.add(x.mul(p, 2), x.c(h));
+          SmallVector<Value> parts;
+          for (int64_t h = 0; h < W; ++h) {
+            Value j = x.add(x.mul(wr, W), x.c(h));
             Value valid = x.andi(inRows, x.lt(j, length));
             Value k = x.min(x.add(start, j), K - 1);
-            return form(b, loc, true, bi, mc, k, valid);
-          };
-          return pack(b, loc, half(0), half(1));
+            parts.push_back(form(b, loc, true, bi, mc, k, valid));
+          }
+          return pack(b, loc, parts);
         });
     packedB = buildTensor(
-        b, loc, withBatch({Np / kTileN, PT, 2 * kTileN}), i16,
+        b, loc, withBatch({Np / kTileN, words, W * kTileN}), sub,
         [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
           Idx x{b, loc};
           Value bi = batched ? idx[0] : Value();
-          Value r = x.div(idx[nb + 1], P), p = x.rem(idx[nb + 1], P);
+          Value r = x.div(idx[nb + 1], wordsPerRun);
+          Value wr = x.rem(idx[nb + 1], wordsPerRun);
           Value q = idx[nb + 2];
-          Value n = x.add(x.mul(idx[nb], kTileN), x.div(q, 2));
-          Value j = x.add(x.mul(p, 2), x.rem(q, 2));
+          Value n = x.add(x.mul(idx[nb], kTileN), x.div(q, W));
+          Value j = x.add(x.mul(wr, W), x.rem(q, W));
           Value start = x.at(startTable, r), length = x.at(lengthTable, r);
           Value valid = x.andi(x.lt(n, N), x.lt(j, length));
           Value k = x.min(x.add(start, j), K - 1);
@@ -352,6 +441,46 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
         });
   }
 
+  // The u8 step sums (a + offsetA) * b: each (run, column) starts from
+  // -offsetA * sum(b) over the run, so that the sums are exactly a * b
+  // (0 past the edge).
+  Value negColumnSums;
+  if (step.u8) {
+    negColumnSums = buildTensor(
+        b, loc, withBatch({R, Np}), i32,
+        [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+          Idx x{b, loc};
+          Value bi = batched ? idx[0] : Value();
+          Value r = idx[nb], n = idx[nb + 1];
+          Value start = x.at(startTable, r), length = x.at(lengthTable, r);
+          Value inCols = x.lt(n, N);
+          Value nc = x.min(n, N - 1);
+          // Outside the columns the loop runs no iteration.
+          Value count = arith::SelectOp::create(b, loc, inCols, length,
+                                                x.c(0));
+          auto loop = scf::ForOp::create(
+              b, loc, x.c(0), count, x.c(1), ValueRange{constI32(b, loc, 0)},
+              [&](OpBuilder &b, Location loc, Value j, ValueRange iter) {
+                Idx x{b, loc};
+                Value k = x.add(start, j);
+                SmallVector<Value> at;
+                if (batched)
+                  at.push_back(bi);
+                if (g.kFirst(false))
+                  at.append({k, nc});
+                else
+                  at.append({nc, k});
+                Value code = tensor::ExtractOp::create(b, loc, codesB, at);
+                Value v = arith::ExtSIOp::create(
+                    b, loc, i32, formOf(b, loc, false, code));
+                scf::YieldOp::create(
+                    b, loc,
+                    ValueRange{arith::AddIOp::create(b, loc, iter[0], v)});
+              });
+          return arith::MulIOp::create(b, loc, loop.getResult(0),
+                                       constI32(b, loc, -step.offsetA));
+        });
+  }
   // Step 2: unit exponents (rows / columns past the edge repeat the last).
   auto scales = [&](bool isA) -> Value {
     SmallVector<int64_t> shape = isA ? withBatch({Mp, R}) : withBatch({R, Np});
@@ -452,36 +581,103 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
         b, loc, x.c(0), x.c(R), x.c(1), ValueRange{tile},
         [&](OpBuilder &b, Location loc, Value r, ValueRange iterTile) {
           Idx x{b, loc};
-          Value zeros = splat(b, loc, vi32, b.getI32IntegerAttr(0));
-          SmallVector<Value> accInit(tileM * kChunks, zeros);
-          Value pairStart = x.at(pairStartTable, r);
-          // Exact run sums, one pair of k per step.
-          auto pairLoop = scf::ForOp::create(
-              b, loc, x.c(0), x.at(pairTable, r), x.c(1), accInit,
-              [&](OpBuilder &b, Location loc, Value p, ValueRange accI) {
+          SmallVector<Value> accInit;
+          if (step.u8) {
+            // -offsetA * (column sums of b over the run), every row.
+            for (int64_t t = 0; t < tileM; ++t)
+              for (int64_t c = 0; c < kChunks; ++c)
+                accInit.push_back(vector::TransferReadOp::create(
+                    b, loc, vi32, negColumnSums,
+                    withB({r, x.add(n0, x.c(c * kLanes))}), i32Zero,
+                    inBounds));
+          } else {
+            Value zeros = splat(b, loc, vi32, b.getI32IntegerAttr(0));
+            accInit.assign(tileM * kChunks, zeros);
+          }
+          Value stepStart = x.at(stepStartTable, r);
+          // Exact run sums, U k per step.
+          auto stepLoop = scf::ForOp::create(
+              b, loc, x.c(0), x.at(stepCountTable, r), x.c(1), accInit,
+              [&](OpBuilder &b, Location loc, Value s, ValueRange accI) {
                 Idx x{b, loc};
-                Value pt = x.add(pairStart, p);
-                SmallVector<std::pair<Value, Value>> bHalves;
-                for (int64_t c = 0; c < kChunks; ++c) {
-                  Value v = vector::TransferReadOp::create(
-                      b, loc, vi16, packedB,
-                      withB({ivs[nb + 1], pt, x.c(2 * kLanes * c)}), i16Zero,
-                      inBounds);
-                  bHalves.push_back(halves(b, loc, v));
-                }
+                Value w0 = x.mul(x.add(stepStart, s), wordsPerStep);
                 SmallVector<Value> next;
-                for (int64_t t = 0; t < tileM; ++t) {
-                  Value pair = tensor::ExtractOp::create(
-                      b, loc, packedA, withB({ivs[nb], pt, x.c(t)}));
-                  Value wide = vector::BroadcastOp::create(b, loc, vi32, pair);
-                  auto [ae, ao] = halves(
-                      b, loc, vector::BitCastOp::create(b, loc, vi16, wide));
+                if (!step.u8) {
+                  // One pair of k: even lanes times even lanes plus odd
+                  // times odd, sign-extended (pmaddwd).
+                  SmallVector<std::pair<Value, Value>> bHalves;
                   for (int64_t c = 0; c < kChunks; ++c) {
-                    Value even =
-                        arith::MulIOp::create(b, loc, ae, bHalves[c].first);
-                    Value odd =
-                        arith::MulIOp::create(b, loc, ao, bHalves[c].second);
-                    Value sum = arith::AddIOp::create(b, loc, even, odd);
+                    Value v = vector::TransferReadOp::create(
+                        b, loc, vi16, packedB,
+                        withB({ivs[nb + 1], w0, x.c(2 * kLanes * c)}),
+                        i16Zero, inBounds);
+                    bHalves.push_back(halves(b, loc, v));
+                  }
+                  for (int64_t t = 0; t < tileM; ++t) {
+                    Value pair = tensor::ExtractOp::create(
+                        b, loc, packedA, withB({ivs[nb], w0, x.c(t)}));
+                    Value wide =
+                        vector::BroadcastOp::create(b, loc, vi32, pair);
+                    auto [ae, ao] = halves(
+                        b, loc, vector::BitCastOp::create(b, loc, vi16, wide));
+                    for (int64_t c = 0; c < kChunks; ++c) {
+                      Value even =
+                          arith::MulIOp::create(b, loc, ae, bHalves[c].first);
+                      Value odd =
+                          arith::MulIOp::create(b, loc, ao, bHalves[c].second);
+                      Value sum = arith::AddIOp::create(b, loc, even, odd);
+                      next.push_back(arith::AddIOp::create(
+                          b, loc, accI[t * kChunks + c], sum));
+                    }
+                  }
+                  scf::YieldOp::create(b, loc, next);
+                  return;
+                }
+                // Eight k as two quads: per quad, pmaddubsw sums (a + o) * b
+                // over pairs into i16 (no saturation: selectStep's bound);
+                // the two quads add in i16 (no overflow, same bound), and
+                // pmaddwd by ones widens the pairs into the i32 sums.
+                auto vi8 = VectorType::get({4 * kLanes}, i8);
+                Value i8Zero =
+                    arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+                Value ones = splat(b, loc, vi16, b.getI16IntegerAttr(1));
+                auto intrinsic = [&](StringRef name, VectorType type, Value u,
+                                     Value v) -> Value {
+                  func::FuncOp callee = declareIntrinsic(
+                      b, module, name,
+                      b.getFunctionType({u.getType(), v.getType()}, type));
+                  return func::CallOp::create(b, loc, callee, ValueRange{u, v})
+                      .getResult(0);
+                };
+                SmallVector<SmallVector<Value, 2>> bq(wordsPerStep);
+                for (int64_t q = 0; q < wordsPerStep; ++q)
+                  for (int64_t c = 0; c < kChunks; ++c)
+                    bq[q].push_back(vector::TransferReadOp::create(
+                        b, loc, vi8, packedB,
+                        withB({ivs[nb + 1], x.add(w0, x.c(q)),
+                               x.c(W * kLanes * c)}),
+                        i8Zero, inBounds));
+                for (int64_t t = 0; t < tileM; ++t) {
+                  SmallVector<Value, 2> aq;
+                  for (int64_t q = 0; q < wordsPerStep; ++q) {
+                    Value word = tensor::ExtractOp::create(
+                        b, loc, packedA,
+                        withB({ivs[nb], x.add(w0, x.c(q)), x.c(t)}));
+                    Value wide =
+                        vector::BroadcastOp::create(b, loc, vi32, word);
+                    aq.push_back(vector::BitCastOp::create(b, loc, vi8, wide));
+                  }
+                  for (int64_t c = 0; c < kChunks; ++c) {
+                    Value s16;
+                    for (int64_t q = 0; q < wordsPerStep; ++q) {
+                      Value p = intrinsic("llvm.x86.avx2.pmadd.ub.sw", vi16,
+                                          aq[q], bq[q][c]);
+                      s16 = s16 ? arith::AddIOp::create(b, loc, s16, p)
+                                      .getResult()
+                                : p;
+                    }
+                    Value sum =
+                        intrinsic("llvm.x86.avx2.pmadd.wd", vi32, s16, ones);
                     next.push_back(arith::AddIOp::create(
                         b, loc, accI[t * kChunks + c], sum));
                   }
@@ -551,7 +747,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                     shift);
                 Value pow2 = arith::BitcastOp::create(b, loc, vf32, bits);
                 Value value = arith::SIToFPOp::create(
-                    b, loc, vf32, pairLoop.getResult(t * kChunks + c));
+                    b, loc, vf32, stepLoop.getResult(t * kChunks + c));
                 terms.push_back(arith::MulFOp::create(b, loc, value, pow2));
               }
             }
@@ -569,7 +765,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
             for (int64_t t = 0; t < tileM; ++t) {
               Value sAv = vector::BroadcastOp::create(b, loc, vi32, scaleA[t]);
               for (int64_t c = 0; c < kChunks; ++c) {
-                Value sum = pairLoop.getResult(t * kChunks + c);
+                Value sum = stepLoop.getResult(t * kChunks + c);
                 Value scale = arith::AddIOp::create(b, loc, sAv, scaleB[c]);
                 Idx x{b, loc};
                 auto laneLoop = scf::ForOp::create(

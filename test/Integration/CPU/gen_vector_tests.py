@@ -465,7 +465,12 @@ def extreme_tensor(rng, x, np, mode, tiles):
     contraction fall below -126 (subnormal and zero terms) and above 127
     (infinite terms) as well as in between; "rows+nan" also puts one Inf
     and one NaN element in (non-finite blocks). Exercises the exact
-    conversion of the CPU vector kernel."""
+    conversion of the CPU vector kernel. "full" instead makes every element
+    +-1.875 with a random sign, so that every integer form is +-qmax (the
+    largest sums the kernel's narrow steps must hold)."""
+    if mode == "full":
+        return (np.float32(1.875) *
+                rng.choice([-1, 1], size=x.shape)).astype(np.float32)
     axis = -1 if mode == "cols" else -2
     n, t = x.shape[axis], tiles[axis]
     groups = -(-n // t)
@@ -516,6 +521,14 @@ RANDOM_CASES = [
      "op": "matmul", "attrs": "", "init": "signed-zeros",
      "a": ([20, 50], (3, 2), [4, 10], "nearest", 0, "rows"),
      "b": ([50, 24], (2, 5), [25, 8], "stochastic", 9, "cols")},
+    {"name": "matmul 36x96 x 96x40, every form +-qmax (e2m3 x e2m3: the u8 step's largest i16 sums)",
+     "op": "matmul", "attrs": "",
+     "a": ([36, 96], (2, 3), [12, 48], "nearest", 0, "full"),
+     "b": ([96, 40], (2, 3), [48, 8], "nearest", 0, "full")},
+    {"name": "batched matmul 2x10x45 x 2x45x20, runs of 15 (e2m2 x e2m3, [1,5,15] / [1,45,4])",
+     "op": "matmul", "attrs": "",
+     "a": ([2, 10, 45], (2, 2), [1, 5, 15], "stochastic", 31),
+     "b": ([2, 45, 20], (2, 3), [1, 45, 4], "nearest", 0)},
     {"name": "matmul 8x1000 x 1000x16, one run of 1000 terms (e4m3 x e2m5: generic form, run sums in chunks)",
      "op": "matmul", "attrs": "",
      "a": ([8, 1000], (4, 3), [8, 0], "stochastic", 21),

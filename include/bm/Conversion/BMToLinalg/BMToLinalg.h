@@ -13,15 +13,24 @@ public:
   BMToLinalgTypeConverter();
 };
 
+/// Which CPU kernels the patterns may emit.
+struct BMToLinalgKernelOptions {
+  /// bm.matmul ops in the domain of the register-tiled CPU kernel (i16
+  /// integer forms, Kulisch width <= 32) use it: scf.forall over tiles with
+  /// vector arithmetic, same bits as the generic lowering.
+  bool vectorKernels = false;
+  /// The kernel may call x86 AVX2 intrinsics (declarations named
+  /// llvm.x86.*): the u8 x s8 step (pmaddubsw) for narrow forms such as
+  /// e2m3 x e2m3. The compiled code then needs an x86 target with AVX2.
+  bool x86Avx2 = false;
+};
+
 /// Patterns lowering bm.quantize, bm.dequantize, bm.matmul, bm.conv2d,
 /// bm.transpose, bm.pack and bm.unpack to linalg/tensor/arith (the FMA-unit
 /// ops they emit are lowered by populateBMToArithConversionPatterns).
-/// With `vectorKernels`, bm.matmul ops in the domain of the register-tiled
-/// CPU kernel (i16 integer forms, Kulisch width <= 32) use it: scf.forall
-/// over tiles with vector arithmetic, same bits.
-void populateBMToLinalgConversionPatterns(const TypeConverter &converter,
-                                          RewritePatternSet &patterns,
-                                          bool vectorKernels = false);
+void populateBMToLinalgConversionPatterns(
+    const TypeConverter &converter, RewritePatternSet &patterns,
+    const BMToLinalgKernelOptions &options = {});
 
 } // namespace mlir::bm
 
