@@ -70,6 +70,24 @@ def ConvertBMToLinalg : Pass<"convert-bm-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def BMTileParallel : Pass<"bm-tile-parallel", "::mlir::func::FuncOp"> {
+  let summary = "Tile the CPU kernel's packing ops into scf.forall";
+  let description = [{
+    `convert-bm-to-linalg` marks the large packing ops of the CPU matmul
+    kernel (operand packing, column sums) with `bm.tile_parallel = N`. This
+    pass tiles each marked op into an `scf.forall` with tiles of size 1 over
+    its first N loops (where parallel), the rest whole, and drops the mark,
+    so that `bm-lower-to-cpu{parallel=true}` runs them on all cores as it
+    runs the kernel's tiles. Unmarked ops are left alone. Same values:
+    tiling only changes which thread computes each element.
+  }];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",
+    "::mlir::affine::AffineDialect"
+  ];
+}
+
 def ConvertBMToArith : Pass<"convert-bm-to-arith", "::mlir::ModuleOp"> {
   let summary = "Lower the BM FMA unit (decode, fma, Kulisch) to integer arith";
   let description = [{

@@ -21,6 +21,10 @@
 
 namespace mlir::bm::detail {
 
+/// Integer attribute N on a linalg op: bm-tile-parallel tiles its first N
+/// loops into scf.forall (parallel CPU pipeline).
+constexpr llvm::StringLiteral kTileParallelAttr = "bm.tile_parallel";
+
 /// Marker of a non-finite block in the per-run scale tensors.
 constexpr int32_t kNonFiniteScale = std::numeric_limits<int32_t>::min();
 

@@ -171,6 +171,19 @@ func::FuncOp declareIntrinsic(OpBuilder &b, ModuleOp module, StringRef name,
   return decl;
 }
 
+/// A call of the two-operand LLVM intrinsic `name` (see declareIntrinsic).
+Value callIntrinsic(OpBuilder &b, Location loc, ModuleOp module,
+                    StringRef name, Type resultType, Value u, Value v) {
+  func::FuncOp callee =
+      declareIntrinsic(b, module, name,
+                       b.getFunctionType({u.getType(), v.getType()},
+                                         resultType));
+  return func::CallOp::create(b, loc, callee, ValueRange{u, v}).getResult(0);
+}
+
+constexpr llvm::StringLiteral kPmaddubsw = "llvm.x86.avx2.pmadd.ub.sw";
+constexpr llvm::StringLiteral kPmaddwd = "llvm.x86.avx2.pmadd.wd";
+
 } // namespace
 
 Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
@@ -289,6 +302,15 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     return word;
   };
 
+  // The packing ops run on all cores in the parallel pipeline: one tile per
+  // index of their batch and first loop (bm-tile-parallel).
+  auto markParallel = [&](Value packed) {
+    Operation *def = packed.getDefiningOp();
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def))
+      def = collapse.getSrc().getDefiningOp();
+    def->setAttr(kTileParallelAttr, b.getI64IntegerAttr(nb + 1));
+  };
+
   // Step 1: packed operands, A as [batch?, Mp/tileM, words, tileM] i32 and
   // B as [batch?, Np/kTileN, words, kTileN*W] of `sub`: word w holds the k
   // of layout positions w*W .. w*W + W-1, for A one row's in one i32, for B
@@ -314,12 +336,15 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     };
     Value paddedA = padOuter(codesA, true), paddedB = padOuter(codesB, false);
     auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
-    // A: loops (batch?, mt, w, t).
+    // A: loops (batch?, mt, t, w) when A is stored [M, K], so that the
+    // innermost loop reads consecutive k, else (batch?, mt, w, t) (reads
+    // consecutive rows); the output is [batch?, mt, w, t] either way.
     {
       unsigned loops = nb + 3;
-      AffineExpr row = d(nb) * tileM + d(nb + 2);
+      unsigned dMt = nb, dW = tA ? nb + 1 : nb + 2, dT = tA ? nb + 2 : nb + 1;
+      AffineExpr row = d(dMt) * tileM + d(dT);
       auto map = [&](int64_t h) {
-        AffineExpr k = d(nb + 1) * W + h;
+        AffineExpr k = d(dW) * W + h;
         SmallVector<AffineExpr> exprs;
         if (batched)
           exprs.push_back(d(0));
@@ -332,7 +357,11 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
       SmallVector<AffineMap> maps;
       for (int64_t h = 0; h < W; ++h)
         maps.push_back(map(h));
-      maps.push_back(b.getMultiDimIdentityMap(loops));
+      SmallVector<AffineExpr> outExprs;
+      if (batched)
+        outExprs.push_back(d(0));
+      outExprs.append({d(dMt), d(dW), d(dT)});
+      maps.push_back(AffineMap::get(loops, 0, outExprs, context));
       Value init = emptyTensor(b, loc, withBatch({Mp / tileM, words, tileM}),
                                i32);
       packedA =
@@ -349,11 +378,16 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
               })
               .getResult(0);
     }
-    // B: loops (batch?, nt, w, j, h), then (j, h) collapsed.
+    // B: loops (batch?, w, h, nt, j) when B is stored [K, N]: each row of
+    // k is read once, front to back, while its bytes go to one cache line
+    // per column panel; (batch?, nt, j, w, h) when stored [N, K]. The
+    // output is [batch?, nt, w, j, h], then (j, h) collapsed.
     {
       unsigned loops = nb + 4;
-      AffineExpr col = d(nb) * kTileN + d(nb + 2);
-      AffineExpr k = d(nb + 1) * W + d(nb + 3);
+      unsigned dNt = tB ? nb : nb + 2, dJ = tB ? nb + 1 : nb + 3;
+      unsigned dW = tB ? nb + 2 : nb, dH = tB ? nb + 3 : nb + 1;
+      AffineExpr col = d(dNt) * kTileN + d(dJ);
+      AffineExpr k = d(dW) * W + d(dH);
       SmallVector<AffineExpr> exprs;
       if (batched)
         exprs.push_back(d(0));
@@ -361,13 +395,18 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
         exprs.append({col, k});
       else
         exprs.append({k, col});
+      SmallVector<AffineExpr> outExprs;
+      if (batched)
+        outExprs.push_back(d(0));
+      outExprs.append({d(dNt), d(dW), d(dJ), d(dH)});
+      AffineMap outMap = AffineMap::get(loops, 0, outExprs, context);
       AffineMap map = AffineMap::get(loops, 0, exprs, context);
       Value init =
           emptyTensor(b, loc, withBatch({Np / kTileN, words, kTileN, W}), sub);
       Value wide =
           linalg::GenericOp::create(
               b, loc, init.getType(), ValueRange{paddedB}, ValueRange{init},
-              ArrayRef<AffineMap>{map, b.getMultiDimIdentityMap(loops)},
+              ArrayRef<AffineMap>{map, outMap},
               SmallVector<utils::IteratorType>(loops,
                                                utils::IteratorType::parallel),
               [&](OpBuilder &b, Location loc, ValueRange args) {
@@ -441,46 +480,101 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
         });
   }
 
+  markParallel(packedA);
+  markParallel(packedB);
+
   // The u8 step sums (a + offsetA) * b: each (run, column) starts from
-  // -offsetA * sum(b) over the run, so that the sums are exactly a * b
-  // (0 past the edge).
+  // -offsetA * sum(b) over the run (0 past the edge), computed from packed
+  // B: per (batch, column panel) and run, pmaddubsw of ones (u8) with each
+  // word sums the column's pairs of k into i16, pmaddwd by ones widens them
+  // into the i32 column sums of the word's four k.
   Value negColumnSums;
   if (step.u8) {
-    negColumnSums = buildTensor(
-        b, loc, withBatch({R, Np}), i32,
-        [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+    auto vi8 = VectorType::get({4 * kLanes}, i8);
+    auto vi16 = VectorType::get({2 * kLanes}, i16);
+    auto vi32 = VectorType::get({kLanes}, i32);
+    Value init = emptyTensor(b, loc, withBatch({R, Np}), i32);
+    SmallVector<OpFoldResult> ubs;
+    if (batched)
+      ubs.push_back(b.getIndexAttr(batch));
+    ubs.push_back(b.getIndexAttr(Np / kTileN));
+    auto forall =
+        scf::ForallOp::create(b, loc, ubs, ValueRange{init}, std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Idx x{b, loc};
+    SmallVector<Value> ivs(forall.getInductionVars());
+    Value bi = batched ? ivs[0] : Value();
+    Value nt = ivs[nb];
+    auto withB = [&](ArrayRef<Value> rest) {
+      SmallVector<Value> indices;
+      if (batched)
+        indices.push_back(bi);
+      indices.append(rest.begin(), rest.end());
+      return indices;
+    };
+    Value onesU8 = splat(b, loc, vi8, b.getI8IntegerAttr(1));
+    Value ones16 = splat(b, loc, vi16, b.getI16IntegerAttr(1));
+    Value scale = splat(b, loc, vi32, b.getI32IntegerAttr(-step.offsetA));
+    Value zeros = splat(b, loc, vi32, b.getI32IntegerAttr(0));
+    Value i8Zero = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+    SmallVector<bool> inBounds{true};
+    Value panel = emptyTensor(b, loc, {R, kTileN}, i32);
+    auto runLoop = scf::ForOp::create(
+        b, loc, x.c(0), x.c(R), x.c(1), ValueRange{panel},
+        [&](OpBuilder &b, Location loc, Value r, ValueRange iter) {
           Idx x{b, loc};
-          Value bi = batched ? idx[0] : Value();
-          Value r = idx[nb], n = idx[nb + 1];
-          Value start = x.at(startTable, r), length = x.at(lengthTable, r);
-          Value inCols = x.lt(n, N);
-          Value nc = x.min(n, N - 1);
-          // Outside the columns the loop runs no iteration.
-          Value count = arith::SelectOp::create(b, loc, inCols, length,
-                                                x.c(0));
-          auto loop = scf::ForOp::create(
-              b, loc, x.c(0), count, x.c(1), ValueRange{constI32(b, loc, 0)},
-              [&](OpBuilder &b, Location loc, Value j, ValueRange iter) {
+          Value stepStart = x.at(stepStartTable, r);
+          SmallVector<Value> sumsInit(kChunks, zeros);
+          auto stepLoop = scf::ForOp::create(
+              b, loc, x.c(0), x.at(stepCountTable, r), x.c(1), sumsInit,
+              [&](OpBuilder &b, Location loc, Value s, ValueRange sums) {
                 Idx x{b, loc};
-                Value k = x.add(start, j);
-                SmallVector<Value> at;
-                if (batched)
-                  at.push_back(bi);
-                if (g.kFirst(false))
-                  at.append({k, nc});
-                else
-                  at.append({nc, k});
-                Value code = tensor::ExtractOp::create(b, loc, codesB, at);
-                Value v = arith::ExtSIOp::create(
-                    b, loc, i32, formOf(b, loc, false, code));
-                scf::YieldOp::create(
-                    b, loc,
-                    ValueRange{arith::AddIOp::create(b, loc, iter[0], v)});
+                Value w0 = x.mul(x.add(stepStart, s), wordsPerStep);
+                SmallVector<Value> next(sums);
+                for (int64_t q = 0; q < wordsPerStep; ++q)
+                  for (int64_t c = 0; c < kChunks; ++c) {
+                    Value v = vector::TransferReadOp::create(
+                        b, loc, vi8, packedB,
+                        withB({nt, x.add(w0, x.c(q)), x.c(W * kLanes * c)}),
+                        i8Zero, inBounds);
+                    Value pairs =
+                        callIntrinsic(b, loc, module, kPmaddubsw, vi16,
+                                      onesU8, v);
+                    Value quads = callIntrinsic(b, loc, module, kPmaddwd,
+                                                vi32, pairs, ones16);
+                    next[c] = arith::AddIOp::create(b, loc, next[c], quads);
+                  }
+                scf::YieldOp::create(b, loc, next);
               });
-          return arith::MulIOp::create(b, loc, loop.getResult(0),
-                                       constI32(b, loc, -step.offsetA));
+          Value updated = iter[0];
+          for (int64_t c = 0; c < kChunks; ++c) {
+            Value v = arith::MulIOp::create(b, loc, stepLoop.getResult(c),
+                                            scale);
+            updated = vector::TransferWriteOp::create(
+                          b, loc, v, updated,
+                          ValueRange{r, x.c(c * kLanes)}, inBounds)
+                          .getResult();
+          }
+          scf::YieldOp::create(b, loc, updated);
         });
+    Value n0 = x.mul(nt, kTileN);
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    if (batched) {
+      offsets.push_back(bi);
+      sizes.push_back(b.getIndexAttr(1));
+      strides.push_back(b.getIndexAttr(1));
+    }
+    offsets.append({b.getIndexAttr(0), n0});
+    sizes.append({b.getIndexAttr(R), b.getIndexAttr(kTileN)});
+    strides.append({b.getIndexAttr(1), b.getIndexAttr(1)});
+    tensor::ParallelInsertSliceOp::create(b, loc, runLoop.getResult(0),
+                                          forall.getRegionIterArgs()[0],
+                                          offsets, sizes, strides);
+    negColumnSums = forall.getResult(0);
   }
+
   // Step 2: unit exponents (rows / columns past the edge repeat the last).
   auto scales = [&](bool isA) -> Value {
     SmallVector<int64_t> shape = isA ? withBatch({Mp, R}) : withBatch({R, Np});
@@ -509,14 +603,19 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
   };
   Value scalesA = scales(true), scalesB = scales(false);
 
-  // Step 3-4: the tiled kernel over a zero-padded copy of the init.
+  // Step 3-4: the tiled kernel. Without padding each tile copies its part
+  // of the init into a new output (in the parallel loop, not before it);
+  // otherwise the kernel runs over a zero-padded copy of the init.
   auto initType = cast<RankedTensorType>(init.getType());
-  Value out = init;
-  if (Mp != M || Np != N) {
+  bool padded = Mp != M || Np != N;
+  Value out;
+  if (padded) {
     auto paddedType = RankedTensorType::get(withBatch({Mp, Np}), f32);
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
     out = tensor::createPadHighOp(paddedType, init, zero, /*nofold=*/false,
                                   loc, b);
+  } else {
+    out = emptyTensor(b, loc, initType.getShape(), f32);
   }
   SmallVector<OpFoldResult> ubs;
   if (batched)
@@ -550,6 +649,22 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     auto vi32 = VectorType::get({kLanes}, i32);
     auto vi16 = VectorType::get({2 * kLanes}, i16);
     SmallVector<bool> inBounds{true};
+    if (!padded) {
+      Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+      for (int64_t t = 0; t < tileM; ++t)
+        for (int64_t c = 0; c < kChunks; ++c) {
+          SmallVector<Value> from;
+          if (batched)
+            from.push_back(bi);
+          from.append({x.add(m0, x.c(t)), x.add(n0, x.c(c * kLanes))});
+          Value v = vector::TransferReadOp::create(b, loc, vf32, init, from,
+                                                   zero, inBounds);
+          tile = vector::TransferWriteOp::create(
+                     b, loc, v, tile, ValueRange{x.c(t), x.c(c * kLanes)},
+                     inBounds)
+                     .getResult();
+        }
+    }
     Value f32Zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
     Value i32Zero = constI32(b, loc, 0);
     Value i16Zero = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(0));
@@ -641,14 +756,6 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                 Value i8Zero =
                     arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
                 Value ones = splat(b, loc, vi16, b.getI16IntegerAttr(1));
-                auto intrinsic = [&](StringRef name, VectorType type, Value u,
-                                     Value v) -> Value {
-                  func::FuncOp callee = declareIntrinsic(
-                      b, module, name,
-                      b.getFunctionType({u.getType(), v.getType()}, type));
-                  return func::CallOp::create(b, loc, callee, ValueRange{u, v})
-                      .getResult(0);
-                };
                 SmallVector<SmallVector<Value, 2>> bq(wordsPerStep);
                 for (int64_t q = 0; q < wordsPerStep; ++q)
                   for (int64_t c = 0; c < kChunks; ++c)
@@ -670,14 +777,14 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                   for (int64_t c = 0; c < kChunks; ++c) {
                     Value s16;
                     for (int64_t q = 0; q < wordsPerStep; ++q) {
-                      Value p = intrinsic("llvm.x86.avx2.pmadd.ub.sw", vi16,
-                                          aq[q], bq[q][c]);
+                      Value p = callIntrinsic(b, loc, module, kPmaddubsw, vi16,
+                                              aq[q], bq[q][c]);
                       s16 = s16 ? arith::AddIOp::create(b, loc, s16, p)
                                       .getResult()
                                 : p;
                     }
-                    Value sum =
-                        intrinsic("llvm.x86.avx2.pmadd.wd", vi32, s16, ones);
+                    Value sum = callIntrinsic(b, loc, module, kPmaddwd, vi32,
+                                              s16, ones);
                     next.push_back(arith::AddIOp::create(
                         b, loc, accI[t * kChunks + c], sum));
                   }
@@ -837,7 +944,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
   }
 
   Value result = forall.getResult(0);
-  if (Mp != M || Np != N) {
+  if (padded) {
     SmallVector<OpFoldResult> offsets(initType.getRank(), b.getIndexAttr(0));
     SmallVector<OpFoldResult> sizes, strides(initType.getRank(),
                                              b.getIndexAttr(1));

@@ -41,8 +41,11 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
   std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
   pipeline += std::string("convert-bm-to-linalg{vector-kernels=") +
               (options.vectorKernels ? "true" : "false") +
-              " x86-avx2=" + (options.x86Avx2 ? "true" : "false") +
-              "},convert-bm-to-arith,"
+              " x86-avx2=" + (options.x86Avx2 ? "true" : "false") + "},";
+  // The kernel's packing ops run on all cores too.
+  if (options.parallel)
+    pipeline += "func.func(bm-tile-parallel),";
+  pipeline += "convert-bm-to-arith,"
               "func.func(bm-vectorize-quantize),canonicalize,cse,"
               "func.func(bm-vectorize-run-sums),canonicalize,cse,"
               "one-shot-bufferize{bufferize-function-boundaries "
