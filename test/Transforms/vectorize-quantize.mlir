@@ -1,13 +1,16 @@
 // RUN: bm-opt %s --convert-bm-to-linalg --convert-bm-to-arith --bm-vectorize-quantize -split-input-file | FileCheck %s
 
 // Nearest, 2-D, partial edge blocks (100 = 2 * 48 + 4 rows, 50 = 2 * 20 + 10
-// columns): one loop over bands of block rows; in each, 8-lane block maxima
-// (two vector steps and a horizontal maximum per full block row, one step
-// and two scalar elements for the partial one), the band's biases, then its
-// codes, 8 lanes at a time; no generic is left.
+// columns): one scf.forall over bands of block rows; in each, 8-lane block
+// maxima (two vector steps and a horizontal maximum per full block row, one
+// step and two scalar elements for the partial one), the band's biases, then
+// its codes, 8 lanes at a time, into its slice of the codes (48 rows, 4 in
+// the last band); no generic is left.
 // CHECK-LABEL: func.func @nearest
 // CHECK-SAME: (%[[X:.*]]: tensor<100x50xf32>) -> (tensor<100x50xi8>, tensor<3x3xi8>)
 // CHECK: %[[X3:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1, 2]] output_shape [100, 1, 50]
+// CHECK: scf.forall (%[[G0:.*]]) in (3) shared_outs(%[[SB:.*]] = %{{.*}}, %[[SC:.*]] = %{{.*}}) -> (tensor<3x1x3xi8>, tensor<100x1x50xi8>)
+// CHECK: %[[BAND:.*]] = tensor.extract_slice %[[SC]][%{{.*}}, 0, 0] [%{{.*}}, 1, 50] [1, 1, 1] : tensor<100x1x50xi8> to tensor<?x1x50xi8>
 // CHECK: scf.for
 // CHECK: vector.transfer_read %[[X3]]{{.*}} : tensor<100x1x50xf32>, vector<8xf32>
 // CHECK: arith.maxui {{.*}} : vector<8xi32>
@@ -27,7 +30,10 @@
 // CHECK: arith.sitofp {{.*}} : vector<8xi32> to vector<8xf32>
 // CHECK: arith.select {{.*}} : vector<8xi1>, vector<8xi32>
 // CHECK: arith.trunci {{.*}} : vector<8xi32> to vector<8xi8>
-// CHECK: vector.transfer_write {{.*}} : vector<8xi8>, tensor<100x1x50xi8>
+// CHECK: vector.transfer_write {{.*}} : vector<8xi8>, tensor<?x1x50xi8>
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[SB]][%[[G0]], 0, 0] [1, 1, 3]
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[SC]][%{{.*}}, 0, 0] [%{{.*}}, 1, 50]
 // CHECK-NOT: linalg.generic
 // CHECK: tensor.collapse_shape {{.*}} {{\[}}[0], [1, 2]] : tensor<3x1x3xi8> into tensor<3x3xi8>
 // CHECK-NOT: linalg.generic
@@ -40,17 +46,20 @@ func.func @nearest(%x: tensor<100x50xf32>) -> !bm.tensor<100x50xe2m3, block = [4
 
 // Stochastic: each row's random words come from one Philox4x32-10 block per
 // 4 elements, 8 blocks (ten rounds of two 8-lane 32x32->64 multiplies) per
-// 32 words, interleaved into element order and stored in a row buffer.
+// 32 words, interleaved into element order and stored in a row buffer (one
+// per band). Bands of 2 rows divide 4: static band slices.
 // CHECK-LABEL: func.func @stochastic
 // CHECK-SAME: (%[[X:.*]]: tensor<4x6x40xf32>, %[[S:.*]]: i64)
-// CHECK: tensor.empty() : tensor<64xi32>
 // CHECK: arith.trunci %[[S]] : i64 to i32
+// CHECK: scf.forall (%{{.*}}) in (2)
+// CHECK: tensor.extract_slice {{.*}} : tensor<4x6x40xi16> to tensor<2x6x40xi16>
+// CHECK: tensor.empty() : tensor<64xi32>
 // CHECK-COUNT-20: arith.mului_extended {{.*}} : vector<8xi32>
 // CHECK-NOT: arith.mului_extended
 // CHECK: vector.shuffle
 // CHECK: vector.transfer_write {{.*}} : vector<8xi32>, tensor<64xi32>
 // CHECK: vector.transfer_read {{.*}} : tensor<64xi32>, vector<8xi32>
-// CHECK: vector.transfer_write {{.*}} : vector<8xi16>, tensor<4x6x40xi16>
+// CHECK: vector.transfer_write {{.*}} : vector<8xi16>, tensor<2x6x40xi16>
 // CHECK-NOT: linalg.generic
 func.func @stochastic(%x: tensor<4x6x40xf32>, %seed: i64) -> !bm.tensor<4x6x40xe3m5, block = [2, 3, 16]> {
   %q = bm.quantize %x stochastic seed %seed : tensor<4x6x40xf32> -> !bm.tensor<4x6x40xe3m5, block = [2, 3, 16]>

@@ -2,7 +2,8 @@
 //
 // Replaces the three linalg.generic ops of a lowered bm.quantize (block
 // maximum, biases, codes; tagged `bm.quant_codes` by convert-bm-to-linalg) by
-// one loop nest over bands of block rows: per band, the block maxima of its
+// one scf.forall over bands of block rows (independent, so the parallel CPU
+// pipeline runs them on all cores): per band, the block maxima of its
 // rows (8-lane vector maxima, one horizontal reduction per row and block),
 // the band's biases, then the codes of its rows, 8 lanes at a time with the
 // vector form of the element math of ArithNumerics. The band is still in
@@ -283,10 +284,11 @@ struct QuantizeBuilder {
   }
 
   /// Codes of row (i0, im), columns [c0, c0 + width), in a block with bias
-  /// `beta` (i8); random word of column c at scratch[wordOffset + c].
+  /// `beta` (i8), written to row (codesRow, im) of `codes`; random word of
+  /// column c at scratch[wordOffset + c].
   Value blockRowCodes(OpBuilder &b, Value input, Value i0, Value im, Value c0,
-                      int64_t width, Value beta, Value codes, Value scratch,
-                      Value wordOffset) {
+                      int64_t width, Value beta, Value codes, Value codesRow,
+                      Value scratch, Value wordOffset) {
     int64_t steps = width / kLanes;
     bool stochastic = q.rounding == Rounding::Stochastic;
     if (steps > 0) {
@@ -304,7 +306,7 @@ struct QuantizeBuilder {
           Value code = codeOf(b, bits, c);
           Value written =
               vector::TransferWriteOp::create(b, loc, code, args[0],
-                                              ValueRange{i0, im, c},
+                                              ValueRange{codesRow, im, c},
                                               ArrayRef<bool>{true})
                   ->getResult(0);
           return SmallVector<Value>{written};
@@ -387,7 +389,7 @@ struct QuantizeBuilder {
             Value code = emitQuantizeElement(b, loc, bits, beta, q.format,
                                              q.rounding, word);
             Value written = tensor::InsertOp::create(
-                b, loc, code, args[0], ValueRange{i0, im, c});
+                b, loc, code, args[0], ValueRange{codesRow, im, c});
             return SmallVector<Value>{written};
           })[0];
     }
@@ -472,20 +474,9 @@ struct QuantizeBuilder {
 
     Value input = to3D(b, q.input, {d0, inner, n});
     SmallVector<int64_t> grid3 = {g0Count, gMid, gN};
+    SmallVector<int64_t> bandGrid = {1, gMid, gN};
     Value zero32 = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-    Value maxT = linalg::FillOp::create(
-                     b, loc, ValueRange{zero32},
-                     ValueRange{tensor::EmptyOp::create(b, loc, grid3,
-                                                        b.getI32Type())})
-                     .getResult(0);
-    Value biases = tensor::EmptyOp::create(b, loc, grid3, b.getI8Type());
-    Value codes =
-        tensor::EmptyOp::create(b, loc, SmallVector<int64_t>{d0, inner, n},
-                                codeType);
-    Value scratch;
     if (stochastic) {
-      scratch = tensor::EmptyOp::create(
-          b, loc, SmallVector<int64_t>{scratchSize}, b.getI32Type());
       Value seed = q.seed;
       Value lo = arith::TruncIOp::create(b, loc, b.getI32Type(), seed);
       Value hi = arith::TruncIOp::create(
@@ -495,10 +486,6 @@ struct QuantizeBuilder {
               arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
       k0 = vector::BroadcastOp::create(b, loc, vI32, lo);
       k1 = vector::BroadcastOp::create(b, loc, vI32, hi);
-    } else {
-      // An unused placeholder keeps the loop-carried state uniform.
-      scratch = tensor::EmptyOp::create(b, loc, SmallVector<int64_t>{0},
-                                        b.getI32Type());
     }
 
     int64_t fullBlocks = n / bN, lastWidth = n % bN;
@@ -520,74 +507,125 @@ struct QuantizeBuilder {
       return state;
     };
 
-    SmallVector<Value> results = loop(
-        b, 0, g0Count, 1, {maxT, biases, codes, scratch},
-        [&](OpBuilder &b, Value g0, ValueRange args) {
-          Value maxT = args[0], biases = args[1], codes = args[2],
-                scratch = args[3];
-          Value rBegin = mulI(b, g0, b0);
-          Value rEnd = arith::MinSIOp::create(b, loc, addI(b, rBegin, idx(b, b0)),
-                                              idx(b, d0));
-          // 1. Block maxima of the band.
-          maxT = loop(b, rBegin, rEnd, 1, {maxT},
-                      [&](OpBuilder &b, Value i0, ValueRange args) {
-            return loop(b, 0, inner, 1, args,
-                        [&](OpBuilder &b, Value im, ValueRange args) {
-              Value gm = midGridIndex(b, im);
-              return forBlockColumns(
-                  b, args,
-                  [&](OpBuilder &b, Value g1, Value c0, int64_t width,
-                      ValueRange args) {
-                    Value m = blockRowMax(b, input, i0, im, c0, width);
-                    Value old = tensor::ExtractOp::create(
-                        b, loc, args[0], ValueRange{g0, gm, g1});
-                    Value max = arith::MaxUIOp::create(b, loc, old, m);
-                    return SmallVector<Value>{tensor::InsertOp::create(
-                        b, loc, max, args[0], ValueRange{g0, gm, g1})};
-                  });
-            });
-          })[0];
-          // 2. Its biases.
-          biases = loop(b, 0, gMid, 1, {biases},
-                        [&](OpBuilder &b, Value gm, ValueRange args) {
-            return loop(b, 0, gN, 1, args,
-                        [&](OpBuilder &b, Value g1, ValueRange args) {
-              Value max = tensor::ExtractOp::create(b, loc, maxT,
-                                                    ValueRange{g0, gm, g1});
-              Value beta = emitBlockBeta(b, loc, max, q.format);
-              return SmallVector<Value>{tensor::InsertOp::create(
-                  b, loc, beta, args[0], ValueRange{g0, gm, g1})};
-            });
-          })[0];
-          // 3. Its codes.
-          SmallVector<Value> cs = loop(
-              b, rBegin, rEnd, 1, {codes, scratch},
-              [&](OpBuilder &b, Value i0, ValueRange args) {
-            return loop(b, 0, inner, 1, args,
-                        [&](OpBuilder &b, Value im, ValueRange args) {
-              Value gm = midGridIndex(b, im);
-              Value codes = args[0], scratch = args[1];
-              Value wordOffset;
-              if (stochastic) {
-                Value row = addI(b, mulI(b, i0, inner), im);
-                std::tie(scratch, wordOffset) =
-                    fillWords(b, scratch, mulI(b, row, n));
-              }
-              SmallVector<Value> out = forBlockColumns(
-                  b, {codes},
-                  [&](OpBuilder &b, Value g1, Value c0, int64_t width,
-                      ValueRange args) {
-                    Value beta = tensor::ExtractOp::create(
-                        b, loc, biases, ValueRange{g0, gm, g1});
-                    return SmallVector<Value>{
-                        blockRowCodes(b, input, i0, im, c0, width, beta,
-                                      args[0], scratch, wordOffset)};
-                  });
-              return SmallVector<Value>{out[0], scratch};
-            });
-          });
-          return SmallVector<Value>{maxT, biases, cs[0], cs[1]};
+    // Bands of block rows are independent: one scf.forall over them (on
+    // all cores in the parallel CPU pipeline). Each band has its own block
+    // maxima, biases and random-word buffer, and writes its rows of the
+    // codes and its row of the biases.
+    Value biasesInit = tensor::EmptyOp::create(b, loc, grid3, b.getI8Type());
+    Value codesInit = tensor::EmptyOp::create(
+        b, loc, SmallVector<int64_t>{d0, inner, n}, codeType);
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(g0Count)},
+        ValueRange{biasesInit, codesInit}, std::nullopt);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forall.getBody());
+      Value g0 = forall.getInductionVars()[0];
+      Value sharedBiases = forall.getRegionIterArgs()[0];
+      Value sharedCodes = forall.getRegionIterArgs()[1];
+      Value rBegin = mulI(b, g0, b0);
+      Value rEnd = arith::MinSIOp::create(b, loc, addI(b, rBegin, idx(b, b0)),
+                                          idx(b, d0));
+      // Rows of the band: b0, or fewer in a last partial band.
+      OpFoldResult rows = b.getIndexAttr(b0);
+      if (d0 % b0 != 0)
+        rows = arith::SubIOp::create(b, loc, rEnd, rBegin).getResult();
+      SmallVector<OpFoldResult> bandOffsets = {rBegin, b.getIndexAttr(0),
+                                               b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> bandSizes = {rows, b.getIndexAttr(inner),
+                                             b.getIndexAttr(n)};
+      SmallVector<OpFoldResult> ones(3, b.getIndexAttr(1));
+      Value codes = tensor::ExtractSliceOp::create(
+          b, loc, sharedCodes, bandOffsets, bandSizes, ones);
+      Value zeroIdx = idx(b, 0);
+      Value maxT =
+          linalg::FillOp::create(
+              b, loc, ValueRange{zero32},
+              ValueRange{tensor::EmptyOp::create(b, loc, bandGrid,
+                                                 b.getI32Type())})
+              .getResult(0);
+      Value scratch;
+      if (stochastic)
+        scratch = tensor::EmptyOp::create(
+            b, loc, SmallVector<int64_t>{scratchSize}, b.getI32Type());
+      // 1. Block maxima of the band.
+      maxT = loop(b, rBegin, rEnd, 1, {maxT},
+                  [&](OpBuilder &b, Value i0, ValueRange args) {
+        return loop(b, 0, inner, 1, args,
+                    [&](OpBuilder &b, Value im, ValueRange args) {
+          Value gm = midGridIndex(b, im);
+          return forBlockColumns(
+              b, args,
+              [&](OpBuilder &b, Value g1, Value c0, int64_t width,
+                  ValueRange args) {
+                Value m = blockRowMax(b, input, i0, im, c0, width);
+                Value old = tensor::ExtractOp::create(
+                    b, loc, args[0], ValueRange{zeroIdx, gm, g1});
+                Value max = arith::MaxUIOp::create(b, loc, old, m);
+                return SmallVector<Value>{tensor::InsertOp::create(
+                    b, loc, max, args[0], ValueRange{zeroIdx, gm, g1})};
+              });
         });
+      })[0];
+      // 2. Its biases.
+      Value biases = tensor::EmptyOp::create(b, loc, bandGrid, b.getI8Type());
+      biases = loop(b, 0, gMid, 1, {biases},
+                    [&](OpBuilder &b, Value gm, ValueRange args) {
+        return loop(b, 0, gN, 1, args,
+                    [&](OpBuilder &b, Value g1, ValueRange args) {
+          Value max = tensor::ExtractOp::create(b, loc, maxT,
+                                                ValueRange{zeroIdx, gm, g1});
+          Value beta = emitBlockBeta(b, loc, max, q.format);
+          return SmallVector<Value>{tensor::InsertOp::create(
+              b, loc, beta, args[0], ValueRange{zeroIdx, gm, g1})};
+        });
+      })[0];
+      // 3. Its codes.
+      SmallVector<Value> state = {codes};
+      if (stochastic)
+        state.push_back(scratch);
+      SmallVector<Value> cs = loop(
+          b, rBegin, rEnd, 1, state,
+          [&](OpBuilder &b, Value i0, ValueRange args) {
+        return loop(b, 0, inner, 1, args,
+                    [&](OpBuilder &b, Value im, ValueRange args) {
+          Value gm = midGridIndex(b, im);
+          Value codes = args[0];
+          Value scratch, wordOffset;
+          if (stochastic) {
+            Value row = addI(b, mulI(b, i0, inner), im);
+            std::tie(scratch, wordOffset) =
+                fillWords(b, args[1], mulI(b, row, n));
+          }
+          Value codesRow = arith::SubIOp::create(b, loc, i0, rBegin);
+          SmallVector<Value> out = forBlockColumns(
+              b, {codes},
+              [&](OpBuilder &b, Value g1, Value c0, int64_t width,
+                  ValueRange args) {
+                Value beta = tensor::ExtractOp::create(
+                    b, loc, biases, ValueRange{zeroIdx, gm, g1});
+                return SmallVector<Value>{
+                    blockRowCodes(b, input, i0, im, c0, width, beta, args[0],
+                                  codesRow, scratch, wordOffset)};
+              });
+          SmallVector<Value> next = {out[0]};
+          if (stochastic)
+            next.push_back(scratch);
+          return next;
+        });
+      });
+      b.setInsertionPointToStart(forall.getTerminator().getBody());
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, biases, sharedBiases,
+          ArrayRef<OpFoldResult>{g0, b.getIndexAttr(0), b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(gMid),
+                                 b.getIndexAttr(gN)},
+          ones);
+      tensor::ParallelInsertSliceOp::create(b, loc, cs[0], sharedCodes,
+                                            bandOffsets, bandSizes, ones);
+    }
+    SmallVector<Value> results = {Value(), forall.getResult(0),
+                                  forall.getResult(1)};
     return {from3D(b, results[2], codesType), from3D(b, results[1], biasType)};
   }
 };

@@ -52,9 +52,10 @@ def BMVectorizeQuantize : Pass<"bm-vectorize-quantize"> {
     `convert-bm-to-linalg` lowers `bm.quantize` to three `linalg.generic`
     ops (block maxima, biases, codes) and marks the codes op
     (`bm.quant_codes`). Their element-to-block maps use `floordiv`, so they
-    would stay scalar loops. This pass replaces the three ops by one loop
-    nest over bands of block rows (the blocks sharing their first-dimension
-    index): the band's block maxima with 8-lane vector maxima, its biases,
+    would stay scalar loops. This pass replaces the three ops by one
+    `scf.forall` over bands of block rows (the blocks sharing their
+    first-dimension index; independent, so `bm-lower-to-cpu{parallel=true}`
+    runs them on all cores): the band's block maxima with 8-lane vector maxima, its biases,
     then its codes, 8 elements at a time with the vector form of the exact
     integer element math, while the band is still in cache. Stochastic
     rounding fills a row buffer with the row's random words, one
