@@ -602,6 +602,40 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
         });
   };
   Value scalesA = scales(true), scalesB = scales(false);
+  // The range of the scales of each tile's rows (columns) per run, for the
+  // kernel's fast-path test: [batch?, Mp/tileM, R] for A and
+  // [batch?, Np/kTileN, R] for B, minima and maxima (the non-finite marker
+  // is the smallest i32, so it shows in the minimum).
+  auto scaleRange = [&](bool isA, bool max) -> Value {
+    int64_t panels = isA ? Mp / tileM : Np / kTileN;
+    int64_t width = isA ? tileM : kTileN;
+    return buildTensor(
+        b, loc, withBatch({panels, R}), i32,
+        [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+          Idx x{b, loc};
+          Value panel = idx[nb], r = idx[nb + 1];
+          Value acc;
+          for (int64_t i = 0; i < width; ++i) {
+            SmallVector<Value> at;
+            if (batched)
+              at.push_back(idx[0]);
+            Value outer = x.add(x.mul(panel, width), x.c(i));
+            if (isA)
+              at.append({outer, r});
+            else
+              at.append({r, outer});
+            Value v = tensor::ExtractOp::create(b, loc,
+                                                isA ? scalesA : scalesB, at);
+            acc = !acc  ? v
+                  : max ? arith::MaxSIOp::create(b, loc, acc, v).getResult()
+                        : arith::MinSIOp::create(b, loc, acc, v).getResult();
+          }
+          return acc;
+        });
+  };
+  Value minScaleA = scaleRange(true, false), maxScaleA = scaleRange(true, true);
+  Value minScaleB = scaleRange(false, false),
+        maxScaleB = scaleRange(false, true);
 
   // Step 3-4: the tiled kernel. Without padding each tile copies its part
   // of the init into a new output (in the parallel loop, not before it);
@@ -794,9 +828,10 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
 
           // The run's scales: rows (scalars) and columns (vectors). The
           // whole tile takes the fast conversion when no block is
-          // non-finite and every sA + sB lies in [-126, 127]: a min/max
-          // test (finite scales are within +-1000; the non-finite marker,
-          // INT32_MIN, fails it).
+          // non-finite and every sA + sB lies in [-126, 127]: a test on the
+          // precomputed ranges of the tile's row and column scales (finite
+          // scales are within +-1000; the non-finite marker, INT32_MIN,
+          // fails it).
           auto cmp = [&](arith::CmpIPredicate pred, Value u, Value v) {
             return arith::CmpIOp::create(b, loc, pred, u, v).getResult();
           };
@@ -811,20 +846,14 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
             scaleB.push_back(vector::TransferReadOp::create(
                 b, loc, vi32, scalesB,
                 withB({r, x.add(n0, x.c(c * kLanes))}), i32Zero, inBounds));
-          Value minA = scaleA[0], maxA = scaleA[0];
-          for (Value sA : ArrayRef<Value>(scaleA).drop_front()) {
-            minA = arith::MinSIOp::create(b, loc, minA, sA);
-            maxA = arith::MaxSIOp::create(b, loc, maxA, sA);
-          }
-          Value minBv = scaleB[0], maxBv = scaleB[0];
-          for (Value sB : ArrayRef<Value>(scaleB).drop_front()) {
-            minBv = arith::MinSIOp::create(b, loc, minBv, sB);
-            maxBv = arith::MaxSIOp::create(b, loc, maxBv, sB);
-          }
-          Value minB = vector::ReductionOp::create(
-              b, loc, vector::CombiningKind::MINSI, minBv);
-          Value maxB = vector::ReductionOp::create(
-              b, loc, vector::CombiningKind::MAXSI, maxBv);
+          Value minA = tensor::ExtractOp::create(b, loc, minScaleA,
+                                                 withB({ivs[nb], r}));
+          Value maxA = tensor::ExtractOp::create(b, loc, maxScaleA,
+                                                 withB({ivs[nb], r}));
+          Value minB = tensor::ExtractOp::create(b, loc, minScaleB,
+                                                 withB({ivs[nb + 1], r}));
+          Value maxB = tensor::ExtractOp::create(b, loc, maxScaleB,
+                                                 withB({ivs[nb + 1], r}));
           using P = arith::CmpIPredicate;
           Value bound = constI32(b, loc, -1000);
           Value takeFast = andi(
