@@ -262,6 +262,79 @@ func.func @bm6(%ca: tensor<{m}x{k}xi8>, %ba: tensor<1x3xi8>,
             y = lib.bm6(qa.codes, qa.beta, qb.codes, qb.beta, init)
             self.assertBitsEqual(y, want, "BM6 matmul (%s)" % what)
 
+    def test_large_matmul_parallel_and_sequential_agree(self):
+        """A BM6 matmul whose operand packing is large enough to be tiled
+        into tasks (bm-tile-parallel; 2^17 elements each) and whose u8 column
+        sums run as tasks too: the reference's bits in parallel and in
+        order, with and without the x86 AVX2 step."""
+        if not compiler._has_async_runtime(compiler.find_tools()):
+            self.skipTest("no libmlir_async_runtime / opt here")
+        m, k, n = 256, 520, 300   # runs of 48 and a last one of 40
+        ga, gb = "6x11", "11x7"
+        src = f"""
+!a = !bm.tensor<{m}x{k}xe2m3, block = [48, 48]>
+!b = !bm.tensor<{k}x{n}xe2m3, block = [48, 48]>
+func.func @mm(%ca: tensor<{m}x{k}xi8>, %ba: tensor<{ga}xi8>,
+              %cb: tensor<{k}x{n}xi8>, %bb: tensor<{gb}xi8>,
+              %init: tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32> {{
+  %qa = bm.pack %ca, %ba : tensor<{m}x{k}xi8>, tensor<{ga}xi8> -> !a
+  %qb = bm.pack %cb, %bb : tensor<{k}x{n}xi8>, tensor<{gb}xi8> -> !b
+  %y = bm.matmul %qa, %qb, %init : !a, !b, tensor<{m}x{n}xf32> -> tensor<{m}x{n}xf32>
+  return %y : tensor<{m}x{n}xf32>
+}}
+"""
+        a = scaled_data(self.rng, (m, k), spread=6)
+        b = scaled_data(self.rng, (k, n), spread=6)
+        init = self.rng.standard_normal((m, n)).astype(np.float32)
+        qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=SEED_A)
+        qb = bmn.quantize(b, "e2m3", (48, 48), "nearest")
+        want = bmn.matmul(qa, qb, init)
+        avx2 = [False] + ([True] if compiler.host_has_avx2() else [])
+        for parallel in (True, False):
+            for x86_avx2 in avx2:
+                lib = compiler.compile_module(src, parallel=parallel,
+                                              x86_avx2=x86_avx2)
+                y = lib.mm(qa.codes, qa.beta, qb.codes, qb.beta, init)
+                self.assertBitsEqual(y, want, "matmul (parallel=%s, x86_avx2=%s)"
+                                     % (parallel, x86_avx2))
+
+    def test_large_quantize_parallel_and_sequential_agree(self):
+        """A quantize large enough for the band loop to run as tasks
+        (ParallelLoops.h: at least 2^17 elements), with a last partial band
+        (500 rows = 10 * 48 + 20) and partial edge blocks: nearest and
+        stochastic, in parallel and in order, give the reference's bits."""
+        if not compiler._has_async_runtime(compiler.find_tools()):
+            self.skipTest("no libmlir_async_runtime / opt here")
+        r, c = 500, 300
+        grid = "%dx%d" % (-(-r // 48), -(-c // 48))
+        src = f"""
+!q = !bm.tensor<{r}x{c}xe2m3, block = [48, 48]>
+func.func @quant(%x: tensor<{r}x{c}xf32>, %seed: i64)
+    -> (tensor<{r}x{c}xi8>, tensor<{grid}xi8>, tensor<{r}x{c}xi8>, tensor<{grid}xi8>) {{
+  %s = bm.quantize %x stochastic seed %seed : tensor<{r}x{c}xf32> -> !q
+  %n = bm.quantize %x nearest : tensor<{r}x{c}xf32> -> !q
+  %cs, %bs = bm.unpack %s : !q -> tensor<{r}x{c}xi8>, tensor<{grid}xi8>
+  %cn, %bn = bm.unpack %n : !q -> tensor<{r}x{c}xi8>, tensor<{grid}xi8>
+  return %cs, %bs, %cn, %bn : tensor<{r}x{c}xi8>, tensor<{grid}xi8>, tensor<{r}x{c}xi8>, tensor<{grid}xi8>
+}}
+"""
+        x = scaled_data(self.rng, (r, c), spread=8)
+        want_s = bmn.quantize(x, "e2m3", (48, 48), "stochastic", seed=SEED_A)
+        want_n = bmn.quantize(x, "e2m3", (48, 48), "nearest")
+        for parallel in (True, False):
+            lib = compiler.compile_module(src, parallel=parallel)
+            with open(lib.lowered_path) as f:
+                tasks = "mlirAsyncRuntime" in f.read()
+            self.assertEqual(tasks, parallel)
+            cs, bs, cn, bn = lib.quant(x, SEED_A)
+            what = "parallel" if parallel else "sequential"
+            self.assertBitsEqual(cs.view(np.uint8), want_s.codes,
+                                 "stochastic codes (%s)" % what)
+            self.assertBitsEqual(bs, want_s.beta, "stochastic biases (%s)" % what)
+            self.assertBitsEqual(cn.view(np.uint8), want_n.codes,
+                                 "nearest codes (%s)" % what)
+            self.assertBitsEqual(bn, want_n.beta, "nearest biases (%s)" % what)
+
     def test_out_arrays(self):
         a = scaled_data(self.rng, (M, K), spread=6)
         b = scaled_data(self.rng, (K, N), spread=6)

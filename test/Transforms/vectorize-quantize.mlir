@@ -1,15 +1,16 @@
 // RUN: bm-opt %s --convert-bm-to-linalg --convert-bm-to-arith --bm-vectorize-quantize -split-input-file | FileCheck %s
 
 // Nearest, 2-D, partial edge blocks (100 = 2 * 48 + 4 rows, 50 = 2 * 20 + 10
-// columns): one scf.forall over bands of block rows; in each, 8-lane block
+// columns): one loop over bands of block rows; in each, 8-lane block
 // maxima (two vector steps and a horizontal maximum per full block row, one
 // step and two scalar elements for the partial one), the band's biases, then
 // its codes, 8 lanes at a time, into its slice of the codes (48 rows, 4 in
-// the last band); no generic is left.
+// the last band); no generic is left. 5000 elements are too few for tasks:
+// the band loop is an scf.for (see @large for the scf.forall).
 // CHECK-LABEL: func.func @nearest
 // CHECK-SAME: (%[[X:.*]]: tensor<100x50xf32>) -> (tensor<100x50xi8>, tensor<3x3xi8>)
 // CHECK: %[[X3:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1, 2]] output_shape [100, 1, 50]
-// CHECK: scf.forall (%[[G0:.*]]) in (3) shared_outs(%[[SB:.*]] = %{{.*}}, %[[SC:.*]] = %{{.*}}) -> (tensor<3x1x3xi8>, tensor<100x1x50xi8>)
+// CHECK: scf.for %[[G0:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[SB:.*]] = %{{.*}}, %[[SC:.*]] = %{{.*}}) -> (tensor<3x1x3xi8>, tensor<100x1x50xi8>)
 // CHECK: %[[BAND:.*]] = tensor.extract_slice %[[SC]][%{{.*}}, 0, 0] [%{{.*}}, 1, 50] [1, 1, 1] : tensor<100x1x50xi8> to tensor<?x1x50xi8>
 // CHECK: scf.for
 // CHECK: vector.transfer_read %[[X3]]{{.*}} : tensor<100x1x50xf32>, vector<8xf32>
@@ -31,9 +32,8 @@
 // CHECK: arith.select {{.*}} : vector<8xi1>, vector<8xi32>
 // CHECK: arith.trunci {{.*}} : vector<8xi32> to vector<8xi8>
 // CHECK: vector.transfer_write {{.*}} : vector<8xi8>, tensor<?x1x50xi8>
-// CHECK: scf.forall.in_parallel
-// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[SB]][%[[G0]], 0, 0] [1, 1, 3]
-// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[SC]][%{{.*}}, 0, 0] [%{{.*}}, 1, 50]
+// CHECK: tensor.insert_slice %{{.*}} into %[[SB]][%[[G0]], 0, 0] [1, 1, 3]
+// CHECK: tensor.insert_slice %{{.*}} into %[[SC]][%{{.*}}, 0, 0] [%{{.*}}, 1, 50]
 // CHECK-NOT: linalg.generic
 // CHECK: tensor.collapse_shape {{.*}} {{\[}}[0], [1, 2]] : tensor<3x1x3xi8> into tensor<3x3xi8>
 // CHECK-NOT: linalg.generic
@@ -51,7 +51,7 @@ func.func @nearest(%x: tensor<100x50xf32>) -> !bm.tensor<100x50xe2m3, block = [4
 // CHECK-LABEL: func.func @stochastic
 // CHECK-SAME: (%[[X:.*]]: tensor<4x6x40xf32>, %[[S:.*]]: i64)
 // CHECK: arith.trunci %[[S]] : i64 to i32
-// CHECK: scf.forall (%{{.*}}) in (2)
+// CHECK: scf.for
 // CHECK: tensor.extract_slice {{.*}} : tensor<4x6x40xi16> to tensor<2x6x40xi16>
 // CHECK: tensor.empty() : tensor<64xi32>
 // CHECK-COUNT-20: arith.mului_extended {{.*}} : vector<8xi32>
@@ -85,3 +85,18 @@ func.func @rank1(%x: tensor<1000xf32>) -> !bm.tensor<1000xe2m3, block = [64]> {
   return %q : !bm.tensor<1000xe2m3, block = [64]>
 }
 
+// -----
+
+// 512 x 512 elements (at least 2^17): the bands are an scf.forall, so that
+// bm-lower-to-cpu{parallel=true} runs them as tasks; each writes its row of
+// the biases and its 48 (last: 32) rows of the codes.
+// CHECK-LABEL: func.func @large
+// CHECK: scf.forall (%[[G0:.*]]) in (11) shared_outs(%[[SB:.*]] = %{{.*}}, %[[SC:.*]] = %{{.*}}) -> (tensor<11x1x11xi8>, tensor<512x1x512xi8>)
+// CHECK: tensor.extract_slice %[[SC]][%{{.*}}, 0, 0] [%{{.*}}, 1, 512] [1, 1, 1] : tensor<512x1x512xi8> to tensor<?x1x512xi8>
+// CHECK: scf.forall.in_parallel
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[SB]][%[[G0]], 0, 0] [1, 1, 11]
+// CHECK: tensor.parallel_insert_slice %{{.*}} into %[[SC]][%{{.*}}, 0, 0] [%{{.*}}, 1, 512]
+func.func @large(%x: tensor<512x512xf32>) -> !bm.tensor<512x512xe2m3, block = [48, 48]> {
+  %q = bm.quantize %x nearest : tensor<512x512xf32> -> !bm.tensor<512x512xe2m3, block = [48, 48]>
+  return %q : !bm.tensor<512x512xe2m3, block = [48, 48]>
+}

@@ -42,6 +42,7 @@
 
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Numerics/Kulisch.h"
+#include "bm/Dialect/BM/Utils/ParallelLoops.h"
 #include "bm/Numerics/Quantize.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -181,6 +182,55 @@ Value callIntrinsic(OpBuilder &b, Location loc, ModuleOp module,
   return func::CallOp::create(b, loc, callee, ValueRange{u, v}).getResult(0);
 }
 
+/// Fills `init` slice by slice: for every index vector of the iteration
+/// space `ubs`, `body` returns a slice and its offsets and sizes (unit
+/// strides). An scf.forall (tasks in the parallel CPU pipeline) when
+/// `parallel`, else nested scf.for loops carrying the tensor.
+using SliceBody = function_ref<std::pair<Value, SmallVector<OpFoldResult>>(
+    OpBuilder &, ValueRange, SmallVector<OpFoldResult> &)>;
+Value buildSliceLoop(OpBuilder &b, Location loc, ArrayRef<int64_t> ubs,
+                     Value init, bool parallel, SliceBody body) {
+  auto rank = cast<RankedTensorType>(init.getType()).getRank();
+  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+  if (parallel) {
+    SmallVector<OpFoldResult> bounds;
+    for (int64_t ub : ubs)
+      bounds.push_back(b.getIndexAttr(ub));
+    auto forall =
+        scf::ForallOp::create(b, loc, bounds, ValueRange{init}, std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    SmallVector<OpFoldResult> sizes;
+    auto [slice, offsets] = body(b, forall.getInductionVars(), sizes);
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, slice,
+                                          forall.getRegionIterArgs()[0],
+                                          offsets, sizes, strides);
+    return forall.getResult(0);
+  }
+  SmallVector<Value> ivs;
+  std::function<Value(OpBuilder &, Value, size_t)> nest =
+      [&](OpBuilder &b, Value acc, size_t d) -> Value {
+    if (d == ubs.size()) {
+      SmallVector<OpFoldResult> sizes;
+      auto [slice, offsets] = body(b, ivs, sizes);
+      return tensor::InsertSliceOp::create(b, loc, slice, acc, offsets, sizes,
+                                           strides);
+    }
+    auto loop = scf::ForOp::create(
+        b, loc, constIndex(b, loc, 0), constIndex(b, loc, ubs[d]),
+        constIndex(b, loc, 1), ValueRange{acc},
+        [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
+          ivs.push_back(iv);
+          Value next = nest(b, args[0], d + 1);
+          ivs.pop_back();
+          scf::YieldOp::create(b, loc, next);
+        });
+    return loop.getResult(0);
+  };
+  return nest(b, init, 0);
+}
+
 constexpr llvm::StringLiteral kPmaddubsw = "llvm.x86.avx2.pmadd.ub.sw";
 constexpr llvm::StringLiteral kPmaddwd = "llvm.x86.avx2.pmadd.wd";
 
@@ -304,7 +354,11 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
 
   // The packing ops run on all cores in the parallel pipeline: one tile per
   // index of their batch and first loop (bm-tile-parallel).
+  // (Small ones stay sequential: see ParallelLoops.h.)
   auto markParallel = [&](Value packed) {
+    if (cast<RankedTensorType>(packed.getType()).getNumElements() <
+        kMinParallelElements)
+      return;
     Operation *def = packed.getDefiningOp();
     if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def))
       def = collapse.getSrc().getDefiningOp();
@@ -494,85 +548,84 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     auto vi16 = VectorType::get({2 * kLanes}, i16);
     auto vi32 = VectorType::get({kLanes}, i32);
     Value init = emptyTensor(b, loc, withBatch({R, Np}), i32);
-    SmallVector<OpFoldResult> ubs;
+    SmallVector<int64_t> ubs;
     if (batched)
-      ubs.push_back(b.getIndexAttr(batch));
-    ubs.push_back(b.getIndexAttr(Np / kTileN));
-    auto forall =
-        scf::ForallOp::create(b, loc, ubs, ValueRange{init}, std::nullopt);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forall.getBody());
-    Idx x{b, loc};
-    SmallVector<Value> ivs(forall.getInductionVars());
-    Value bi = batched ? ivs[0] : Value();
-    Value nt = ivs[nb];
-    auto withB = [&](ArrayRef<Value> rest) {
-      SmallVector<Value> indices;
-      if (batched)
-        indices.push_back(bi);
-      indices.append(rest.begin(), rest.end());
-      return indices;
-    };
-    Value onesU8 = splat(b, loc, vi8, b.getI8IntegerAttr(1));
-    Value ones16 = splat(b, loc, vi16, b.getI16IntegerAttr(1));
-    Value scale = splat(b, loc, vi32, b.getI32IntegerAttr(-step.offsetA));
-    Value zeros = splat(b, loc, vi32, b.getI32IntegerAttr(0));
-    Value i8Zero = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
-    SmallVector<bool> inBounds{true};
-    Value panel = emptyTensor(b, loc, {R, kTileN}, i32);
-    auto runLoop = scf::ForOp::create(
-        b, loc, x.c(0), x.c(R), x.c(1), ValueRange{panel},
-        [&](OpBuilder &b, Location loc, Value r, ValueRange iter) {
+      ubs.push_back(batch);
+    ubs.push_back(Np / kTileN);
+    // Parallel only over enough work (ParallelLoops.h).
+    bool parallel = cast<RankedTensorType>(packedB.getType()).getNumElements() >=
+                    kMinParallelElements;
+    negColumnSums = buildSliceLoop(
+        b, loc, ubs, init, parallel,
+        [&](OpBuilder &b, ValueRange ivs, SmallVector<OpFoldResult> &sizes)
+            -> std::pair<Value, SmallVector<OpFoldResult>> {
           Idx x{b, loc};
-          Value stepStart = x.at(stepStartTable, r);
-          SmallVector<Value> sumsInit(kChunks, zeros);
-          auto stepLoop = scf::ForOp::create(
-              b, loc, x.c(0), x.at(stepCountTable, r), x.c(1), sumsInit,
-              [&](OpBuilder &b, Location loc, Value s, ValueRange sums) {
+          Value bi = batched ? ivs[0] : Value();
+          Value nt = ivs[nb];
+          auto withB = [&](ArrayRef<Value> rest) {
+            SmallVector<Value> indices;
+            if (batched)
+              indices.push_back(bi);
+            indices.append(rest.begin(), rest.end());
+            return indices;
+          };
+          Value onesU8 = splat(b, loc, vi8, b.getI8IntegerAttr(1));
+          Value ones16 = splat(b, loc, vi16, b.getI16IntegerAttr(1));
+          Value scale =
+              splat(b, loc, vi32, b.getI32IntegerAttr(-step.offsetA));
+          Value zeros = splat(b, loc, vi32, b.getI32IntegerAttr(0));
+          Value i8Zero =
+              arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+          SmallVector<bool> inBounds{true};
+          Value panel = emptyTensor(b, loc, {R, kTileN}, i32);
+          auto runLoop = scf::ForOp::create(
+              b, loc, x.c(0), x.c(R), x.c(1), ValueRange{panel},
+              [&](OpBuilder &b, Location loc, Value r, ValueRange iter) {
                 Idx x{b, loc};
-                Value w0 = x.mul(x.add(stepStart, s), wordsPerStep);
-                SmallVector<Value> next(sums);
-                for (int64_t q = 0; q < wordsPerStep; ++q)
-                  for (int64_t c = 0; c < kChunks; ++c) {
-                    Value v = vector::TransferReadOp::create(
-                        b, loc, vi8, packedB,
-                        withB({nt, x.add(w0, x.c(q)), x.c(W * kLanes * c)}),
-                        i8Zero, inBounds);
-                    Value pairs =
-                        callIntrinsic(b, loc, module, kPmaddubsw, vi16,
-                                      onesU8, v);
-                    Value quads = callIntrinsic(b, loc, module, kPmaddwd,
-                                                vi32, pairs, ones16);
-                    next[c] = arith::AddIOp::create(b, loc, next[c], quads);
-                  }
-                scf::YieldOp::create(b, loc, next);
+                Value stepStart = x.at(stepStartTable, r);
+                SmallVector<Value> sumsInit(kChunks, zeros);
+                auto stepLoop = scf::ForOp::create(
+                    b, loc, x.c(0), x.at(stepCountTable, r), x.c(1), sumsInit,
+                    [&](OpBuilder &b, Location loc, Value s, ValueRange sums) {
+                      Idx x{b, loc};
+                      Value w0 = x.mul(x.add(stepStart, s), wordsPerStep);
+                      SmallVector<Value> next(sums);
+                      for (int64_t q = 0; q < wordsPerStep; ++q)
+                        for (int64_t c = 0; c < kChunks; ++c) {
+                          Value v = vector::TransferReadOp::create(
+                              b, loc, vi8, packedB,
+                              withB({nt, x.add(w0, x.c(q)),
+                                     x.c(W * kLanes * c)}),
+                              i8Zero, inBounds);
+                          Value pairs = callIntrinsic(
+                              b, loc, module, kPmaddubsw, vi16, onesU8, v);
+                          Value quads = callIntrinsic(b, loc, module, kPmaddwd,
+                                                      vi32, pairs, ones16);
+                          next[c] =
+                              arith::AddIOp::create(b, loc, next[c], quads);
+                        }
+                      scf::YieldOp::create(b, loc, next);
+                    });
+                Value updated = iter[0];
+                for (int64_t c = 0; c < kChunks; ++c) {
+                  Value v = arith::MulIOp::create(
+                      b, loc, stepLoop.getResult(c), scale);
+                  updated = vector::TransferWriteOp::create(
+                                b, loc, v, updated,
+                                ValueRange{r, x.c(c * kLanes)}, inBounds)
+                                .getResult();
+                }
+                scf::YieldOp::create(b, loc, updated);
               });
-          Value updated = iter[0];
-          for (int64_t c = 0; c < kChunks; ++c) {
-            Value v = arith::MulIOp::create(b, loc, stepLoop.getResult(c),
-                                            scale);
-            updated = vector::TransferWriteOp::create(
-                          b, loc, v, updated,
-                          ValueRange{r, x.c(c * kLanes)}, inBounds)
-                          .getResult();
+          SmallVector<OpFoldResult> offsets;
+          if (batched) {
+            offsets.push_back(bi);
+            sizes.push_back(b.getIndexAttr(1));
           }
-          scf::YieldOp::create(b, loc, updated);
+          offsets.append({b.getIndexAttr(0), x.mul(nt, kTileN)});
+          sizes.append({b.getIndexAttr(R), b.getIndexAttr(kTileN)});
+          return {runLoop.getResult(0), offsets};
         });
-    Value n0 = x.mul(nt, kTileN);
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    SmallVector<OpFoldResult> offsets, sizes, strides;
-    if (batched) {
-      offsets.push_back(bi);
-      sizes.push_back(b.getIndexAttr(1));
-      strides.push_back(b.getIndexAttr(1));
-    }
-    offsets.append({b.getIndexAttr(0), n0});
-    sizes.append({b.getIndexAttr(R), b.getIndexAttr(kTileN)});
-    strides.append({b.getIndexAttr(1), b.getIndexAttr(1)});
-    tensor::ParallelInsertSliceOp::create(b, loc, runLoop.getResult(0),
-                                          forall.getRegionIterArgs()[0],
-                                          offsets, sizes, strides);
-    negColumnSums = forall.getResult(0);
   }
 
   // Step 2: unit exponents (rows / columns past the edge repeat the last).

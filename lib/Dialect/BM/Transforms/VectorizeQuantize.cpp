@@ -19,6 +19,7 @@
 #include "bm/Dialect/BM/Transforms/Passes.h"
 
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
+#include "bm/Dialect/BM/Utils/ParallelLoops.h"
 #include "bm/Numerics/Format.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -514,15 +515,13 @@ struct QuantizeBuilder {
     Value biasesInit = tensor::EmptyOp::create(b, loc, grid3, b.getI8Type());
     Value codesInit = tensor::EmptyOp::create(
         b, loc, SmallVector<int64_t>{d0, inner, n}, codeType);
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(g0Count)},
-        ValueRange{biasesInit, codesInit}, std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(forall.getBody());
-      Value g0 = forall.getInductionVars()[0];
-      Value sharedBiases = forall.getRegionIterArgs()[0];
-      Value sharedCodes = forall.getRegionIterArgs()[1];
+    // One band: its biases [1, gMid, gN] and codes (a slice of
+    // `sharedCodes`), with where the codes go.
+    struct Band {
+      Value biases, codes;
+      SmallVector<OpFoldResult> offsets, sizes;
+    };
+    auto buildBand = [&](OpBuilder &b, Value g0, Value sharedCodes) -> Band {
       Value rBegin = mulI(b, g0, b0);
       Value rEnd = arith::MinSIOp::create(b, loc, addI(b, rBegin, idx(b, b0)),
                                           idx(b, d0));
@@ -614,18 +613,47 @@ struct QuantizeBuilder {
           return next;
         });
       });
+      return Band{biases, cs[0], bandOffsets, bandSizes};
+    };
+    SmallVector<OpFoldResult> ones(3, b.getIndexAttr(1));
+    auto biasOffsets = [&](Value g0) {
+      return SmallVector<OpFoldResult>{g0, b.getIndexAttr(0),
+                                       b.getIndexAttr(0)};
+    };
+    SmallVector<OpFoldResult> biasSizes = {
+        b.getIndexAttr(1), b.getIndexAttr(gMid), b.getIndexAttr(gN)};
+    SmallVector<Value> results;
+    if (d0 * inner * n >= kMinParallelElements) {
+      auto forall = scf::ForallOp::create(
+          b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(g0Count)},
+          ValueRange{biasesInit, codesInit}, std::nullopt);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(forall.getBody());
+      Value g0 = forall.getInductionVars()[0];
+      Band band = buildBand(b, g0, forall.getRegionIterArgs()[1]);
       b.setInsertionPointToStart(forall.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(
-          b, loc, biases, sharedBiases,
-          ArrayRef<OpFoldResult>{g0, b.getIndexAttr(0), b.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(gMid),
-                                 b.getIndexAttr(gN)},
-          ones);
-      tensor::ParallelInsertSliceOp::create(b, loc, cs[0], sharedCodes,
-                                            bandOffsets, bandSizes, ones);
+      tensor::ParallelInsertSliceOp::create(b, loc, band.biases,
+                                            forall.getRegionIterArgs()[0],
+                                            biasOffsets(g0), biasSizes, ones);
+      tensor::ParallelInsertSliceOp::create(b, loc, band.codes,
+                                            forall.getRegionIterArgs()[1],
+                                            band.offsets, band.sizes, ones);
+      results = {Value(), forall.getResult(0), forall.getResult(1)};
+    } else {
+      // Little work: bands in order (ParallelLoops.h).
+      SmallVector<Value> outs = loop(
+          b, 0, g0Count, 1, {biasesInit, codesInit},
+          [&](OpBuilder &b, Value g0, ValueRange args) {
+            Band band = buildBand(b, g0, args[1]);
+            Value biases = tensor::InsertSliceOp::create(
+                b, loc, band.biases, args[0], biasOffsets(g0), biasSizes,
+                ones);
+            Value codes = tensor::InsertSliceOp::create(
+                b, loc, band.codes, args[1], band.offsets, band.sizes, ones);
+            return SmallVector<Value>{biases, codes};
+          });
+      results = {Value(), outs[0], outs[1]};
     }
-    SmallVector<Value> results = {Value(), forall.getResult(0),
-                                  forall.getResult(1)};
     return {from3D(b, results[2], codesType), from3D(b, results[1], biasType)};
   }
 };

@@ -1,0 +1,24 @@
+//===- ParallelLoops.h - When a CPU loop is worth running in parallel ---===//
+//
+// The CPU lowerings emit scf.forall for loops whose iterations are
+// independent; bm-lower-to-cpu{parallel=true} turns every scf.forall into
+// tasks on the async runtime. Dispatching tasks costs tens of
+// microseconds, more than small loops take, so loops over little work are
+// emitted as sequential scf.for loops instead.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BM_DIALECT_BM_UTILS_PARALLELLOOPS_H
+#define BM_DIALECT_BM_UTILS_PARALLELLOOPS_H
+
+#include <cstdint>
+
+namespace mlir::bm {
+
+/// Elements (of the tensor a loop reads or writes) below which a loop stays
+/// sequential.
+constexpr int64_t kMinParallelElements = int64_t(1) << 17;
+
+} // namespace mlir::bm
+
+#endif // BM_DIALECT_BM_UTILS_PARALLELLOOPS_H
