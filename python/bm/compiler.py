@@ -6,7 +6,7 @@ A small ahead-of-time driver around the tools of the CPU lowering:
    LLVM dialect; every public function gets a ``_mlir_ciface_<name>`` wrapper);
 2. ``mlir-translate --mlir-to-llvmir``;
 3. ``llc -O3 -filetype=obj -relocation-model=pic -mtriple=<llc's default>
-   [-mcpu=native]``;
+   [-mcpu=native] [-mattr=+avx2]``;
 4. ``cc -shared`` (``libmlir_c_runner_utils`` linked only if used, with an
    rpath).
 
@@ -14,6 +14,9 @@ With ``parallel`` (the default where more than one CPU is usable) the
 lowering runs the tiles of bm.matmul kernels as async tasks
 (``bm-lower-to-cpu{parallel=true}``): LLVM ``opt`` splits their coroutines
 between steps 2 and 3, and the library links ``libmlir_async_runtime``.
+With ``x86_avx2`` (the default when compiling for this host on an x86-64
+CPU with AVX2) the matmul kernel may use AVX2 intrinsics
+(``bm-lower-to-cpu{x86-avx2=true}``: the u8 x s8 step for BM6-width forms).
 
 then loads the library with :mod:`ctypes` and calls the wrappers with memref
 descriptors built over numpy arrays. Compiled libraries are cached by a hash
