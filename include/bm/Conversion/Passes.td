@@ -78,8 +78,9 @@ def BMTileParallel : Pass<"bm-tile-parallel", "::mlir::func::FuncOp"> {
     pass tiles each marked op into an `scf.forall` with tiles of size 1 over
     its first N loops (where parallel), the rest whole, and drops the mark,
     so that `bm-lower-to-cpu{parallel=true}` runs them on all cores as it
-    runs the kernel's tiles. Unmarked ops are left alone. Same values:
-    tiling only changes which thread computes each element.
+    runs the kernel's tiles. Unmarked ops, and ops the tiler cannot tile,
+    are left alone. Same values: tiling only changes which thread computes
+    each element. A mark that is not a positive integer is an error.
   }];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",

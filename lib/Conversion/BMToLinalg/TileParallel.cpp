@@ -31,10 +31,24 @@ struct BMTileParallelPass
     : public mlir::bm::impl::BMTileParallelBase<BMTileParallelPass> {
   void runOnOperation() override {
     SmallVector<std::pair<linalg::LinalgOp, int64_t>> marked;
+    bool bad = false;
     getOperation().walk([&](linalg::LinalgOp op) {
-      if (auto dims = op->getAttrOfType<IntegerAttr>(mlir::bm::detail::kTileParallelAttr))
-        marked.push_back(std::make_pair(op, dims.getInt()));
+      Attribute mark = op->getAttr(mlir::bm::detail::kTileParallelAttr);
+      if (!mark)
+        return;
+      auto dims = dyn_cast<IntegerAttr>(mark);
+      if (!dims || dims.getInt() < 1) {
+        op->emitError() << "'" << mlir::bm::detail::kTileParallelAttr
+                        << "' must be a positive integer (the number of "
+                           "leading loops to tile into scf.forall), got "
+                        << mark;
+        bad = true;
+        return;
+      }
+      marked.push_back(std::make_pair(op, dims.getInt()));
     });
+    if (bad)
+      return signalPassFailure();
     IRRewriter rewriter(&getContext());
     for (auto [op, dims] : marked) {
       op->removeAttr(mlir::bm::detail::kTileParallelAttr);
@@ -58,11 +72,9 @@ struct BMTileParallelPass
       rewriter.setInsertionPoint(op);
       FailureOr<scf::SCFTilingResult> tiled =
           scf::tileUsingSCF(rewriter, tileable, options);
-      if (failed(tiled)) {
-        op->emitError("bm-tile-parallel: cannot tile this op into "
-                      "scf.forall");
-        return signalPassFailure();
-      }
+      // An op that cannot be tiled stays as it is (in order).
+      if (failed(tiled))
+        continue;
       rewriter.replaceOp(op, tiled->replacements);
     }
   }
