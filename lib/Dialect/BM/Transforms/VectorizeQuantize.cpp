@@ -107,11 +107,16 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp) {
       match.maxOp.getDpsInputs()[0] != match.input)
     return failure();
   // The new ops go where the codes generic is; every other user of the
-  // biases must come after it.
-  for (Operation *user : match.biasOp->getResult(0).getUsers())
-    if (user != codesOp && (user->getBlock() != codesOp->getBlock() ||
-                            !codesOp->isBeforeInBlock(user)))
+  // biases must come after it (directly or nested in an op after it, e.g. a
+  // tensor.extract in the body of a matmul's scales generic).
+  for (Operation *user : match.biasOp->getResult(0).getUsers()) {
+    if (user == codesOp)
+      continue;
+    Operation *ancestor = codesOp->getBlock()->findAncestorOpInBlock(*user);
+    if (!ancestor || ancestor == codesOp ||
+        !codesOp->isBeforeInBlock(ancestor))
       return failure();
+  }
 
   if (match.rounding == Rounding::Stochastic) {
     // The seed is the only i64 the codes body reads from above.
