@@ -67,6 +67,15 @@ constexpr int kMaxTableBits = 10; // largest decode table: 1024 entries
 
 int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+/// `rest` after the batch index `bi` (none when `bi` is null).
+SmallVector<Value> withBatchIndex(Value bi, ArrayRef<Value> rest) {
+  SmallVector<Value> indices;
+  if (bi)
+    indices.push_back(bi);
+  indices.append(rest.begin(), rest.end());
+  return indices;
+}
+
 /// A new tensor filled elementwise by `body(indices)` (one linalg.generic).
 Value buildTensor(
     OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elementType,
@@ -563,11 +572,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
           Value bi = batched ? ivs[0] : Value();
           Value nt = ivs[nb];
           auto withB = [&](ArrayRef<Value> rest) {
-            SmallVector<Value> indices;
-            if (batched)
-              indices.push_back(bi);
-            indices.append(rest.begin(), rest.end());
-            return indices;
+            return withBatchIndex(bi, rest);
           };
           Value onesU8 = splat(b, loc, vi8, b.getI8IntegerAttr(1));
           Value ones16 = splat(b, loc, vi16, b.getI16IntegerAttr(1));
@@ -756,11 +761,7 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
     Value i32Zero = constI32(b, loc, 0);
     Value i16Zero = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(0));
     auto withB = [&](ArrayRef<Value> rest) {
-      SmallVector<Value> indices;
-      if (batched)
-        indices.push_back(bi);
-      indices.append(rest.begin(), rest.end());
-      return indices;
+      return withBatchIndex(bi, rest);
     };
 
     SmallVector<int64_t> evenMask, oddMask;

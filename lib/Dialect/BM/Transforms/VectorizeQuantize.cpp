@@ -168,6 +168,17 @@ struct QuantizeBuilder {
     scratchSize = llvm::divideCeil(n + 3, 4 * kLanes) * 4 * kLanes;
   }
 
+  /// The low and high 32-bit halves of an i64.
+  std::pair<Value, Value> splitI64(OpBuilder &b, Value v) {
+    Value lo = arith::TruncIOp::create(b, loc, b.getI32Type(), v);
+    Value hi = arith::TruncIOp::create(
+        b, loc, b.getI32Type(),
+        arith::ShRUIOp::create(
+            b, loc, v,
+            arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
+    return {lo, hi};
+  }
+
   Value idx(OpBuilder &b, int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
   }
@@ -422,12 +433,7 @@ struct QuantizeBuilder {
               arith::IndexCastUIOp::create(
                   b, loc, b.getI64Type(),
                   arith::DivUIOp::create(b, loc, j, idx(b, 4))));
-          Value lo = arith::TruncIOp::create(b, loc, b.getI32Type(), base);
-          Value hi = arith::TruncIOp::create(
-              b, loc, b.getI32Type(),
-              arith::ShRUIOp::create(
-                  b, loc, base,
-                  arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
+          auto [lo, hi] = splitI64(b, base);
           Value loSplat = vector::BroadcastOp::create(b, loc, vI32, lo);
           Value lanes = arith::ConstantOp::create(
               b, loc,
@@ -484,12 +490,7 @@ struct QuantizeBuilder {
     Value zero32 = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
     if (stochastic) {
       Value seed = q.seed;
-      Value lo = arith::TruncIOp::create(b, loc, b.getI32Type(), seed);
-      Value hi = arith::TruncIOp::create(
-          b, loc, b.getI32Type(),
-          arith::ShRUIOp::create(
-              b, loc, seed,
-              arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
+      auto [lo, hi] = splitI64(b, seed);
       k0 = vector::BroadcastOp::create(b, loc, vI32, lo);
       k1 = vector::BroadcastOp::create(b, loc, vI32, hi);
     }
