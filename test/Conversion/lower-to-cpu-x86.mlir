@@ -12,15 +12,17 @@
 // The instructions LLVM selects for the bm.matmul CPU kernel on an AVX2
 // x86 CPU: the exact run sums of two k per step are vpmaddwd (16 i16
 // products, pairwise added into 8 i32 lanes) into vpaddd accumulators; the
-// per-run conversion is vcvtdq2ps and a multiplication by a power of two.
-// No float32 multiply-add touches the products.
+// per-run conversion is vcvtdq2ps and a fused multiply-add of the run sum,
+// the power of two 2^(sA + sB) and the float32 tile (exact: the product is 0
+// or normal in the fast range, so the one rounding is vcvtdq2ps's). No
+// float32 arithmetic touches the products before that.
 
 // CHECK-LABEL: bm6:
 // CHECK:       vpbroadcastd
 // CHECK:       vpmaddwd
 // CHECK:       vpaddd
 // CHECK:       vcvtdq2ps
-// CHECK:       vmulps
+// CHECK:       vfmadd213ps
 
 // With x86-avx2=true, BM6 takes the u8 x s8 step: per row and column
 // chunk, two vpmaddubsw (32 u8 x s8 products into 16 i16 pair sums), a
@@ -32,6 +34,7 @@
 // U8:       vpmaddwd
 // U8:       vpaddd
 // U8:       vcvtdq2ps
+// U8:       vfmadd213ps
 
 // With parallel=true the tiles run as async tasks of the MLIR async runtime.
 // PARALLEL: llvm.call @mlirAsyncRuntimeCreateGroup

@@ -22,15 +22,14 @@
 //     associatively anyway.
 //  4. Per run, each sum is converted once and added to the float32 tile in
 //     ascending run order. When no block of the tile's run is non-finite and
-//     every scale s = sA + sB lies in [-126, 127] (a min/max test), the
-//     conversion is sitofp(P) * 2^s: sitofp rounds once (ties to even), 2^s
-//     is an exact normal float, and the product is exact unless it lands
-//     below 2^-126, where it is the single correct rounding of P * 2^s
-//     because then |P| < 2^24 made sitofp exact (|P| >= 2^24 with
-//     s >= -126 stays normal). Any other tile and run takes the exact
-//     integer routine of ArithNumerics lane by lane (NaN for a non-finite
-//     block). NaN is sticky through the additions, so NaNs are made the
-//     canonical 0x7fc00000 once per tile, after the last run.
+//     every scale s = sA + sB lies in [-126, 96] (a min/max test), the
+//     update is acc + sitofp(P) * 2^s: sitofp rounds once (ties to even),
+//     2^s is an exact normal float built from bits, and the product is 0 or
+//     normal, hence exact, so LLVM may fuse it with the addition (FMA).
+//     Any other tile and run takes the exact integer routine of
+//     ArithNumerics lane by lane (NaN for a non-finite block). NaN is sticky
+//     through the additions, so NaNs are made the canonical 0x7fc00000 once
+//     per tile, after the last run.
 //
 // Domain: integer forms of at most 16 bits on both sides and a Kulisch width
 // of at most 32 bits (e.g. e2m3, e2m5, e3m2, e3m4 and their mixes); others
@@ -64,6 +63,16 @@ constexpr int64_t kLanes = 8;  // i32 / f32 lanes of one 256-bit register
 constexpr int64_t kChunks = 2; // kLanes-wide column chunks of a tile
 constexpr int64_t kTileN = kLanes * kChunks;
 constexpr int kMaxTableBits = 10; // largest decode table: 1024 entries
+
+/// The range of s = sA + sB in which a run sum P takes the fast conversion
+/// acc + sitofp(P) * 2^s. sitofp(P) is 0 or of magnitude in [1, 2^31]
+/// (|P| <= 2^31), so for s in [-126, 96] the product is 0 or a normal float
+/// with sitofp's significand: exact. sitofp is then the one rounding of the
+/// term, as numerics.md requires, and a fused multiply-add of the term into
+/// the accumulator rounds exactly like the separate multiplication and
+/// addition.
+constexpr int32_t kFastMinScale = -126;
+constexpr int32_t kFastMaxScale = 127 - 31;
 
 int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -660,6 +669,18 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
         });
   };
   Value scalesA = scales(true), scalesB = scales(false);
+  // The exponent field of 2^(sB + 127 - 127) per (run, column):
+  // (sB + 127) << 23, so that the fast conversion builds the bits of
+  // 2^(sA + sB) with one add, (sA << 23) + this, equal modulo 2^32 to
+  // (sA + sB + 127) << 23 (meaningless for the non-finite marker, which
+  // never takes the fast conversion).
+  Value pow2BitsB = buildTensor(
+      b, loc, withBatch({R, Np}), i32,
+      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+        Value sB = tensor::ExtractOp::create(b, loc, scalesB, idx);
+        Value biased = arith::AddIOp::create(b, loc, sB, constI32(b, loc, 127));
+        return arith::ShLIOp::create(b, loc, biased, constI32(b, loc, 23));
+      });
   // The range of the scales of each tile's rows (columns) per run, for the
   // kernel's fast-path test: [batch?, Mp/tileM, R] for A and
   // [batch?, Np/kTileN, R] for B, minima and maxima (the non-finite marker
@@ -798,87 +819,89 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
             accInit.assign(tileM * kChunks, zeros);
           }
           Value stepStart = x.at(stepStartTable, r);
-          // Exact run sums, U k per step.
+          // Exact run sums, U k per step: `stepBody` adds step `s` of the
+          // run to the sums `accI`.
+          auto stepBody = [&](OpBuilder &b, Location loc, Value s,
+                              ValueRange accI) -> SmallVector<Value> {
+            Idx x{b, loc};
+            Value w0 = x.mul(x.add(stepStart, s), wordsPerStep);
+            SmallVector<Value> next;
+            if (!step.u8) {
+              // One pair of k: even lanes times even lanes plus odd
+              // times odd, sign-extended (pmaddwd).
+              SmallVector<std::pair<Value, Value>> bHalves;
+              for (int64_t c = 0; c < kChunks; ++c) {
+                Value v = vector::TransferReadOp::create(
+                    b, loc, vi16, packedB,
+                    withB({ivs[nb + 1], w0, x.c(2 * kLanes * c)}), i16Zero,
+                    inBounds);
+                bHalves.push_back(halves(b, loc, v));
+              }
+              for (int64_t t = 0; t < tileM; ++t) {
+                Value pair = tensor::ExtractOp::create(
+                    b, loc, packedA, withB({ivs[nb], w0, x.c(t)}));
+                Value wide = vector::BroadcastOp::create(b, loc, vi32, pair);
+                auto [ae, ao] = halves(
+                    b, loc, vector::BitCastOp::create(b, loc, vi16, wide));
+                for (int64_t c = 0; c < kChunks; ++c) {
+                  Value even =
+                      arith::MulIOp::create(b, loc, ae, bHalves[c].first);
+                  Value odd =
+                      arith::MulIOp::create(b, loc, ao, bHalves[c].second);
+                  Value sum = arith::AddIOp::create(b, loc, even, odd);
+                  next.push_back(arith::AddIOp::create(
+                      b, loc, accI[t * kChunks + c], sum));
+                }
+              }
+              return next;
+            }
+            // Eight k as two quads: per quad, pmaddubsw sums (a + o) * b
+            // over pairs into i16 (no saturation: selectStep's bound);
+            // the two quads add in i16 (no overflow, same bound), and
+            // pmaddwd by ones widens the pairs into the i32 sums.
+            auto vi8 = VectorType::get({4 * kLanes}, i8);
+            Value i8Zero =
+                arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+            Value ones = splat(b, loc, vi16, b.getI16IntegerAttr(1));
+            SmallVector<SmallVector<Value, 2>> bq(wordsPerStep);
+            for (int64_t q = 0; q < wordsPerStep; ++q)
+              for (int64_t c = 0; c < kChunks; ++c)
+                bq[q].push_back(vector::TransferReadOp::create(
+                    b, loc, vi8, packedB,
+                    withB(
+                        {ivs[nb + 1], x.add(w0, x.c(q)), x.c(W * kLanes * c)}),
+                    i8Zero, inBounds));
+            for (int64_t t = 0; t < tileM; ++t) {
+              SmallVector<Value, 2> aq;
+              for (int64_t q = 0; q < wordsPerStep; ++q) {
+                Value word = tensor::ExtractOp::create(
+                    b, loc, packedA,
+                    withB({ivs[nb], x.add(w0, x.c(q)), x.c(t)}));
+                Value wide = vector::BroadcastOp::create(b, loc, vi32, word);
+                aq.push_back(vector::BitCastOp::create(b, loc, vi8, wide));
+              }
+              for (int64_t c = 0; c < kChunks; ++c) {
+                Value s16;
+                for (int64_t q = 0; q < wordsPerStep; ++q) {
+                  Value p = callIntrinsic(b, loc, module, kPmaddubsw, vi16,
+                                          aq[q], bq[q][c]);
+                  s16 = s16 ? arith::AddIOp::create(b, loc, s16, p).getResult()
+                            : p;
+                }
+                Value sum =
+                    callIntrinsic(b, loc, module, kPmaddwd, vi32, s16, ones);
+                next.push_back(
+                    arith::AddIOp::create(b, loc, accI[t * kChunks + c], sum));
+              }
+            }
+            return next;
+          };
           auto stepLoop = scf::ForOp::create(
               b, loc, x.c(0), x.at(stepCountTable, r), x.c(1), accInit,
               [&](OpBuilder &b, Location loc, Value s, ValueRange accI) {
-                Idx x{b, loc};
-                Value w0 = x.mul(x.add(stepStart, s), wordsPerStep);
-                SmallVector<Value> next;
-                if (!step.u8) {
-                  // One pair of k: even lanes times even lanes plus odd
-                  // times odd, sign-extended (pmaddwd).
-                  SmallVector<std::pair<Value, Value>> bHalves;
-                  for (int64_t c = 0; c < kChunks; ++c) {
-                    Value v = vector::TransferReadOp::create(
-                        b, loc, vi16, packedB,
-                        withB({ivs[nb + 1], w0, x.c(2 * kLanes * c)}),
-                        i16Zero, inBounds);
-                    bHalves.push_back(halves(b, loc, v));
-                  }
-                  for (int64_t t = 0; t < tileM; ++t) {
-                    Value pair = tensor::ExtractOp::create(
-                        b, loc, packedA, withB({ivs[nb], w0, x.c(t)}));
-                    Value wide =
-                        vector::BroadcastOp::create(b, loc, vi32, pair);
-                    auto [ae, ao] = halves(
-                        b, loc, vector::BitCastOp::create(b, loc, vi16, wide));
-                    for (int64_t c = 0; c < kChunks; ++c) {
-                      Value even =
-                          arith::MulIOp::create(b, loc, ae, bHalves[c].first);
-                      Value odd =
-                          arith::MulIOp::create(b, loc, ao, bHalves[c].second);
-                      Value sum = arith::AddIOp::create(b, loc, even, odd);
-                      next.push_back(arith::AddIOp::create(
-                          b, loc, accI[t * kChunks + c], sum));
-                    }
-                  }
-                  scf::YieldOp::create(b, loc, next);
-                  return;
-                }
-                // Eight k as two quads: per quad, pmaddubsw sums (a + o) * b
-                // over pairs into i16 (no saturation: selectStep's bound);
-                // the two quads add in i16 (no overflow, same bound), and
-                // pmaddwd by ones widens the pairs into the i32 sums.
-                auto vi8 = VectorType::get({4 * kLanes}, i8);
-                Value i8Zero =
-                    arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
-                Value ones = splat(b, loc, vi16, b.getI16IntegerAttr(1));
-                SmallVector<SmallVector<Value, 2>> bq(wordsPerStep);
-                for (int64_t q = 0; q < wordsPerStep; ++q)
-                  for (int64_t c = 0; c < kChunks; ++c)
-                    bq[q].push_back(vector::TransferReadOp::create(
-                        b, loc, vi8, packedB,
-                        withB({ivs[nb + 1], x.add(w0, x.c(q)),
-                               x.c(W * kLanes * c)}),
-                        i8Zero, inBounds));
-                for (int64_t t = 0; t < tileM; ++t) {
-                  SmallVector<Value, 2> aq;
-                  for (int64_t q = 0; q < wordsPerStep; ++q) {
-                    Value word = tensor::ExtractOp::create(
-                        b, loc, packedA,
-                        withB({ivs[nb], x.add(w0, x.c(q)), x.c(t)}));
-                    Value wide =
-                        vector::BroadcastOp::create(b, loc, vi32, word);
-                    aq.push_back(vector::BitCastOp::create(b, loc, vi8, wide));
-                  }
-                  for (int64_t c = 0; c < kChunks; ++c) {
-                    Value s16;
-                    for (int64_t q = 0; q < wordsPerStep; ++q) {
-                      Value p = callIntrinsic(b, loc, module, kPmaddubsw, vi16,
-                                              aq[q], bq[q][c]);
-                      s16 = s16 ? arith::AddIOp::create(b, loc, s16, p)
-                                      .getResult()
-                                : p;
-                    }
-                    Value sum = callIntrinsic(b, loc, module, kPmaddwd, vi32,
-                                              s16, ones);
-                    next.push_back(arith::AddIOp::create(
-                        b, loc, accI[t * kChunks + c], sum));
-                  }
-                }
-                scf::YieldOp::create(b, loc, next);
+                scf::YieldOp::create(b, loc, stepBody(b, loc, s, accI));
               });
+          ValueRange runSums = stepLoop.getResults();
 
           // The run's scales: rows (scalars) and columns (vectors). The
           // whole tile takes the fast conversion when no block is
@@ -910,116 +933,162 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
                                                  withB({ivs[nb + 1], r}));
           using P = arith::CmpIPredicate;
           Value bound = constI32(b, loc, -1000);
-          Value takeFast = andi(
-              andi(cmp(P::sgt, minA, bound), cmp(P::sgt, minB, bound)),
-              andi(cmp(P::sge, arith::AddIOp::create(b, loc, minA, minB),
-                       constI32(b, loc, -126)),
-                   cmp(P::sle, arith::AddIOp::create(b, loc, maxA, maxB),
-                       constI32(b, loc, 127))));
-          SmallVector<Type> termTypes(tileM * kChunks, vf32);
-          auto ifOp = scf::IfOp::create(b, loc, termTypes, takeFast,
+          Value takeFast =
+              andi(andi(cmp(P::sgt, minA, bound), cmp(P::sgt, minB, bound)),
+                   andi(cmp(P::sge, arith::AddIOp::create(b, loc, minA, minB),
+                            constI32(b, loc, kFastMinScale)),
+                        cmp(P::sle, arith::AddIOp::create(b, loc, maxA, maxB),
+                            constI32(b, loc, kFastMaxScale))));
+          auto ifOp = scf::IfOp::create(b, loc, iterTile[0].getType(), takeFast,
                                         /*withElseRegion=*/true);
+          // acc + term in float32, the tile read and written per vector.
+          // NaN is sticky, so NaNs are made the canonical one once, after
+          // the last run.
+          auto update =
+              [&](OpBuilder &b, Location loc,
+                  function_ref<Value(int64_t, int64_t, Value)> next) -> Value {
+            Idx x{b, loc};
+            Value updated = iterTile[0];
+            for (int64_t t = 0; t < tileM; ++t)
+              for (int64_t c = 0; c < kChunks; ++c) {
+                SmallVector<Value> at{x.c(t), x.c(c * kLanes)};
+                Value acc = vector::TransferReadOp::create(
+                    b, loc, vf32, updated, at, f32Zero, inBounds);
+                updated = vector::TransferWriteOp::create(
+                              b, loc, next(t, c, acc), updated, at, inBounds)
+                              .getResult();
+              }
+            return updated;
+          };
           {
             OpBuilder::InsertionGuard guard(b);
-            // sitofp(P) * 2^(sA + sB), the power of two built from bits.
+            // acc + sitofp(P) * 2^(sA + sB), the power of two built from
+            // bits. Within the test's range the product is exact (see
+            // kFastMaxScale), so a fused multiply-add rounds exactly like
+            // the multiplication and addition: both carry `contract`, and
+            // LLVM may fuse them where the target has FMA.
             b.setInsertionPointToStart(ifOp.thenBlock());
-            Value bias = splat(b, loc, vi32, b.getI32IntegerAttr(127));
-            Value shift = splat(b, loc, vi32, b.getI32IntegerAttr(23));
-            SmallVector<Value> biasedB;
-            for (Value sB : scaleB)
-              biasedB.push_back(arith::AddIOp::create(b, loc, sB, bias));
-            SmallVector<Value> terms;
-            for (int64_t t = 0; t < tileM; ++t) {
-              Value sAv = vector::BroadcastOp::create(b, loc, vi32, scaleA[t]);
-              for (int64_t c = 0; c < kChunks; ++c) {
-                Value bits = arith::ShLIOp::create(
-                    b, loc, arith::AddIOp::create(b, loc, sAv, biasedB[c]),
-                    shift);
-                Value pow2 = arith::BitcastOp::create(b, loc, vf32, bits);
-                Value value = arith::SIToFPOp::create(
-                    b, loc, vf32, stepLoop.getResult(t * kChunks + c));
-                terms.push_back(arith::MulFOp::create(b, loc, value, pow2));
-              }
-            }
-            scf::YieldOp::create(b, loc, terms);
+            auto contract = arith::FastMathFlagsAttr::get(
+                b.getContext(), arith::FastMathFlags::contract);
+            SmallVector<Value> colBits;
+            for (int64_t c = 0; c < kChunks; ++c)
+              colBits.push_back(vector::TransferReadOp::create(
+                  b, loc, vi32, pow2BitsB,
+                  withB({r, x.add(n0, x.c(c * kLanes))}), i32Zero, inBounds));
+            SmallVector<Value> rowBits;
+            for (int64_t t = 0; t < tileM; ++t)
+              rowBits.push_back(vector::BroadcastOp::create(
+                  b, loc, vi32,
+                  arith::ShLIOp::create(b, loc, scaleA[t],
+                                        constI32(b, loc, 23))));
+            Value updated =
+                update(b, loc, [&](int64_t t, int64_t c, Value acc) -> Value {
+                  Value bits =
+                      arith::AddIOp::create(b, loc, rowBits[t], colBits[c]);
+                  Value pow2 = arith::BitcastOp::create(b, loc, vf32, bits);
+                  Value value = arith::SIToFPOp::create(
+                      b, loc, vf32, runSums[t * kChunks + c]);
+                  Value term =
+                      arith::MulFOp::create(b, loc, value, pow2, contract);
+                  return arith::AddFOp::create(b, loc, acc, term, contract);
+                });
+            scf::YieldOp::create(b, loc, updated);
 
             // Lane by lane, exactly; NaN for a non-finite block.
             b.setInsertionPointToStart(ifOp.elseBlock());
-            terms.clear();
             Value zeroF = splat(b, loc, vf32, b.getF32FloatAttr(0.0f));
             Value marker =
                 splat(b, loc, vi32, b.getI32IntegerAttr(kNonFiniteScale));
             Value nan = splat(b, loc, vf32,
                               b.getF32FloatAttr(llvm::bit_cast<float>(
                                   kCanonicalNaNBits)));
-            for (int64_t t = 0; t < tileM; ++t) {
-              Value sAv = vector::BroadcastOp::create(b, loc, vi32, scaleA[t]);
-              for (int64_t c = 0; c < kChunks; ++c) {
-                Value sum = stepLoop.getResult(t * kChunks + c);
-                Value scale = arith::AddIOp::create(b, loc, sAv, scaleB[c]);
-                Idx x{b, loc};
-                auto laneLoop = scf::ForOp::create(
-                    b, loc, x.c(0), x.c(kLanes), x.c(1), ValueRange{zeroF},
-                    [&](OpBuilder &b, Location loc, Value lane,
-                        ValueRange iter) {
-                      Value v = vector::ExtractOp::create(
-                          b, loc, sum, OpFoldResult(lane));
-                      Value e = vector::ExtractOp::create(
-                          b, loc, scale, OpFoldResult(lane));
-                      Value f = emitScaledIntToFloat32(b, loc, v, e);
-                      Value updated = vector::InsertOp::create(
-                          b, loc, f, iter[0], OpFoldResult(lane));
-                      scf::YieldOp::create(b, loc, updated);
-                    });
-                Value bad = arith::OrIOp::create(
-                    b, loc, cmp(P::eq, sAv, marker),
-                    cmp(P::eq, scaleB[c], marker));
-                terms.push_back(arith::SelectOp::create(
-                    b, loc, bad, nan, laneLoop.getResult(0)));
-              }
-            }
-            scf::YieldOp::create(b, loc, terms);
+            updated =
+                update(b, loc, [&](int64_t t, int64_t c, Value acc) -> Value {
+                  Idx x{b, loc};
+                  Value sAv =
+                      vector::BroadcastOp::create(b, loc, vi32, scaleA[t]);
+                  Value sum = runSums[t * kChunks + c];
+                  Value scale = arith::AddIOp::create(b, loc, sAv, scaleB[c]);
+                  auto laneLoop = scf::ForOp::create(
+                      b, loc, x.c(0), x.c(kLanes), x.c(1), ValueRange{zeroF},
+                      [&](OpBuilder &b, Location loc, Value lane,
+                          ValueRange iter) {
+                        Value v = vector::ExtractOp::create(b, loc, sum,
+                                                            OpFoldResult(lane));
+                        Value e = vector::ExtractOp::create(b, loc, scale,
+                                                            OpFoldResult(lane));
+                        Value f = emitScaledIntToFloat32(b, loc, v, e);
+                        Value updated = vector::InsertOp::create(
+                            b, loc, f, iter[0], OpFoldResult(lane));
+                        scf::YieldOp::create(b, loc, updated);
+                      });
+                  Value bad =
+                      arith::OrIOp::create(b, loc, cmp(P::eq, sAv, marker),
+                                           cmp(P::eq, scaleB[c], marker));
+                  Value term = arith::SelectOp::create(b, loc, bad, nan,
+                                                       laneLoop.getResult(0));
+                  return arith::AddFOp::create(b, loc, acc, term);
+                });
+            scf::YieldOp::create(b, loc, updated);
           }
-          // acc + term in float32. NaN is sticky, so NaNs are made the
-          // canonical one once, after the last run.
-          Value next = iterTile[0];
-          for (int64_t t = 0; t < tileM; ++t)
-            for (int64_t c = 0; c < kChunks; ++c) {
-              SmallVector<Value> at{x.c(t), x.c(c * kLanes)};
-              Value acc = vector::TransferReadOp::create(
-                  b, loc, vf32, next, at, f32Zero, inBounds);
-              acc = arith::AddFOp::create(b, loc, acc,
-                                          ifOp.getResult(t * kChunks + c));
-              next = vector::TransferWriteOp::create(b, loc, acc, next, at,
-                                                     inBounds)
-                         .getResult();
-            }
+          Value next = ifOp.getResult(0);
           scf::YieldOp::create(b, loc, next);
         });
     tile = runLoop.getResult(0);
     {
       // On the bits: a float `select(x != x, NaN, x)` may be folded to x
-      // (LLVM does not promise NaN payloads), an integer test may not.
+      // (LLVM does not promise NaN payloads), an integer test may not. The
+      // tile is only rewritten when it holds a NaN (LLVM would otherwise
+      // make the rewrite a masked store, slow on some x86 CPUs).
       Value nanBits = splat(b, loc, vi32,
                             b.getI32IntegerAttr(static_cast<int32_t>(
                                 kCanonicalNaNBits)));
       Value absMask = splat(b, loc, vi32, b.getI32IntegerAttr(0x7fffffff));
       Value infBits = splat(b, loc, vi32, b.getI32IntegerAttr(0x7f800000));
+      auto nanLanes = [&](OpBuilder &b, Location loc, Value tile, int64_t t,
+                          int64_t c) {
+        Idx x{b, loc};
+        SmallVector<Value> at{x.c(t), x.c(c * kLanes)};
+        Value acc = vector::TransferReadOp::create(b, loc, vf32, tile, at,
+                                                   f32Zero, inBounds);
+        Value bits = arith::BitcastOp::create(b, loc, vi32, acc);
+        Value isNaN = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::ugt,
+            arith::AndIOp::create(b, loc, bits, absMask), infBits);
+        return std::make_pair(bits, isNaN);
+      };
+      Value anyLane;
       for (int64_t t = 0; t < tileM; ++t)
         for (int64_t c = 0; c < kChunks; ++c) {
-          SmallVector<Value> at{x.c(t), x.c(c * kLanes)};
-          Value acc = vector::TransferReadOp::create(b, loc, vf32, tile, at,
-                                                     f32Zero, inBounds);
-          Value bits = arith::BitcastOp::create(b, loc, vi32, acc);
-          Value isNaN = arith::CmpIOp::create(
-              b, loc, arith::CmpIPredicate::ugt,
-              arith::AndIOp::create(b, loc, bits, absMask), infBits);
-          bits = arith::SelectOp::create(b, loc, isNaN, nanBits, bits);
-          acc = arith::BitcastOp::create(b, loc, vf32, bits);
-          tile = vector::TransferWriteOp::create(b, loc, acc, tile, at,
-                                                 inBounds)
-                     .getResult();
+          Value isNaN = nanLanes(b, loc, tile, t, c).second;
+          anyLane = anyLane ? arith::OrIOp::create(b, loc, anyLane, isNaN)
+                                  .getResult()
+                            : isNaN;
         }
+      Value anyNaN = vector::ReductionOp::create(
+          b, loc, vector::CombiningKind::OR, anyLane);
+      auto fix = scf::IfOp::create(
+          b, loc, anyNaN,
+          [&](OpBuilder &b, Location loc) {
+            Idx x{b, loc};
+            Value fixed = tile;
+            for (int64_t t = 0; t < tileM; ++t)
+              for (int64_t c = 0; c < kChunks; ++c) {
+                auto [bits, isNaN] = nanLanes(b, loc, fixed, t, c);
+                Value acc = arith::BitcastOp::create(
+                    b, loc, vf32,
+                    arith::SelectOp::create(b, loc, isNaN, nanBits, bits));
+                fixed = vector::TransferWriteOp::create(
+                            b, loc, acc, fixed,
+                            ValueRange{x.c(t), x.c(c * kLanes)}, inBounds)
+                            .getResult();
+              }
+            scf::YieldOp::create(b, loc, fixed);
+          },
+          [&](OpBuilder &b, Location loc) {
+            scf::YieldOp::create(b, loc, tile);
+          });
+      tile = fix.getResult(0);
     }
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(b, loc, tile, shared, offsets, sizes,
