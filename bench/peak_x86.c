@@ -1,18 +1,25 @@
-// Peak multiply-accumulate rates of one core of an AVX2 x86 CPU, measured
-// with 8 independent accumulator chains (in registers), as ratios (bench/bench_cpu.py prints
-// them): float32 FMA (vfmadd231ps, 8 MACs), i16 x i16 -> i32 pairs
-// (vpmaddwd + vpaddd, 16 MACs, what the bm matmul kernel issues), and
-// u8 x s8 -> s16 pairs (vpmaddubsw, 32 MACs, + vpmaddwd by ones + vpaddd to
-// widen every two steps). The ceiling of an exact integer GEMM against a
-// float32 GEMM on this core is the ratio of the first two.
+// Peak multiply-accumulate rates of one core of an AVX2 x86 CPU, as ratios
+// (bench/bench_cpu.py prints them): float32 FMA (vfmadd231ps, 8 MACs),
+// i16 x i16 -> i32 pairs (vpmaddwd + vpaddd, 16 MACs, the bm matmul
+// kernel's i16 step) and the u8 x s8 step (two vpmaddubsw, 32 MACs each,
+// a vpaddw, a vpmaddwd by ones and a vpaddd: 64 MACs). The ceiling of an
+// exact integer GEMM against a float32 GEMM on this core is the ratio of
+// the step's rate to the first.
 //
-//   cc -O3 -mavx2 -mfma bench/peak_x86.c -o peak && ./peak
+// Each measurement is a throughput test: eight accumulators, each updated
+// once per iteration from operands that do not depend on any accumulator,
+// so no chain is longer than one add (or one FMA) per iteration. The
+// instructions are inline assembly so that the compiler can neither hoist
+// the loop-invariant multiplications nor change the instruction mix. The
+// float operands are zero, so no accumulator ever holds an infinity or a
+// subnormal (either can slow FMAs down on some CPUs).
+//
+//   cc -O2 -mavx2 -mfma bench/peak_x86.c -o peak && ./peak
 
 #include <immintrin.h>
 #include <stdio.h>
 #include <time.h>
 
-#define CHAINS 8
 #define ITERS 20000000L
 
 static double now(void) {
@@ -22,60 +29,64 @@ static double now(void) {
 }
 
 static double fma_rate(void) {
-  __m256 acc[CHAINS], a = _mm256_set1_ps(1.0001f), b = _mm256_set1_ps(0.9999f);
-  for (int i = 0; i < CHAINS; ++i)
-    acc[i] = _mm256_set1_ps((float)i);
+  __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps();
+  __m256 c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a;
   double t = now();
   for (long n = 0; n < ITERS; ++n)
-    for (int i = 0; i < CHAINS; ++i)
-      acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    __asm__ volatile("vfmadd231ps %[a], %[b], %[c0]\n\t"
+                     "vfmadd231ps %[a], %[b], %[c1]\n\t"
+                     "vfmadd231ps %[a], %[b], %[c2]\n\t"
+                     "vfmadd231ps %[a], %[b], %[c3]\n\t"
+                     "vfmadd231ps %[a], %[b], %[c4]\n\t"
+                     "vfmadd231ps %[a], %[b], %[c5]\n\t"
+                     "vfmadd231ps %[a], %[b], %[c6]\n\t"
+                     "vfmadd231ps %[a], %[b], %[c7]\n\t"
+                     : [c0] "+x"(c0), [c1] "+x"(c1), [c2] "+x"(c2),
+                       [c3] "+x"(c3), [c4] "+x"(c4), [c5] "+x"(c5),
+                       [c6] "+x"(c6), [c7] "+x"(c7)
+                     : [a] "x"(a), [b] "x"(b));
   t = now() - t;
-  float sink = 0;
-  for (int i = 0; i < CHAINS; ++i)
-    sink += _mm256_cvtss_f32(acc[i]);
-  if (sink == 12345.0f)
-    puts("");
-  return (double)ITERS * CHAINS * 8 / t;
+  return (double)ITERS * 8 * 8 / t;
 }
 
 static double maddwd_rate(void) {
-  __m256i acc[CHAINS], a = _mm256_set1_epi16(3), b = _mm256_set1_epi16(5);
-  for (int i = 0; i < CHAINS; ++i)
-    acc[i] = _mm256_set1_epi32(i);
+  __m256i a = _mm256_set1_epi16(3), b = _mm256_set1_epi16(5), s;
+  __m256i c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a;
+#define WD(c) "vpmaddwd %[b], %[a], %[s]\n\tvpaddd %[s], " c ", " c "\n\t"
   double t = now();
-  // Each chain multiplies its own accumulator (as i16 pairs), so nothing
-  // can be hoisted; 8 chains hide the latency.
   for (long n = 0; n < ITERS; ++n)
-    for (int i = 0; i < CHAINS; ++i)
-      acc[i] = _mm256_add_epi32(b, _mm256_madd_epi16(acc[i], a));
+    __asm__ volatile(WD("%[c0]") WD("%[c1]") WD("%[c2]") WD("%[c3]")
+                         WD("%[c4]") WD("%[c5]") WD("%[c6]") WD("%[c7]")
+                     : [c0] "+x"(c0), [c1] "+x"(c1), [c2] "+x"(c2),
+                       [c3] "+x"(c3), [c4] "+x"(c4), [c5] "+x"(c5),
+                       [c6] "+x"(c6), [c7] "+x"(c7), [s] "=&x"(s)
+                     : [a] "x"(a), [b] "x"(b));
   t = now() - t;
-  int sink = 0;
-  for (int i = 0; i < CHAINS; ++i)
-    sink += _mm256_extract_epi32(acc[i], 0);
-  if (sink == 12345)
-    puts("");
-  return (double)ITERS * CHAINS * 16 / t;
+  return (double)ITERS * 8 * 16 / t;
 }
 
 static double maddubsw_rate(void) {
-  __m256i acc[CHAINS], a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(5);
-  __m256i ones = _mm256_set1_epi16(1);
-  for (int i = 0; i < CHAINS; ++i)
-    acc[i] = _mm256_set1_epi32(i);
+  __m256i a = _mm256_set1_epi8(3), b0 = _mm256_set1_epi8(5),
+          b1 = _mm256_set1_epi8(7), ones = _mm256_set1_epi16(1), s, u;
+  __m256i c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a;
+#define UB(c)                                                                  \
+  "vpmaddubsw %[b0], %[a], %[s]\n\t"                                           \
+  "vpmaddubsw %[b1], %[a], %[u]\n\t"                                           \
+  "vpaddw %[u], %[s], %[s]\n\t"                                                \
+  "vpmaddwd %[ones], %[s], %[s]\n\t"                                           \
+  "vpaddd %[s], " c ", " c "\n\t"
   double t = now();
   for (long n = 0; n < ITERS; ++n)
-    for (int i = 0; i < CHAINS; ++i) {
-      __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(acc[i], a),
-                                   _mm256_maddubs_epi16(acc[i], b));
-      acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(s, ones));
-    }
+    __asm__ volatile(UB("%[c0]") UB("%[c1]") UB("%[c2]") UB("%[c3]")
+                         UB("%[c4]") UB("%[c5]") UB("%[c6]") UB("%[c7]")
+                     : [c0] "+x"(c0), [c1] "+x"(c1), [c2] "+x"(c2),
+                       [c3] "+x"(c3), [c4] "+x"(c4), [c5] "+x"(c5),
+                       [c6] "+x"(c6), [c7] "+x"(c7), [s] "=&x"(s),
+                       [u] "=&x"(u)
+                     : [a] "x"(a), [b0] "x"(b0), [b1] "x"(b1),
+                       [ones] "x"(ones));
   t = now() - t;
-  int sink = 0;
-  for (int i = 0; i < CHAINS; ++i)
-    sink += _mm256_extract_epi32(acc[i], 0);
-  if (sink == 12345)
-    puts("");
-  return (double)ITERS * CHAINS * 64 / t;
+  return (double)ITERS * 8 * 64 / t;
 }
 
 int main(void) {
