@@ -682,18 +682,19 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
         return arith::ShLIOp::create(b, loc, biased, constI32(b, loc, 23));
       });
   // The range of the scales of each tile's rows (columns) per run, for the
-  // kernel's fast-path test: [batch?, Mp/tileM, R] for A and
-  // [batch?, Np/kTileN, R] for B, minima and maxima (the non-finite marker
-  // is the smallest i32, so it shows in the minimum).
-  auto scaleRange = [&](bool isA, bool max) -> Value {
+  // kernel's fast-path test: [batch?, Mp/tileM, R, 2] for A and
+  // [batch?, Np/kTileN, R, 2] for B, the minimum then the maximum (the
+  // non-finite marker is the smallest i32, so it shows in the minimum).
+  // A tile reads its two pairs of run r next to those of run r - 1.
+  auto scaleRange = [&](bool isA) -> Value {
     int64_t panels = isA ? Mp / tileM : Np / kTileN;
     int64_t width = isA ? tileM : kTileN;
     return buildTensor(
-        b, loc, withBatch({panels, R}), i32,
+        b, loc, withBatch({panels, R, 2}), i32,
         [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
           Idx x{b, loc};
           Value panel = idx[nb], r = idx[nb + 1];
-          Value acc;
+          Value lo, hi;
           for (int64_t i = 0; i < width; ++i) {
             SmallVector<Value> at;
             if (batched)
@@ -705,16 +706,28 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
               at.append({r, outer});
             Value v = tensor::ExtractOp::create(b, loc,
                                                 isA ? scalesA : scalesB, at);
-            acc = !acc  ? v
-                  : max ? arith::MaxSIOp::create(b, loc, acc, v).getResult()
-                        : arith::MinSIOp::create(b, loc, acc, v).getResult();
+            lo = lo ? arith::MinSIOp::create(b, loc, lo, v).getResult() : v;
+            hi = hi ? arith::MaxSIOp::create(b, loc, hi, v).getResult() : v;
           }
-          return acc;
+          Value isMax = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              idx[nb + 2], x.c(1));
+          return arith::SelectOp::create(b, loc, isMax, hi, lo);
         });
   };
-  Value minScaleA = scaleRange(true, false), maxScaleA = scaleRange(true, true);
-  Value minScaleB = scaleRange(false, false),
-        maxScaleB = scaleRange(false, true);
+  Value rangeA = scaleRange(true), rangeB = scaleRange(false);
+  // sA << 23 per (row panel, run, row), [batch?, Mp/tileM, R, tileM]: the
+  // row part of the exponent field of 2^(sA + sB) (see pow2BitsB), the rows
+  // of a tile's run side by side.
+  Value rowBitsA = buildTensor(
+      b, loc, withBatch({Mp / tileM, R, tileM}), i32,
+      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+        Idx x{b, loc};
+        Value row = x.add(x.mul(idx[nb], tileM), idx[nb + 2]);
+        Value sA = tensor::ExtractOp::create(
+            b, loc, scalesA,
+            withBatchIndex(batched ? idx[0] : Value(), {row, idx[nb + 1]}));
+        return arith::ShLIOp::create(b, loc, sA, constI32(b, loc, 23));
+      });
 
   // Step 3-4: the tiled kernel. Without padding each tile copies its part
   // of the init into a new output (in the parallel loop, not before it);
@@ -915,22 +928,15 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
           auto andi = [&](Value u, Value v) {
             return arith::AndIOp::create(b, loc, u, v).getResult();
           };
-          SmallVector<Value> scaleA, scaleB;
-          for (int64_t t = 0; t < tileM; ++t)
-            scaleA.push_back(tensor::ExtractOp::create(
-                b, loc, scalesA, withB({x.add(m0, x.c(t)), r})));
-          for (int64_t c = 0; c < kChunks; ++c)
-            scaleB.push_back(vector::TransferReadOp::create(
-                b, loc, vi32, scalesB,
-                withB({r, x.add(n0, x.c(c * kLanes))}), i32Zero, inBounds));
-          Value minA = tensor::ExtractOp::create(b, loc, minScaleA,
-                                                 withB({ivs[nb], r}));
-          Value maxA = tensor::ExtractOp::create(b, loc, maxScaleA,
-                                                 withB({ivs[nb], r}));
-          Value minB = tensor::ExtractOp::create(b, loc, minScaleB,
-                                                 withB({ivs[nb + 1], r}));
-          Value maxB = tensor::ExtractOp::create(b, loc, maxScaleB,
-                                                 withB({ivs[nb + 1], r}));
+          auto range = [&](Value table, Value panel, int64_t which) {
+            return tensor::ExtractOp::create(b, loc, table,
+                                             withB({panel, r, x.c(which)}))
+                .getResult();
+          };
+          Value minA = range(rangeA, ivs[nb], 0);
+          Value maxA = range(rangeA, ivs[nb], 1);
+          Value minB = range(rangeB, ivs[nb + 1], 0);
+          Value maxB = range(rangeB, ivs[nb + 1], 1);
           using P = arith::CmpIPredicate;
           Value bound = constI32(b, loc, -1000);
           Value takeFast =
@@ -979,8 +985,8 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
             for (int64_t t = 0; t < tileM; ++t)
               rowBits.push_back(vector::BroadcastOp::create(
                   b, loc, vi32,
-                  arith::ShLIOp::create(b, loc, scaleA[t],
-                                        constI32(b, loc, 23))));
+                  tensor::ExtractOp::create(b, loc, rowBitsA,
+                                            withB({ivs[nb], r, x.c(t)}))));
             Value updated =
                 update(b, loc, [&](int64_t t, int64_t c, Value acc) -> Value {
                   Value bits =
@@ -996,6 +1002,14 @@ Value mlir::bm::detail::emitVectorMatmul(OpBuilder &b, Location loc,
 
             // Lane by lane, exactly; NaN for a non-finite block.
             b.setInsertionPointToStart(ifOp.elseBlock());
+            SmallVector<Value> scaleA, scaleB;
+            for (int64_t t = 0; t < tileM; ++t)
+              scaleA.push_back(tensor::ExtractOp::create(
+                  b, loc, scalesA, withB({x.add(m0, x.c(t)), r})));
+            for (int64_t c = 0; c < kChunks; ++c)
+              scaleB.push_back(vector::TransferReadOp::create(
+                  b, loc, vi32, scalesB, withB({r, x.add(n0, x.c(c * kLanes))}),
+                  i32Zero, inBounds));
             Value zeroF = splat(b, loc, vf32, b.getF32FloatAttr(0.0f));
             Value marker =
                 splat(b, loc, vi32, b.getI32IntegerAttr(kNonFiniteScale));

@@ -18,16 +18,24 @@
 // CHECK:       %[[BW:.*]] = linalg.generic {{.*}} ins(%[[PADB]] : tensor<96x32xi8>) outs(%{{.*}} : tensor<2x48x16x2xi16>)
 // CHECK:       %[[B:.*]] = tensor.collapse_shape %[[BW]] {{\[}}[0], [1], [2, 3]] : tensor<2x48x16x2xi16> into tensor<2x48x32xi16>
 // The init is zero-padded to 12x32; 2 x 2 tiles of 6 x 16.
-// The range of each tile's row (column) scales per run, for the fast-path
-// test: [2 panels, 2 runs] for A (6 rows each), [2, 2] for B (16 columns).
-// CHECK:       %[[MINA:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2xi32>)
-// CHECK-COUNT-5: arith.minsi
-// CHECK:       %[[MAXA:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2xi32>)
+// The unit exponents sA per (row, run) and sB per (run, column), the
+// exponent bits (sB + 127) << 23 per (run, column); the range of each
+// tile's row (column) scales per run, for the fast-path test: [2 panels,
+// 2 runs, min/max] for A (6 rows each) and B (16 columns); sA << 23 per
+// (row panel, run, row).
+// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<12x2xi32>)
+// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<2x32xi32>)
+// CHECK:       %[[BITSB:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x32xi32>)
+// CHECK:         arith.addi %{{.*}}, %c127_i32 : i32
+// CHECK:         arith.shli %{{.*}}, %c23_i32 : i32
+// CHECK:       %[[RANGEA:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2x2xi32>)
 // CHECK-COUNT-5: arith.maxsi
-// CHECK:       %[[MINB:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2xi32>)
-// CHECK-COUNT-15: arith.minsi
-// CHECK:       %[[MAXB:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2xi32>)
+// CHECK:         arith.select
+// CHECK:       %[[RANGEB:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2x2xi32>)
 // CHECK-COUNT-15: arith.maxsi
+// CHECK:         arith.select
+// CHECK:       %[[BITSA:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2x6xi32>)
+// CHECK:         arith.shli %{{.*}}, %c23_i32 : i32
 // CHECK:       %[[INIT:.*]] = tensor.pad %{{.*}} high[0, 12]
 // CHECK:       %[[RES:.*]] = scf.forall (%[[MT:.*]], %[[NT:.*]]) in (2, 2) shared_outs(%[[OUT:.*]] = %[[INIT]])
 // CHECK:         %[[TILE:.*]] = tensor.extract_slice %[[OUT]]{{.*}} [6, 16] [1, 1] : tensor<12x32xf32> to tensor<6x16xf32>
@@ -45,27 +53,38 @@
 // CHECK:             %[[ODD:.*]] = arith.muli %{{.*}}, %{{.*}} : vector<8xi32>
 // CHECK:             %[[SUM:.*]] = arith.addi %[[EVEN]], %[[ODD]] : vector<8xi32>
 // CHECK:             arith.addi %{{.*}}, %[[SUM]] : vector<8xi32>
-// Per run: is every sA + sB of the tile in [-126, 127] (a test on the
+// Per run: is every sA + sB of the tile in [-126, 96] (a test on the
 // ranges; a non-finite block's marker fails it)?
-// CHECK-DAG:       %[[LOA:.*]] = tensor.extract %[[MINA]][%[[MT]], %{{.*}}]
-// CHECK-DAG:       %[[HIA:.*]] = tensor.extract %[[MAXA]][%[[MT]], %{{.*}}]
-// CHECK-DAG:       %[[LOB:.*]] = tensor.extract %[[MINB]][%[[NT]], %{{.*}}]
-// CHECK-DAG:       %[[HIB:.*]] = tensor.extract %[[MAXB]][%[[NT]], %{{.*}}]
+// CHECK-DAG:       %[[LOA:.*]] = tensor.extract %[[RANGEA]][%[[MT]], %[[R:.*]], %c0{{.*}}]
+// CHECK-DAG:       %[[HIA:.*]] = tensor.extract %[[RANGEA]][%[[MT]], %[[R]], %c1{{.*}}]
+// CHECK-DAG:       %[[LOB:.*]] = tensor.extract %[[RANGEB]][%[[NT]], %[[R]], %c0{{.*}}]
+// CHECK-DAG:       %[[HIB:.*]] = tensor.extract %[[RANGEB]][%[[NT]], %[[R]], %c1{{.*}}]
 // CHECK-DAG:       arith.addi %[[LOA]], %[[LOB]] : i32
 // CHECK-DAG:       arith.addi %[[HIA]], %[[HIB]] : i32
+// CHECK-DAG:       arith.constant -126 : i32
+// CHECK-DAG:       arith.constant 96 : i32
+// Fast: acc + sitofp(P) * 2^(sA + sB), contractible into one FMA.
 // CHECK:           scf.if
+// CHECK:             vector.transfer_read %[[BITSB]]
+// CHECK:             tensor.extract %[[BITSA]][%[[MT]], %[[R]], %{{.*}}]
 // CHECK:             arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
-// CHECK:             arith.mulf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK:             arith.mulf %{{.*}}, %{{.*}} fastmath<contract> : vector<8xf32>
+// CHECK:             arith.addf %{{.*}}, %{{.*}} fastmath<contract> : vector<8xf32>
+// CHECK:             vector.transfer_write
 // CHECK:           } else {
 // CHECK:             scf.for
 // CHECK:               vector.extract %{{.*}}[%{{.*}}] : i32 from vector<8xi32>
 // CHECK:               math.ctlz
 // CHECK:               vector.insert %{{.*}}, %{{.*}} [%{{.*}}] : f32 into vector<8xf32>
-// CHECK:           arith.addf %{{.*}}, %{{.*}} : vector<8xf32>
-// CHECK:           vector.transfer_write
-// After the last run, every NaN becomes 0x7fc00000 (on the bits).
-// CHECK:         arith.constant dense<2143289344> : vector<8xi32>
+// CHECK:             arith.addf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK:             vector.transfer_write
+// After the last run, if the tile holds a NaN, every NaN becomes
+// 0x7fc00000 (on the bits).
+// CHECK-DAG:     %[[CANON:.*]] = arith.constant dense<2143289344> : vector<8xi32>
 // CHECK:         arith.cmpi ugt
+// CHECK:         vector.reduction <or>
+// CHECK:         scf.if
+// CHECK:           arith.select %{{.*}}, %[[CANON]], %{{.*}} : vector<8xi1>, vector<8xi32>
 // CHECK:         scf.forall.in_parallel
 // CHECK:           tensor.parallel_insert_slice %{{.*}} into %[[OUT]]
 // CHECK:       tensor.extract_slice %[[RES]][0, 0] [12, 20] [1, 1] : tensor<12x32xf32> to tensor<12x20xf32>
