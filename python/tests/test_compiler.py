@@ -98,6 +98,25 @@ def scaled_data(rng, shape, spread=12):
     return x
 
 
+def bm6_module(m, k, n, block_a, block_b):
+    """@bm6(codes A, biases A, codes B, biases B, init): bm.matmul of two
+    packed e2m3 tensors onto init."""
+    ga = tuple(-(-d // b) for d, b in zip((m, k), block_a))
+    gb = tuple(-(-d // b) for d, b in zip((k, n), block_b))
+    ta = "!bm.tensor<%dx%dxe2m3, block = [%d, %d]>" % (m, k, *block_a)
+    tb = "!bm.tensor<%dx%dxe2m3, block = [%d, %d]>" % (k, n, *block_b)
+    return f"""
+func.func @bm6(%ca: tensor<{m}x{k}xi8>, %ba: tensor<{ga[0]}x{ga[1]}xi8>,
+               %cb: tensor<{k}x{n}xi8>, %bb: tensor<{gb[0]}x{gb[1]}xi8>,
+               %init: tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32> {{
+  %qa = bm.pack %ca, %ba : tensor<{m}x{k}xi8>, tensor<{ga[0]}x{ga[1]}xi8> -> {ta}
+  %qb = bm.pack %cb, %bb : tensor<{k}x{n}xi8>, tensor<{gb[0]}x{gb[1]}xi8> -> {tb}
+  %y = bm.matmul %qa, %qb, %init : {ta}, {tb}, tensor<{m}x{n}xf32> -> tensor<{m}x{n}xf32>
+  return %y : tensor<{m}x{n}xf32>
+}}
+"""
+
+
 class CompilerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -234,18 +253,7 @@ class CompilerTest(unittest.TestCase):
         if not compiler.host_has_avx2():
             self.skipTest("not an x86-64 CPU with AVX2")
         m, k, n = 30, 100, 40   # runs of 48, 48 and 4 (unaligned)
-        src = f"""
-!a = !bm.tensor<{m}x{k}xe2m3, block = [48, 48]>
-!b = !bm.tensor<{k}x{n}xe2m3, block = [48, 48]>
-func.func @bm6(%ca: tensor<{m}x{k}xi8>, %ba: tensor<1x3xi8>,
-               %cb: tensor<{k}x{n}xi8>, %bb: tensor<3x1xi8>,
-               %init: tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32> {{
-  %qa = bm.pack %ca, %ba : tensor<{m}x{k}xi8>, tensor<1x3xi8> -> !a
-  %qb = bm.pack %cb, %bb : tensor<{k}x{n}xi8>, tensor<3x1xi8> -> !b
-  %y = bm.matmul %qa, %qb, %init : !a, !b, tensor<{m}x{n}xf32> -> tensor<{m}x{n}xf32>
-  return %y : tensor<{m}x{n}xf32>
-}}
-"""
+        src = bm6_module(m, k, n, (48, 48), (48, 48))
         a = scaled_data(self.rng, (m, k), spread=6)
         b = scaled_data(self.rng, (k, n), spread=6)
         init = self.rng.standard_normal((m, n)).astype(np.float32)
@@ -261,6 +269,46 @@ func.func @bm6(%ca: tensor<{m}x{k}xi8>, %ba: tensor<1x3xi8>,
             self.assertEqual(calls, what == "u8 step", what)
             y = lib.bm6(qa.codes, qa.beta, qb.codes, qb.beta, init)
             self.assertBitsEqual(y, want, "BM6 matmul (%s)" % what)
+
+    def test_matmul_fast_conversion_range(self):
+        """Tiles whose scales s = sA + sB sit at the edges of the CPU
+        kernel's fast conversion (s in [-126, 96], where sitofp(P) * 2^s
+        is exact and may be fused with the addition) and just outside it,
+        through the u8 step, the i16 step and the generic lowering. One
+        tile has s = 113 and P * 2^s = 1.5 * 2^128 onto an init of -max:
+        the term overflows to inf (numerics.md section 5), which a fused
+        multiply-add of the same operands would not (it gives 2^127)."""
+        f = bmn.parse_format("e2m3")
+        m, k, n = 20, 48, 32        # 5 row blocks of 4, 2 column blocks of 16
+        src = bm6_module(m, k, n, (4, 48), (48, 16))
+        # The unit exponent of a block is -4 - beta for e2m3.
+        beta_a = np.array([[-44], [-45], [58], [59], [-61]], np.int8)
+        beta_b = np.array([[-60, 60]], np.int8)
+        s = (-4 - beta_a.astype(int)) + (-4 - beta_b.astype(int))
+        self.assertEqual(s[:, 0].tolist(), [96, 97, -6, -7, 113])
+        self.assertEqual(s[:, 1].tolist(), [-24, -23, -126, -127, -7])
+        forms = bmn.Quantized(f, (1, 64), np.zeros((1, 1), np.int8),
+                              np.arange(64, dtype=np.uint8)[None, :]).q[0]
+        code32 = int(np.flatnonzero(forms == 32)[0])
+        ca = self.rng.integers(0, 64, (m, k)).astype(np.uint8)
+        ca[16:] = code32
+        cb = self.rng.integers(0, 64, (k, n)).astype(np.uint8)
+        cb[:, :16] = code32
+        init = self.rng.standard_normal((m, n)).astype(np.float32)
+        init[16:, :16] = -np.finfo(np.float32).max
+        qa = bmn.Quantized(f, (4, 48), beta_a, ca)
+        qb = bmn.Quantized(f, (48, 16), beta_b, cb)
+        want = bmn.matmul(qa, qb, init)
+        self.assertTrue(np.isposinf(want[16:, :16]).all())
+        self.assertTrue(np.isfinite(want[:16]).all())
+        variants = [("i16 step", dict(x86_avx2=False)),
+                    ("generic lowering", dict(vector_kernels=False))]
+        if compiler.host_has_avx2():
+            variants.append(("u8 step", dict(x86_avx2=True)))
+        for what, kwargs in variants:
+            lib = compiler.compile_module(src, **kwargs)
+            y = lib.bm6(qa.codes, qa.beta, qb.codes, qb.beta, init)
+            self.assertBitsEqual(y, want, "fast-range edges (%s)" % what)
 
     def test_large_matmul_parallel_and_sequential_agree(self):
         """A BM6 matmul whose operand packing is large enough to be tiled
