@@ -117,6 +117,17 @@ func.func @bm6(%ca: tensor<{m}x{k}xi8>, %ba: tensor<{ga[0]}x{ga[1]}xi8>,
 """
 
 
+def bm6_case(rng, m, k, n):
+    """Operands for bm6_module with 48x48 blocks (A stochastic, B nearest),
+    an init and the reference result."""
+    a = scaled_data(rng, (m, k), spread=6)
+    b = scaled_data(rng, (k, n), spread=6)
+    init = rng.standard_normal((m, n)).astype(np.float32)
+    qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=SEED_A)
+    qb = bmn.quantize(b, "e2m3", (48, 48), "nearest")
+    return qa, qb, init, bmn.matmul(qa, qb, init)
+
+
 class CompilerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -254,12 +265,7 @@ class CompilerTest(unittest.TestCase):
             self.skipTest("not an x86-64 CPU with AVX2")
         m, k, n = 30, 100, 40   # runs of 48, 48 and 4 (unaligned)
         src = bm6_module(m, k, n, (48, 48), (48, 48))
-        a = scaled_data(self.rng, (m, k), spread=6)
-        b = scaled_data(self.rng, (k, n), spread=6)
-        init = self.rng.standard_normal((m, n)).astype(np.float32)
-        qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=SEED_A)
-        qb = bmn.quantize(b, "e2m3", (48, 48), "nearest")
-        want = bmn.matmul(qa, qb, init)
+        qa, qb, init, want = bm6_case(self.rng, m, k, n)
         for what, kwargs in (("u8 step", dict(x86_avx2=True)),
                              ("i16 step", dict(x86_avx2=False)),
                              ("generic lowering", dict(vector_kernels=False))):
@@ -318,31 +324,14 @@ class CompilerTest(unittest.TestCase):
         if not compiler._has_async_runtime(compiler.find_tools()):
             self.skipTest("no libmlir_async_runtime / opt here")
         m, k, n = 256, 520, 300   # runs of 48 and a last one of 40
-        ga, gb = "6x11", "11x7"
-        src = f"""
-!a = !bm.tensor<{m}x{k}xe2m3, block = [48, 48]>
-!b = !bm.tensor<{k}x{n}xe2m3, block = [48, 48]>
-func.func @mm(%ca: tensor<{m}x{k}xi8>, %ba: tensor<{ga}xi8>,
-              %cb: tensor<{k}x{n}xi8>, %bb: tensor<{gb}xi8>,
-              %init: tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32> {{
-  %qa = bm.pack %ca, %ba : tensor<{m}x{k}xi8>, tensor<{ga}xi8> -> !a
-  %qb = bm.pack %cb, %bb : tensor<{k}x{n}xi8>, tensor<{gb}xi8> -> !b
-  %y = bm.matmul %qa, %qb, %init : !a, !b, tensor<{m}x{n}xf32> -> tensor<{m}x{n}xf32>
-  return %y : tensor<{m}x{n}xf32>
-}}
-"""
-        a = scaled_data(self.rng, (m, k), spread=6)
-        b = scaled_data(self.rng, (k, n), spread=6)
-        init = self.rng.standard_normal((m, n)).astype(np.float32)
-        qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=SEED_A)
-        qb = bmn.quantize(b, "e2m3", (48, 48), "nearest")
-        want = bmn.matmul(qa, qb, init)
+        src = bm6_module(m, k, n, (48, 48), (48, 48))
+        qa, qb, init, want = bm6_case(self.rng, m, k, n)
         avx2 = [False] + ([True] if compiler.host_has_avx2() else [])
         for parallel in (True, False):
             for x86_avx2 in avx2:
                 lib = compiler.compile_module(src, parallel=parallel,
                                               x86_avx2=x86_avx2)
-                y = lib.mm(qa.codes, qa.beta, qb.codes, qb.beta, init)
+                y = lib.bm6(qa.codes, qa.beta, qb.codes, qb.beta, init)
                 self.assertBitsEqual(y, want, "matmul (parallel=%s, x86_avx2=%s)"
                                      % (parallel, x86_avx2))
 
