@@ -57,6 +57,12 @@ module follows it):
   copies each result into a fresh numpy array and ``free``\\ s the allocation
   (once, even if two results share it; never a buffer that belongs to an
   argument);
+* with out-params (``compile_module(out_params=...)``, by default when every
+  result of every function is a statically shaped tensor) the function
+  returns nothing and takes one more descriptor per result, after its
+  arguments; :meth:`Function.__call__` passes a fresh array (or the ``out=``
+  array) and the code writes the result into it, with no copy and no
+  allocation of its own;
 * one-shot bufferization treats tensor arguments of public functions as
   writable, so the compiled code may compute in place into an argument's
   buffer (``bm.matmul`` writes into its ``init``). By default
@@ -706,8 +712,11 @@ class Function:
         argtypes = []
         res = sig.results
         self._out_type = None
+        self._out_params = module.out_params
         restype = None
-        if len(res) == 1 and isinstance(res[0], ScalarType):
+        if self._out_params:
+            pass  # results are out-params, after the arguments
+        elif len(res) == 1 and isinstance(res[0], ScalarType):
             restype = res[0].ctype
         elif len(res) == 1:
             self._out_type = memref_descriptor_type(res[0].rank)
@@ -723,6 +732,9 @@ class Function:
                 argtypes.append(ctypes.POINTER(memref_descriptor_type(t.rank)))
             else:
                 argtypes.append(t.ctype)
+        if self._out_params:
+            argtypes += [ctypes.POINTER(memref_descriptor_type(t.rank))
+                         for t in res]
         cf.argtypes = argtypes
         cf.restype = restype
         self._cfunc = cf
@@ -735,7 +747,9 @@ class Function:
         back as new arrays, or, with ``out`` (one entry per result: a
         C-contiguous array of the result's shape and dtype, or None), are
         copied into the given arrays (a caller reusing buffers avoids
-        allocating and faulting in fresh pages per call)."""
+        allocating and faulting in fresh pages per call). In a module compiled
+        with out-params the code writes its results straight into these
+        arrays (into a temporary first where one overlaps an argument)."""
         sig = self.signature
         if out is not None:
             out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
@@ -749,24 +763,20 @@ class Function:
         if len(args) != len(sig.args):
             raise TypeError(f"@{self.name} takes {len(sig.args)} argument(s) "
                             f"({', '.join(map(str, sig.args))}), got {len(args)}")
-        keep, cargs, in_ranges = [], [], []
+        keep, cargs, in_ranges, arrays = [], [], [], []
         for i, (v, t) in enumerate(zip(args, sig.args)):
             if isinstance(t, TensorType):
                 a = _as_arg_array(v, t, i, self.name)
-                keep.append(a)
-                d = memref_descriptor_type(t.rank)()
-                ptr = a.ctypes.data
-                d.allocated = d.aligned = ptr
-                d.offset = 0
-                if t.rank:
-                    for k in range(t.rank):
-                        d.sizes[k] = a.shape[k]
-                        d.strides[k] = a.strides[k] // a.itemsize
+                arrays.append(a)
+                d = _descriptor_of(a, t)
                 keep.append(d)
-                in_ranges.append((ptr, ptr + max(a.nbytes, 1)))
+                in_ranges.append((a.ctypes.data,
+                                  a.ctypes.data + max(a.nbytes, 1)))
                 cargs.append(ctypes.byref(d))
             else:
                 cargs.append(_to_scalar(v, t, i, self.name))
+        if self._out_params and sig.results:
+            return self._call_out_params(cargs, arrays, keep, out)
         if self._out_type is None:
             r = self._cfunc(*cargs)
             return None if not sig.results else sig.results[0].dtype.type(r)
@@ -796,6 +806,55 @@ class Function:
                 _free(p)
         return values[0] if len(values) == 1 else tuple(values)
 
+    def _call_out_params(self, cargs, arrays, keep, out):
+        # Every result is a static-shaped array that the code writes in
+        # place. The code may read an argument after writing part of a
+        # result, so a destination that overlaps an argument (or another
+        # destination) gets a temporary that is copied into it afterwards.
+        res = self.signature.results
+        dests = out if out is not None else (None,) * len(res)
+        values, buffers, copies = [], [], []
+        for t, dest in zip(res, dests):
+            shape = tuple(t.shape)
+            if dest is None:
+                buf = dest = np.empty(shape, t.dtype)
+            else:
+                _check_out_array(dest, t, shape)
+                buf = dest
+                if any(np.may_share_memory(dest, a)
+                       for a in arrays + buffers):
+                    buf = np.empty(shape, t.dtype)
+                    copies.append((dest, buf))
+            values.append(dest)
+            buffers.append(buf)
+            d = _descriptor_of(buf, t)
+            keep.append(d)
+            cargs.append(ctypes.byref(d))
+        self._cfunc(*cargs)
+        for dest, buf in copies:
+            np.copyto(dest, buf)
+        return values[0] if len(values) == 1 else tuple(values)
+
+
+def _descriptor_of(a: np.ndarray, t: TensorType):
+    """The memref descriptor of the C-contiguous array `a` (of type `t`)."""
+    d = memref_descriptor_type(t.rank)()
+    d.allocated = d.aligned = a.ctypes.data
+    d.offset = 0
+    for k in range(t.rank):
+        d.sizes[k] = a.shape[k]
+        d.strides[k] = a.strides[k] // a.itemsize
+    return d
+
+
+def _check_out_array(dest, t: TensorType, sizes):
+    dt = t.dtype
+    if (not isinstance(dest, np.ndarray) or dest.shape != sizes or
+            dest.dtype != dt or not dest.flags.c_contiguous or
+            not dest.flags.writeable):
+        raise TypeError(f"out array for a {t} result must be a writable "
+                        f"C-contiguous {dt} array of shape {sizes}")
+
 
 def _descriptor_to_numpy(d, t: TensorType, dest=None) -> np.ndarray:
     dt = t.dtype
@@ -807,12 +866,8 @@ def _descriptor_to_numpy(d, t: TensorType, dest=None) -> np.ndarray:
     n = 1
     for s in sizes:
         n *= s
-    if dest is not None and (not isinstance(dest, np.ndarray) or
-                             dest.shape != sizes or dest.dtype != dt or
-                             not dest.flags.c_contiguous or
-                             not dest.flags.writeable):
-        raise TypeError(f"out array for a {t} result must be a writable "
-                        f"C-contiguous {dt} array of shape {sizes}")
+    if dest is not None:
+        _check_out_array(dest, t, sizes)
     if n == 0:
         return np.empty(sizes, dt) if dest is None else dest
     if not d.aligned:
@@ -843,11 +898,14 @@ class CompiledModule:
 
     ``functions``: name -> :class:`Function` (public functions with a body);
     ``path``: the .so; ``lowered_path`` / ``llvm_ir_path``: the LLVM-dialect
-    MLIR and the LLVM IR it was built from (kept in the cache)."""
+    MLIR and the LLVM IR it was built from (kept in the cache);
+    ``out_params``: whether its functions take their results as out-params
+    (see :func:`compile_module`)."""
 
     def __init__(self, path, signatures: Mapping[str, FunctionSignature],
-                 lowered_path=None, llvm_ir_path=None):
+                 lowered_path=None, llvm_ir_path=None, out_params=False):
         self.path = path
+        self.out_params = out_params
         self.lowered_path = lowered_path
         self.llvm_ir_path = llvm_ir_path
         self._dll = ctypes.CDLL(path, mode=getattr(os, "RTLD_LOCAL", 0))
@@ -899,6 +957,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    parallel: Optional[bool] = None,
                    vector_kernels: bool = True,
                    x86_avx2: Optional[bool] = None,
+                   out_params: Optional[bool] = None,
                    ) -> CompiledModule:
     """Compiles MLIR text (bm ops on tensors, func.func entry points) into a
     shared library and loads it.
@@ -920,7 +979,14 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     matmul kernel use x86 AVX2 intrinsics (``bm-lower-to-cpu{x86-avx2=true}``,
     the u8 x s8 step for narrow forms such as BM6's e2m3) and pass llc
     ``-mattr=+avx2``; None (the default) means yes when compiling for this
-    host (``mcpu="native"``) and it is an x86-64 CPU with AVX2.
+    host (``mcpu="native"``) and it is an x86-64 CPU with AVX2;
+    ``out_params``: compile every function to write its results into
+    caller-provided buffers (``bm-lower-to-cpu{out-params=true}``); calls
+    then allocate each result (or take it from ``out=``) and the code
+    computes straight into it, with no copy. None (the default) means yes
+    when every result of every function in the module is a statically
+    shaped tensor (the only kind an out-param can be); True raises
+    :class:`CompileError` otherwise.
     Raises :class:`ToolNotFoundError` or :class:`CompileError` (with the
     failing tool's stderr)."""
     if not isinstance(mlir, str):
@@ -941,7 +1007,15 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
         raise ToolNotFoundError(
             "parallel=True needs LLVM's opt and libmlir_async_runtime.so in "
             "the MLIR library directory (%s)" % tools.mlir_lib_dir)
+    eligible = _out_params_eligible(src, sigs)
+    if out_params is None:
+        out_params = eligible is None
+    elif out_params and eligible is not None:
+        raise CompileError(f"out_params=True needs statically shaped tensor "
+                           f"results only: {eligible}", step="parse")
     lower = "--bm-lower-to-cpu=emit-c-interface=true"
+    if out_params:
+        lower += " out-params=true"
     if parallel:
         lower += " parallel=true"
     if not vector_kernels:
@@ -974,7 +1048,8 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     llir = os.path.join(cdir, key + ".ll")
     if use_cache and os.path.isfile(so):
         return CompiledModule(so, sigs, lowered if os.path.isfile(lowered) else None,
-                              llir if os.path.isfile(llir) else None)
+                              llir if os.path.isfile(llir) else None,
+                              out_params=out_params)
 
     work = tempfile.mkdtemp(prefix="build-" + key[:8] + "-", dir=cdir)
     try:
@@ -1020,7 +1095,25 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
             os.replace(so_tmp, so)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return CompiledModule(so, sigs, lowered, llir)
+    return CompiledModule(so, sigs, lowered, llir, out_params=out_params)
+
+
+def _out_params_eligible(text, sigs) -> Optional[str]:
+    """None when every result of every function (private ones included:
+    buffer-results-to-out-params rewrites them all) is a statically shaped
+    tensor or memref; else what is not."""
+    results = [(name, r) for name, sig in sigs.items() for r in sig.results]
+    try:
+        results += [(f.name, parse_type(r)) for f in _parse_funcs(text)
+                    if f.has_body for r in f.results]
+    except ValueError as e:
+        return str(e)
+    for name, t in results:
+        if not isinstance(t, TensorType):
+            return f"@{name} returns {t}"
+        if any(d is None for d in t.shape):
+            return f"@{name} returns {t}, which has a dynamic size"
+    return None
 
 
 def compile_file(path: Union[str, os.PathLike], **kwargs) -> CompiledModule:

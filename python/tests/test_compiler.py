@@ -128,6 +128,30 @@ def bm6_case(rng, m, k, n):
     return qa, qb, init, bmn.matmul(qa, qb, init)
 
 
+# Only statically shaped tensor results: compiled with out-params.
+OUT_MODULE = MODULE.split("// Returns an argument")[0] + """
+func.func @transpose(%x: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %e = tensor.empty() : tensor<64x64xf32>
+  %t = linalg.transpose ins(%x : tensor<64x64xf32>) outs(%e : tensor<64x64xf32>)
+      permutation = [1, 0]
+  return %t : tensor<64x64xf32>
+}
+
+func.func @two(%x: tensor<64x64xf32>) -> (tensor<64x64xf32>, tensor<64x64xf32>) {
+  %e = tensor.empty() : tensor<64x64xf32>
+  %t = linalg.transpose ins(%x : tensor<64x64xf32>) outs(%e : tensor<64x64xf32>)
+      permutation = [1, 0]
+  %s = linalg.add ins(%x, %x : tensor<64x64xf32>, tensor<64x64xf32>)
+      outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %t, %s : tensor<64x64xf32>, tensor<64x64xf32>
+}
+
+func.func @ident(%x: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  return %x : tensor<64x64xf32>
+}
+"""
+
+
 class CompilerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -388,6 +412,63 @@ func.func @quant(%x: tensor<{r}x{c}xf32>, %seed: i64)
             self.lib.mm(a, b, init, SEED_A,
                         out=(outs[0], outs[1], outs[2], outs[3],
                              np.empty((M, N), np.float64)))
+
+    def test_out_params(self):
+        # Every result of OUT_MODULE is a static tensor, so by default its
+        # functions take their results as out-params and the code writes
+        # into the result arrays. The module of the other tests returns a
+        # scalar too, so it keeps results returned by the function.
+        self.assertFalse(self.lib.out_params)
+        lib = compiler.compile_module(OUT_MODULE)
+        self.assertTrue(lib.out_params)
+        ref = compiler.compile_module(OUT_MODULE, out_params=False)
+        self.assertFalse(ref.out_params)
+        x = self.rng.standard_normal((64, 64)).astype(np.float32)
+        ca, ba, cb, bb, init = (self.rng.integers(-128, 128, (M, K), np.int8),
+                                self.rng.integers(-6, 3, (2, 3), np.int8),
+                                self.rng.integers(-128, 128, (K, N), np.int8),
+                                self.rng.integers(-6, 3, (4, 1), np.int8),
+                                self.rng.standard_normal((M, N)).astype(np.float32))
+        want = ref.mm_packed(ca, ba, cb, bb, init)
+        self.assertBitsEqual(lib.mm_packed(ca, ba, cb, bb, init), want,
+                             "out-params result")
+        o = np.empty((M, N), np.float32)
+        self.assertIs(lib.mm_packed(ca, ba, cb, bb, init, out=(o,)), o)
+        self.assertBitsEqual(o, want, "out= result")
+        # Two results, one given and one allocated.
+        o2 = np.empty((64, 64), np.float32)
+        t, y = lib.two(x, out=(None, o2))
+        self.assertIs(y, o2)
+        self.assertBitsEqual(t, x.T, "allocated result")
+        self.assertBitsEqual(y, x + x, "given result")
+        # A destination that is also an argument: the transpose would read
+        # elements it already overwrote, so the call computes into a
+        # temporary first (checked: without it the result differs).
+        a = x.copy()
+        self.assertIs(lib.transpose(a, out=a), a)
+        self.assertBitsEqual(a, x.T, "in-place transpose")
+        # Two destinations that overlap each other.
+        b = np.empty((64, 64), np.float32)
+        t, y = lib.two(x, out=(b, b))
+        self.assertBitsEqual(b, x + x, "last result written")
+        with self.assertRaisesRegex(TypeError, "out array"):
+            lib.transpose(x, out=np.empty((64, 64), np.float64))
+        # A returned argument is copied into its out-param.
+        self.assertBitsEqual(lib.ident(x), x, "returned argument")
+
+    def test_out_params_need_static_results(self):
+        dyn = """
+        func.func @f(%x: tensor<?xf32>) -> tensor<?xf32> {
+          return %x : tensor<?xf32>
+        }"""
+        self.assertFalse(compiler.compile_module(dyn).out_params)
+        with self.assertRaisesRegex(compiler.CompileError,
+                                    "@f returns tensor<\\?xf32>, which has a "
+                                    "dynamic size"):
+            compiler.compile_module(dyn, out_params=True)
+        with self.assertRaisesRegex(compiler.CompileError, "@passthrough "
+                                    "returns i64"):
+            compiler.compile_module(MODULE, out_params=True)
 
     def test_parallel_needs_the_runtime(self):
         tools = compiler.find_tools()

@@ -48,6 +48,16 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
                      "(scf.forall -> async-parallel-for); the program then "
                      "needs libmlir_async_runtime"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> outParams{
+      *this, "out-params",
+      llvm::cl::desc("Return memref results through out-params "
+                     "(buffer-results-to-out-params{hoist-static-allocs}): "
+                     "every function then takes one more memref argument per "
+                     "result, after its arguments, and computes straight "
+                     "into it (the caller allocates it, so a call of a "
+                     "function whose result has a dynamic size is an "
+                     "error)"),
+      llvm::cl::init(false)};
 };
 
 /// bm ops on tensors -> LLVM dialect, for the CPU: convert-bm-to-linalg,

@@ -49,8 +49,12 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
               "func.func(bm-vectorize-quantize),canonicalize,cse,"
               "func.func(bm-vectorize-run-sums),canonicalize,cse,"
               "one-shot-bufferize{bufferize-function-boundaries "
-              "function-boundary-type-conversion=identity-layout-map},"
-              "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
+              "function-boundary-type-conversion=identity-layout-map},";
+  // The caller's buffers replace the allocations of the results.
+  if (options.outParams)
+    pipeline += "buffer-results-to-out-params{hoist-static-allocs=true "
+                "modify-public-functions=true},";
+  pipeline += "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
   // Tiles of a parallel loop run as async tasks on the runtime's thread
   // pool (one worker per core), or in order.
   pipeline += options.parallel
