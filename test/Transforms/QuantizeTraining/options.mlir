@@ -1,17 +1,6 @@
-// RUN: not bm-opt %s --bm-quantize-training=preset=bm7 2>&1 | FileCheck %s --check-prefix=PRESET
-// RUN: not bm-opt %s --bm-quantize-training="forward=e9m2 backward=e3m2" 2>&1 | FileCheck %s --check-prefix=FORMAT
-// RUN: not bm-opt %s --bm-quantize-training=rounding=up 2>&1 | FileCheck %s --check-prefix=ROUNDING
-// RUN: not bm-opt %s --bm-quantize-training=block=48 2>&1 | FileCheck %s --check-prefix=BLOCK
+// Option errors: options-invalid.mlir.
 // RUN: bm-opt %s --bm-quantize-training=keep-fp32=0 2>&1 | FileCheck %s --check-prefix=KEEP
 // RUN: bm-opt %s --bm-quantize-training=min-macs=100000 2>&1 | FileCheck %s --check-prefix=MACS
-// A format pair whose exact sums do not fit 64 bits is refused with the
-// verifier's advice.
-// RUN: not bm-opt %s --bm-quantize-training="forward=e5m6 backward=e5m6 block=0,0" 2>&1 | FileCheck %s --check-prefix=WIDE
-
-// PRESET: error: bm-quantize-training: unknown preset 'bm7'; use bm8, bm6, bm5 or bm4, or give both forward= and backward= formats
-// FORMAT: error: bm-quantize-training: 'e9m2' is not a valid format; write eXmY, e.g. e2m3
-// ROUNDING: error: bm-quantize-training: unknown rounding 'up'; use nearest, stochastic or zero
-// BLOCK: error: bm-quantize-training: block needs 2 sizes, conv-block and filter-block 4 each
 
 // Contraction #0 (64x96x48 = 294912 MACs) stays FP32 when asked; #1
 // (64x48x16 = 49152 MACs) is below min-macs=100000.
@@ -21,8 +10,6 @@
 // MACS: remark: bm-quantize-training: contraction #1 kept in FP32: 49152 MACs < min-macs
 // MACS: bm.matmul {{.*}}bm.index = 0
 // MACS: linalg.matmul
-
-// WIDE: error: 'bm.matmul' op needs a 82-bit exact accumulator for e5m6 x e5m6 runs of up to 96 terms, more than the 64 bits supported; use narrower formats or smaller blocks along the reduction
 
 func.func @two_layers(%x: tensor<64x96xf32> {bm.role = "activation"},
                       %w1: tensor<96x48xf32> {bm.role = "weight"},
