@@ -23,8 +23,9 @@
 //     walk over all exponents) through compiled code: `_mlir_ciface_F` of
 //     the shared library L (a module with bm.quantize nearest, bm.unpack and
 //     bm.dequantize on tensor<Nxf32> with block = [B], compiled by
-//     tools/bm-sweep/compiled_sweep.py); its codes, biases and dequantized
-//     bits must equal the C++ reference's.
+//     tools/bm-sweep/compiled_sweep.py without out-params: the results come
+//     back in one struct); its codes, biases and dequantized bits must equal
+//     the C++ reference's.
 //
 // Both exit 0 when nothing differs, 1 on any mismatch, 2 on a usage error.
 //

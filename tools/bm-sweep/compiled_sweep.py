@@ -63,7 +63,9 @@ def main():
                 sys.exit("chunk must be a multiple of every block size")
             text = MODULE.format(n=args.chunk, nb=args.chunk // b, fmt=fmt, b=b)
             t0 = time.time()
-            lib = compiler.compile_module(text)
+            # bm-sweep calls the function with its results returned through
+            # one struct (the C interface without out-params).
+            lib = compiler.compile_module(text, out_params=False)
             compile_s = time.time() - t0
             print(f"compiled {fmt} block=[{b}] ({compile_s:.1f}s): {lib.path}",
                   flush=True)
