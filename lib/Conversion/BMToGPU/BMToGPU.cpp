@@ -38,63 +38,7 @@ using namespace mlir::bm::gpu_lowering;
 using ::bm::numerics::Format;
 using utils::IteratorType;
 
-//===----------------------------------------------------------------------===//
-// Shared helpers (Common.h)
-//===----------------------------------------------------------------------===//
-
-Value mlir::bm::gpu_lowering::constI32(OpBuilder &b, Location loc, int32_t v) {
-  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-}
-
-Value mlir::bm::gpu_lowering::constIndex(OpBuilder &b, Location loc,
-                                         int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
-
-Value mlir::bm::gpu_lowering::unitExponentOrMarker(OpBuilder &b, Location loc,
-                                                   Value beta, Format format) {
-  Value nonFinite = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::eq, beta,
-      arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(-128)));
-  return arith::SelectOp::create(b, loc, nonFinite,
-                                 constI32(b, loc, kNonFiniteScale),
-                                 emitUnitExponent(b, loc, beta, format));
-}
-
-Value mlir::bm::gpu_lowering::accumulateTerm(OpBuilder &b, Location loc,
-                                             Value acc, Value term,
-                                             Value nonFinite) {
-  Value nan = arith::ConstantOp::create(
-      b, loc, b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits)));
-  Value sum = arith::AddFOp::create(b, loc, acc, term);
-  Value isNaN =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, sum, sum);
-  Value poisoned = arith::OrIOp::create(b, loc, nonFinite, isNaN);
-  return arith::SelectOp::create(b, loc, poisoned, nan, sum);
-}
-
-Value mlir::bm::gpu_lowering::eitherNonFinite(OpBuilder &b, Location loc,
-                                              Value scaleA, Value scaleB) {
-  Value marker = constI32(b, loc, kNonFiniteScale);
-  return arith::OrIOp::create(
-      b, loc,
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, scaleA, marker),
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, scaleB, marker));
-}
-
 namespace {
-
-Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
-                  Type elementType) {
-  return tensor::EmptyOp::create(b, loc, shape, elementType);
-}
-
-SmallVector<Value> loopIndices(OpBuilder &b, Location loc, unsigned count) {
-  SmallVector<Value> indices;
-  for (unsigned i = 0; i < count; ++i)
-    indices.push_back(linalg::IndexOp::create(b, loc, i));
-  return indices;
-}
 
 //===----------------------------------------------------------------------===//
 // bm.matmul
@@ -136,8 +80,6 @@ struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
 
     bool batched = g.batched;
     int64_t nb = g.nb;
-    bool tA = g.tA, tB = g.tB;
-    ArrayRef<int64_t> blkA = g.blkA, blkB = g.blkB;
     int64_t batch = g.batch, M = g.M, N = g.N;
     if (M == 0 || N == 0 || batch == 0) {
       rewriter.replaceOp(op, init);
@@ -150,133 +92,35 @@ struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
                   kulischWidth <= 32;
     int64_t Lp = useMma ? llvm::alignTo(L, kMmaK) : L;
 
-    SmallVector<int64_t> starts = g.runStarts(), lengths = g.runLengths();
-    auto table = [&](ArrayRef<int64_t> values) -> Value {
-      auto type = RankedTensorType::get({R}, rewriter.getI64Type());
-      return arith::ConstantOp::create(rewriter, loc,
-                                       DenseElementsAttr::get(type, values));
-    };
-    Value startTable = table(starts), lengthTable = table(lengths);
-    auto extractIndex = [](OpBuilder &b, Location loc, Value tensor,
-                           Value index) -> Value {
-      Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{index});
-      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
-    };
-    auto divIndex = [](OpBuilder &b, Location loc, Value v, int64_t d) {
-      return arith::DivUIOp::create(b, loc, v, constIndex(b, loc, d))
-          .getResult();
-    };
-    auto withBatch = [&](ArrayRef<int64_t> dims) { return g.withBatch(dims); };
+    auto [startTable, lengthTable] = runTables(rewriter, loc, g);
 
     auto unpackA = UnpackOp::create(rewriter, loc, lhsType.getCodesType(),
                                     lhsType.getBiasesType(), op.getLhs());
     auto unpackB = UnpackOp::create(rewriter, loc, rhsType.getCodesType(),
                                     rhsType.getBiasesType(), op.getRhs());
 
-    // Positions of (outer, r, j) in each runs layout, after the batch dim.
-    // A: (m, r, j). B: scalar (r, j, n), mma (n, r, j).
-    struct Layout {
-      unsigned outer, r, j;
-    };
-    Layout layoutA{0, 1, 2};
-    Layout layoutB = useMma ? Layout{0, 1, 2} : Layout{2, 0, 1};
-
-    // Step 1: run-major integer forms, zero past each run's end.
-    auto gather = [&](bool isA) -> Value {
-      Value codes = isA ? unpackA.getCodes() : unpackB.getCodes();
-      Format format = isA ? fa : fb;
-      IntegerType formType = isA ? formA : formB;
-      Layout layout = isA ? layoutA : layoutB;
-      int64_t outerSize = isA ? M : N;
-      SmallVector<int64_t> dims(3);
-      dims[layout.outer] = outerSize;
-      dims[layout.r] = R;
-      dims[layout.j] = Lp;
-      SmallVector<int64_t> shape = withBatch(dims);
-      Value initT = emptyTensor(rewriter, loc, shape, formType);
-      unsigned loops = shape.size();
-      return linalg::GenericOp::create(
-                 rewriter, loc, initT.getType(), ValueRange{},
-                 ValueRange{initT},
-                 ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(loops)},
-                 SmallVector<IteratorType>(loops, IteratorType::parallel),
-                 [&](OpBuilder &b, Location loc, ValueRange) {
-                   SmallVector<Value> idx = loopIndices(b, loc, loops);
-                   Value outer = idx[nb + layout.outer];
-                   Value r = idx[nb + layout.r];
-                   Value j = idx[nb + layout.j];
-                   Value start = extractIndex(b, loc, startTable, r);
-                   Value length = extractIndex(b, loc, lengthTable, r);
-                   Value valid = arith::CmpIOp::create(
-                       b, loc, arith::CmpIPredicate::ult, j, length);
-                   Value k = arith::AddIOp::create(b, loc, start, j);
-                   k = arith::MinUIOp::create(b, loc, k,
-                                              constIndex(b, loc, K - 1));
-                   // Stored layout: A is [M, K] ([K, M] if transposed),
-                   // B is [K, N] ([N, K] if transposed).
-                   bool kFirst = isA ? tA : !tB;
-                   SmallVector<Value> at;
-                   if (batched)
-                     at.push_back(idx[0]);
-                   if (kFirst)
-                     at.append({k, outer});
-                   else
-                     at.append({outer, k});
-                   Value code = tensor::ExtractOp::create(b, loc, codes, at);
-                   Value q = DecodeOp::create(
-                       b, loc, formType, code,
-                       FormatAttr::get(context, format.e, format.m));
-                   Value zeroQ = arith::ConstantOp::create(
-                       b, loc, b.getIntegerAttr(formType, 0));
-                   linalg::YieldOp::create(
-                       b, loc,
-                       Value(arith::SelectOp::create(b, loc, valid, q, zeroQ)));
-                 })
-          .getResult(0);
-    };
-    Value runsA = gather(true), runsB = gather(false);
+    // Step 1: run-major integer forms, zero past each run's end. Positions
+    // of (outer, r, j) after the batch dim: A (m, r, j); B scalar (r, j, n),
+    // mma (n, r, j).
+    std::array<unsigned, 3> layoutA{0, 1, 2};
+    std::array<unsigned, 3> layoutB = useMma ? std::array<unsigned, 3>{0, 1, 2}
+                                             : std::array<unsigned, 3>{2, 0, 1};
+    Value runsA =
+        buildRunForms(rewriter, loc, g, /*isA=*/true, unpackA.getCodes(), formA,
+                      layoutA, Lp, startTable, lengthTable);
+    Value runsB =
+        buildRunForms(rewriter, loc, g, /*isA=*/false, unpackB.getCodes(),
+                      formB, layoutB, Lp, startTable, lengthTable);
 
     // Step 2: unit exponents per (row, run) of A and (run, column) of B.
     // A: [batch?, M, R]; B: [batch?, R, N] (scalar) or [batch?, N, R] (mma).
     bool scalesBOuterFirst = useMma;
-    auto scales = [&](bool isA) -> Value {
-      Value biases = isA ? unpackA.getBiases() : unpackB.getBiases();
-      Format format = isA ? fa : fb;
-      ArrayRef<int64_t> blk = isA ? blkA : blkB;
-      bool outerFirst = isA ? true : scalesBOuterFirst;
-      int64_t outerSize = isA ? M : N;
-      SmallVector<int64_t> shape =
-          outerFirst ? withBatch({outerSize, R}) : withBatch({R, outerSize});
-      Value initT = emptyTensor(rewriter, loc, shape, rewriter.getI32Type());
-      unsigned loops = shape.size();
-      return linalg::GenericOp::create(
-                 rewriter, loc, initT.getType(), ValueRange{},
-                 ValueRange{initT},
-                 ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(loops)},
-                 SmallVector<IteratorType>(loops, IteratorType::parallel),
-                 [&](OpBuilder &b, Location loc, ValueRange) {
-                   SmallVector<Value> idx = loopIndices(b, loc, loops);
-                   Value outer = outerFirst ? idx[nb] : idx[nb + 1];
-                   Value r = outerFirst ? idx[nb + 1] : idx[nb];
-                   Value k = extractIndex(b, loc, startTable, r);
-                   bool kFirst = isA ? tA : !tB;
-                   SmallVector<Value> at;
-                   if (batched)
-                     at.push_back(divIndex(b, loc, idx[0], blk[0]));
-                   Value kb = divIndex(b, loc, k, blk[kFirst ? nb : nb + 1]);
-                   Value ob =
-                       divIndex(b, loc, outer, blk[kFirst ? nb + 1 : nb]);
-                   if (kFirst)
-                     at.append({kb, ob});
-                   else
-                     at.append({ob, kb});
-                   Value beta = tensor::ExtractOp::create(b, loc, biases, at);
-                   linalg::YieldOp::create(
-                       b, loc, unitExponentOrMarker(b, loc, beta, format));
-                 })
-          .getResult(0);
-    };
-    Value scalesA = scales(true), scalesB = scales(false);
+    Value scalesA =
+        buildRunScales(rewriter, loc, g, /*isA=*/true, unpackA.getBiases(),
+                       /*outerFirst=*/true, startTable);
+    Value scalesB =
+        buildRunScales(rewriter, loc, g, /*isA=*/false, unpackB.getBiases(),
+                       scalesBOuterFirst, startTable);
 
     // Step 3: the fused contraction, one output element per iteration. The
     // run tensors are inputs (with maps that read one element, unused) so
@@ -325,7 +169,7 @@ struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
                   b, loc, constIndex(b, loc, 0), constIndex(b, loc, R),
                   constIndex(b, loc, 1), ValueRange{args[4]},
                   [&](OpBuilder &b, Location loc, Value r, ValueRange acc) {
-                    Value length = extractIndex(b, loc, lengthTable, r);
+                    Value length = runTableEntry(b, loc, lengthTable, r);
                     Value zeroK = KulischZeroOp::create(b, loc, kulischType);
                     auto sum = scf::ForOp::create(
                         b, loc, constIndex(b, loc, 0), length,

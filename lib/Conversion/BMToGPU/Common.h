@@ -13,6 +13,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 
+#include "bm/Conversion/Utils/MatmulOperands.h"
 #include "bm/Numerics/Format.h"
 
 #include <cstdint>
@@ -30,23 +31,20 @@ constexpr llvm::StringLiteral kFusedMatmulAttrName = "bm.gpu.fused_matmul";
 /// K padding of the tensor-core layout: one m16n8k32 step.
 constexpr int64_t kMmaK = 32;
 
-/// Marker of a non-finite block in the per-run scale tensors (the same value
-/// as the CPU lowering's).
-constexpr int32_t kNonFiniteScale = std::numeric_limits<int32_t>::min();
-
-Value constI32(OpBuilder &b, Location loc, int32_t v);
-Value constIndex(OpBuilder &b, Location loc, int64_t v);
-
-/// Unit exponent (s + c) of a block bias (i8), or kNonFiniteScale.
-Value unitExponentOrMarker(OpBuilder &b, Location loc, Value beta,
-                           ::bm::numerics::Format format);
-
-/// acc + (nonFinite ? NaN : term), any NaN made the canonical one.
-Value accumulateTerm(OpBuilder &b, Location loc, Value acc, Value term,
-                     Value nonFinite);
-
-/// True (i1) iff either scale is the non-finite marker.
-Value eitherNonFinite(OpBuilder &b, Location loc, Value scaleA, Value scaleB);
+// Shared with the CPU lowering (bm/Conversion/Utils/MatmulOperands.h), so
+// that both add the same terms in the same way.
+using lowering::accumulateTerm;
+using lowering::buildRunForms;
+using lowering::buildRunScales;
+using lowering::constI32;
+using lowering::constIndex;
+using lowering::eitherNonFinite;
+using lowering::emptyTensor;
+using lowering::kNonFiniteScale;
+using lowering::loopIndices;
+using lowering::runTableEntry;
+using lowering::runTables;
+using lowering::unitExponentOrMarker;
 
 } // namespace mlir::bm::gpu_lowering
 

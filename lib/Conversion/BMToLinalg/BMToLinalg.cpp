@@ -50,24 +50,12 @@ using namespace mlir::bm::detail;
 
 namespace mlir::bm::detail {
 
-Value constI32(OpBuilder &b, Location loc, int32_t v) {
-  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-}
-Value constIndex(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
-
 /// (d0, ..., dn) -> (d0 floordiv b0, ..., dn floordiv bn): element -> block.
 AffineMap getBlockMap(MLIRContext *context, ArrayRef<int64_t> block) {
   SmallVector<AffineExpr> exprs;
   for (auto [i, b] : llvm::enumerate(block))
     exprs.push_back(getAffineDimExpr(i, context).floorDiv(b));
   return AffineMap::get(block.size(), 0, exprs, context);
-}
-
-Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
-                  Type elementType) {
-  return tensor::EmptyOp::create(b, loc, shape, elementType);
 }
 
 Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
@@ -77,50 +65,11 @@ Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
       .getResult(0);
 }
 
-SmallVector<Value> loopIndices(OpBuilder &b, Location loc, unsigned count) {
-  SmallVector<Value> indices;
-  for (unsigned i = 0; i < count; ++i)
-    indices.push_back(linalg::IndexOp::create(b, loc, i));
-  return indices;
-}
-
-/// Unit exponent (s + c) of a block bias, or kNonFiniteScale.
-Value unitExponentOrMarker(OpBuilder &b, Location loc, Value beta,
-                           Format format) {
-  Value nonFinite = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::eq, beta,
-      arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(-128)));
-  return arith::SelectOp::create(b, loc, nonFinite,
-                                 constI32(b, loc, kNonFiniteScale),
-                                 emitUnitExponent(b, loc, beta, format));
-}
-
-/// acc + (nonFinite ? NaN : term), with any NaN made the canonical one
-/// (numerics.md section 5; the NaN bits follow the references).
-Value accumulateTerm(OpBuilder &b, Location loc, Value acc, Value term,
-                     Value nonFinite) {
-  FloatAttr nanAttr =
-      b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits));
-  TypedAttr nanValue = nanAttr;
-  if (auto vectorType = dyn_cast<VectorType>(acc.getType()))
-    nanValue = SplatElementsAttr::get(vectorType, nanAttr);
-  Value nan = arith::ConstantOp::create(b, loc, nanValue);
-  Value sum = arith::AddFOp::create(b, loc, acc, term);
-  Value isNaN =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, sum, sum);
-  Value poisoned = arith::OrIOp::create(b, loc, nonFinite, isNaN);
-  return arith::SelectOp::create(b, loc, poisoned, nan, sum);
-}
-
 /// kulisch.to_f32(acc, scaleA + scaleB), added to `acc32`; NaN if either
 /// scale is the non-finite marker.
 Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
                Value scaleB, Value acc32) {
-  Value marker = constI32(b, loc, kNonFiniteScale);
-  Value nonFinite = arith::OrIOp::create(
-      b, loc,
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, scaleA, marker),
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, scaleB, marker));
+  Value nonFinite = eitherNonFinite(b, loc, scaleA, scaleB);
   Value scale = arith::AddIOp::create(b, loc, scaleA, scaleB);
   Value term = KulischToF32Op::create(b, loc, b.getF32Type(), kulisch, scale);
   return accumulateTerm(b, loc, acc32, term, nonFinite);
@@ -389,123 +338,25 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
       }
     bool batched = g.batched;
     int64_t nb = g.nb;
-    bool tA = g.tA, tB = g.tB;
-    ArrayRef<int64_t> blkA = g.blkA, blkB = g.blkB;
     int64_t M = g.M, N = g.N;
     const std::vector<::bm::numerics::ReductionRun> &runs = g.runs;
     int64_t R = runs.size();
     int64_t L = g.maxRun;
-    SmallVector<int64_t> starts = g.runStarts(), lengths = g.runLengths();
-    auto table = [&](ArrayRef<int64_t> values) -> Value {
-      auto type = RankedTensorType::get({R}, rewriter.getI64Type());
-      return arith::ConstantOp::create(
-          rewriter, loc, DenseElementsAttr::get(type, values));
-    };
-    Value startTable = table(starts), lengthTable = table(lengths);
-
+    auto [startTable, lengthTable] = runTables(rewriter, loc, g);
     auto withBatch = [&](ArrayRef<int64_t> dims) { return g.withBatch(dims); };
-    auto extractI64AsIndex = [&](OpBuilder &b, Location loc, Value tensor,
-                                 Value index) -> Value {
-      Value v = tensor::ExtractOp::create(b, loc, tensor, ValueRange{index});
-      return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
-    };
-    auto divIndex = [](OpBuilder &b, Location loc, Value v, int64_t d) {
-      return arith::DivUIOp::create(b, loc, v, constIndex(b, loc, d))
-          .getResult();
-    };
 
-    // Step 1: run-major integer forms. `side` 0 is A, 1 is B.
-    auto gather = [&](int side) -> Value {
-      bool isA = side == 0;
-      Value codes = isA ? codesA : codesB;
-      Format format = isA ? fa : fb;
-      IntegerType formType = isA ? formA : formB;
-      SmallVector<int64_t> shape =
-          isA ? withBatch({M, R, L}) : withBatch({R, L, N});
-      Value initT = emptyTensor(rewriter, loc, shape, formType);
-      unsigned loops = shape.size();
-      SmallVector<IteratorType> parallel(loops, IteratorType::parallel);
-      return linalg::GenericOp::create(
-                 rewriter, loc, initT.getType(), ValueRange{},
-                 ValueRange{initT},
-                 ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(loops)},
-                 parallel,
-                 [&](OpBuilder &b, Location loc, ValueRange args) {
-                   SmallVector<Value> idx = loopIndices(b, loc, loops);
-                   // A: (batch?, m, r, j); B: (batch?, r, j, n).
-                   Value outer = isA ? idx[nb] : idx[nb + 2];
-                   Value r = isA ? idx[nb + 1] : idx[nb];
-                   Value j = isA ? idx[nb + 2] : idx[nb + 1];
-                   Value start = extractI64AsIndex(b, loc, startTable, r);
-                   Value length = extractI64AsIndex(b, loc, lengthTable, r);
-                   Value valid = arith::CmpIOp::create(
-                       b, loc, arith::CmpIPredicate::ult, j, length);
-                   Value k = arith::AddIOp::create(b, loc, start, j);
-                   k = arith::MinUIOp::create(b, loc, k,
-                                              constIndex(b, loc, K - 1));
-                   bool transposed = isA ? tA : tB;
-                   // Stored layout: A is [M, K] ([K, M] if transposed),
-                   // B is [K, N] ([N, K] if transposed).
-                   bool kFirst = isA ? transposed : !transposed;
-                   SmallVector<Value> at;
-                   if (batched)
-                     at.push_back(idx[0]);
-                   if (kFirst)
-                     at.append({k, outer});
-                   else
-                     at.append({outer, k});
-                   Value code = tensor::ExtractOp::create(b, loc, codes, at);
-                   Value q = DecodeOp::create(b, loc, formType, code,
-                                              FormatAttr::get(context, format.e,
-                                                              format.m));
-                   Value zeroQ = arith::ConstantOp::create(
-                       b, loc, b.getIntegerAttr(formType, 0));
-                   linalg::YieldOp::create(
-                       b, loc,
-                       Value(arith::SelectOp::create(b, loc, valid, q, zeroQ)));
-                 })
-          .getResult(0);
-    };
-    Value runsA = gather(0), runsB = gather(1);
+    // Step 1: run-major integer forms: A as [batch?, M, R, L], B as
+    // [batch?, R, L, N].
+    Value runsA = buildRunForms(rewriter, loc, g, /*isA=*/true, codesA, formA,
+                                {0, 1, 2}, L, startTable, lengthTable);
+    Value runsB = buildRunForms(rewriter, loc, g, /*isA=*/false, codesB, formB,
+                                {2, 0, 1}, L, startTable, lengthTable);
 
     // Step 2: unit exponents per (row, run) of A and (run, column) of B.
-    auto scales = [&](int side) -> Value {
-      bool isA = side == 0;
-      Value biases = isA ? biasesA : biasesB;
-      Format format = isA ? fa : fb;
-      ArrayRef<int64_t> blk = isA ? blkA : blkB;
-      SmallVector<int64_t> shape = isA ? withBatch({M, R}) : withBatch({R, N});
-      Value initT = emptyTensor(rewriter, loc, shape, rewriter.getI32Type());
-      unsigned loops = shape.size();
-      SmallVector<IteratorType> parallel(loops, IteratorType::parallel);
-      return linalg::GenericOp::create(
-                 rewriter, loc, initT.getType(), ValueRange{},
-                 ValueRange{initT},
-                 ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(loops)},
-                 parallel,
-                 [&](OpBuilder &b, Location loc, ValueRange args) {
-                   SmallVector<Value> idx = loopIndices(b, loc, loops);
-                   Value outer = isA ? idx[nb] : idx[nb + 1];
-                   Value r = isA ? idx[nb + 1] : idx[nb];
-                   Value k = extractI64AsIndex(b, loc, startTable, r);
-                   bool transposed = isA ? tA : tB;
-                   bool kFirst = isA ? transposed : !transposed;
-                   SmallVector<Value> at;
-                   if (batched)
-                     at.push_back(divIndex(b, loc, idx[0], blk[0]));
-                   Value kb = divIndex(b, loc, k, blk[kFirst ? nb : nb + 1]);
-                   Value ob = divIndex(b, loc, outer, blk[kFirst ? nb + 1 : nb]);
-                   if (kFirst)
-                     at.append({kb, ob});
-                   else
-                     at.append({ob, kb});
-                   Value beta = tensor::ExtractOp::create(b, loc, biases, at);
-                   linalg::YieldOp::create(
-                       b, loc, unitExponentOrMarker(b, loc, beta, format));
-                 })
-          .getResult(0);
-    };
-    Value scalesA = scales(0), scalesB = scales(1);
+    Value scalesA = buildRunScales(rewriter, loc, g, /*isA=*/true, biasesA,
+                                   /*outerFirst=*/true, startTable);
+    Value scalesB = buildRunScales(rewriter, loc, g, /*isA=*/false, biasesB,
+                                   /*outerFirst=*/false, startTable);
 
     // Step 3: exact run sums in Kulisch accumulators.
     auto kulischType = KulischType::get(context, op.getKulischWidth());

@@ -7,6 +7,7 @@
 #ifndef BM_LIB_CONVERSION_BMTOLINALG_COMMON_H
 #define BM_LIB_CONVERSION_BMTOLINALG_COMMON_H
 
+#include "bm/Conversion/Utils/MatmulOperands.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
 #include "bm/Dialect/BM/Utils/MatmulGeometry.h"
 #include "bm/Numerics/Format.h"
@@ -25,31 +26,25 @@ namespace mlir::bm::detail {
 /// loops into scf.forall (parallel CPU pipeline).
 constexpr llvm::StringLiteral kTileParallelAttr = "bm.tile_parallel";
 
-/// Marker of a non-finite block in the per-run scale tensors.
-constexpr int32_t kNonFiniteScale = std::numeric_limits<int32_t>::min();
-
-Value constI32(OpBuilder &b, Location loc, int32_t v);
-Value constIndex(OpBuilder &b, Location loc, int64_t v);
+// Shared with the GPU lowering (bm/Conversion/Utils/MatmulOperands.h).
+using lowering::accumulateTerm;
+using lowering::buildRunForms;
+using lowering::buildRunScales;
+using lowering::constI32;
+using lowering::constIndex;
+using lowering::eitherNonFinite;
+using lowering::emptyTensor;
+using lowering::kNonFiniteScale;
+using lowering::loopIndices;
+using lowering::runTableEntry;
+using lowering::runTables;
+using lowering::unitExponentOrMarker;
 
 /// (d0, ..., dn) -> (d0 floordiv b0, ..., dn floordiv bn): element -> block.
 AffineMap getBlockMap(MLIRContext *context, ArrayRef<int64_t> block);
 
-Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
-                  Type elementType);
 Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                    Value value);
-/// linalg.index 0 .. count-1 inside a linalg.generic body.
-SmallVector<Value> loopIndices(OpBuilder &b, Location loc, unsigned count);
-
-/// Unit exponent (s + c) of a block bias, or kNonFiniteScale.
-Value unitExponentOrMarker(OpBuilder &b, Location loc, Value beta,
-                           ::bm::numerics::Format format);
-
-/// acc + (nonFinite ? NaN : term), with any NaN made the canonical one.
-/// Scalars or vectors (of f32 / i1).
-Value accumulateTerm(OpBuilder &b, Location loc, Value acc, Value term,
-                     Value nonFinite);
-
 /// kulisch.to_f32(acc, scaleA + scaleB), added to `acc32`; NaN if either
 /// scale is the non-finite marker.
 Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
