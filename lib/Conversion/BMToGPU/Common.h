@@ -33,18 +33,7 @@ constexpr int64_t kMmaK = 32;
 
 // Shared with the CPU lowering (bm/Conversion/Utils/MatmulOperands.h), so
 // that both add the same terms in the same way.
-using lowering::accumulateTerm;
-using lowering::buildRunForms;
-using lowering::buildRunScales;
-using lowering::constI32;
-using lowering::constIndex;
-using lowering::eitherNonFinite;
-using lowering::emptyTensor;
-using lowering::kNonFiniteScale;
-using lowering::loopIndices;
-using lowering::runTableEntry;
-using lowering::runTables;
-using lowering::unitExponentOrMarker;
+using namespace ::mlir::bm::lowering;
 
 } // namespace mlir::bm::gpu_lowering
 

@@ -27,18 +27,7 @@ namespace mlir::bm::detail {
 constexpr llvm::StringLiteral kTileParallelAttr = "bm.tile_parallel";
 
 // Shared with the GPU lowering (bm/Conversion/Utils/MatmulOperands.h).
-using lowering::accumulateTerm;
-using lowering::buildRunForms;
-using lowering::buildRunScales;
-using lowering::constI32;
-using lowering::constIndex;
-using lowering::eitherNonFinite;
-using lowering::emptyTensor;
-using lowering::kNonFiniteScale;
-using lowering::loopIndices;
-using lowering::runTableEntry;
-using lowering::runTables;
-using lowering::unitExponentOrMarker;
+using namespace ::mlir::bm::lowering;
 
 /// (d0, ..., dn) -> (d0 floordiv b0, ..., dn floordiv bn): element -> block.
 AffineMap getBlockMap(MLIRContext *context, ArrayRef<int64_t> block);

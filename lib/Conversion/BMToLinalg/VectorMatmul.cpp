@@ -85,24 +85,6 @@ SmallVector<Value> withBatchIndex(Value bi, ArrayRef<Value> rest) {
   return indices;
 }
 
-/// A new tensor filled elementwise by `body(indices)` (one linalg.generic).
-Value buildTensor(
-    OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elementType,
-    function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body) {
-  Value init = emptyTensor(b, loc, shape, elementType);
-  unsigned loops = shape.size();
-  return linalg::GenericOp::create(
-             b, loc, init.getType(), ValueRange{}, ValueRange{init},
-             ArrayRef<AffineMap>{b.getMultiDimIdentityMap(loops)},
-             SmallVector<utils::IteratorType>(loops,
-                                              utils::IteratorType::parallel),
-             [&](OpBuilder &nb, Location nloc, ValueRange) {
-               SmallVector<Value> idx = loopIndices(nb, nloc, loops);
-               linalg::YieldOp::create(nb, nloc, body(nb, nloc, idx));
-             })
-      .getResult(0);
-}
-
 Value splat(OpBuilder &b, Location loc, VectorType type, Attribute value) {
   return arith::ConstantOp::create(
       b, loc, SplatElementsAttr::get(type, cast<TypedAttr>(value)));

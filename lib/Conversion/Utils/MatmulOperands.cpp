@@ -37,6 +37,23 @@ SmallVector<Value> loopIndices(OpBuilder &b, Location loc, unsigned count) {
   return indices;
 }
 
+Value buildTensor(
+    OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elementType,
+    function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body) {
+  Value init = emptyTensor(b, loc, shape, elementType);
+  unsigned loops = shape.size();
+  return linalg::GenericOp::create(
+             b, loc, init.getType(), ValueRange{}, ValueRange{init},
+             ArrayRef<AffineMap>{b.getMultiDimIdentityMap(loops)},
+             SmallVector<utils::IteratorType>(loops,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location nloc, ValueRange) {
+               SmallVector<Value> idx = loopIndices(nb, nloc, loops);
+               linalg::YieldOp::create(nb, nloc, body(nb, nloc, idx));
+             })
+      .getResult(0);
+}
+
 Value unitExponentOrMarker(OpBuilder &b, Location loc, Value beta,
                            Format format) {
   Value nonFinite = arith::CmpIOp::create(
@@ -117,39 +134,28 @@ Value buildRunForms(OpBuilder &b, Location loc, const MatmulGeometry &g,
   dims[layout[0]] = isA ? g.M : g.N;
   dims[layout[1]] = g.runs.size();
   dims[layout[2]] = length;
-  SmallVector<int64_t> shape = g.withBatch(dims);
-  Value init = emptyTensor(b, loc, shape, formType);
-  unsigned loops = shape.size();
-  return linalg::GenericOp::create(
-             b, loc, init.getType(), ValueRange{}, ValueRange{init},
-             ArrayRef<AffineMap>{b.getMultiDimIdentityMap(loops)},
-             SmallVector<utils::IteratorType>(loops,
-                                              utils::IteratorType::parallel),
-             [&](OpBuilder &b, Location loc, ValueRange) {
-               SmallVector<Value> idx = loopIndices(b, loc, loops);
-               Value outer = idx[nb + layout[0]];
-               Value r = idx[nb + layout[1]];
-               Value j = idx[nb + layout[2]];
-               Value start = runTableEntry(b, loc, startTable, r);
-               Value runLength = runTableEntry(b, loc, lengthTable, r);
-               Value valid = arith::CmpIOp::create(
-                   b, loc, arith::CmpIPredicate::ult, j, runLength);
-               Value k = arith::AddIOp::create(b, loc, start, j);
-               k = arith::MinUIOp::create(b, loc, k, constIndex(b, loc, K - 1));
-               Value code = tensor::ExtractOp::create(
-                   b, loc, codes,
-                   storedIndices(g, isA, g.batched ? idx[0] : Value(), outer,
-                                 k));
-               Value q = DecodeOp::create(
-                   b, loc, formType, code,
-                   FormatAttr::get(context, format.e, format.m));
-               Value zero = arith::ConstantOp::create(
-                   b, loc, b.getIntegerAttr(formType, 0));
-               linalg::YieldOp::create(
-                   b, loc,
-                   Value(arith::SelectOp::create(b, loc, valid, q, zero)));
-             })
-      .getResult(0);
+  return buildTensor(
+      b, loc, g.withBatch(dims), formType,
+      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+        Value outer = idx[nb + layout[0]];
+        Value r = idx[nb + layout[1]];
+        Value j = idx[nb + layout[2]];
+        Value start = runTableEntry(b, loc, startTable, r);
+        Value runLength = runTableEntry(b, loc, lengthTable, r);
+        Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                            j, runLength);
+        Value k = arith::AddIOp::create(b, loc, start, j);
+        k = arith::MinUIOp::create(b, loc, k, constIndex(b, loc, K - 1));
+        Value code = tensor::ExtractOp::create(
+            b, loc, codes,
+            storedIndices(g, isA, g.batched ? idx[0] : Value(), outer, k));
+        Value q =
+            DecodeOp::create(b, loc, formType, code,
+                             FormatAttr::get(context, format.e, format.m));
+        Value zero =
+            arith::ConstantOp::create(b, loc, b.getIntegerAttr(formType, 0));
+        return arith::SelectOp::create(b, loc, valid, q, zero);
+      });
 }
 
 Value buildRunScales(OpBuilder &b, Location loc, const MatmulGeometry &g,
@@ -161,30 +167,21 @@ Value buildRunScales(OpBuilder &b, Location loc, const MatmulGeometry &g,
   int64_t outerSize = isA ? g.M : g.N;
   SmallVector<int64_t> shape =
       outerFirst ? g.withBatch({outerSize, R}) : g.withBatch({R, outerSize});
-  Value init = emptyTensor(b, loc, shape, b.getI32Type());
-  unsigned loops = shape.size();
   bool kFirst = g.kFirst(isA);
-  return linalg::GenericOp::create(
-             b, loc, init.getType(), ValueRange{}, ValueRange{init},
-             ArrayRef<AffineMap>{b.getMultiDimIdentityMap(loops)},
-             SmallVector<utils::IteratorType>(loops,
-                                              utils::IteratorType::parallel),
-             [&](OpBuilder &b, Location loc, ValueRange) {
-               SmallVector<Value> idx = loopIndices(b, loc, loops);
-               Value outer = outerFirst ? idx[nb] : idx[nb + 1];
-               Value r = outerFirst ? idx[nb + 1] : idx[nb];
-               Value k = runTableEntry(b, loc, startTable, r);
-               // Block indices: the batch, then (k, outer) in stored order.
-               Value bb =
-                   g.batched ? divIndex(b, loc, idx[0], blk[0]) : Value();
-               Value kb = divIndex(b, loc, k, blk[kFirst ? nb : nb + 1]);
-               Value ob = divIndex(b, loc, outer, blk[kFirst ? nb + 1 : nb]);
-               Value beta = tensor::ExtractOp::create(
-                   b, loc, biases, storedIndices(g, isA, bb, ob, kb));
-               linalg::YieldOp::create(
-                   b, loc, unitExponentOrMarker(b, loc, beta, format));
-             })
-      .getResult(0);
+  return buildTensor(
+      b, loc, shape, b.getI32Type(),
+      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+        Value outer = outerFirst ? idx[nb] : idx[nb + 1];
+        Value r = outerFirst ? idx[nb + 1] : idx[nb];
+        Value k = runTableEntry(b, loc, startTable, r);
+        // Block indices: the batch, then (k, outer) in stored order.
+        Value bb = g.batched ? divIndex(b, loc, idx[0], blk[0]) : Value();
+        Value kb = divIndex(b, loc, k, blk[kFirst ? nb : nb + 1]);
+        Value ob = divIndex(b, loc, outer, blk[kFirst ? nb + 1 : nb]);
+        Value beta = tensor::ExtractOp::create(
+            b, loc, biases, storedIndices(g, isA, bb, ob, kb));
+        return unitExponentOrMarker(b, loc, beta, format);
+      });
 }
 
 } // namespace mlir::bm::lowering

@@ -35,6 +35,10 @@ Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                   Type elementType);
 /// linalg.index 0 .. count-1 inside a linalg.generic body.
 SmallVector<Value> loopIndices(OpBuilder &b, Location loc, unsigned count);
+/// A new tensor filled elementwise by `body(indices)` (one linalg.generic).
+Value buildTensor(
+    OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elementType,
+    function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body);
 
 /// Unit exponent (s + c) of a block bias (i8), or kNonFiniteScale.
 Value unitExponentOrMarker(OpBuilder &b, Location loc, Value beta,
