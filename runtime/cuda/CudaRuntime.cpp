@@ -176,8 +176,23 @@ BM_CUDA_EXPORT CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
 BM_CUDA_EXPORT void mgpuModuleUnload(CUmodule module) {
   if (!module)
     return;
-  ScopedContext scope;
-  CHECK(cuModuleUnload(module));
+  // Lowered programs unload their modules from global destructors. When the
+  // process exits, the driver may have shut down before them (the
+  // CUDA_ERROR_DEINITIALIZED of every call): it has then released the
+  // modules with everything else, and there is nothing left to report.
+  CUresult pushed = cuCtxPushCurrent(deviceState().context);
+  if (pushed == CUDA_ERROR_DEINITIALIZED)
+    return;
+  report(pushed, "cuCtxPushCurrent(deviceState().context)");
+  CUresult unloaded = cuModuleUnload(module);
+  if (unloaded != CUDA_ERROR_DEINITIALIZED)
+    report(unloaded, "cuModuleUnload(module)");
+  if (pushed == CUDA_SUCCESS) {
+    CUcontext popped;
+    CUresult result = cuCtxPopCurrent(&popped);
+    if (result != CUDA_ERROR_DEINITIALIZED)
+      report(result, "cuCtxPopCurrent(&popped)");
+  }
 }
 
 BM_CUDA_EXPORT CUfunction mgpuModuleGetFunction(CUmodule module,
