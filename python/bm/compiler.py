@@ -985,7 +985,8 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     then allocate each result (or take it from ``out=``) and the code
     computes straight into it, with no copy. None (the default) means yes
     when every result of every function in the module is a statically
-    shaped tensor (the only kind an out-param can be); True raises
+    shaped tensor (a call must know each result's shape to allocate it, and
+    a scalar result would stay a return value); True raises
     :class:`CompileError` otherwise.
     Raises :class:`ToolNotFoundError` or :class:`CompileError` (with the
     failing tool's stderr)."""
