@@ -56,7 +56,7 @@ std::string checkOperandTypes(linalg::LinalgOp op) {
     return "it works on buffers; run bm-quantize-training on tensors, "
            "before bufferization";
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
-    return llvm::formatv("it has {0} inputs and {1} outputs; a BM "
+    return llvm::formatv("it has {0} input(s) and {1} output(s); a BM "
                          "contraction has two inputs and one output",
                          op.getNumDpsInputs(), op.getNumDpsInits());
   for (OpOperand &operand : op->getOpOperands()) {
@@ -207,9 +207,12 @@ std::string convolutionReason(linalg::LinalgOp op) {
   if (succeeded(dims) && dims->outputImage.size() != 2)
     return llvm::formatv("it is a {0}-D convolution; bm.conv2d is 2-D",
                          dims->outputImage.size());
-  return "its layout is not one that bm-quantize-training recognizes (the "
-         "named linalg.conv_2d_nchw_fchw, linalg.conv_2d_nhwc_fhwc and "
-         "linalg.conv_2d_nhwc_hwcf)";
+  return (Twine(isa<linalg::GenericOp>(op)
+                    ? "it is a convolution written as linalg.generic"
+                    : "its layout is not one that bm.conv2d reads") +
+          "; the named linalg.conv_2d_nchw_fchw, linalg.conv_2d_nhwc_fhwc "
+          "and linalg.conv_2d_nhwc_hwcf are rewritten")
+      .str();
 }
 
 //===----------------------------------------------------------------------===//
@@ -434,6 +437,23 @@ ContractionMatch planMatmul(linalg::LinalgOp op, const OperandView &a,
   if (k.empty())
     return ContractionMatch::failure("it has no reduction dim (an "
                                      "elementwise or outer product)");
+  // Output dims by the operands that read them: both (batch), one (M or
+  // N), or neither (the product broadcast along them).
+  bool onlyA = false, onlyB = false;
+  for (unsigned d : c->dims) {
+    if (!in(a, d) && !in(b, d))
+      return ContractionMatch::failure(llvm::formatv(
+          "its output dim d{0} is read by neither operand (the product is "
+          "broadcast along it)",
+          d));
+    onlyA |= in(a, d) && !in(b, d);
+    onlyB |= in(b, d) && !in(a, d);
+  }
+  if (!onlyA || !onlyB)
+    return ContractionMatch::failure(llvm::formatv(
+        "no output dim is read by operand #{0} alone: a matrix-vector or "
+        "dot product (bm.matmul needs an M and an N dim)",
+        onlyA ? 1 : 0));
   if (k != kb)
     return ContractionMatch::failure(llvm::formatv(
         "its reduction dims are ordered {0} in one operand and {1} in the "
@@ -454,9 +474,8 @@ ContractionMatch planMatmul(linalg::LinalgOp op, const OperandView &a,
     if (nBegin == end || mBegin == nBegin) {
       if (why.empty())
         why = llvm::formatv(
-            "its output dims {0} do not end in a group read by only one "
-            "operand (M) followed by a group read by only the other (N): "
-            "a matrix-vector product, or an unsupported layout",
+            "its output dims {0} do not end in a group read by one operand "
+            "only (M) followed by a group read by the other only (N)",
             dimList(cd));
       continue;
     }
@@ -468,13 +487,10 @@ ContractionMatch planMatmul(linalg::LinalgOp op, const OperandView &a,
     };
     int64_t xb = count(x), yb = count(y), nb = batch.size();
     if ((xb != 0 && xb != nb) || (yb != 0 && yb != nb)) {
-      why = llvm::formatv("an operand reads only some of the batch dims {0}",
-                          dimList(batch));
-      continue;
-    }
-    if (nb != 0 && xb == 0 && yb == 0) {
-      why = llvm::formatv("its output dims {0} are read by neither operand",
-                          dimList(batch));
+      why = llvm::formatv(
+          "its output dims {0} in front of M and N are not batch dims: an "
+          "operand reads only some of them",
+          dimList(batch));
       continue;
     }
     ArrayRef<unsigned> batchX = xb ? batch : ArrayRef<unsigned>();
