@@ -86,8 +86,8 @@
 // BM5: remark: bm-quantize-training: contraction #7 kept in FP32: it reads the loss gradient
 // BM5-NOT: remark
 // BM5: bm-report: @step: 16 BM contractions, 2 in FP32
-// BM5-NEXT: fp32 linalg.matmul: a form bm-quantize-training rewrites
-// BM5-NEXT: fp32 linalg.matmul: a form bm-quantize-training rewrites
+// BM5-NEXT: fp32 linalg.matmul: rewritable form (kept by keep-fp32, min-macs, loss-grad or roles)
+// BM5-NEXT: fp32 linalg.matmul: rewritable form (kept by keep-fp32, min-macs, loss-grad or roles)
 // BM5-NEXT: op lhs rhs
 
 #id2 = affine_map<(i, j) -> (i, j)>

@@ -103,7 +103,8 @@ struct BMReportPass : public mlir::bm::impl::BMReportBase<BMReportPass> {
           training::ContractionMatch match =
               training::matchContraction(linalgOp);
           kept.push_back((op->getName().getStringRef() + ": " +
-                          (match.plan ? "a form bm-quantize-training rewrites"
+                          (match.plan ? "rewritable form (kept by keep-fp32, "
+                                        "min-macs, loss-grad or roles)"
                                       : "not rewritable: " + match.reason))
                              .str());
         }
