@@ -244,6 +244,19 @@ def matmul_forms():
         lambda a, b, init, r: mm(broadcast(quantize(a, (48, 48), r, 0), 3),
                                  quantize(b, (1, 48, 48), r, 1), init),
         (48, 48), (1, 48, 48), 96))
+    # A broadcast rhs under a lhs stored [B, K, M]: the rhs is broadcast in BM.
+    a, b, c = (3, 96, 20), (96, 24), (3, 20, 24)
+    forms.append(Form(
+        "bmm_transposed_lhs_broadcast_rhs", module(
+            "bmm_transposed_lhs_broadcast_rhs", a, b, c,
+            "linalg.batch_matmul indexing_maps = [%s] ins(%%a, %%b : %s, %s)"
+            % (maps("b, k, m", "k, n", "b, m, n", dims="b, m, n, k"),
+               tensor(a), tensor(b))),
+        a, b, c,
+        lambda a, b: np.einsum("bkm,kn->bmn", a.astype(np.float64), b.astype(np.float64)),
+        lambda a, b, init, r: mm(permute(quantize(a, (1, 48, 48), r, 0), (0, 2, 1)),
+                                 broadcast(quantize(b, (48, 48), r, 1), 3), init),
+        (1, 48, 48), (48, 48), 96))
     # linalg.contract, a linear layer on tokens: "bse,fe->bsf".
     a, b, c = (2, 10, 96), (24, 96), (2, 10, 24)
     forms.append(Form(

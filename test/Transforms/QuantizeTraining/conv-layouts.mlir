@@ -1,5 +1,9 @@
 // RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file | FileCheck %s
 // RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file --bm-report -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
+// RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file --convert-bm-to-linalg --canonicalize | FileCheck %s --check-prefix=LOWERED
+// The GPU lowering takes the new data movement too (bm.transpose, bm.pack
+// and bm.unpack of broadcast codes).
+// RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file --bm-lower-to-gpu -o /dev/null
 
 // Convolutions in the layouts other front ends emit (TOSA's tosa.conv2d
 // lowers to linalg.conv_2d_nhwc_fhwc) become the NCHW x FCHW bm.conv2d.
@@ -22,6 +26,12 @@
 // CHECK: return %[[R]]
 // CHECK-NOT: linalg.conv_2d
 // REPORT: bm-report: @nhwc_fhwc: 1 BM contraction
+// On the CPU the convolution runs as an im2col matmul, which reads the init
+// as [N*OH*OW, F] and writes the result so: with the transposes around it,
+// the f32 data movement cancels; only codes (i8) are permuted.
+// LOWERED-LABEL: func.func @nhwc_fhwc
+// LOWERED-NOT: linalg.transpose ins(%{{.*}} : tensor<{{[0-9x]*}}xf32>)
+// LOWERED: return
 // REPORT: bm.conv2d e2m3 [1x48x8x8] e2m3 [8x48x3x3] {{.*}} activation*weight linalg.conv_2d_nhwc_fhwc
 func.func @nhwc_fhwc(%x: tensor<2x8x8x64xf32> {bm.role = "activation"},
                      %w: tensor<8x3x3x64xf32> {bm.role = "weight"},

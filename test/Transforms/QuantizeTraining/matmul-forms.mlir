@@ -1,5 +1,8 @@
 // RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file | FileCheck %s
 // RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file --bm-report -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
+// The GPU lowering takes the new data movement too (bm.transpose, bm.pack
+// and bm.unpack of broadcast codes).
+// RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file --bm-lower-to-gpu -o /dev/null
 
 // Matmul-like contractions in the forms front ends emit: explicit indexing
 // maps (transposed or broadcast operands), linalg.contract, and more than
@@ -61,6 +64,23 @@ func.func @batch_matmul_broadcast_lhs(%w: tensor<16x96xf32> {bm.role = "weight"}
   %r = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (m, k)>, affine_map<(b, m, n, k) -> (b, k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>]
       ins(%w, %x : tensor<16x96xf32>, tensor<4x96x8xf32>) outs(%c : tensor<4x16x8xf32>) -> tensor<4x16x8xf32>
   return %r : tensor<4x16x8xf32>
+}
+
+// -----
+
+// A broadcast rhs whose lhs is stored [B, K, M]: the batch dim cannot join
+// M (it is not next to it), so the rhs is broadcast in BM.
+// CHECK-LABEL: func.func @batch_matmul_transposed_lhs_broadcast_rhs
+// CHECK-DAG: %[[QX:.*]] = bm.quantize %{{.*}} nearest : tensor<4x96x12xf32> -> !bm.tensor<4x96x12xe2m3, block = [1, 48, 12]>
+// CHECK-DAG: %[[QW:.*]] = bm.quantize %{{.*}} nearest : tensor<96x16xf32> -> !bm.tensor<96x16xe2m3, block = [48, 16]>
+// CHECK: bm.unpack %[[QW]]
+// CHECK: %[[PW:.*]] = bm.pack {{.*}} -> !bm.tensor<4x96x16xe2m3, block = [1, 48, 16]>
+// CHECK: bm.matmul %[[QX]], %[[PW]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "weight"], transpose_lhs}
+func.func @batch_matmul_transposed_lhs_broadcast_rhs(%x: tensor<4x96x12xf32>, %w: tensor<96x16xf32> {bm.role = "weight"},
+                                                     %c: tensor<4x12x16xf32>) -> tensor<4x12x16xf32> {
+  %r = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, k, m)>, affine_map<(b, m, n, k) -> (k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+      ins(%x, %w : tensor<4x96x12xf32>, tensor<96x16xf32>) outs(%c : tensor<4x12x16xf32>) -> tensor<4x12x16xf32>
+  return %r : tensor<4x12x16xf32>
 }
 
 // -----

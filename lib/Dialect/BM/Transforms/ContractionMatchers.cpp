@@ -460,6 +460,11 @@ ContractionMatch planMatmul(linalg::LinalgOp op, const OperandView &a,
         "other; bm.matmul reads one K order",
         dimList(k), dimList(kb)));
 
+  // Each orientation (which operand gives M), and each split of the
+  // output dims: N is the longest suffix read by the N operand only; M a
+  // suffix of the run before it read by the M operand only (longest
+  // first: a batch dim read by one operand only joins M rather than
+  // broadcasting the other); batch the rest.
   std::string why;
   for (bool swapped : {false, true}) {
     const OperandView &x = swapped ? b : a; // the operand with the M group
@@ -468,10 +473,10 @@ ContractionMatch planMatmul(linalg::LinalgOp op, const OperandView &a,
     size_t end = cd.size(), nBegin = end;
     while (nBegin > 0 && in(y, cd[nBegin - 1]) && !in(x, cd[nBegin - 1]))
       --nBegin;
-    size_t mBegin = nBegin;
-    while (mBegin > 0 && in(x, cd[mBegin - 1]) && !in(y, cd[mBegin - 1]))
-      --mBegin;
-    if (nBegin == end || mBegin == nBegin) {
+    size_t mFirst = nBegin;
+    while (mFirst > 0 && in(x, cd[mFirst - 1]) && !in(y, cd[mFirst - 1]))
+      --mFirst;
+    if (nBegin == end || mFirst == nBegin) {
       if (why.empty())
         why = llvm::formatv(
             "its output dims {0} do not end in a group read by one operand "
@@ -479,69 +484,72 @@ ContractionMatch planMatmul(linalg::LinalgOp op, const OperandView &a,
             dimList(cd));
       continue;
     }
-    ArrayRef<unsigned> batch = cd.take_front(mBegin);
-    ArrayRef<unsigned> m = cd.slice(mBegin, nBegin - mBegin);
-    ArrayRef<unsigned> n = cd.drop_front(nBegin);
-    auto count = [&](const OperandView &v) {
-      return llvm::count_if(batch, [&](unsigned d) { return in(v, d); });
-    };
-    int64_t xb = count(x), yb = count(y), nb = batch.size();
-    if ((xb != 0 && xb != nb) || (yb != 0 && yb != nb)) {
-      why = llvm::formatv(
-          "its output dims {0} in front of M and N are not batch dims: an "
-          "operand reads only some of them",
-          dimList(batch));
-      continue;
-    }
-    ArrayRef<unsigned> batchX = xb ? batch : ArrayRef<unsigned>();
-    ArrayRef<unsigned> batchY = yb ? batch : ArrayRef<unsigned>();
-    std::optional<bool> transposeX = matchLayout(x.dims, batchX, m, k);
-    std::optional<bool> transposeY = matchLayout(y.dims, batchY, k, n);
-    if (!transposeX || !transposeY) {
-      const OperandView &bad = transposeX ? y : x;
-      why = llvm::formatv(
-          "operand #{0} has dims {1}; with batch {2}, M {3}, N {4}, K {5} it "
-          "must be [batch, M or N, K] or [batch, K, M or N] for bm.matmul",
-          (&bad == &a) ? 0 : 1, dimList(bad.dims), dimList(batch),
-          dimList(m), dimList(n), dimList(k));
-      continue;
-    }
-    int64_t batchSize = 1;
-    for (unsigned d : batch)
-      batchSize *= ranges[d];
+    for (size_t mBegin = mFirst; mBegin < nBegin; ++mBegin) {
+      ArrayRef<unsigned> batch = cd.take_front(mBegin);
+      ArrayRef<unsigned> m = cd.slice(mBegin, nBegin - mBegin);
+      ArrayRef<unsigned> n = cd.drop_front(nBegin);
+      auto count = [&](const OperandView &v) {
+        return llvm::count_if(batch, [&](unsigned d) { return in(v, d); });
+      };
+      int64_t xb = count(x), yb = count(y), nb = batch.size();
+      if ((xb != 0 && xb != nb) || (yb != 0 && yb != nb)) {
+        why = llvm::formatv(
+            "its output dims {0} in front of M and N are not batch dims: an "
+            "operand reads only some of them",
+            dimList(batch));
+        continue;
+      }
+      ArrayRef<unsigned> batchX = xb ? batch : ArrayRef<unsigned>();
+      ArrayRef<unsigned> batchY = yb ? batch : ArrayRef<unsigned>();
+      std::optional<bool> transposeX = matchLayout(x.dims, batchX, m, k);
+      std::optional<bool> transposeY = matchLayout(y.dims, batchY, k, n);
+      if (!transposeX || !transposeY) {
+        const OperandView &bad = transposeX ? y : x;
+        why = llvm::formatv(
+            "operand #{0} has dims {1}; with batch {2}, M {3}, N {4}, K {5} "
+            "it must be [batch, M or N, K] or [batch, K, M or N] for "
+            "bm.matmul",
+            (&bad == &a) ? 0 : 1, dimList(bad.dims), dimList(batch),
+            dimList(m), dimList(n), dimList(k));
+        continue;
+      }
+      int64_t batchSize = 1;
+      for (unsigned d : batch)
+        batchSize *= ranges[d];
 
-    auto operandPlan = [&](const OperandView &v, ArrayRef<unsigned> vBatch,
-                           ArrayRef<unsigned> outer, bool transposed,
-                           bool isRhs) {
-      OperandPlan plan;
-      plan.source = v.source;
-      plan.operandNumber = (&v == &a) ? 0 : 1;
-      // Stored layout: [batch, M, K] / [batch, K, N], or transposed.
-      bool outerFirst = isRhs ? transposed : !transposed;
-      SmallVector<ReassociationIndices> groups =
-          outerFirst ? consecutiveGroups({vBatch, outer, k})
-                     : consecutiveGroups({vBatch, k, outer});
-      SmallVector<ReassociationIndices> collapse =
-          composeGroups(v.collapse, groups);
-      if (!isIdentity(collapse))
-        plan.collapse = std::move(collapse);
-      if (vBatch.empty() && !batch.empty())
-        plan.broadcast = batchSize;
-      return plan;
-    };
+      auto operandPlan = [&](const OperandView &v, ArrayRef<unsigned> vBatch,
+                             ArrayRef<unsigned> outer, bool transposed,
+                             bool isRhs) {
+        OperandPlan plan;
+        plan.source = v.source;
+        plan.operandNumber = (&v == &a) ? 0 : 1;
+        // Stored layout: [batch, M, K] / [batch, K, N], or transposed.
+        bool outerFirst = isRhs ? transposed : !transposed;
+        SmallVector<ReassociationIndices> groups =
+            outerFirst ? consecutiveGroups({vBatch, outer, k})
+                       : consecutiveGroups({vBatch, k, outer});
+        SmallVector<ReassociationIndices> collapse =
+            composeGroups(v.collapse, groups);
+        if (!isIdentity(collapse))
+          plan.collapse = std::move(collapse);
+        if (vBatch.empty() && !batch.empty())
+          plan.broadcast = batchSize;
+        return plan;
+      };
 
-    ContractionPlan plan;
-    plan.kind = BMContractionKind::Matmul;
-    plan.transposeLhs = *transposeX;
-    plan.transposeRhs = *transposeY;
-    plan.lhs = operandPlan(x, batchX, m, *transposeX, /*isRhs=*/false);
-    plan.rhs = operandPlan(y, batchY, n, *transposeY, /*isRhs=*/true);
-    SmallVector<ReassociationIndices> result =
-        consecutiveGroups({batch, m, n});
-    if (!isIdentity(result))
-      plan.resultCollapse = std::move(result);
-    plan.macs = countMacs(op);
-    return ContractionMatch::success(std::move(plan));
+      ContractionPlan plan;
+      plan.kind = BMContractionKind::Matmul;
+      plan.transposeLhs = *transposeX;
+      plan.transposeRhs = *transposeY;
+      plan.lhs = operandPlan(x, batchX, m, *transposeX, /*isRhs=*/false);
+      plan.rhs = operandPlan(y, batchY, n, *transposeY, /*isRhs=*/true);
+      SmallVector<ReassociationIndices> result =
+          consecutiveGroups({batch, m, n});
+      if (!isIdentity(result))
+        plan.resultCollapse = std::move(result);
+      plan.macs = countMacs(op);
+      return ContractionMatch::success(std::move(plan));
+    }
   }
   return ContractionMatch::failure(why);
 }

@@ -226,15 +226,17 @@ struct BMQuantizeTrainingPass
       return q;
     };
 
-    // Exact data movement, created once per (input, result type): two
-    // collapses of one tensor to one shape hold the same elements in the
-    // same order, and so do two equal BM permutations or broadcasts.
-    llvm::DenseMap<std::pair<Value, Type>, Value> moved;
+    // Exact data movement, created once: per (source, result type) for
+    // collapses (two collapses of one tensor to one shape hold the same
+    // elements in the same order) and broadcasts, per (input, permutation)
+    // for bm.transpose.
+    llvm::DenseMap<std::pair<Value, Type>, Value> collapsed, broadcasted;
+    llvm::DenseMap<std::pair<Value, Attribute>, Value> transposed;
     auto collapseOnce = [&](Value source,
                             ArrayRef<ReassociationIndices> groups) -> Value {
       auto type = tensor::CollapseShapeOp::inferCollapsedType(
           cast<RankedTensorType>(source.getType()), groups);
-      Value &slot = moved[{source, type}];
+      Value &slot = collapsed[{source, type}];
       if (!slot) {
         setInsertionPointAfterValue(source);
         slot = tensor::CollapseShapeOp::create(builder, source.getLoc(), type,
@@ -250,11 +252,12 @@ struct BMQuantizeTrainingPass
         block.push_back(type.getBlock()[p]);
       }
       auto resultType = BMTensorType::get(shape, type.getFormat(), block);
-      Value &slot = moved[{q, resultType}];
+      DenseI64ArrayAttr permAttr = builder.getDenseI64ArrayAttr(perm);
+      Value &slot = transposed[{q, permAttr}];
       if (!slot) {
         setInsertionPointAfterValue(q);
         slot = TransposeOp::create(builder, q.getLoc(), resultType, q,
-                                   builder.getDenseI64ArrayAttr(perm));
+                                   permAttr);
       }
       return slot;
     };
@@ -263,8 +266,8 @@ struct BMQuantizeTrainingPass
       SmallVector<int64_t> shape = {count}, block = {1};
       llvm::append_range(shape, type.getShape());
       llvm::append_range(block, type.getBlock());
-      Value &slot =
-          moved[{q, BMTensorType::get(shape, type.getFormat(), block)}];
+      Value &slot = broadcasted[{
+          q, BMTensorType::get(shape, type.getFormat(), block)}];
       if (!slot) {
         setInsertionPointAfterValue(q);
         slot = buildBatchBroadcast(builder, q.getLoc(), q, count);
