@@ -26,12 +26,13 @@ namespace mlir::bm::training {
 /// move together, nothing is requantized):
 ///   * permuted by `permutation` (`bm.transpose`; result dim i = dim
 ///     permutation[i] of the quantized tensor; empty = none), or
-///   * given a leading batch dimension of `broadcast` entries (0 = none).
+///   * given a leading batch dimension of `broadcast` entries (none when
+///     unset; 0 entries is a valid, empty batch).
 struct OperandPlan {
   Value source;
   SmallVector<ReassociationIndices> collapse;
   SmallVector<int64_t> permutation;
-  int64_t broadcast = 0;
+  std::optional<int64_t> broadcast;
   /// The operand of the linalg op this is (0 or 1), for its role.
   unsigned operandNumber = 0;
 

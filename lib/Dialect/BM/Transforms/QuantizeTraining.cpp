@@ -301,7 +301,7 @@ struct BMQuantizeTrainingPass
       if (!plan.permutation.empty())
         q = transposeOnce(q, plan.permutation);
       if (plan.broadcast)
-        q = broadcastOnce(q, plan.broadcast);
+        q = broadcastOnce(q, *plan.broadcast);
       return q;
     };
 
