@@ -126,9 +126,8 @@ SmallVector<ReassociationIndices> identityGroups(int64_t rank) {
 }
 
 bool isIdentity(ArrayRef<ReassociationIndices> groups) {
-  return llvm::all_of(groups, [](const ReassociationIndices &g) {
-    return g.size() == 1;
-  });
+  return llvm::all_of(
+      groups, [](const ReassociationIndices &g) { return g.size() == 1; });
 }
 
 /// The groups `outer` (over the dims of collapse(x, inner)) as groups over
@@ -258,8 +257,7 @@ std::optional<SmallVector<int64_t>> transposeOf(linalg::GenericOp generic) {
 /// Steps back over a transpose: view = collapse(T(u)) with T(u) dim i = u
 /// dim perm[i]. Possible when each collapsed group reads consecutive u
 /// dims in order; then view = collapse(u) permuted.
-bool stepOverTranspose(OperandView &view, Value input,
-                       ArrayRef<int64_t> perm) {
+bool stepOverTranspose(OperandView &view, Value input, ArrayRef<int64_t> perm) {
   struct Run {
     int64_t start;
     unsigned group;
@@ -272,7 +270,8 @@ bool stepOverTranspose(OperandView &view, Value input,
         return false;
     runs.push_back({start, static_cast<unsigned>(j)});
   }
-  llvm::sort(runs, [](const Run &a, const Run &b) { return a.start < b.start; });
+  llvm::sort(runs,
+             [](const Run &a, const Run &b) { return a.start < b.start; });
   SmallVector<ReassociationIndices> collapse;
   SmallVector<unsigned> dims(view.dims.size());
   for (auto [k, run] : llvm::enumerate(runs)) {
@@ -327,8 +326,8 @@ OperandView lookThrough(OperandView view) {
       continue;
     }
     if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def)) {
-      view.collapse = composeGroups(collapse.getReassociationIndices(),
-                                    view.collapse);
+      view.collapse =
+          composeGroups(collapse.getReassociationIndices(), view.collapse);
       view.source = collapse.getSrc();
       continue;
     }
@@ -347,8 +346,7 @@ OperandView lookThrough(OperandView view) {
       }
       if (std::optional<SmallVector<int64_t>> added =
               linalg::isaBroadcastOpInterface(generic)) {
-        if (collapsed ||
-            !generic.getIndexingMapsArray()[1].isIdentity())
+        if (collapsed || !generic.getIndexingMapsArray()[1].isIdentity())
           break;
         stepOverBroadcast(view, input, *added);
         continue;
@@ -406,9 +404,8 @@ std::optional<bool> matchLayout(ArrayRef<unsigned> dims,
 /// Plans a bm.matmul for two operand views; the reason when none fits.
 ContractionMatch planMatmul(linalg::LinalgOp op, const OperandView &a,
                             const OperandView &b) {
-  std::optional<OperandView> c =
-      directView(op.getDpsInits()[0],
-                 op.getMatchingIndexingMap(op.getDpsInitOperand(0)));
+  std::optional<OperandView> c = directView(
+      op.getDpsInits()[0], op.getMatchingIndexingMap(op.getDpsInitOperand(0)));
   if (!c)
     return ContractionMatch::failure("its output map is not a permutation");
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
@@ -509,8 +506,8 @@ ContractionMatch planMatmul(linalg::LinalgOp op, const OperandView &a,
             "operand #{0} has dims {1}; with batch {2}, M {3}, N {4}, K {5} "
             "it must be [batch, M or N, K] or [batch, K, M or N] for "
             "bm.matmul",
-            (&bad == &a) ? 0 : 1, dimList(bad.dims), dimList(batch),
-            dimList(m), dimList(n), dimList(k));
+            (&bad == &a) ? 0 : 1, dimList(bad.dims), dimList(batch), dimList(m),
+            dimList(n), dimList(k));
         continue;
       }
       int64_t batchSize = 1;
@@ -572,8 +569,9 @@ ContractionMatch mlir::bm::training::matchConv2D(linalg::LinalgOp op) {
   if (std::string why = checkCommon(op); !why.empty())
     return ContractionMatch::failure(why);
   auto attrs =
-      llvm::TypeSwitch<Operation *, std::pair<DenseIntElementsAttr,
-                                              DenseIntElementsAttr>>(op)
+      llvm::TypeSwitch<Operation *,
+                       std::pair<DenseIntElementsAttr, DenseIntElementsAttr>>(
+          op)
           .Case<linalg::Conv2DNchwFchwOp, linalg::Conv2DNhwcFhwcOp,
                 linalg::Conv2DNhwcHwcfOp>([](auto conv) {
             return std::make_pair(conv.getStrides(), conv.getDilations());
