@@ -127,9 +127,9 @@ struct BMReportPass : public mlir::bm::impl::BMReportBase<BMReportPass> {
       if (rows.empty())
         return;
       *os << llvm::format(
-          "  %-10s %-22s %-22s %8s %8s %6s %12s %12s  %-21s  %s\n", "op",
-          "lhs", "rhs", "max-run", "kulisch", "acc", "f32-bytes", "bm-bytes",
-          "roles", "from");
+          "  %-10s %-22s %-22s %8s %8s %6s %12s %12s  %-21s  %s\n", "op", "lhs",
+          "rhs", "max-run", "kulisch", "acc", "f32-bytes", "bm-bytes", "roles",
+          "from");
       double totalF32 = 0, totalBM = 0;
       for (const ContractionRow &row : rows) {
         int storage = ::bm::numerics::kulischStorageBits(row.width);
@@ -137,9 +137,8 @@ struct BMReportPass : public mlir::bm::impl::BMReportBase<BMReportPass> {
         *os << llvm::format(
             "  %-10s %-22s %-22s %8lld %8d %6s %12.0f %12.0f  %-21s  %s\n",
             row.op.c_str(), row.lhs.c_str(), row.rhs.c_str(),
-            (long long)row.maxRun, row.width, acc.c_str(),
-            row.f32Bytes, row.bmBytes,
-            row.roles.c_str(), row.source.c_str());
+            (long long)row.maxRun, row.width, acc.c_str(), row.f32Bytes,
+            row.bmBytes, row.roles.c_str(), row.source.c_str());
         totalF32 += row.f32Bytes;
         totalBM += row.bmBytes;
       }

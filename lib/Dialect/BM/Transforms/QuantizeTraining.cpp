@@ -147,7 +147,8 @@ struct BMQuantizeTrainingPass
       ContractionMatch match = matchContraction(op);
       if (match.plan) {
         found.matched = anyMatched = true;
-        for (const OperandPlan *operand : {&match.plan->lhs, &match.plan->rhs}) {
+        for (const OperandPlan *operand :
+             {&match.plan->lhs, &match.plan->rhs}) {
           found.roles[operand->operandNumber] = roles.roleOf(operand->source);
           found.readsLossGrad |= roles.isLossGrad(operand->source);
         }
@@ -256,8 +257,8 @@ struct BMQuantizeTrainingPass
       Value &slot = transposed[{q, permAttr}];
       if (!slot) {
         setInsertionPointAfterValue(q);
-        slot = TransposeOp::create(builder, q.getLoc(), resultType, q,
-                                   permAttr);
+        slot =
+            TransposeOp::create(builder, q.getLoc(), resultType, q, permAttr);
       }
       return slot;
     };
@@ -266,8 +267,8 @@ struct BMQuantizeTrainingPass
       SmallVector<int64_t> shape = {count}, block = {1};
       llvm::append_range(shape, type.getShape());
       llvm::append_range(block, type.getBlock());
-      Value &slot = broadcasted[{
-          q, BMTensorType::get(shape, type.getFormat(), block)}];
+      Value &slot =
+          broadcasted[{q, BMTensorType::get(shape, type.getFormat(), block)}];
       if (!slot) {
         setInsertionPointAfterValue(q);
         slot = buildBatchBroadcast(builder, q.getLoc(), q, count);
