@@ -257,6 +257,28 @@ def matmul_forms():
         lambda a, b, init, r: mm(permute(quantize(a, (1, 48, 48), r, 0), (0, 2, 1)),
                                  broadcast(quantize(b, (48, 48), r, 1), 3), init),
         (1, 48, 48), (48, 48), 96))
+    # A weight stored [N, K] (torch.nn.Linear), broadcast over the batch
+    # and transposed by one linalg.generic, then a batch_matmul: read
+    # through, the weight is quantized once and read transposed.
+    a, b, c = (3, 20, 96), (24, 96), (3, 20, 24)
+    prologue = (
+        f"  %e = tensor.empty() : {tensor((3, 96, 24))}\n"
+        f"  %wb = linalg.generic {{indexing_maps = [{maps('n, k', 'b, k, n', dims='b, k, n')}], "
+        f"iterator_types = [\"parallel\", \"parallel\", \"parallel\"]}} "
+        f"ins(%b : {tensor(b)}) outs(%e : {tensor((3, 96, 24))}) {{\n"
+        f"  ^bb0(%x: f32, %o: f32):\n    linalg.yield %x : f32\n"
+        f"  }} -> {tensor((3, 96, 24))}\n")
+    forms.append(Form(
+        "bmm_moved_weight", module(
+            "bmm_moved_weight", a, b, c,
+            f"linalg.batch_matmul ins(%a, %wb : {tensor(a)}, {tensor((3, 96, 24))})",
+            prologue),
+        a, b, c,
+        lambda a, b: np.einsum("bmk,nk->bmn", a.astype(np.float64), b.astype(np.float64)),
+        lambda a, b, init, r: mm(quantize(a.reshape(60, 96), (48, 48), r, 0),
+                                 permute(quantize(b, (48, 48), r, 1), (1, 0)),
+                                 init.reshape(60, 24)).reshape(3, 20, 24),
+        ((60, 96), (48, 48)), (48, 48), 96))
     # linalg.contract, a linear layer on tokens: "bse,fe->bsf".
     a, b, c = (2, 10, 96), (24, 96), (2, 10, 24)
     forms.append(Form(

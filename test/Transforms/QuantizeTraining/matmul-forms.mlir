@@ -85,6 +85,29 @@ func.func @batch_matmul_transposed_lhs_broadcast_rhs(%x: tensor<4x96x12xf32>, %w
 
 // -----
 
+// A weight stored [N, K] broadcast and transposed by one linalg.generic
+// (output element (b, k, n) = w[n, k]): read through, quantized once as
+// [N, K] and read transposed, the batch joining M.
+// CHECK-LABEL: func.func @generic_moved_weight
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<2x4x8xf32>, %[[W:[^:]*]]: tensor<3x8xf32> {bm.role = "weight"}
+// CHECK-DAG: %[[QW:.*]] = bm.quantize %[[W]] nearest : tensor<3x8xf32>
+// CHECK-DAG: %[[X2:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1], [2]] : tensor<2x4x8xf32> into tensor<8x8xf32>
+// CHECK-DAG: %[[QX:.*]] = bm.quantize %[[X2]]
+// CHECK: bm.matmul %[[QX]], %[[QW]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "weight"], transpose_rhs} : {{.*}} -> tensor<8x3xf32>
+func.func @generic_moved_weight(%x: tensor<2x4x8xf32>, %w: tensor<3x8xf32> {bm.role = "weight"}, %c: tensor<2x4x3xf32>) -> tensor<2x4x3xf32> {
+  %e0 = tensor.empty() : tensor<2x8x3xf32>
+  %wb = linalg.generic {indexing_maps = [affine_map<(b, k, n) -> (n, k)>, affine_map<(b, k, n) -> (b, k, n)>],
+                        iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%w : tensor<3x8xf32>) outs(%e0 : tensor<2x8x3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<2x8x3xf32>
+  %r = linalg.batch_matmul ins(%x, %wb : tensor<2x4x8xf32>, tensor<2x8x3xf32>) outs(%c : tensor<2x4x3xf32>) -> tensor<2x4x3xf32>
+  return %r : tensor<2x4x3xf32>
+}
+
+// -----
+
 // linalg.contract (MLIR 22): a linear layer on [B, S, E] tokens,
 // "bse,fe->bsf" (the weight stored [F, E], as torch.nn.Linear does).
 // CHECK-LABEL: func.func @contract_linear

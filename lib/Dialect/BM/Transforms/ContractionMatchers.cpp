@@ -242,14 +242,11 @@ std::optional<OperandView> directView(Value operand, AffineMap map) {
 /// The permutation of a linalg.generic that only transposes its input
 /// (result dim i = input dim perm[i]).
 std::optional<SmallVector<int64_t>> transposeOf(linalg::GenericOp generic) {
-  if (!linalg::isaTransposeOpInterface(generic))
+  std::optional<AffineMap> in = getMovedInputMap(generic);
+  if (!in || !in->isPermutation())
     return std::nullopt;
-  AffineMap in = generic.getIndexingMapsArray()[0];
-  AffineMap out = generic.getIndexingMapsArray()[1];
-  if (!out.isIdentity() || !in.isPermutation())
-    return std::nullopt;
-  SmallVector<int64_t> perm(in.getNumResults());
-  for (auto [j, e] : llvm::enumerate(in.getResults()))
+  SmallVector<int64_t> perm(in->getNumResults());
+  for (auto [j, e] : llvm::enumerate(in->getResults()))
     perm[cast<AffineDimExpr>(e).getPosition()] = j;
   return perm;
 }
@@ -300,6 +297,18 @@ void stepOverBroadcast(OperandView &view, Value input,
   view.collapse = identityGroups(view.dims.size());
 }
 
+/// Steps back over a generic that moves its input by `map` (output element
+/// d is input element map(d)), while nothing is collapsed: input dim j is
+/// read by the loop dim that read operand dim map[j].
+void stepOverMovingGeneric(OperandView &view, Value input, AffineMap map) {
+  SmallVector<unsigned> dims;
+  for (AffineExpr e : map.getResults())
+    dims.push_back(view.dims[cast<AffineDimExpr>(e).getPosition()]);
+  view.source = input;
+  view.dims = std::move(dims);
+  view.collapse = identityGroups(view.dims.size());
+}
+
 /// Reads an operand through data movement that BM can do exactly or
 /// without a copy: linalg.copy, linalg.transpose (as a transposed
 /// operand), tensor.collapse_shape (collapsed again), linalg.broadcast
@@ -332,25 +341,19 @@ OperandView lookThrough(OperandView view) {
       continue;
     }
     if (auto generic = dyn_cast<linalg::GenericOp>(def)) {
-      if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1)
+      std::optional<AffineMap> map = getMovedInputMap(generic);
+      if (!map)
         break;
       Value input = generic.getDpsInputs()[0];
-      if (linalg::isaCopyOpInterface(generic)) {
-        view.source = input;
+      if (!collapsed) {
+        stepOverMovingGeneric(view, input, *map);
         continue;
       }
-      if (std::optional<SmallVector<int64_t>> perm = transposeOf(generic)) {
+      // Under a collapse, only a transpose whose groups stay contiguous.
+      if (std::optional<SmallVector<int64_t>> perm = transposeOf(generic))
         if (stepOverTranspose(view, input, *perm))
           continue;
-        break;
-      }
-      if (std::optional<SmallVector<int64_t>> added =
-              linalg::isaBroadcastOpInterface(generic)) {
-        if (collapsed || !generic.getIndexingMapsArray()[1].isIdentity())
-          break;
-        stepOverBroadcast(view, input, *added);
-        continue;
-      }
+      break;
     }
     break;
   }
@@ -556,6 +559,23 @@ ContractionMatch planMatmul(linalg::LinalgOp op, const OperandView &a,
 //===----------------------------------------------------------------------===//
 // Entry points
 //===----------------------------------------------------------------------===//
+
+std::optional<AffineMap>
+mlir::bm::training::getMovedInputMap(linalg::GenericOp generic) {
+  if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
+      !generic.hasPureTensorSemantics())
+    return std::nullopt;
+  Block *body = generic.getBody();
+  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+  if (body->getOperations().size() != 1 || !yield ||
+      yield->getNumOperands() != 1 ||
+      yield->getOperand(0) != body->getArgument(0))
+    return std::nullopt;
+  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+  if (!maps[0].isProjectedPermutation() || !maps[1].isIdentity())
+    return std::nullopt;
+  return maps[0];
+}
 
 bool mlir::bm::training::isContractionOrConvolution(linalg::LinalgOp op) {
   return linalg::isaContractionOpInterface(op) ||

@@ -96,6 +96,12 @@ ContractionMatch matchMatmulLike(linalg::LinalgOp op);
 /// convolution, the reason it stays in FP32.
 ContractionMatch matchContraction(linalg::LinalgOp op);
 
+/// The input map of a linalg.generic on tensors that only moves its one
+/// input (copies, transposes and/or broadcasts it): its body yields the
+/// input element, the input map is a projected permutation and the output
+/// map the identity. Output element d is input element map(d).
+std::optional<AffineMap> getMovedInputMap(linalg::GenericOp generic);
+
 /// A leading batch dimension of `count` entries on a BM tensor: its codes
 /// and biases are broadcast (bm.unpack, linalg.broadcast, bm.pack); the
 /// new dimension's block size is 1.

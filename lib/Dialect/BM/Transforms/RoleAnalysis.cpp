@@ -1,6 +1,7 @@
 //===- RoleAnalysis.cpp - Weight, activation and error operands -----------===//
 
 #include "RoleAnalysis.h"
+#include "ContractionMatchers.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -22,17 +23,6 @@ StringRef mlir::bm::training::roleName(Role role) {
   llvm_unreachable("role");
 }
 
-/// A linalg.generic with one input that it only copies, transposes or
-/// broadcasts.
-static bool isMovingGeneric(linalg::GenericOp generic) {
-  if (generic.getNumDpsInputs() != 1 || generic.getNumDpsInits() != 1 ||
-      !generic.hasPureTensorSemantics())
-    return false;
-  return linalg::isaCopyOpInterface(generic) ||
-         linalg::isaTransposeOpInterface(generic) ||
-         linalg::isaBroadcastOpInterface(generic);
-}
-
 /// A tensor whose every element is the same constant (a fill, an empty
 /// tensor or a splat): inserting data into it moves that data only.
 static bool isBlankTensor(Value v) {
@@ -49,7 +39,7 @@ bool mlir::bm::training::isDataMovement(Operation *op) {
           tensor::ExtractSliceOp, tensor::CastOp>(op))
     return true;
   if (auto generic = dyn_cast<linalg::GenericOp>(op))
-    return isMovingGeneric(generic);
+    return getMovedInputMap(generic).has_value();
   if (auto pad = dyn_cast<tensor::PadOp>(op))
     return pad.getConstantPaddingValue() &&
            matchPattern(pad.getConstantPaddingValue(), m_AnyZeroFloat());
