@@ -270,6 +270,30 @@ class FrontendTest(unittest.TestCase):
         self.assertIn("aten.relu.default", ops)
         self.run_and_compare(step, model, (5, 10), hyper, 15, "in-place ops")
 
+    def test_eval_forward_matches_torch(self):
+        # capture_forward: eval-mode batch norm from the running stats, and
+        # nn.TransformerEncoderLayer through its general path (in eval mode
+        # without grad, PyTorch runs a fused inference kernel instead).
+        rng = np.random.default_rng(16)
+        cases = [("ResNet-18", models.resnet18(width=4), (4, 1, 16, 16)),
+                 ("ViT", models.vit(width=16, depth=1, heads=2, pool="cls"),
+                  (4, 1, 28, 28))]
+        for what, model, shape in cases:
+            with torch.no_grad():
+                for b in model.buffers():
+                    if b.is_floating_point():
+                        b.uniform_(0.5, 1.5)
+            forward = frontend.capture_forward(model, shape)
+            self.assertNotIn("_transformer_encoder_layer_fwd", forward.mlir)
+            values = {n: p.detach().numpy() for n, p in model.named_parameters()}
+            values.update({n: b.numpy() for n, b in model.named_buffers()
+                           if b.is_floating_point()})
+            x = rng.standard_normal(shape).astype(np.float32)
+            got = forward.compile(opt_level=0)(values, x)
+            with torch.no_grad():
+                want = model.eval()(torch.from_numpy(x)).numpy()
+            np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=what)
+
     def test_one_hot_labels_give_the_same_step(self):
         run = self.mlp_step.compile()
         rng = np.random.default_rng(5)

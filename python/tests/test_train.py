@@ -40,6 +40,10 @@ class TinyRun(unittest.TestCase):
             self.assertIn("| mlp | bm6 |", table)
             self.assertGreater(os.path.getsize(os.path.join(out, "mlp.png")), 10000)
 
+    def test_model_names_are_the_models(self):
+        from bm import models
+        self.assertEqual(sorted(train.MODEL_NAMES), sorted(models.MODELS))
+
     def test_unknown_format_is_an_error(self):
         with self.assertRaises(SystemExit):
             train.main(["--formats", "fp32,bm7"])

@@ -59,10 +59,14 @@ def capture_forward(model, input_shape: Sequence[int]) -> Forward:
         tensors = dict(zip(names, flat[:-1]))
         return functional_call(model, tensors, (flat[-1],))
 
-    flat = ([p.detach().clone() for _, p in params] +
+    # Parameters that require grad, traced with grad enabled: eval-mode
+    # modules then take their general path, not an inference-only fused
+    # kernel (nn.TransformerEncoderLayer's _transformer_encoder_layer_fwd).
+    flat = ([p.detach().clone().requires_grad_(True) for _, p in params] +
             [b.detach().clone() for _, b in stats] + [torch.zeros(input_shape)])
-    with torch.no_grad():
+    with torch.enable_grad():
         gm = trace_functional(forward, flat)
+    with torch.no_grad():
         logits = model(torch.zeros(input_shape))
     if logits.dim() != 2:
         raise UnsupportedOpError("bm.frontend: the model must return (batch, "
