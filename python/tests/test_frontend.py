@@ -5,10 +5,13 @@ and compare one step with PyTorch's own (torch.nn.functional.cross_entropy,
 loss.backward(), torch.optim.SGD): the loss, every gradient (returned with
 return_grads=True), the updated weights, momentum buffers and batch-norm
 running stats. Tolerance: numpy.isclose with rtol 1e-4, atol 1e-5 (float32
-sums in another order than PyTorch's).
+sums in another order than PyTorch's). Models: toy MLPs and CNNs,
+torchvision's ResNet-18 and its CIFAR-style variant, a ViT encoder, the
+activations and norms PyTorch's decompositions reach (docs/frontend.md says
+why the deep models run at the batch sizes they do).
 
 Run: /usr/bin/python3 python/tests/test_frontend.py -v
-Needs torch 1.13 (with functorch), numpy, and the tools of bm.compiler
+Needs torch 1.13 (with functorch), torchvision, numpy, and the tools of bm.compiler
 (bm-opt from $BM_OPT or <repo>/build/bin/bm-opt, mlir-translate, llc, cc).
 Compiled libraries go to a fresh cache directory, removed at the end.
 """

@@ -46,7 +46,11 @@ Contractions follow the conventions that bm-quantize-training relies on:
     output gradient with batch and channel swapped as the filter, strides =
     the forward dilation, dilations = the forward stride; the result is
     sliced to the kernel size (when the forward convolution left rows or
-    columns unread) and transposed back [1, 0, 2, 3];
+    columns unread) and transposed back [1, 0, 2, 3]. Taps that read only
+    padding (a 3x3 kernel on a 1x1 image) have a zero gradient: the
+    convolution then computes the other taps only, from the rows they
+    read, and a zero tensor.pad restores the kernel size, so every window
+    of the convolution holds data;
   - bias gradient: a sum over N, H, W.
 * Pooling (max with indices, average) and their backward passes are
   ``linalg.generic`` window ops.
@@ -940,10 +944,29 @@ class AtenLowering:
             xt = self.fb.transpose(x, [1, 0, 2, 3])                 # C N H W
             xt = self.fb.pad(xt, [0, 0, p[0], p[1]], [0, 0, p[0], p[1]], 0.0)
             gt = self.fb.transpose(gy, [1, 0, 2, 3])                # F N OH OW
-            out_hw = [(xt.shape[2 + i] - s[i] * ((OH, OW)[i] - 1) - 1) // d[i] + 1
-                      for i in range(2)]
-            dwt = self.fb.conv2d(xt, gt, out_hw, d, s)              # C F kh' kw'
-            dwt = self.fb.extract_slice(dwt, [0, 0, 0, 0], [C, F, KH, KW])
+            # The taps whose rows (columns) of the padded input hold data.
+            taps = [[t for t in range(k[i]) if any(
+                        p[i] <= t * d[i] + o * s[i] < hw[i] + p[i]
+                        for o in range((OH, OW)[i]))] for i in range(2)]
+            lo = [t[0] for t in taps]
+            hi = [t[-1] for t in taps]
+            if lo == [0, 0] and hi == [KH - 1, KW - 1]:
+                out_hw = [(xt.shape[2 + i] - s[i] * ((OH, OW)[i] - 1) - 1) // d[i] + 1
+                          for i in range(2)]
+                dwt = self.fb.conv2d(xt, gt, out_hw, d, s)          # C F kh' kw'
+                dwt = self.fb.extract_slice(dwt, [0, 0, 0, 0], [C, F, KH, KW])
+            else:
+                # The other taps read padding only (e.g. a 3x3 kernel on a
+                # 1x1 image): their gradient is zero. The convolution
+                # computes the taps lo..hi from the rows they read, so that
+                # every one of its windows holds data.
+                size = [(hi[i] - lo[i]) * d[i] + ((OH, OW)[i] - 1) * s[i] + 1
+                        for i in range(2)]
+                xs = self.fb.extract_slice(
+                    xt, [0, 0, lo[0] * d[0], lo[1] * d[1]], [C, N, size[0], size[1]])
+                dwt = self.fb.conv2d(xs, gt, [hi[i] - lo[i] + 1 for i in range(2)], d, s)
+                dwt = self.fb.pad(dwt, [0, 0, lo[0], lo[1]],
+                                  [0, 0, KH - 1 - hi[0], KW - 1 - hi[1]], 0.0)
             dw = self.fb.transpose(dwt, [1, 0, 2, 3])
         if mask[2]:
             db = self.reduce(gy, [0, 2, 3])
