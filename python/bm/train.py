@@ -15,7 +15,7 @@ Models (bm/models.py; --width sets the base width):
                   of 4 heads, GELU, mean pooling (width: embedding size, 64)
 
 Each format trains the same initial weights (per seed) on the same shuffled
-batches. The training step is captured from PyTorch by bm.frontend, compiled
+batches; format ``torch`` is the FP32 reference trained by PyTorch itself. The training step is captured from PyTorch by bm.frontend, compiled
 with bm-opt (``--bm-quantize-training=preset=<format>`` for BM formats,
 stochastic rounding seeded per step) into a shared library, and called from
 here; weights and optimizer state stay in numpy between steps. Test accuracy
@@ -33,6 +33,10 @@ import time
 import numpy as np
 
 from bm.runner import FORMATS  # noqa: E402
+
+# "torch": the FP32 reference trained by PyTorch in eager mode (same model,
+# initial weights and batches; bm.runner.TorchRunner).
+RUN_FORMATS = ("torch",) + FORMATS
 
 # The keys of bm.models.MODELS (spelled out here so that --help does not
 # import torch).
@@ -67,13 +71,18 @@ class Progress:
 def train_one(args, fmt, seed, step_module, forward_module, data):
     import torch
     from bm import data as bmdata
-    from bm.runner import Runner
+    from bm.runner import Runner, TorchRunner
     (xtr, ytr), (xte, yte) = data
     torch.manual_seed(seed)
-    runner = Runner(build_model(args), (args.batch_size, 1, 28, 28),
-                    fmt=fmt, rounding=args.rounding, seed=seed,
-                    step_module=step_module, forward_module=forward_module,
-                    loss_grad=args.loss_grad)
+    if fmt == "torch":
+        runner = TorchRunner(build_model(args), lr=args.lr, momentum=args.momentum,
+                             weight_decay=args.weight_decay,
+                             eval_batch=forward_module.batch_size)
+    else:
+        runner = Runner(build_model(args), (args.batch_size, 1, 28, 28),
+                        fmt=fmt, rounding=args.rounding, seed=seed,
+                        step_module=step_module, forward_module=forward_module,
+                        loss_grad=args.loss_grad)
     rng = np.random.default_rng(seed)
     steps_per_epoch = len(xtr) // args.batch_size
     log = {"format": fmt, "seed": seed, "loss": [], "epoch_test_acc": [],
@@ -117,12 +126,12 @@ def summarize(runs, args):
     by_fmt = {}
     for r in runs:
         by_fmt.setdefault(r["format"], []).append(r)
-    fp32 = by_fmt.get("fp32")
+    fp32 = by_fmt.get("fp32") or by_fmt.get("torch")
     base = np.mean([r["epoch_test_acc"][-1] for r in fp32]) if fp32 else None
     lines = ["| model | format | seeds | epochs | train loss | test accuracy (%) "
              "| vs FP32 (points) | steps/s |",
              "|---|---|---|---|---|---|---|---|"]
-    for fmt in [f for f in FORMATS if f in by_fmt]:
+    for fmt in [f for f in RUN_FORMATS if f in by_fmt]:
         rs = by_fmt[fmt]
         accs = np.array([r["epoch_test_acc"][-1] for r in rs]) * 100
         loss = np.mean([r["final_train_loss"] for r in rs])
@@ -173,7 +182,10 @@ def main(argv=None):
     p.add_argument("--width", type=int, default=None,
                    help="the model's base width (default: the model's own)")
     p.add_argument("--formats", default="fp32,bm6",
-                   help="comma list of fp32, bm8, bm6, bm5, bm4 (default fp32,bm6)")
+                   help="comma list of fp32, bm8, bm6, bm5, bm4 (compiled steps) "
+                        "and torch (the FP32 step of PyTorch itself, eager; the "
+                        "compiled FP32 step computes the same, more slowly for "
+                        "convolutions) (default fp32,bm6)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
@@ -193,15 +205,16 @@ def main(argv=None):
     p.add_argument("--out", default="results", help="output directory")
     args = p.parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
+    bad = [f for f in formats if f not in RUN_FORMATS]
     if bad:
-        p.error("unknown format %s; choose from %s" % (bad[0], ", ".join(FORMATS)))
+        p.error("unknown format %s; choose from %s" % (bad[0], ", ".join(RUN_FORMATS)))
     seeds = [int(s) for s in args.seeds.split(",")]
 
     import torch
     from bm import data as bmdata
     from bm import frontend
-    torch.set_num_threads(1)
+    if "torch" not in formats:
+        torch.set_num_threads(1)   # torch only traces
     data = (bmdata.load("train", args.data, args.limit),
             bmdata.load("test", args.data, args.test_limit))
     example = build_model(args)
