@@ -23,7 +23,7 @@ The compile runs without the cache of bm.compiler. The rewrite runs as its
 own bm-opt process (its output text is then lowered) so that it can be
 timed apart; ``bm.compiler.compile_module`` runs both in one process.
 This is not a test; the test suite never runs it. Figures:
-docs/performance.md.
+docs/frontend.md.
 """
 
 import argparse

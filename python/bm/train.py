@@ -15,7 +15,8 @@ Models (bm/models.py; --width sets the base width):
                   of 4 heads, GELU, mean pooling (width: embedding size, 64)
 
 Each format trains the same initial weights (per seed) on the same shuffled
-batches; format ``torch`` is the FP32 reference trained by PyTorch itself. The training step is captured from PyTorch by bm.frontend, compiled
+batches; format ``torch`` is the FP32 reference trained by PyTorch itself.
+The training step is captured from PyTorch by bm.frontend, compiled
 with bm-opt (``--bm-quantize-training=preset=<format>`` for BM formats,
 stochastic rounding seeded per step) into a shared library, and called from
 here; weights and optimizer state stay in numpy between steps. Test accuracy

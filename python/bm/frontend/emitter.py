@@ -61,9 +61,7 @@ Ops whose results are never used are dropped from the function
 
 from __future__ import annotations
 
-import math
 import operator
-import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .mlir import FunctionBuilder, Val
