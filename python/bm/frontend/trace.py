@@ -102,8 +102,16 @@ def trace_functional(fn: Callable, args: list):
     from functorch import make_fx
     from functorch.experimental import functionalize
 
-    decomposed = make_fx(fn, decomposition_table=decomposition_table())(*args)
-
     def replay(*xs):
         return torch.fx.Interpreter(decomposed).run(*xs)
-    return make_fx(functionalize(replay))(*args)
+
+    # The traces compute on real tensors, which only tracing needs: one
+    # thread. More threads spin on a busy machine (full-width ResNet-18:
+    # 2.8 s of CPU with one thread, 11 s with two).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        decomposed = make_fx(fn, decomposition_table=decomposition_table())(*args)
+        return make_fx(functionalize(replay))(*args)
+    finally:
+        torch.set_num_threads(threads)
