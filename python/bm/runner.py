@@ -97,3 +97,53 @@ class Runner:
                 if name in self.values:
                     t.copy_(torch.from_numpy(self.values[name]))
         return model
+
+
+class TorchRunner:
+    """The FP32 reference trained by PyTorch itself, in eager mode: the
+    interface of :class:`Runner` (``step``, ``accuracy``, ``load_into``),
+    with ``torch.nn.functional.cross_entropy``, ``loss.backward()`` and
+    ``torch.optim.SGD``: the step the compiled FP32 step is tested against
+    (python/tests/test_frontend.py). Given the same model (initial weights)
+    and batches, a run gives what the compiled FP32 step gives, at
+    PyTorch's speed; accuracy uses the eval-mode model."""
+
+    def __init__(self, model, lr: float = 0.05, momentum: float = 0.9,
+                 weight_decay: float = 5e-4, eval_batch: int = 500):
+        import torch
+        self.model = model.train()
+        self.opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
+                                   weight_decay=weight_decay)
+        self.eval_batch = eval_batch
+        self.steps = 0
+
+    def step(self, x, labels) -> float:
+        import torch
+        self.model.train()
+        self.opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            self.model(torch.from_numpy(np.asarray(x, np.float32))),
+            torch.from_numpy(np.asarray(labels, np.int64)))
+        loss.backward()
+        self.opt.step()
+        self.steps += 1
+        return float(loss.detach())
+
+    def accuracy(self, x, y) -> float:
+        import torch
+        n = len(x) - len(x) % self.eval_batch
+        if n == 0:
+            raise ValueError("need at least %d examples" % self.eval_batch)
+        self.model.eval()
+        correct = 0
+        with torch.no_grad():
+            for start in range(0, n, self.eval_batch):
+                logits = self.model(torch.from_numpy(x[start:start + self.eval_batch]))
+                correct += int((logits.argmax(1).numpy()
+                                == y[start:start + self.eval_batch]).sum())
+        return correct / n
+
+    def load_into(self, model):
+        model.load_state_dict(self.model.state_dict())
+        return model
+

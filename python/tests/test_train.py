@@ -40,6 +40,29 @@ class TinyRun(unittest.TestCase):
             self.assertIn("| mlp | bm6 |", table)
             self.assertGreater(os.path.getsize(os.path.join(out, "mlp.png")), 10000)
 
+    def test_torch_format_trains_like_the_compiled_fp32_step(self):
+        # Same initial weights, same batches: PyTorch's eager steps and the
+        # compiled FP32 steps give the same losses, step by step.
+        with tempfile.TemporaryDirectory() as out:
+            code = train.main(["--model", "mlp", "--width", "32",
+                               "--formats", "torch,fp32", "--epochs", "1",
+                               "--batch-size", "32", "--limit", "320",
+                               "--test-limit", "500", "--out", out])
+            self.assertEqual(code, 0)
+            with open(os.path.join(out, "mlp-w32.json")) as f:
+                log = json.load(f)
+        runs = {r["format"]: r for r in log["runs"]}
+        self.assertEqual(len(runs["torch"]["loss"]), 10)
+        np.testing.assert_allclose(runs["fp32"]["loss"], runs["torch"]["loss"],
+                                   rtol=1e-4)
+        # (at most one of the 500 test images may fall the other way)
+        self.assertLessEqual(abs(runs["fp32"]["epoch_test_acc"][0]
+                                 - runs["torch"]["epoch_test_acc"][0]), 1 / 500)
+
+    def test_model_names_are_the_models(self):
+        from bm import models
+        self.assertEqual(sorted(train.MODEL_NAMES), sorted(models.MODELS))
+
     def test_unknown_format_is_an_error(self):
         with self.assertRaises(SystemExit):
             train.main(["--formats", "fp32,bm7"])

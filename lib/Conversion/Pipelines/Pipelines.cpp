@@ -69,7 +69,11 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
               "expand-strided-metadata,lower-affine,";
   if (options.parallel)
     pipeline += "convert-async-to-llvm,";
+  // Math functions without an LLVM intrinsic (math.erf, e.g. of GELU)
+  // become libm calls; only those are left after convert-to-llvm, which
+  // lowers the rest to intrinsics.
   pipeline += "convert-vector-to-llvm,convert-to-llvm,"
+              "convert-math-to-libm,convert-to-llvm,"
               "reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm)))
     llvm::report_fatal_error("bm-lower-to-cpu: bad built-in pipeline");
