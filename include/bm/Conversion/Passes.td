@@ -116,6 +116,20 @@ def BMEmitCInterface : Pass<"bm-emit-c-interface", "::mlir::ModuleOp"> {
   }];
 }
 
+def BMDistinctResults : Pass<"bm-distinct-results", "::mlir::func::FuncOp"> {
+  let summary = "Give every tensor result of a function its own value";
+  let description = [{
+    A tensor value returned more than once (two gradients that CSE found
+    equal, say) is returned once as it is and once per repeat as a copy
+    (`bufferization.alloc_tensor() copy(...)`). Bufferization then gives
+    each result its own buffer, which `buffer-results-to-out-params` needs:
+    it turns each result into a caller-allocated argument and cannot write
+    one buffer into two. Part of `bm-lower-to-cpu{out-params=true}`, run
+    just before bufferization.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
 def ConvertBMToGPU : Pass<"convert-bm-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Lower BM contractions to GPU-shaped linalg, before convert-bm-to-linalg";
   let description = [{

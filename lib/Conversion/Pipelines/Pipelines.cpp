@@ -47,8 +47,11 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
     pipeline += "func.func(bm-tile-parallel),";
   pipeline += "convert-bm-to-arith,"
               "func.func(bm-vectorize-quantize),canonicalize,cse,"
-              "func.func(bm-vectorize-run-sums),canonicalize,cse,"
-              "one-shot-bufferize{bufferize-function-boundaries "
+              "func.func(bm-vectorize-run-sums),canonicalize,cse,";
+  // Out-params need one buffer per result (nothing may run in between).
+  if (options.outParams)
+    pipeline += "func.func(bm-distinct-results),";
+  pipeline += "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},";
   // The caller's buffers replace the allocations of the results.
   if (options.outParams)

@@ -153,12 +153,6 @@ class TrainStep:
         kwargs go to compiler.compile_module, e.g.
         ``passes=["--bm-quantize-training"]`` for the BM step."""
         from .. import compiler
-        if any(r["role"] == "grad" for r in self.signature["results"]):
-            # Two gradients can be one value (the bias gradients of the two
-            # batch norms a residual sum feeds), and MLIR 22's
-            # buffer-results-to-out-params crashes on a function that
-            # returns one buffer twice: return such results as allocations.
-            kwargs.setdefault("out_params", False)
         lib = compiler.compile_module(self.mlir, **kwargs)
         return CompiledTrainStep(lib[self.func_name], self.signature)
 
