@@ -20,7 +20,7 @@ namespace {
 
 /// One row of the table.
 struct ContractionRow {
-  std::string op, lhs, rhs, roles;
+  std::string op, lhs, rhs, roles, scales;
   int64_t maxRun;
   int width;
   // Bytes as double: exact below 2^53, and no int64 overflow for the
@@ -37,13 +37,25 @@ std::string describe(BMTensorType type) {
   return s;
 }
 
+/// Scale rule of the bm.quantize that made `v` (through exact transposes),
+/// or "-" when `v` comes from elsewhere.
+StringRef scaleRuleOf(Value v) {
+  while (auto transpose = v.getDefiningOp<TransposeOp>())
+    v = transpose.getInput();
+  if (auto quantize = v.getDefiningOp<QuantizeOp>())
+    return stringifyScaleRule(quantize.getScale());
+  return "-";
+}
+
 double bmBytes(BMTensorType type) {
   return double(type.getNumElements()) * (type.getCodeBitWidth() / 8) +
          double(type.getNumBlocks());
 }
 
 template <typename OpTy>
-ContractionRow makeRow(OpTy op, BMTensorType lhs, BMTensorType rhs) {
+ContractionRow makeRow(OpTy op, Value lhsValue, Value rhsValue) {
+  auto lhs = cast<BMTensorType>(lhsValue.getType());
+  auto rhs = cast<BMTensorType>(rhsValue.getType());
   // Roles set by bm-quantize-training, e.g. "error*weight".
   std::string roles = "-";
   Operation *operation = op.getOperation();
@@ -58,6 +70,7 @@ ContractionRow makeRow(OpTy op, BMTensorType lhs, BMTensorType rhs) {
           describe(lhs),
           describe(rhs),
           roles,
+          (scaleRuleOf(lhsValue) + "*" + scaleRuleOf(rhsValue)).str(),
           op.getMaxRunLength(),
           op.getKulischWidth(),
           4 * (double(lhs.getNumElements()) + double(rhs.getNumElements())),
@@ -85,29 +98,27 @@ struct BMReportPass : public mlir::bm::impl::BMReportBase<BMReportPass> {
       SmallVector<ContractionRow> rows;
       func.walk([&](Operation *op) {
         if (auto matmul = dyn_cast<MatmulOp>(op))
-          rows.push_back(makeRow(matmul, matmul.getLhs().getType(),
-                                 matmul.getRhs().getType()));
+          rows.push_back(makeRow(matmul, matmul.getLhs(), matmul.getRhs()));
         else if (auto conv = dyn_cast<Conv2DOp>(op))
-          rows.push_back(makeRow(conv, conv.getInput().getType(),
-                                 conv.getFilter().getType()));
+          rows.push_back(makeRow(conv, conv.getInput(), conv.getFilter()));
       });
       if (rows.empty())
         return;
       *os << "bm-report: @" << func.getName() << ": " << rows.size()
           << " BM contraction" << (rows.size() == 1 ? "" : "s") << "\n";
-      *os << llvm::format("  %-10s %-22s %-22s %8s %8s %6s %12s %12s  %s\n",
-                          "op", "lhs", "rhs", "max-run", "kulisch", "acc",
-                          "f32-bytes", "bm-bytes", "roles");
+      *os << llvm::format(
+          "  %-10s %-22s %-22s %8s %8s %6s %12s %12s  %-24s %s\n", "op", "lhs",
+          "rhs", "max-run", "kulisch", "acc", "f32-bytes", "bm-bytes", "roles",
+          "scale");
       double totalF32 = 0, totalBM = 0;
       for (const ContractionRow &row : rows) {
         int storage = ::bm::numerics::kulischStorageBits(row.width);
         std::string acc = storage ? "i" + std::to_string(storage) : "none";
         *os << llvm::format(
-            "  %-10s %-22s %-22s %8lld %8d %6s %12.0f %12.0f  %s\n",
+            "  %-10s %-22s %-22s %8lld %8d %6s %12.0f %12.0f  %-24s %s\n",
             row.op.c_str(), row.lhs.c_str(), row.rhs.c_str(),
-            (long long)row.maxRun, row.width, acc.c_str(),
-            row.f32Bytes, row.bmBytes,
-            row.roles.c_str());
+            (long long)row.maxRun, row.width, acc.c_str(), row.f32Bytes,
+            row.bmBytes, row.roles.c_str(), row.scales.c_str());
         totalF32 += row.f32Bytes;
         totalBM += row.bmBytes;
       }
