@@ -119,10 +119,10 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
     A contraction of two errors has no role the paper defines: it is kept in
     FP32 with a warning. Each quantize of a tensor is created once and reused
     (same value, format, block, rounding and scale rule). Stochastic
-    rounding draws from
-    the seed argument (`{bm.role = "seed"}`, an `i64`, e.g. the step
-    number): quantize op `i` of a step uses seed `(seed << 16) + i`, so no
-    two quantize ops of a step, or of different steps, share random words.
+    rounding draws from the seed argument (`{bm.role = "seed"}`, an `i64`,
+    e.g. the step number): quantize op `i` of a step uses seed
+    `(seed << 16) + i`, so no two quantize ops of a step, or of different
+    steps, share random words.
 
     The loss gradient itself (the result of the op marked `bm.grad_seed`,
     e.g. `(softmax - onehot) / batch`) feeds the last layer's data- and
