@@ -42,8 +42,10 @@
 
 // The report names the rule of each operand's quantize. BM4 with
 // loss-grad=auto keeps the two contractions reading dy in FP32.
-// REPORT: bm-report: @step: 3 BM contractions
-// REPORT-NEXT: op lhs rhs max-run kulisch acc f32-bytes bm-bytes roles scale
+// REPORT: bm-report: @step: 3 BM contractions, 2 in FP32
+// REPORT-NEXT: fp32 linalg.matmul: rewritable form (kept by keep-fp32, min-macs, loss-grad or roles)
+// REPORT-NEXT: fp32 linalg.matmul: rewritable form (kept by keep-fp32, min-macs, loss-grad or roles)
+// REPORT-NEXT: op lhs rhs max-run kulisch acc f32-bytes bm-bytes roles scale from
 // REPORT-NEXT: bm.matmul e2m1 [48x48] e2m1 [48x48] {{.*}} activation*weight floor*floor
 // REPORT-NEXT: bm.matmul e2m1 [48x48] e2m1 [48x16] {{.*}} activation*weight floor*floor
 // REPORT-NEXT: bm.matmul e2m1 [48x48] e3m0 [48x48] {{.*}} activation*error floor*fit
