@@ -17,10 +17,19 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
+#ifdef BM_INCLUDE_TESTS
+namespace mlir::bm::test {
+void registerTestGPUPasses();
+} // namespace mlir::bm::test
+#endif
+
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::bm::registerBMPasses();
   mlir::bm::registerBMConversionPassesAndPipelines();
+#ifdef BM_INCLUDE_TESTS
+  mlir::bm::test::registerTestGPUPasses();
+#endif
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

@@ -78,31 +78,38 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
 void buildLowerToCPUPipeline(OpPassManager &pm,
                              const LowerToCPUOptions &options);
 
-/// Options of the `bm-lower-to-gpu` and `bm-lower-to-nvvm` pipelines.
-struct LowerToGPUOptions : public PassPipelineOptions<LowerToGPUOptions> {
-  PassOptions::Option<bool> hostShared{
+/// The options `bm-lower-to-gpu` and `bm-lower-to-nvvm` share, declared
+/// once: each pipeline's options derive from this (CRTP, as
+/// PassPipelineOptions requires).
+template <typename Derived>
+struct GPULoweringOptionsBase : public PassPipelineOptions<Derived> {
+  ::mlir::detail::PassOptions::Option<bool> hostShared{
       *this, "host-shared",
       llvm::cl::desc("Allocate host-shared (CUDA managed) memory, so that "
                      "host code may read and write every buffer"),
       llvm::cl::init(false)};
-  PassOptions::Option<bool> mma{
+  ::mlir::detail::PassOptions::Option<bool> mma{
       *this, "mma",
       llvm::cl::desc("Compute int8 contractions with tensor cores "
                      "(nvvm.mma.sync m16n8k32)"),
       llvm::cl::init(true)};
-  PassOptions::Option<unsigned> blockSize{
+  ::mlir::detail::PassOptions::Option<unsigned> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per block of the elementwise kernels"),
       llvm::cl::init(256)};
-  PassOptions::Option<bool> emitCInterface{
+  ::mlir::detail::PassOptions::Option<bool> emitCInterface{
       *this, "emit-c-interface",
       llvm::cl::desc("Export _mlir_ciface_ wrappers of public functions"),
       llvm::cl::init(false)};
 };
 
+/// Options of the `bm-lower-to-gpu` pipeline.
+struct LowerToGPUOptions : public GPULoweringOptionsBase<LowerToGPUOptions> {};
+
 /// Options of `bm-lower-to-nvvm`: those of `bm-lower-to-gpu`, plus the
 /// target of the GPU binary.
-struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
+struct LowerToNVVMOptions
+    : public GPULoweringOptionsBase<LowerToNVVMOptions> {
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("GPU architecture (e.g. sm_90)"),
       llvm::cl::init("sm_90")};
@@ -118,24 +125,6 @@ struct LowerToNVVMOptions : public PassPipelineOptions<LowerToNVVMOptions> {
       *this, "opt-level",
       llvm::cl::desc("Optimization level of the NVVM compilation"),
       llvm::cl::init(3)};
-  PassOptions::Option<bool> hostShared{
-      *this, "host-shared",
-      llvm::cl::desc("Allocate host-shared (CUDA managed) memory, so that "
-                     "host code may read and write every buffer"),
-      llvm::cl::init(false)};
-  PassOptions::Option<bool> mma{
-      *this, "mma",
-      llvm::cl::desc("Compute int8 contractions with tensor cores "
-                     "(nvvm.mma.sync m16n8k32)"),
-      llvm::cl::init(true)};
-  PassOptions::Option<unsigned> blockSize{
-      *this, "block-size",
-      llvm::cl::desc("Threads per block of the elementwise kernels"),
-      llvm::cl::init(256)};
-  PassOptions::Option<bool> emitCInterface{
-      *this, "emit-c-interface",
-      llvm::cl::desc("Export _mlir_ciface_ wrappers of public functions"),
-      llvm::cl::init(false)};
 };
 
 /// bm ops on tensors -> host functions on device buffers whose loops are

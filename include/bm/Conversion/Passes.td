@@ -289,24 +289,4 @@ def BMMapToGPU : Pass<"bm-map-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
-def BMGPULaunchToLoops : Pass<"bm-gpu-launch-to-loops", "::mlir::ModuleOp"> {
-  let summary = "Testing aid: run gpu.launch kernels as CPU loops";
-  let description = [{
-    Rewrites every `gpu.launch` into `scf.for` loops over its blocks and
-    threads, `gpu.alloc` into `memref.alloc`, `gpu.dealloc` into
-    `memref.dealloc`, and drops `gpu.wait`, so that the output of
-    `bm-lower-to-gpu` runs on the CPU. A kernel with warp-level NVVM ops
-    (the int8 tensor-core matmul) runs each warp's 32 lanes in lockstep
-    instead: lane-dependent values live in per-lane buffers and
-    `nvvm.mma.sync` m16n8k32 s8 is emulated with the PTX ISA's fragment
-    layouts. Barriers are not supported. The GPU lowering's tests use it to
-    check the mapped code bit for bit against the golden vectors without a
-    GPU.
-  }];
-  let dependentDialects = [
-    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::arith::ArithDialect"
-  ];
-}
-
 #endif // BM_CONVERSION_PASSES_TD

@@ -2,9 +2,15 @@
 
 #include "bm/Conversion/Passes.h"
 
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 using namespace mlir::bm;
@@ -67,44 +73,60 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
     llvm::report_fatal_error("bm-lower-to-cpu: bad built-in pipeline");
 }
 
+namespace {
+/// The passes of bm-lower-to-gpu, for either pipeline's options.
+template <typename Derived>
+void addGPULoweringPasses(OpPassManager &pm,
+                          const GPULoweringOptionsBase<Derived> &options) {
+  if (options.emitCInterface)
+    pm.addPass(createBMEmitCInterface());
+  ConvertBMToGPUOptions toGPU;
+  toGPU.mma = options.mma;
+  toGPU.hostShared = options.hostShared;
+  pm.addPass(createConvertBMToGPU(toGPU));
+  ConvertBMToLinalgOptions toLinalg;
+  toLinalg.vectorKernels = false;
+  pm.addPass(createConvertBMToLinalg(toLinalg));
+  pm.addPass(createConvertBMToArith());
+  // Ordering constraint: the fused matmul generic of convert-bm-to-gpu must
+  // reach bm-map-to-gpu with its four run-buffer inputs, which the
+  // tensor-core kernel reads. So only cse runs on tensors here; a pass that
+  // dropped inputs would make bm-map-to-gpu report "does not have the fused
+  // matmul operands" (test/Conversion/BMToGPU/map-to-gpu-invalid.mlir).
+  pm.addPass(createCSEPass());
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  BMMapToGPUOptions map;
+  map.blockSize = options.blockSize;
+  map.hostShared = options.hostShared;
+  map.mma = options.mma;
+  pm.addPass(createBMMapToGPU(map));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
+}
+} // namespace
+
 void mlir::bm::buildLowerToGPUPipeline(OpPassManager &pm,
                                        const LowerToGPUOptions &options) {
-  std::string shared = options.hostShared ? "true" : "false";
-  std::string mma = options.mma ? "true" : "false";
-  std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
-  // No canonicalize between convert-bm-to-gpu and bm-map-to-gpu: it would
-  // drop the (unused) run-buffer inputs of the fused matmul generic that
-  // the tensor-core kernel reads. cse is enough; the NVVM pipeline and
-  // LLVM clean up the rest.
-  pipeline += "convert-bm-to-gpu{mma=" + mma + " host-shared=" + shared +
-              "},convert-bm-to-linalg{vector-kernels=false},convert-bm-to-arith,cse,"
-              "eliminate-empty-tensors,"
-              "one-shot-bufferize{bufferize-function-boundaries "
-              "function-boundary-type-conversion=identity-layout-map},"
-              "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-              "bm-map-to-gpu{block-size=" +
-              std::to_string(options.blockSize) + " host-shared=" + shared +
-              " mma=" + mma +
-              "},canonicalize,cse,gpu-launch-sink-index-computations";
-  if (failed(parsePassPipeline(pipeline, pm)))
-    llvm::report_fatal_error("bm-lower-to-gpu: bad built-in pipeline");
+  addGPULoweringPasses(pm, options);
 }
 
 void mlir::bm::buildLowerToNVVMPipeline(OpPassManager &pm,
                                         const LowerToNVVMOptions &options) {
-  LowerToGPUOptions gpu;
-  gpu.hostShared = options.hostShared;
-  gpu.mma = options.mma;
-  gpu.blockSize = options.blockSize;
-  gpu.emitCInterface = options.emitCInterface;
-  buildLowerToGPUPipeline(pm, gpu);
-  std::string format = options.format;
-  std::string pipeline =
-      "gpu-lower-to-nvvm-pipeline{cubin-chip=" + options.chip +
-      " cubin-features=" + options.features + " cubin-format=" + format +
-      " opt-level=" + std::to_string(options.optLevel) + "}";
-  if (failed(parsePassPipeline(pipeline, pm)))
-    llvm::report_fatal_error("bm-lower-to-nvvm: bad built-in pipeline");
+  addGPULoweringPasses(pm, options);
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip;
+  nvvm.cubinFeatures = options.features;
+  nvvm.cubinFormat = options.format;
+  nvvm.optLevel = options.optLevel;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
 }
 
 void mlir::bm::registerBMPipelines() {

@@ -19,7 +19,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "WarpEmulation.h"
-#include "Common.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -30,8 +29,7 @@
 #include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
-using namespace mlir::bm;
-using namespace mlir::bm::gpu_lowering;
+using namespace mlir::bm::test;
 
 namespace {
 
@@ -569,7 +567,7 @@ LogicalResult WarpEmulator::run() {
 
 } // namespace
 
-bool mlir::bm::gpu_lowering::needsWarpEmulation(gpu::LaunchOp launch) {
+bool mlir::bm::test::needsWarpEmulation(gpu::LaunchOp launch) {
   bool warpOps = false;
   launch.getBody().walk([&](Operation *op) {
     if (isa<NVVM::NVVMDialect>(op->getDialect()))
@@ -578,7 +576,7 @@ bool mlir::bm::gpu_lowering::needsWarpEmulation(gpu::LaunchOp launch) {
   return warpOps;
 }
 
-LogicalResult mlir::bm::gpu_lowering::emulateWarps(RewriterBase &rewriter,
+LogicalResult mlir::bm::test::emulateWarps(RewriterBase &rewriter,
                                                    gpu::LaunchOp launch) {
   OpBuilder::InsertionGuard guard(rewriter);
   return WarpEmulator(rewriter, launch).run();

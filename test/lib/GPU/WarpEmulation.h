@@ -1,12 +1,21 @@
 //===- WarpEmulation.h - Warp-synchronous kernels on the CPU ----*- C++ -*-===//
 
-#ifndef BM_LIB_CONVERSION_BMTOGPU_WARPEMULATION_H
-#define BM_LIB_CONVERSION_BMTOGPU_WARPEMULATION_H
+#ifndef BM_TEST_LIB_GPU_WARPEMULATION_H
+#define BM_TEST_LIB_GPU_WARPEMULATION_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/PatternMatch.h"
 
-namespace mlir::bm::gpu_lowering {
+namespace mlir::bm::test {
+
+inline Value constIndex(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+inline Value constI32(OpBuilder &b, Location loc, int32_t v) {
+  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+}
 
 /// Whether `launch` uses warp-level NVVM ops (nvvm.mma.sync), so that its
 /// threads cannot run one after the other.
@@ -16,6 +25,6 @@ bool needsWarpEmulation(gpu::LaunchOp launch);
 /// lockstep, nvvm.mma.sync emulated with the PTX fragment layouts.
 LogicalResult emulateWarps(RewriterBase &rewriter, gpu::LaunchOp launch);
 
-} // namespace mlir::bm::gpu_lowering
+} // namespace mlir::bm::test
 
-#endif // BM_LIB_CONVERSION_BMTOGPU_WARPEMULATION_H
+#endif // BM_TEST_LIB_GPU_WARPEMULATION_H

@@ -1,6 +1,7 @@
-//===- LaunchToLoops.cpp - Run gpu.launch kernels as CPU loops ------------===//
+//===- TestLaunchToLoops.cpp - Run gpu.launch kernels as CPU loops --------===//
 //
-// bm-gpu-launch-to-loops: a testing aid. Each gpu.launch becomes a nest of
+// bm-gpu-launch-to-loops: a testing aid, built into bm-opt with the tests
+// (BM_ENABLE_TESTS) and not part of the installed libraries. Each gpu.launch becomes a nest of
 // scf.for over (block z, y, x, thread z, y, x) around its body, which is
 // correct for kernels whose threads are independent (no barriers). Kernels
 // with warp-level NVVM ops (the tensor-core matmul) run each warp's lanes in
@@ -9,10 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Common.h"
 #include "WarpEmulation.h"
-
-#include "bm/Conversion/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -20,15 +18,10 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
-
-namespace mlir::bm {
-#define GEN_PASS_DEF_BMGPULAUNCHTOLOOPS
-#include "bm/Conversion/Passes.h.inc"
-} // namespace mlir::bm
+#include "mlir/Pass/Pass.h"
 
 using namespace mlir;
-using namespace mlir::bm;
-using namespace mlir::bm::gpu_lowering;
+using namespace mlir::bm::test;
 
 namespace {
 
@@ -94,8 +87,25 @@ LogicalResult launchToLoops(RewriterBase &rewriter, gpu::LaunchOp launch) {
   return success();
 }
 
-struct BMGPULaunchToLoopsPass
-    : public mlir::bm::impl::BMGPULaunchToLoopsBase<BMGPULaunchToLoopsPass> {
+struct TestGPULaunchToLoopsPass
+    : public PassWrapper<TestGPULaunchToLoopsPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(TestGPULaunchToLoopsPass)
+
+  StringRef getArgument() const final { return "bm-gpu-launch-to-loops"; }
+  StringRef getDescription() const final {
+    return "Testing aid: run gpu.launch kernels as CPU loops. Every "
+           "gpu.launch becomes scf.for loops over its blocks and threads "
+           "(warp-level kernels: each warp's lanes in lockstep, "
+           "nvvm.mma.sync m16n8k32 s8 emulated with the PTX fragment "
+           "layouts), gpu.alloc/dealloc become memref.alloc/dealloc and "
+           "gpu.wait disappears, so that the output of bm-lower-to-gpu runs "
+           "on the CPU. Barriers are not supported.";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<scf::SCFDialect, memref::MemRefDialect,
+                    arith::ArithDialect>();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     IRRewriter rewriter(&getContext());
@@ -132,3 +142,7 @@ struct BMGPULaunchToLoopsPass
 };
 
 } // namespace
+
+namespace mlir::bm::test {
+void registerTestGPUPasses() { PassRegistration<TestGPULaunchToLoopsPass>(); }
+} // namespace mlir::bm::test
