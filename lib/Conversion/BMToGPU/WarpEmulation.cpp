@@ -32,6 +32,7 @@
 using namespace mlir;
 using namespace mlir::bm;
 using namespace mlir::bm::gpu_lowering;
+using namespace mlir::bm::lowering;
 
 namespace {
 

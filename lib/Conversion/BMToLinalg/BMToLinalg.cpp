@@ -9,6 +9,7 @@
 
 #include "bm/Conversion/BMToLinalg/BMToLinalg.h"
 #include "Common.h"
+#include "bm/Codegen/CPU/MatmulKernel.h"
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Conversion/Passes.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
@@ -47,6 +48,7 @@ BMToLinalgTypeConverter::BMToLinalgTypeConverter() {
 }
 
 using namespace mlir::bm::detail;
+using namespace mlir::bm::lowering;
 
 namespace mlir::bm::detail {
 
@@ -329,13 +331,16 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
 
     Value codesA = adaptor.getLhs()[0], biasesA = adaptor.getLhs()[1];
     Value codesB = adaptor.getRhs()[0], biasesB = adaptor.getRhs()[1];
-    if (options.vectorKernels)
-      if (Value result = emitVectorMatmul(rewriter, loc, op, codesA, biasesA,
-                                          codesB, biasesB, init,
-                                          options.x86Avx2)) {
-        rewriter.replaceOp(op, result);
+    if (options.vectorKernels) {
+      cpu::MatmulKernelOptions kernel;
+      kernel.target = options.cpuTarget;
+      FailureOr<Value> result = cpu::buildMatmulKernel(
+          rewriter, op, {codesA, biasesA, codesB, biasesB, init}, kernel);
+      if (succeeded(result)) {
+        rewriter.replaceOp(op, *result);
         return success();
       }
+    }
     bool batched = g.batched;
     int64_t nb = g.nb;
     int64_t M = g.M, N = g.N;
@@ -650,7 +655,7 @@ struct ConvertBMToLinalgPass
     RewritePatternSet patterns(context);
     BMToLinalgKernelOptions kernels;
     kernels.vectorKernels = vectorKernels;
-    kernels.x86Avx2 = x86Avx2;
+    kernels.cpuTarget = x86Avx2 ? cpu::CpuTarget::Avx2 : cpu::CpuTarget::Generic;
     populateBMToLinalgConversionPatterns(converter, patterns, kernels);
 
     ConversionTarget target(*context);
