@@ -1,14 +1,19 @@
 //===- KernelPlanTest.cpp - The choices of the CPU matmul kernel ----------===//
 //
 // The expected steps follow from the formats' largest forms (numerics.md
-// section 1: qmax of e2m3 is 60, e2m2 28, e2m5 252, e3m2 448) and the
-// bounds written in KernelPlan.cpp's comments, not from running the code.
+// section 1: qmax of e2m3 is 60, e2m2 28, e2m4 124, e2m5 252, e3m2 448)
+// and the bounds written in KernelPlan.cpp's comments, not from running the
+// code.
 //
 //===----------------------------------------------------------------------===//
 
+#include "bm/Codegen/CPU/CpuTarget.h"
 #include "bm/Codegen/CPU/KernelPlan.h"
 
 #include <gtest/gtest.h>
+
+#include <set>
+#include <string>
 
 using namespace mlir::bm::cpu;
 using ::bm::numerics::Format;
@@ -35,6 +40,7 @@ MatmulProblem problem(Format fa, Format fb, int64_t M, int64_t K, int64_t N,
 TEST(KernelPlan, LargestForms) {
   EXPECT_EQ(largestForm(fmt(2, 3)), 60);
   EXPECT_EQ(largestForm(fmt(2, 2)), 28);
+  EXPECT_EQ(largestForm(fmt(2, 4)), 124);
   EXPECT_EQ(largestForm(fmt(2, 5)), 252);
   EXPECT_EQ(largestForm(fmt(3, 2)), 448);
 }
@@ -145,6 +151,92 @@ TEST(KernelPlan, RunTables) {
   EXPECT_EQ(odd->runLengths, (std::vector<int64_t>{2, 1, 1, 2}));
   EXPECT_EQ(odd->slotSteps, 1);
   EXPECT_EQ(odd->runStepCounts, (std::vector<int64_t>{1, 1, 1, 1}));
+}
+
+TEST(KernelPlan, VnniSteps) {
+  // BM6 on AVX-512 VNNI: vpdpbusd (4 k per step, A offset by 60), 16 lanes,
+  // 6 x 32 tiles kept in registers across runs.
+  auto bm6 = planMatmulKernel(
+      problem(fmt(2, 3), fmt(2, 3), 96, 96, 96, 48, 48), CpuTarget::Avx512Vnni);
+  ASSERT_TRUE(bm6);
+  EXPECT_EQ(bm6->step, StepKind::U8S8Vnni);
+  EXPECT_EQ(bm6->offsetA, 60);
+  EXPECT_TRUE(bm6->offsetsA());
+  EXPECT_EQ(bm6->kPerStep, 4);
+  EXPECT_EQ(bm6->kPerWord, 4);
+  EXPECT_EQ(bm6->packedBits, 8u);
+  EXPECT_EQ(bm6->lanes, 16);
+  EXPECT_EQ(bm6->tileN(), 32);
+  EXPECT_EQ(bm6->tileM, 6);
+  EXPECT_TRUE(bm6->tileInRegisters);
+  EXPECT_TRUE(bm6->usesX86Intrinsics());
+  // AVX-VNNI: the same step on 8 lanes.
+  auto avxVnni = planMatmulKernel(
+      problem(fmt(2, 3), fmt(2, 3), 96, 96, 96, 48, 48), CpuTarget::AvxVnni);
+  ASSERT_TRUE(avxVnni);
+  EXPECT_EQ(avxVnni->step, StepKind::U8S8Vnni);
+  EXPECT_EQ(avxVnni->lanes, 8);
+  // vpdpbusd has no i16 intermediate sums, so e2m4 x e2m3 (A offset into
+  // [0, 248], 8 * 124 * 60 > 32767) takes it, while AVX2 cannot.
+  auto e2m4 = problem(fmt(2, 4), fmt(2, 3), 8, 48, 16, 48, 48);
+  EXPECT_EQ(planMatmulKernel(e2m4, CpuTarget::Avx512Vnni)->step,
+            StepKind::U8S8Vnni);
+  EXPECT_EQ(planMatmulKernel(e2m4, CpuTarget::Avx2)->step, StepKind::I16Pairs);
+  // Forms beyond a byte take vpdpwssd: BM8 (252), the backward e3m2 (448)
+  // on either side.
+  for (auto [fa, fb] : {std::pair{fmt(2, 5), fmt(2, 5)},
+                        std::pair{fmt(3, 2), fmt(2, 3)},
+                        std::pair{fmt(2, 3), fmt(3, 2)}}) {
+    for (CpuTarget target : {CpuTarget::AvxVnni, CpuTarget::Avx512Vnni}) {
+      auto plan = planMatmulKernel(problem(fa, fb, 8, 48, 16, 48, 48), target);
+      ASSERT_TRUE(plan);
+      EXPECT_EQ(plan->step, StepKind::I16Vnni) << fa.name() << " x " << fb.name();
+      EXPECT_EQ(plan->kPerStep, 2);
+      EXPECT_EQ(plan->packedBits, 16u);
+      EXPECT_FALSE(plan->offsetsA());
+    }
+  }
+}
+
+TEST(CpuTarget, Names) {
+  for (CpuTarget t : {CpuTarget::Generic, CpuTarget::Avx2, CpuTarget::AvxVnni,
+                      CpuTarget::Avx512Vnni})
+    EXPECT_EQ(parseCpuTarget(getCpuTargetName(t)), t);
+  EXPECT_EQ(parseCpuTarget("avx512-vnni"), CpuTarget::Avx512Vnni);
+  EXPECT_EQ(parseCpuTarget("avx-vnni"), CpuTarget::AvxVnni);
+  EXPECT_FALSE(parseCpuTarget("host"));
+  EXPECT_FALSE(parseCpuTarget("avx512"));
+  EXPECT_FALSE(parseCpuTarget(""));
+  EXPECT_TRUE(resolveCpuTarget("host"));
+  EXPECT_EQ(resolveCpuTarget("avx2"), CpuTarget::Avx2);
+  EXPECT_EQ(getVectorBits(CpuTarget::Avx512Vnni), 512);
+  EXPECT_EQ(getVectorBits(CpuTarget::AvxVnni), 256);
+  EXPECT_EQ(getLLVMFeatures(CpuTarget::Generic), "");
+}
+
+TEST(CpuTarget, SelectedFromFeatures) {
+  auto select = [](bool x86, std::set<std::string> features) {
+    return selectCpuTarget(x86, [&](std::string_view f) {
+      return features.count(std::string(f)) != 0;
+    });
+  };
+  std::set<std::string> zen3 = {"avx", "avx2", "fma"};
+  std::set<std::string> zen4 = {"avx2", "fma", "avx512f", "avx512bw",
+                                "avx512vl", "avx512vnni", "avx512bf16"};
+  std::set<std::string> alderLake = {"avx2", "fma", "avxvnni"};
+  std::set<std::string> skylakeX = {"avx2", "fma", "avx512f", "avx512bw",
+                                    "avx512vl"};
+  EXPECT_EQ(select(true, zen3), CpuTarget::Avx2);
+  EXPECT_EQ(select(true, zen4), CpuTarget::Avx512Vnni);
+  EXPECT_EQ(select(true, alderLake), CpuTarget::AvxVnni);
+  // AVX-512 without VNNI: the AVX2 kernels.
+  EXPECT_EQ(select(true, skylakeX), CpuTarget::Avx2);
+  // VNNI without BW or VL is not enough for the 512-bit target.
+  EXPECT_EQ(select(true, {"avx2", "fma", "avx512f", "avx512vnni"}),
+            CpuTarget::Avx2);
+  EXPECT_EQ(select(true, {"avx", "sse4.2"}), CpuTarget::Generic);
+  EXPECT_EQ(select(true, {"avx2"}), CpuTarget::Generic); // no FMA
+  EXPECT_EQ(select(false, zen4), CpuTarget::Generic);   // not x86-64
 }
 
 } // namespace

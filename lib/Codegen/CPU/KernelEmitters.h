@@ -52,6 +52,13 @@ Value tableEntry(IntIR &x, Value table, Value i);
 /// The x86 intrinsics the steps call (MicroKernel.cpp).
 constexpr llvm::StringLiteral kPmaddubsw = "llvm.x86.avx2.pmadd.ub.sw";
 constexpr llvm::StringLiteral kPmaddwd = "llvm.x86.avx2.pmadd.wd";
+constexpr llvm::StringLiteral kVpdpbusd256 = "llvm.x86.avx512.vpdpbusd.256";
+constexpr llvm::StringLiteral kVpdpbusd512 = "llvm.x86.avx512.vpdpbusd.512";
+constexpr llvm::StringLiteral kVpdpwssd256 = "llvm.x86.avx512.vpdpwssd.256";
+constexpr llvm::StringLiteral kVpdpwssd512 = "llvm.x86.avx512.vpdpwssd.512";
+/// The VNNI intrinsic of a plan's VNNI step at its vector width (the 256-bit
+/// ones are also AVX-VNNI's: LLVM encodes them with VEX on such CPUs).
+StringRef getVnniIntrinsic(const KernelPlan &plan);
 /// A call of the LLVM intrinsic `name`: a func.call of a private
 /// declaration of that name in `module`, which LLVM IR takes for the
 /// intrinsic (with its attributes). A call of a declaration goes through
@@ -84,7 +91,7 @@ PackedOperands packOperands(OpBuilder &b, Location loc,
 
 /// For the u8 steps, which sum (a + offsetA) * b: -offsetA * (the sum of b
 /// over each run), per [batch?, run, column] i32, the start of each run's
-/// sums.
+/// sums. Computed from packed B with the step's own instructions.
 Value buildOffsetColumnSums(OpBuilder &b, Location loc,
                             const KernelContext &kc, Value packedB);
 
@@ -136,16 +143,40 @@ SmallVector<Value> emitStep(OpBuilder &b, Location loc,
                             const PackedOperands &packed, Value w0,
                             ValueRange acc);
 
+/// The float32 output tile between runs: a tensor [tileM, tileN] whose
+/// vectors are read and written once per run, or (plan.tileInRegisters)
+/// its tileM * chunks vectors themselves, row-major, which stay in
+/// registers for the whole run loop.
+struct FloatTile {
+  Value tensor;
+  SmallVector<Value> vectors;
+  /// The values an scf op carries for this tile.
+  SmallVector<Value> values() const {
+    return tensor ? SmallVector<Value>{tensor} : vectors;
+  }
+  /// The tile of the same kind held by `values`.
+  FloatTile with(ValueRange values) const {
+    FloatTile next;
+    if (tensor)
+      next.tensor = values.front();
+    else
+      next.vectors.assign(values.begin(), values.end());
+    return next;
+  }
+};
+
 /// The float32 tile after run `r`: each run sum converted once (one
 /// rounding) and added in order, by the fast conversion when the run's
 /// scales allow it, else by the exact integer routine.
-Value emitRunConversion(OpBuilder &b, Location loc, const KernelContext &kc,
-                        const TileCoords &tile, const ScaleTables &scales,
-                        Value r, ValueRange runSums, Value tile32);
+FloatTile emitRunConversion(OpBuilder &b, Location loc,
+                            const KernelContext &kc, const TileCoords &tile,
+                            const ScaleTables &scales, Value r,
+                            ValueRange runSums, const FloatTile &tile32);
 
 /// The finished tile with every NaN made the canonical 0x7fc00000.
-Value emitCanonicalNaNs(OpBuilder &b, Location loc, const KernelContext &kc,
-                        const TileCoords &tile, Value tile32);
+FloatTile emitCanonicalNaNs(OpBuilder &b, Location loc,
+                            const KernelContext &kc, const TileCoords &tile,
+                            const FloatTile &tile32);
 
 } // namespace mlir::bm::cpu::detail
 

@@ -35,6 +35,45 @@ bool fitsU8S8Avx2(int64_t maxA, int64_t maxB) {
   return 2 * maxA <= 255 && maxB <= 127 && 4 * 2 * maxA * maxB <= 32767;
 }
 
+/// The vpdpbusd step applies when A offset by its largest form is a u8 and
+/// B's forms are s8: vpdpbusd sums four u8 x s8 products (each within i16)
+/// into the i32 lane without saturation, so no other bound applies.
+bool fitsU8S8Vnni(int64_t maxA, int64_t maxB) {
+  return 2 * maxA <= 255 && maxB <= 127;
+}
+
+StepKind selectStep(const MatmulProblem &problem, CpuTarget target,
+                    bool decodeByTables, int64_t &offsetA) {
+  bool vnni =
+      target == CpuTarget::AvxVnni || target == CpuTarget::Avx512Vnni;
+  if (target == CpuTarget::Generic)
+    return StepKind::I16Pairs;
+  if (decodeByTables) {
+    int64_t maxA = largestForm(problem.fa), maxB = largestForm(problem.fb);
+    if (vnni && fitsU8S8Vnni(maxA, maxB)) {
+      offsetA = maxA;
+      return StepKind::U8S8Vnni;
+    }
+    if (!vnni && fitsU8S8Avx2(maxA, maxB)) {
+      offsetA = maxA;
+      return StepKind::U8S8Avx2;
+    }
+  }
+  return vnni ? StepKind::I16Vnni : StepKind::I16Pairs;
+}
+
+/// Rows of the register tile. 256-bit targets have 16 vector registers:
+/// 6 rows of the i16 steps (12 accumulators), or 4 when that divides M and
+/// 6 does not (no padding); 4 for the AVX2 u8 step (its 8 accumulators, 4 B
+/// vectors and the ones of pmaddwd). AVX-512 has 32: the same 6 (or 4)
+/// rows, whose 12 accumulators, 12 float32 tile vectors, 2 B vectors and
+/// the A broadcasts all fit.
+int64_t selectTileRows(StepKind step, CpuTarget target, int64_t M) {
+  if (step == StepKind::U8S8Avx2)
+    return 4;
+  return (M % 6 != 0 && M % 4 == 0) ? 4 : 6;
+}
+
 } // namespace
 
 int64_t largestForm(Format f) {
@@ -58,17 +97,12 @@ std::optional<KernelPlan> planMatmulKernel(const MatmulProblem &problem,
   plan.tableA = fa.codeBits() <= kMaxDecodeTableBits;
   plan.tableB = fb.codeBits() <= kMaxDecodeTableBits;
 
-  // The step: u8 x s8 octets where the target has the AVX2 intrinsics and
-  // the forms are narrow enough, else i16 pairs.
-  if (target == CpuTarget::Avx2 && plan.tableA && plan.tableB) {
-    int64_t maxA = largestForm(fa), maxB = largestForm(fb);
-    if (fitsU8S8Avx2(maxA, maxB)) {
-      plan.step = StepKind::U8S8Avx2;
-      plan.offsetA = maxA;
-    }
-  }
+  // The step: the target's widest exact dot-product instruction.
+  plan.step = selectStep(problem, target, plan.tableA && plan.tableB,
+                         plan.offsetA);
   switch (plan.step) {
   case StepKind::I16Pairs:
+  case StepKind::I16Vnni:
     plan.kPerStep = 2;
     plan.kPerWord = 2;
     plan.packedBits = 16;
@@ -78,18 +112,18 @@ std::optional<KernelPlan> planMatmulKernel(const MatmulProblem &problem,
     plan.kPerWord = 4;
     plan.packedBits = 8;
     break;
+  case StepKind::U8S8Vnni:
+    plan.kPerStep = 4;
+    plan.kPerWord = 4;
+    plan.packedBits = 8;
+    break;
   }
 
-  // Tiles of 8-lane vectors, two per row. Rows: 6 for the i16 step (12
-  // accumulators), or 4 when that divides M and 6 does not (no padding); 4
-  // for the u8 step (its 8 accumulators, 4 B vectors and the ones of
-  // pmaddwd fill the 16 registers of AVX2).
-  plan.lanes = 8;
+  // The register tile: `chunks` vectors of `lanes` i32 per row, tileM rows.
+  plan.lanes = getVectorBits(target) / 32;
   plan.chunks = 2;
-  if (plan.step == StepKind::U8S8Avx2)
-    plan.tileM = 4;
-  else
-    plan.tileM = (problem.M % 6 != 0 && problem.M % 4 == 0) ? 4 : 6;
+  plan.tileM = selectTileRows(plan.step, target, problem.M);
+  plan.tileInRegisters = target == CpuTarget::Avx512Vnni;
   plan.paddedM = roundUp(problem.M, plan.tileM);
   plan.paddedN = roundUp(problem.N, plan.tileN());
 

@@ -92,8 +92,11 @@ Value buildTile(OpBuilder &b, Location loc, const KernelContext &kc,
   int64_t lanes = plan.lanes;
   IntIR x{b, loc};
   SmallVector<bool> inBounds{true};
+  auto vf32 = VectorType::get({lanes}, b.getF32Type());
+  // The f32 tile starts as the init: without padding, read from the init
+  // itself (in memory: copied into the tile first).
+  FloatTile start;
   if (!padded) {
-    auto vf32 = VectorType::get({lanes}, b.getF32Type());
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
     for (int64_t t = 0; t < plan.tileM; ++t)
       for (int64_t c = 0; c < plan.chunks; ++c) {
@@ -101,6 +104,10 @@ Value buildTile(OpBuilder &b, Location loc, const KernelContext &kc,
             b, loc, vf32, init,
             tile.at({x.add(tile.m0, x.idx(t)), x.add(tile.n0, x.idx(c * lanes))}),
             zero, inBounds);
+        if (plan.tileInRegisters) {
+          start.vectors.push_back(v);
+          continue;
+        }
         tile32 = vector::TransferWriteOp::create(
                      b, loc, v, tile32,
                      ValueRange{x.idx(t), x.idx(c * lanes)}, inBounds)
@@ -110,11 +117,20 @@ Value buildTile(OpBuilder &b, Location loc, const KernelContext &kc,
   tile.f32Zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   tile.i32Zero = constI32(b, loc, 0);
   tile.i16Zero = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(0));
+  if (!plan.tileInRegisters)
+    start.tensor = tile32;
+  else if (padded)
+    for (int64_t t = 0; t < plan.tileM; ++t)
+      for (int64_t c = 0; c < plan.chunks; ++c)
+        start.vectors.push_back(vector::TransferReadOp::create(
+            b, loc, vf32, tile32, ValueRange{x.idx(t), x.idx(c * lanes)},
+            tile.f32Zero, inBounds));
 
-  // The float32 tile is read, updated and written once per run (keeping it
-  // in registers across the run loop would spill the run sums).
+  // The float32 tile is carried across the run loop: in registers, or read,
+  // updated and written once per run where registers are too few (keeping
+  // it in registers would spill the run sums).
   auto runLoop = scf::ForOp::create(
-      b, loc, x.idx(0), x.idx(plan.numRuns()), x.idx(1), ValueRange{tile32},
+      b, loc, x.idx(0), x.idx(plan.numRuns()), x.idx(1), start.values(),
       [&](OpBuilder &b, Location loc, Value r, ValueRange iterTile) {
         IntIR x{b, loc};
         SmallVector<Value> accInit =
@@ -129,11 +145,23 @@ Value buildTile(OpBuilder &b, Location loc, const KernelContext &kc,
               scf::YieldOp::create(
                   b, loc, emitStep(b, loc, kc, tile, packed, w0, acc));
             });
-        Value next = emitRunConversion(b, loc, kc, tile, scales, r,
-                                       stepLoop.getResults(), iterTile[0]);
-        scf::YieldOp::create(b, loc, next);
+        FloatTile next =
+            emitRunConversion(b, loc, kc, tile, scales, r,
+                              stepLoop.getResults(), start.with(iterTile));
+        scf::YieldOp::create(b, loc, next.values());
       });
-  return emitCanonicalNaNs(b, loc, kc, tile, runLoop.getResult(0));
+  FloatTile done =
+      emitCanonicalNaNs(b, loc, kc, tile, start.with(runLoop.getResults()));
+  if (done.tensor)
+    return done.tensor;
+  // One store of the tile in registers.
+  for (int64_t t = 0; t < plan.tileM; ++t)
+    for (int64_t c = 0; c < plan.chunks; ++c)
+      tile32 = vector::TransferWriteOp::create(
+                   b, loc, done.vectors[t * plan.chunks + c], tile32,
+                   ValueRange{x.idx(t), x.idx(c * lanes)}, inBounds)
+                   .getResult();
+  return tile32;
 }
 
 } // namespace
@@ -182,7 +210,7 @@ mlir::bm::cpu::buildMatmulKernel(OpBuilder &b, MatmulOp op,
   PackedOperands packed =
       packOperands(b, loc, kc, operands.codesA, operands.codesB);
   Value offsetColumnSums;
-  if (plan->offsetA != 0)
+  if (plan->offsetsA())
     offsetColumnSums = buildOffsetColumnSums(b, loc, kc, packed.b);
   ScaleTables scales =
       buildScaleTables(b, loc, kc, operands.biasesA, operands.biasesB);

@@ -34,6 +34,20 @@ func::FuncOp declareIntrinsic(OpBuilder &b, ModuleOp module, StringRef name,
   return decl;
 }
 
+/// Column chunk `c` of packed word `w` of B: the `lanes` words of the tile's
+/// columns, as a vector of `type` (their packed k).
+Value readB(OpBuilder &b, Location loc, const TileCoords &tile,
+            const PackedOperands &packed, Value w, int64_t c,
+            VectorType type) {
+  IntIR x{b, loc};
+  int64_t lanes = type.getNumElements() * type.getElementTypeBitWidth() / 32;
+  Value words = vector::TransferReadOp::create(
+      b, loc, VectorType::get({lanes}, b.getI32Type()), packed.b,
+      tile.at({tile.colPanel, w, x.idx(lanes * c)}), tile.i32Zero,
+      ArrayRef<bool>{true});
+  return vector::BitCastOp::create(b, loc, type, words);
+}
+
 /// i16 pairs: one pair of k per step. Even lanes times even lanes plus odd
 /// times odd, each sign-extended to i32 (the pattern LLVM selects as x86's
 /// pmaddwd).
@@ -63,12 +77,8 @@ SmallVector<Value> emitI16PairsStep(OpBuilder &b, Location loc,
   };
   SmallVector<Value> next;
   SmallVector<std::pair<Value, Value>> bHalves;
-  for (int64_t c = 0; c < chunks; ++c) {
-    Value v = vector::TransferReadOp::create(
-        b, loc, vi16, packed.b, tile.at({tile.colPanel, w0, x.idx(2 * lanes * c)}),
-        tile.i16Zero, inBounds);
-    bHalves.push_back(halves(b, loc, v));
-  }
+  for (int64_t c = 0; c < chunks; ++c)
+    bHalves.push_back(halves(b, loc, readB(b, loc, tile, packed, w0, c, vi16)));
   for (int64_t t = 0; t < plan.tileM; ++t) {
     Value pair = tensor::ExtractOp::create(
         b, loc, packed.a, tile.at({tile.rowPanel, w0, x.idx(t)}));
@@ -96,7 +106,7 @@ SmallVector<Value> emitU8S8Avx2Step(OpBuilder &b, Location loc,
                                     ValueRange acc) {
   const KernelPlan &plan = kc.plan;
   int64_t lanes = plan.lanes, chunks = plan.chunks;
-  int64_t W = plan.kPerWord, wordsPerStep = plan.wordsPerStep();
+  int64_t wordsPerStep = plan.wordsPerStep();
   IntIR x{b, loc};
   Type i8 = b.getI8Type();
   auto vi32 = VectorType::get({lanes}, b.getI32Type());
@@ -104,15 +114,13 @@ SmallVector<Value> emitU8S8Avx2Step(OpBuilder &b, Location loc,
   auto vi8 = VectorType::get({4 * lanes}, i8);
   SmallVector<bool> inBounds{true};
   SmallVector<Value> next;
-  Value i8Zero = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
   Value ones = splat(b, loc, vi16, b.getI16IntegerAttr(1));
   SmallVector<SmallVector<Value, 2>> bq(wordsPerStep);
-  for (int64_t q = 0; q < wordsPerStep; ++q)
+  for (int64_t q = 0; q < wordsPerStep; ++q) {
+    Value w = x.add(w0, x.idx(q));
     for (int64_t c = 0; c < chunks; ++c)
-      bq[q].push_back(vector::TransferReadOp::create(
-          b, loc, vi8, packed.b,
-          tile.at({tile.colPanel, x.add(w0, x.idx(q)), x.idx(W * lanes * c)}),
-          i8Zero, inBounds));
+      bq[q].push_back(readB(b, loc, tile, packed, w, c, vi8));
+  }
   for (int64_t t = 0; t < plan.tileM; ++t) {
     SmallVector<Value, 2> aq;
     for (int64_t q = 0; q < wordsPerStep; ++q) {
@@ -137,9 +145,53 @@ SmallVector<Value> emitU8S8Avx2Step(OpBuilder &b, Location loc,
   return next;
 }
 
+/// VNNI: one instruction per (row, chunk) adds the products of a packed
+/// word's k into the i32 sums; the word of A is broadcast to every lane
+/// (LLVM folds the broadcast into the instruction's memory operand). u8 x s8
+/// (vpdpbusd): four k per word, A offset to unsigned, B signed; the sums
+/// of the four products and the accumulator are exact i32 additions (no
+/// saturation). i16 (vpdpwssd): two k per word.
+SmallVector<Value> emitVnniStep(OpBuilder &b, Location loc,
+                                const KernelContext &kc,
+                                const TileCoords &tile,
+                                const PackedOperands &packed, Value w0,
+                                ValueRange acc) {
+  const KernelPlan &plan = kc.plan;
+  int64_t lanes = plan.lanes, chunks = plan.chunks;
+  int64_t W = plan.kPerWord;
+  IntIR x{b, loc};
+  Type packedType = kc.packedType(b);
+  auto vi32 = VectorType::get({lanes}, b.getI32Type());
+  auto vPacked = VectorType::get({lanes * W}, packedType);
+  SmallVector<bool> inBounds{true};
+  StringRef name = getVnniIntrinsic(plan);
+  // The intrinsics take the packed bytes (i16 pairs) as vectors of them.
+  SmallVector<Value> bv;
+  for (int64_t c = 0; c < chunks; ++c)
+    bv.push_back(readB(b, loc, tile, packed, w0, c, vPacked));
+  SmallVector<Value> next;
+  for (int64_t t = 0; t < plan.tileM; ++t) {
+    Value word = tensor::ExtractOp::create(
+        b, loc, packed.a, tile.at({tile.rowPanel, w0, x.idx(t)}));
+    Value a = vector::BitCastOp::create(
+        b, loc, vPacked, vector::BroadcastOp::create(b, loc, vi32, word));
+    for (int64_t c = 0; c < chunks; ++c)
+      next.push_back(callX86Intrinsic(b, loc, kc.module, name, vi32,
+                                      {acc[t * chunks + c], a, bv[c]}));
+  }
+  return next;
+}
+
 } // namespace
 
 namespace mlir::bm::cpu::detail {
+
+StringRef getVnniIntrinsic(const KernelPlan &plan) {
+  bool wide = plan.lanes == 16;
+  if (plan.step == StepKind::U8S8Vnni)
+    return wide ? kVpdpbusd512 : kVpdpbusd256;
+  return wide ? kVpdpwssd512 : kVpdpwssd256;
+}
 
 Value callX86Intrinsic(OpBuilder &b, Location loc, ModuleOp module,
                        StringRef name, Type resultType, ValueRange operands) {
@@ -182,6 +234,9 @@ SmallVector<Value> emitStep(OpBuilder &b, Location loc,
     return emitI16PairsStep(b, loc, kc, tile, packed, w0, acc);
   case StepKind::U8S8Avx2:
     return emitU8S8Avx2Step(b, loc, kc, tile, packed, w0, acc);
+  case StepKind::U8S8Vnni:
+  case StepKind::I16Vnni:
+    return emitVnniStep(b, loc, kc, tile, packed, w0, acc);
   }
   llvm_unreachable("unknown step kind");
 }

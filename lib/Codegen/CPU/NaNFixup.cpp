@@ -4,8 +4,9 @@
 // a tile are made the canonical 0x7fc00000 (numerics.md section 5) once,
 // after its last run. On the bits: a float `select(x != x, NaN, x)` may be
 // folded to x (LLVM does not promise NaN payloads), an integer test may
-// not. The tile is only rewritten when it holds a NaN (LLVM would otherwise
-// make the rewrite a masked store, slow on some x86 CPUs).
+// not. A tile in memory is only rewritten when it holds a NaN (LLVM would
+// otherwise make the rewrite a masked store, slow on some x86 CPUs); a tile
+// in registers takes a select per vector before its one store.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,10 +23,10 @@ using namespace mlir::bm;
 using namespace mlir::bm::cpu;
 using namespace mlir::bm::cpu::detail;
 
-Value mlir::bm::cpu::detail::emitCanonicalNaNs(OpBuilder &b, Location loc,
-                                               const KernelContext &kc,
-                                               const TileCoords &tile,
-                                               Value tile32) {
+FloatTile mlir::bm::cpu::detail::emitCanonicalNaNs(OpBuilder &b, Location loc,
+                                                   const KernelContext &kc,
+                                                   const TileCoords &tile,
+                                                   const FloatTile &tile32) {
   const KernelPlan &plan = kc.plan;
   int64_t lanes = plan.lanes, chunks = plan.chunks, tileM = plan.tileM;
   auto vf32 = VectorType::get({lanes}, b.getF32Type());
@@ -36,6 +37,19 @@ Value mlir::bm::cpu::detail::emitCanonicalNaNs(OpBuilder &b, Location loc,
       b.getI32IntegerAttr(static_cast<int32_t>(kCanonicalNaNBits)));
   Value absMask = splat(b, loc, vi32, b.getI32IntegerAttr(0x7fffffff));
   Value infBits = splat(b, loc, vi32, b.getI32IntegerAttr(0x7f800000));
+  // A tile in registers: a select per vector (no store to avoid).
+  if (!tile32.tensor) {
+    FloatTile fixed;
+    for (Value acc : tile32.vectors) {
+      Value bits = arith::BitcastOp::create(b, loc, vi32, acc);
+      Value isNaN = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ugt,
+          arith::AndIOp::create(b, loc, bits, absMask), infBits);
+      fixed.vectors.push_back(arith::BitcastOp::create(
+          b, loc, vf32, arith::SelectOp::create(b, loc, isNaN, nanBits, bits)));
+    }
+    return fixed;
+  }
   // The bits of vector (t, c) of a tile and whether each lane is a NaN.
   auto nanLanes = [&](OpBuilder &b, Location loc, Value from, int64_t t,
                       int64_t c) {
@@ -52,7 +66,7 @@ Value mlir::bm::cpu::detail::emitCanonicalNaNs(OpBuilder &b, Location loc,
   Value anyLane;
   for (int64_t t = 0; t < tileM; ++t)
     for (int64_t c = 0; c < chunks; ++c) {
-      Value isNaN = nanLanes(b, loc, tile32, t, c).second;
+      Value isNaN = nanLanes(b, loc, tile32.tensor, t, c).second;
       anyLane = anyLane
                     ? arith::OrIOp::create(b, loc, anyLane, isNaN).getResult()
                     : isNaN;
@@ -63,7 +77,7 @@ Value mlir::bm::cpu::detail::emitCanonicalNaNs(OpBuilder &b, Location loc,
       b, loc, anyNaN,
       [&](OpBuilder &b, Location loc) {
         IntIR x{b, loc};
-        Value fixed = tile32;
+        Value fixed = tile32.tensor;
         for (int64_t t = 0; t < tileM; ++t)
           for (int64_t c = 0; c < chunks; ++c) {
             auto [bits, isNaN] = nanLanes(b, loc, fixed, t, c);
@@ -77,6 +91,8 @@ Value mlir::bm::cpu::detail::emitCanonicalNaNs(OpBuilder &b, Location loc,
           }
         scf::YieldOp::create(b, loc, fixed);
       },
-      [&](OpBuilder &b, Location loc) { scf::YieldOp::create(b, loc, tile32); });
-  return fix.getResult(0);
+      [&](OpBuilder &b, Location loc) {
+        scf::YieldOp::create(b, loc, tile32.tensor);
+      });
+  return tile32.with(fix.getResults());
 }

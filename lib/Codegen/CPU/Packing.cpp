@@ -85,14 +85,17 @@ void markParallel(OpBuilder &b, const KernelContext &kc, Value packed) {
   if (cast<RankedTensorType>(packed.getType()).getNumElements() <
       kMinParallelElements)
     return;
-  Operation *def = packed.getDefiningOp();
-  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def))
-    def = collapse.getSrc().getDefiningOp();
-  def->setAttr(kTileParallelAttr, b.getI64IntegerAttr(kc.g.nb + 1));
+  // (Packing in vector code, packBRows, has its own scf.forall.)
+  if (auto op = packed.getDefiningOp<linalg::GenericOp>())
+    op->setAttr(kTileParallelAttr, b.getI64IntegerAttr(kc.g.nb + 1));
 }
 
+Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
+                Value codesB);
+
 /// Every run starts and ends on a multiple of U: layout position k is k,
-/// and packing is pure data movement (affine maps over zero-padded codes).
+/// and packing is pure data movement (affine maps over zero-padded codes;
+/// for B stored [K, N], vector code: packBRows).
 PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
                            Value codesA, Value codesB) {
   const KernelPlan &plan = kc.plan;
@@ -115,7 +118,7 @@ PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
         RankedTensorType::get(shape, type.getElementType()), codes, zero,
         /*nofold=*/false, loc, b);
   };
-  Value paddedA = padOuter(codesA, true), paddedB = padOuter(codesB, false);
+  Value paddedA = padOuter(codesA, true);
   auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
   PackedOperands packed;
   // A: loops (batch?, mt, t, w) when A is stored [M, K], so that the
@@ -161,49 +164,54 @@ PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
             })
             .getResult(0);
   }
-  // B: loops (batch?, w, h, nt, j) when B is stored [K, N]: each row of k
-  // is read once, front to back, while its bytes go to one cache line per
-  // column panel; (batch?, nt, j, w, h) when stored [N, K]. The output is
-  // [batch?, nt, w, j, h], then (j, h) collapsed.
+  // B: one i32 word per (column, k word), the W k of the column in it,
+  // [batch?, nt, w, j]. Stored [N, K]: loops (batch?, nt, j, w), each
+  // column's k read in order.
+  if (!tB) {
+    packed.b = packBRows(b, loc, kc, codesB);
+    return packed;
+  }
   {
-    unsigned loops = nb + 4;
-    unsigned dNt = tB ? nb : nb + 2, dJ = tB ? nb + 1 : nb + 3;
-    unsigned dW = tB ? nb + 2 : nb, dH = tB ? nb + 3 : nb + 1;
+    Value paddedB = padOuter(codesB, false);
+    unsigned loops = nb + 3;
+    unsigned dW = tB ? nb + 2 : nb, dNt = tB ? nb : nb + 1;
+    unsigned dJ = tB ? nb + 1 : nb + 2;
     AffineExpr col = d(dNt) * tileN + d(dJ);
-    AffineExpr k = d(dW) * W + d(dH);
-    SmallVector<AffineExpr> exprs;
-    if (batched)
-      exprs.push_back(d(0));
-    if (tB)
-      exprs.append({col, k});
-    else
-      exprs.append({k, col});
+    auto map = [&](int64_t h) {
+      AffineExpr k = d(dW) * W + h;
+      SmallVector<AffineExpr> exprs;
+      if (batched)
+        exprs.push_back(d(0));
+      if (tB)
+        exprs.append({col, k});
+      else
+        exprs.append({k, col});
+      return AffineMap::get(loops, 0, exprs, context);
+    };
+    SmallVector<AffineMap> maps;
+    for (int64_t h = 0; h < W; ++h)
+      maps.push_back(map(h));
     SmallVector<AffineExpr> outExprs;
     if (batched)
       outExprs.push_back(d(0));
-    outExprs.append({d(dNt), d(dW), d(dJ), d(dH)});
-    AffineMap outMap = AffineMap::get(loops, 0, outExprs, context);
-    AffineMap map = AffineMap::get(loops, 0, exprs, context);
+    outExprs.append({d(dNt), d(dW), d(dJ)});
+    maps.push_back(AffineMap::get(loops, 0, outExprs, context));
     Value init = emptyTensor(
-        b, loc, g.withBatch({plan.paddedN / tileN, plan.words(), tileN, W}),
-        kc.packedType(b));
-    Value wide =
+        b, loc, g.withBatch({plan.paddedN / tileN, plan.words(), tileN}),
+        b.getI32Type());
+    packed.b =
         linalg::GenericOp::create(
-            b, loc, init.getType(), ValueRange{paddedB}, ValueRange{init},
-            ArrayRef<AffineMap>{map, outMap},
+            b, loc, init.getType(), SmallVector<Value>(W, paddedB),
+            ValueRange{init}, maps,
             SmallVector<utils::IteratorType>(loops,
                                              utils::IteratorType::parallel),
             [&](OpBuilder &b, Location loc, ValueRange args) {
-              linalg::YieldOp::create(b, loc,
-                                      packedForm(b, loc, kc, false, args[0]));
+              SmallVector<Value> parts;
+              for (int64_t h = 0; h < W; ++h)
+                parts.push_back(packedForm(b, loc, kc, false, args[h]));
+              linalg::YieldOp::create(b, loc, packWord(b, loc, plan, parts));
             })
             .getResult(0);
-    SmallVector<ReassociationIndices> groups;
-    for (unsigned i = 0; i < nb + 2; ++i)
-      groups.push_back({static_cast<int64_t>(i)});
-    groups.push_back(
-        {static_cast<int64_t>(nb + 2), static_cast<int64_t>(nb + 3)});
-    packed.b = tensor::CollapseShapeOp::create(b, loc, wide, groups);
   }
   return packed;
 }
@@ -262,35 +270,54 @@ PackedOperands packUnaligned(OpBuilder &b, Location loc,
         return packWord(b, loc, plan, parts);
       });
   packed.b = buildTensor(
-      b, loc, g.withBatch({plan.paddedN / tileN, plan.words(), W * tileN}),
-      packedType,
+      b, loc, g.withBatch({plan.paddedN / tileN, plan.words(), tileN}),
+      b.getI32Type(),
       [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
         IntIR x{b, loc};
         Value bi = batched ? idx[0] : Value();
         Value r = x.divu(idx[nb + 1], wordsPerRun);
         Value wr = x.remu(idx[nb + 1], wordsPerRun);
-        Value q = idx[nb + 2];
-        Value n = x.add(x.mul(idx[nb], tileN), x.divu(q, W));
-        Value j = x.add(x.mul(wr, W), x.remu(q, W));
+        Value n = x.add(x.mul(idx[nb], tileN), idx[nb + 2]);
         Value start = tableEntry(x, kc.startTable, r),
               length = tableEntry(x, kc.lengthTable, r);
-        Value valid = x.band(x.ult(n, N), x.ult(j, length));
-        Value k = x.minu(x.add(start, j), K - 1);
-        return form(b, loc, false, bi, x.minu(n, N - 1), k, valid);
+        Value inColumns = x.ult(n, N);
+        Value nc = x.minu(n, N - 1);
+        SmallVector<Value> parts;
+        for (int64_t h = 0; h < W; ++h) {
+          Value j = x.add(x.mul(wr, W), x.idx(h));
+          Value valid = x.band(inColumns, x.ult(j, length));
+          Value k = x.minu(x.add(start, j), K - 1);
+          parts.push_back(form(b, loc, false, bi, nc, k, valid));
+        }
+        return packWord(b, loc, plan, parts);
       });
   return packed;
 }
 
+/// Where a slice of a loop's tensor is: offsets and sizes (unit strides),
+/// and its type (rank-reduced where sizes are 1).
+struct SlicePlace {
+  SmallVector<OpFoldResult> offsets, sizes;
+  RankedTensorType type;
+};
+using PlaceFn = function_ref<SlicePlace(OpBuilder &, ValueRange)>;
+using FillFn = function_ref<Value(OpBuilder &, ValueRange, Value)>;
+
 /// Fills `init` slice by slice: for every index vector of the iteration
-/// space `ubs`, `body` returns a slice and its offsets and sizes (unit
-/// strides). An scf.forall (tasks in the parallel CPU pipeline) when
-/// `parallel`, else nested scf.for loops carrying the tensor.
-using SliceBody = function_ref<std::pair<Value, SmallVector<OpFoldResult>>(
-    OpBuilder &, ValueRange, SmallVector<OpFoldResult> &)>;
+/// space `ubs`, `place` says where its slice is and `fill` returns the
+/// slice (extracted from the loop's tensor) filled. An scf.forall (tasks in
+/// the parallel CPU pipeline) when `parallel`, else nested scf.for loops
+/// carrying the tensor; either way the slices are written in place.
 Value buildSliceLoop(OpBuilder &b, Location loc, ArrayRef<int64_t> ubs,
-                     Value init, bool parallel, SliceBody body) {
+                     Value init, bool parallel, PlaceFn place, FillFn fill) {
   auto rank = cast<RankedTensorType>(init.getType()).getRank();
   SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+  auto fillSlice = [&](OpBuilder &b, ValueRange ivs, Value dest) {
+    SlicePlace at = place(b, ivs);
+    Value slice = tensor::ExtractSliceOp::create(b, loc, at.type, dest,
+                                                 at.offsets, at.sizes, strides);
+    return std::make_pair(fill(b, ivs, slice), at);
+  };
   if (parallel) {
     SmallVector<OpFoldResult> bounds;
     for (int64_t ub : ubs)
@@ -299,22 +326,20 @@ Value buildSliceLoop(OpBuilder &b, Location loc, ArrayRef<int64_t> ubs,
         scf::ForallOp::create(b, loc, bounds, ValueRange{init}, std::nullopt);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forall.getBody());
-    SmallVector<OpFoldResult> sizes;
-    auto [slice, offsets] = body(b, forall.getInductionVars(), sizes);
+    Value shared = forall.getRegionIterArgs()[0];
+    auto [slice, at] = fillSlice(b, forall.getInductionVars(), shared);
     b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, slice,
-                                          forall.getRegionIterArgs()[0],
-                                          offsets, sizes, strides);
+    tensor::ParallelInsertSliceOp::create(b, loc, slice, shared, at.offsets,
+                                          at.sizes, strides);
     return forall.getResult(0);
   }
   SmallVector<Value> ivs;
   std::function<Value(OpBuilder &, Value, size_t)> nest =
       [&](OpBuilder &b, Value acc, size_t d) -> Value {
     if (d == ubs.size()) {
-      SmallVector<OpFoldResult> sizes;
-      auto [slice, offsets] = body(b, ivs, sizes);
-      return tensor::InsertSliceOp::create(b, loc, slice, acc, offsets, sizes,
-                                           strides);
+      auto [slice, at] = fillSlice(b, ivs, acc);
+      return tensor::InsertSliceOp::create(b, loc, slice, acc, at.offsets,
+                                           at.sizes, strides);
     }
     auto loop = scf::ForOp::create(
         b, loc, constIndex(b, loc, 0), constIndex(b, loc, ubs[d]),
@@ -328,6 +353,101 @@ Value buildSliceLoop(OpBuilder &b, Location loc, ArrayRef<int64_t> ubs,
     return loop.getResult(0);
   };
   return nest(b, init, 0);
+}
+
+/// B stored [K, N] with every run aligned: packed with vector code instead
+/// of an elementwise generic. For each word row w (the W rows of k it
+/// holds) and each column chunk, the W rows' codes are read as vectors,
+/// decoded arithmetically (numerics.md section 1) and combined into one
+/// vector of words. The rows of words are independent: an scf.forall over
+/// them for large operands.
+Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
+                Value codesB) {
+  const KernelPlan &plan = kc.plan;
+  const MatmulGeometry &g = kc.g;
+  int64_t lanes = plan.lanes, tileN = plan.tileN(), W = plan.kPerWord;
+  int64_t panels = plan.paddedN / tileN, N = g.N;
+  bool batched = g.batched;
+  Type i32 = b.getI32Type();
+  auto codeType = cast<RankedTensorType>(codesB.getType()).getElementType();
+  auto vCode = VectorType::get({lanes}, codeType);
+  auto vI32 = VectorType::get({lanes}, i32);
+  Value init = emptyTensor(
+      b, loc, g.withBatch({panels, plan.words(), tileN}), i32);
+  SmallVector<int64_t> ubs = g.withBatch({plan.words()});
+  bool parallel = cast<RankedTensorType>(init.getType()).getNumElements() >=
+                  kMinParallelElements;
+  auto sliceType = RankedTensorType::get({panels, tileN}, i32);
+  return buildSliceLoop(
+      b, loc, ubs, init, parallel,
+      [&](OpBuilder &b, ValueRange ivs) {
+        SlicePlace at;
+        at.type = sliceType;
+        if (batched) {
+          at.offsets.push_back(ivs[0]);
+          at.sizes.push_back(b.getIndexAttr(1));
+        }
+        at.offsets.append({b.getIndexAttr(0), ivs.back(), b.getIndexAttr(0)});
+        at.sizes.append({b.getIndexAttr(panels), b.getIndexAttr(1),
+                         b.getIndexAttr(tileN)});
+        return at;
+      },
+      [&](OpBuilder &b, ValueRange ivs, Value slice) -> Value {
+        Value bi = batched ? ivs[0] : Value();
+        Value w = ivs.back();
+        Value zeroCode = arith::ConstantOp::create(
+            b, loc, b.getIntegerAttr(codeType, 0));
+        Value zeroWord = constI32(b, loc, 0);
+        // The words of columns [n0, n0 + lanes); reads past N give code 0,
+        // whose form is 0.
+        auto words = [&](OpBuilder &b, Location loc, Value n0,
+                         bool inBounds) -> Value {
+          IntIR x = IntIR::like(b, loc, zeroWord);
+          IntIR v{b, loc, {lanes}};
+          Value word;
+          for (int64_t h = 0; h < W; ++h) {
+            Value k = x.add(x.mul(w, W), x.idx(h));
+            Value codes = vector::TransferReadOp::create(
+                b, loc, vCode, codesB, withBatchIndex(bi, {k, n0}), zeroCode,
+                ArrayRef<bool>{inBounds});
+            Value form = emitDecode(b, loc, codes, g.fb, vI32);
+            Value part = v.band(form, v.c32((int64_t(1) << plan.packedBits) - 1));
+            if (h != 0)
+              part = v.shl(part, v.c32(h * plan.packedBits));
+            word = word ? v.bor(word, part) : part;
+          }
+          return word;
+        };
+        // One panel: its chunks of words written into the slice.
+        auto panel = [&](OpBuilder &b, Location loc, Value nt, Value into,
+                         bool inBounds) -> Value {
+          IntIR x{b, loc};
+          for (int64_t c = 0; c < plan.chunks; ++c) {
+            Value n0 = x.add(x.mul(nt, tileN), x.idx(c * lanes));
+            into = vector::TransferWriteOp::create(
+                       b, loc, words(b, loc, n0, inBounds), into,
+                       ValueRange{nt, x.idx(c * lanes)}, ArrayRef<bool>{true})
+                       .getResult();
+          }
+          return into;
+        };
+        // Panels wholly inside the N columns, then a last partial one.
+        IntIR x{b, loc};
+        int64_t full = N / tileN;
+        if (full > 0)
+          slice = scf::ForOp::create(
+                      b, loc, x.idx(0), x.idx(full), x.idx(1),
+                      ValueRange{slice},
+                      [&](OpBuilder &b, Location loc, Value nt,
+                          ValueRange iter) {
+                        scf::YieldOp::create(
+                            b, loc, panel(b, loc, nt, iter[0], true));
+                      })
+                      .getResult(0);
+        if (full < panels)
+          slice = panel(b, loc, x.idx(full), slice, false);
+        return slice;
+      });
 }
 
 } // namespace
@@ -368,7 +488,7 @@ Value buildOffsetColumnSums(OpBuilder &b, Location loc,
   const KernelPlan &plan = kc.plan;
   const MatmulGeometry &g = kc.g;
   int64_t nb = g.nb, R = plan.numRuns(), lanes = plan.lanes;
-  int64_t tileN = plan.tileN(), W = plan.kPerWord;
+  int64_t tileN = plan.tileN();
   bool batched = g.batched;
   Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type();
   auto vi8 = VectorType::get({4 * lanes}, i8);
@@ -382,20 +502,35 @@ Value buildOffsetColumnSums(OpBuilder &b, Location loc,
   // Parallel only over enough work (ParallelLoops.h).
   bool parallel = cast<RankedTensorType>(packedB.getType()).getNumElements() >=
                   kMinParallelElements;
+  auto sliceType = RankedTensorType::get({R, tileN}, i32);
   return buildSliceLoop(
       b, loc, ubs, init, parallel,
-      [&](OpBuilder &b, ValueRange ivs, SmallVector<OpFoldResult> &sizes)
-          -> std::pair<Value, SmallVector<OpFoldResult>> {
+      [&](OpBuilder &b, ValueRange ivs) {
+        IntIR x{b, loc};
+        SlicePlace at;
+        at.type = sliceType;
+        if (batched) {
+          at.offsets.push_back(ivs[0]);
+          at.sizes.push_back(b.getIndexAttr(1));
+        }
+        at.offsets.append({b.getIndexAttr(0), x.mul(ivs[nb], tileN)});
+        at.sizes.append({b.getIndexAttr(R), b.getIndexAttr(tileN)});
+        return at;
+      },
+      [&](OpBuilder &b, ValueRange ivs, Value panel) -> Value {
         IntIR x{b, loc};
         Value bi = batched ? ivs[0] : Value();
         Value nt = ivs[nb];
+        bool vnni = plan.step == StepKind::U8S8Vnni;
+        // Bytes of 1 (u8): the multipliers of B's bytes.
         Value onesU8 = splat(b, loc, vi8, b.getI8IntegerAttr(1));
-        Value ones16 = splat(b, loc, vi16, b.getI16IntegerAttr(1));
+        Value ones16;
+        if (!vnni)
+          ones16 = splat(b, loc, vi16, b.getI16IntegerAttr(1));
         Value scale = splat(b, loc, vi32, b.getI32IntegerAttr(-plan.offsetA));
         Value zeros = splat(b, loc, vi32, b.getI32IntegerAttr(0));
-        Value i8Zero = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+        Value i32Zero = constI32(b, loc, 0);
         SmallVector<bool> inBounds{true};
-        Value panel = emptyTensor(b, loc, {R, tileN}, i32);
         auto runLoop = scf::ForOp::create(
             b, loc, x.idx(0), x.idx(R), x.idx(1), ValueRange{panel},
             [&](OpBuilder &b, Location loc, Value r, ValueRange iter) {
@@ -411,11 +546,22 @@ Value buildOffsetColumnSums(OpBuilder &b, Location loc,
                     SmallVector<Value> next(sums);
                     for (int64_t q = 0; q < plan.wordsPerStep(); ++q)
                       for (int64_t c = 0; c < plan.chunks; ++c) {
-                        Value v = vector::TransferReadOp::create(
-                            b, loc, vi8, packedB,
-                            withBatchIndex(bi, {nt, x.add(w0, x.idx(q)),
-                                                x.idx(W * lanes * c)}),
-                            i8Zero, inBounds);
+                        Value v = vector::BitCastOp::create(
+                            b, loc, vi8,
+                            vector::TransferReadOp::create(
+                                b, loc, vi32, packedB,
+                                withBatchIndex(bi, {nt, x.add(w0, x.idx(q)),
+                                                    x.idx(lanes * c)}),
+                                i32Zero, inBounds));
+                        if (vnni) {
+                          // vpdpbusd: the four k of each column at once.
+                          next[c] = callX86Intrinsic(
+                              b, loc, kc.module, getVnniIntrinsic(plan), vi32,
+                              {next[c], onesU8, v});
+                          continue;
+                        }
+                        // pmaddubsw sums pairs of k into i16, pmaddwd by
+                        // ones the pairs into i32.
                         Value pairs = callX86Intrinsic(
                             b, loc, kc.module, kPmaddubsw, vi16, {onesU8, v});
                         Value quads = callX86Intrinsic(
@@ -435,14 +581,7 @@ Value buildOffsetColumnSums(OpBuilder &b, Location loc,
               }
               scf::YieldOp::create(b, loc, updated);
             });
-        SmallVector<OpFoldResult> offsets;
-        if (batched) {
-          offsets.push_back(bi);
-          sizes.push_back(b.getIndexAttr(1));
-        }
-        offsets.append({b.getIndexAttr(0), x.mul(nt, tileN)});
-        sizes.append({b.getIndexAttr(R), b.getIndexAttr(tileN)});
-        return {runLoop.getResult(0), offsets};
+        return runLoop.getResult(0);
       });
 }
 

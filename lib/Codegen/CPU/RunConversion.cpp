@@ -45,10 +45,10 @@ constexpr int32_t kFastMaxScale = 127 - 31;
 
 } // namespace
 
-Value mlir::bm::cpu::detail::emitRunConversion(
+FloatTile mlir::bm::cpu::detail::emitRunConversion(
     OpBuilder &b, Location loc, const KernelContext &kc,
     const TileCoords &tile, const ScaleTables &scales, Value r,
-    ValueRange runSums, Value tile32) {
+    ValueRange runSums, const FloatTile &tile32) {
   const KernelPlan &plan = kc.plan;
   int64_t lanes = plan.lanes, chunks = plan.chunks, tileM = plan.tileM;
   IntIR x{b, loc};
@@ -85,15 +85,24 @@ Value mlir::bm::cpu::detail::emitRunConversion(
                     constI32(b, loc, kFastMinScale)),
                 cmp(P::sle, arith::AddIOp::create(b, loc, maxA, maxB),
                     constI32(b, loc, kFastMaxScale))));
-  auto ifOp = scf::IfOp::create(b, loc, tile32.getType(), takeFast,
-                                /*withElseRegion=*/true);
-  // acc + term in float32, the tile read and written per vector. NaN is
-  // sticky, so NaNs are made the canonical one once, after the last run
-  // (NaNFixup.cpp).
+  SmallVector<Value> carried = tile32.values();
+  auto ifOp = scf::IfOp::create(b, loc, ValueRange(carried).getTypes(),
+                                takeFast, /*withElseRegion=*/true);
+  // acc + term in float32, vector by vector: the tile read and written per
+  // vector, or its vectors in registers. NaN is sticky, so NaNs are made the
+  // canonical one once, after the last run (NaNFixup.cpp).
   auto update = [&](OpBuilder &b, Location loc,
-                    function_ref<Value(int64_t, int64_t, Value)> next) -> Value {
+                    function_ref<Value(int64_t, int64_t, Value)> next)
+      -> SmallVector<Value> {
+    if (!tile32.tensor) {
+      SmallVector<Value> updated;
+      for (int64_t t = 0; t < tileM; ++t)
+        for (int64_t c = 0; c < chunks; ++c)
+          updated.push_back(next(t, c, tile32.vectors[t * chunks + c]));
+      return updated;
+    }
     IntIR x{b, loc};
-    Value updated = tile32;
+    Value updated = tile32.tensor;
     for (int64_t t = 0; t < tileM; ++t)
       for (int64_t c = 0; c < chunks; ++c) {
         SmallVector<Value> at{x.idx(t), x.idx(c * lanes)};
@@ -103,7 +112,7 @@ Value mlir::bm::cpu::detail::emitRunConversion(
                                                   updated, at, inBounds)
                       .getResult();
       }
-    return updated;
+    return {updated};
   };
 
   OpBuilder::InsertionGuard guard(b);
@@ -126,7 +135,7 @@ Value mlir::bm::cpu::detail::emitRunConversion(
         b, loc, vi32,
         tensor::ExtractOp::create(b, loc, scales.rowBitsA,
                                   tile.at({tile.rowPanel, r, x.idx(t)}))));
-  Value updated =
+  SmallVector<Value> updated =
       update(b, loc, [&](int64_t t, int64_t c, Value acc) -> Value {
         Value bits = arith::AddIOp::create(b, loc, rowBits[t], colBits[c]);
         Value pow2 = arith::BitcastOp::create(b, loc, vf32, bits);
@@ -175,5 +184,5 @@ Value mlir::bm::cpu::detail::emitRunConversion(
     return arith::AddFOp::create(b, loc, acc, term);
   });
   scf::YieldOp::create(b, loc, updated);
-  return ifOp.getResult(0);
+  return tile32.with(ifOp.getResults());
 }

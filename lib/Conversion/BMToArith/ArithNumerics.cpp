@@ -273,9 +273,9 @@ DecodedCode decodeFields(IntIR &ir, Value code, Format format) {
 
 Value mlir::bm::emitDecode(OpBuilder &b, Location loc, Value code,
                            Format format, Type formType) {
-  IntIR ir{b, loc};
+  IntIR ir = IntIR::like(b, loc, code);
   DecodedCode d = decodeFields(ir, code, format);
-  unsigned width = formType.getIntOrFloatBitWidth();
+  unsigned width = getElementTypeOrSelf(formType).getIntOrFloatBitWidth();
   Value sig = ir.resize(d.significand, formType);
   Value shift = ir.resize(d.shift, formType);
   // The verifier guarantees |q| < 2^(width-1), so the shift is in range.

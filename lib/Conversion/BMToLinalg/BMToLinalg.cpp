@@ -9,6 +9,7 @@
 
 #include "bm/Conversion/BMToLinalg/BMToLinalg.h"
 #include "Common.h"
+#include "bm/Codegen/CPU/CpuTarget.h"
 #include "bm/Codegen/CPU/MatmulKernel.h"
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Conversion/Passes.h"
@@ -649,13 +650,35 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
 struct ConvertBMToLinalgPass
     : public mlir::bm::impl::ConvertBMToLinalgBase<ConvertBMToLinalgPass> {
   using Base::Base;
+
+  /// The CPU target of `cpu` and `x86-avx2`, or a diagnostic on the module.
+  FailureOr<cpu::CpuTarget> getTarget() {
+    std::optional<cpu::CpuTarget> target = cpu::resolveCpuTarget(cpu);
+    if (!target)
+      return getOperation().emitError()
+             << "convert-bm-to-linalg: unknown CPU target '" << cpu
+             << "'; use " << cpu::kCpuTargetChoices;
+    if (!x86Avx2)
+      return *target;
+    // x86-avx2=true is cpu=avx2 (generic being the default of cpu).
+    if (*target != cpu::CpuTarget::Generic &&
+        *target != cpu::CpuTarget::Avx2)
+      return getOperation().emitError()
+             << "convert-bm-to-linalg: x86-avx2=true means cpu=avx2, but "
+                "cpu="
+             << cpu << " was given; give only cpu=...";
+    return cpu::CpuTarget::Avx2;
+  }
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     BMToLinalgTypeConverter converter;
     RewritePatternSet patterns(context);
     BMToLinalgKernelOptions kernels;
     kernels.vectorKernels = vectorKernels;
-    kernels.cpuTarget = x86Avx2 ? cpu::CpuTarget::Avx2 : cpu::CpuTarget::Generic;
+    FailureOr<cpu::CpuTarget> cpuTarget = getTarget();
+    if (failed(cpuTarget))
+      return signalPassFailure();
+    kernels.cpuTarget = *cpuTarget;
     populateBMToLinalgConversionPatterns(converter, patterns, kernels);
 
     ConversionTarget target(*context);

@@ -2,6 +2,9 @@
 
 #include "bm/Conversion/Passes.h"
 
+#include "bm/Codegen/CPU/CpuTarget.h"
+#include "bm/Dialect/BM/Transforms/Passes.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Pass/PassManager.h"
@@ -36,20 +39,37 @@ struct BMEmitCInterfacePass
 
 void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
                                        const LowerToCPUOptions &options) {
-  // The upstream part is spelled as a textual pipeline: it only names
-  // registered passes, and reads like the equivalent bm-opt command line.
-  std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
-  pipeline += std::string("convert-bm-to-linalg{vector-kernels=") +
-              (options.vectorKernels ? "true" : "false") +
-              " x86-avx2=" + (options.x86Avx2 ? "true" : "false") + "},";
+  // The CPU target: `cpu`, or the former x86-avx2 when only it is given;
+  // `host` is resolved here, so that the dumped pipeline names the target.
+  // An unknown name goes on to convert-bm-to-linalg, which reports it.
+  std::string cpuName = options.cpu;
+  if (options.x86Avx2.hasValue() && !options.cpu.hasValue())
+    cpuName = options.x86Avx2 ? "avx2" : "generic";
+  std::optional<cpu::CpuTarget> target = cpu::resolveCpuTarget(cpuName);
+  if (target)
+    cpuName = std::string(cpu::getCpuTargetName(*target));
+
+  if (options.emitCInterface)
+    pm.addPass(createBMEmitCInterface());
+  ConvertBMToLinalgOptions linalg;
+  linalg.vectorKernels = options.vectorKernels;
+  linalg.cpu = cpuName;
+  linalg.x86Avx2 = options.x86Avx2 && options.cpu.hasValue();
+  pm.addPass(createConvertBMToLinalg(linalg));
   // The kernel's packing ops run on all cores too.
   if (options.parallel)
-    pipeline += "func.func(bm-tile-parallel),";
-  pipeline += "convert-bm-to-arith,"
-              "func.func(bm-vectorize-quantize),canonicalize,cse,"
-              "func.func(bm-vectorize-run-sums),canonicalize,cse,"
-              "one-shot-bufferize{bufferize-function-boundaries "
-              "function-boundary-type-conversion=identity-layout-map},";
+    pm.addNestedPass<func::FuncOp>(createBMTileParallel());
+  pm.addPass(createConvertBMToArith());
+  BMVectorizeQuantizeOptions quantize;
+  quantize.vectorBits = target ? cpu::getVectorBits(*target) : 256;
+  pm.addNestedPass<func::FuncOp>(createBMVectorizeQuantize(quantize));
+
+  // The upstream part is spelled as a textual pipeline: it only names
+  // registered passes, and reads like the equivalent bm-opt command line.
+  std::string pipeline = "canonicalize,cse,"
+                         "func.func(bm-vectorize-run-sums),canonicalize,cse,"
+                         "one-shot-bufferize{bufferize-function-boundaries "
+                         "function-boundary-type-conversion=identity-layout-map},";
   // The caller's buffers replace the allocations of the results.
   if (options.outParams)
     pipeline += "buffer-results-to-out-params{hoist-static-allocs=true "

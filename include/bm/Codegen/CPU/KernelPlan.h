@@ -30,6 +30,13 @@ enum class StepKind {
   /// Eight k per step from bytes: A offset to unsigned, two pmaddubsw
   /// summed in i16, widened by pmaddwd with ones (x86 AVX2 intrinsics).
   U8S8Avx2,
+  /// Four k per step from bytes: A offset to unsigned, one vpdpbusd (x86
+  /// AVX-512 VNNI / AVX-VNNI) adds the four u8 x s8 products into each i32
+  /// lane.
+  U8S8Vnni,
+  /// Two k per step from i16 pairs: one vpdpwssd (x86 AVX-512 VNNI /
+  /// AVX-VNNI) adds the two products into each i32 lane.
+  I16Vnni,
 };
 
 /// What the plan needs to know about a bm.matmul.
@@ -58,6 +65,10 @@ struct KernelPlan {
   /// Output tile: tileM rows by tileN() columns.
   int64_t tileM = 6;
   int64_t tileN() const { return lanes * chunks; }
+  /// Whether the float32 output tile stays in vector registers across the
+  /// run loop (it is read and written once per run otherwise): where the
+  /// target has registers for it beside the run sums.
+  bool tileInRegisters = false;
   /// M and N rounded up to the tile (the packed operands and the padded
   /// output have these sizes).
   int64_t paddedM = 0, paddedN = 0;
@@ -88,7 +99,12 @@ struct KernelPlan {
   /// format's forms (else bm.decode).
   bool tableA = false, tableB = false;
 
-  bool usesX86Intrinsics() const { return step == StepKind::U8S8Avx2; }
+  bool usesX86Intrinsics() const { return step != StepKind::I16Pairs; }
+  /// Whether the step reads A as unsigned bytes offset by offsetA (each
+  /// run's sums then start from -offsetA times B's column sums).
+  bool offsetsA() const {
+    return step == StepKind::U8S8Avx2 || step == StepKind::U8S8Vnni;
+  }
 };
 
 /// Largest |integer form| of any code of `f` (formats with at most
