@@ -77,584 +77,511 @@ func.func @train_step(
   %e7 = tensor.empty() : tensor<16x8x28x28xf32>
   %z8 = linalg.fill ins(%cst1 : f32) outs(%e7 : tensor<16x8x28x28xf32>) -> tensor<16x8x28x28xf32>
   %conv9 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad2, %arg0 : tensor<16x1x30x30xf32>, tensor<8x1x3x3xf32>) outs(%z8 : tensor<16x8x28x28xf32>) -> tensor<16x8x28x28xf32>
+  // relu: aten.relu.default
+  //   with convolution (aten.convolution.default)
   %e10 = tensor.empty() : tensor<16x8x28x28xf32>
-  %bias11 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%conv9, %arg1 : tensor<16x8x28x28xf32>, tensor<8xf32>) outs(%e10 : tensor<16x8x28x28xf32>) {
+  %ew11 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%conv9, %arg1 : tensor<16x8x28x28xf32>, tensor<8xf32>) outs(%e10 : tensor<16x8x28x28xf32>) {
   ^bb0(%a12: f32, %a13: f32, %a14: f32):
     %t15 = arith.addf %a12, %a13 : f32
-    linalg.yield %t15 : f32
-  } -> tensor<16x8x28x28xf32>
-  // relu: aten.relu.default
-  %e16 = tensor.empty() : tensor<16x8x28x28xf32>
-  %ew17 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%bias11 : tensor<16x8x28x28xf32>) outs(%e16 : tensor<16x8x28x28xf32>) {
-  ^bb0(%a18: f32, %a19: f32):
-    %cst20 = arith.constant 0.0 : f32
-    %t21 = arith.cmpf olt, %a18, %cst20 : f32
-    %t22 = arith.select %t21, %cst20, %a18 : f32
-    linalg.yield %t22 : f32
+    %cst16 = arith.constant 0.0 : f32
+    %t17 = arith.cmpf olt, %t15, %cst16 : f32
+    %t18 = arith.select %t17, %cst16, %t15 : f32
+    linalg.yield %t18 : f32
   } -> tensor<16x8x28x28xf32>
   // max_pool2d_with_indices: aten.max_pool2d_with_indices.default
-  %e23 = tensor.empty() : tensor<2x2xf32>
-  %e24 = tensor.empty() : tensor<16x8x14x14xf32>
-  %cst25 = arith.constant 0xFF800000 : f32
-  %z26 = linalg.fill ins(%cst25 : f32) outs(%e24 : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
-  %e27 = tensor.empty() : tensor<16x8x14x14xi64>
-  %c28 = arith.constant 0 : i64
-  %z29 = linalg.fill ins(%c28 : i64) outs(%e27 : tensor<16x8x14x14xi64>) -> tensor<16x8x14x14xi64>
-  %maxpool30:2 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4 * 1, d3 * 2 + d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%ew17, %e23 : tensor<16x8x28x28xf32>, tensor<2x2xf32>) outs(%z26, %z29 : tensor<16x8x14x14xf32>, tensor<16x8x14x14xi64>) {
-  ^bb0(%a31: f32, %a32: f32, %a33: f32, %a34: i64):
-    %i35 = linalg.index 2 : index
-    %c36 = arith.constant 2 : index
-    %t37 = arith.muli %i35, %c36 : index
-    %i38 = linalg.index 4 : index
-    %t39 = arith.addi %t37, %i38 : index
-    %i40 = linalg.index 3 : index
-    %c41 = arith.constant 2 : index
-    %t42 = arith.muli %i40, %c41 : index
-    %i43 = linalg.index 5 : index
-    %t44 = arith.addi %t42, %i43 : index
-    %c45 = arith.constant 28 : index
-    %t46 = arith.muli %t39, %c45 : index
-    %t47 = arith.addi %t46, %t44 : index
-    %t48 = arith.index_cast %t47 : index to i64
-    %t49 = arith.cmpf ogt, %a31, %a33 : f32
-    %t50 = arith.cmpf uno, %a31, %a31 : f32
-    %t51 = arith.ori %t49, %t50 : i1
-    %t52 = arith.select %t51, %a31, %a33 : f32
-    %t53 = arith.select %t51, %t48, %a34 : i64
-    linalg.yield %t52, %t53 : f32, i64
+  %e19 = tensor.empty() : tensor<2x2xf32>
+  %e20 = tensor.empty() : tensor<16x8x14x14xf32>
+  %cst21 = arith.constant 0xFF800000 : f32
+  %z22 = linalg.fill ins(%cst21 : f32) outs(%e20 : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
+  %e23 = tensor.empty() : tensor<16x8x14x14xi64>
+  %c24 = arith.constant 0 : i64
+  %z25 = linalg.fill ins(%c24 : i64) outs(%e23 : tensor<16x8x14x14xi64>) -> tensor<16x8x14x14xi64>
+  %maxpool26:2 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4 * 1, d3 * 2 + d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%ew11, %e19 : tensor<16x8x28x28xf32>, tensor<2x2xf32>) outs(%z22, %z25 : tensor<16x8x14x14xf32>, tensor<16x8x14x14xi64>) {
+  ^bb0(%a27: f32, %a28: f32, %a29: f32, %a30: i64):
+    %i31 = linalg.index 2 : index
+    %c32 = arith.constant 2 : index
+    %t33 = arith.muli %i31, %c32 : index
+    %i34 = linalg.index 4 : index
+    %t35 = arith.addi %t33, %i34 : index
+    %i36 = linalg.index 3 : index
+    %c37 = arith.constant 2 : index
+    %t38 = arith.muli %i36, %c37 : index
+    %i39 = linalg.index 5 : index
+    %t40 = arith.addi %t38, %i39 : index
+    %c41 = arith.constant 28 : index
+    %t42 = arith.muli %t35, %c41 : index
+    %t43 = arith.addi %t42, %t40 : index
+    %t44 = arith.index_cast %t43 : index to i64
+    %t45 = arith.cmpf ogt, %a27, %a29 : f32
+    %t46 = arith.cmpf uno, %a27, %a27 : f32
+    %t47 = arith.ori %t45, %t46 : i1
+    %t48 = arith.select %t47, %a27, %a29 : f32
+    %t49 = arith.select %t47, %t44, %a30 : i64
+    linalg.yield %t48, %t49 : f32, i64
   } -> (tensor<16x8x14x14xf32>, tensor<16x8x14x14xi64>)
   // convolution_1: aten.convolution.default
-  %pad54 = tensor.pad %maxpool30#0 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p55: index, %p56: index, %p57: index, %p58: index):
+  %pad50 = tensor.pad %maxpool26#0 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p51: index, %p52: index, %p53: index, %p54: index):
     tensor.yield %cst1 : f32
   } : tensor<16x8x14x14xf32> to tensor<16x8x16x16xf32>
-  %e59 = tensor.empty() : tensor<16x16x14x14xf32>
-  %z60 = linalg.fill ins(%cst1 : f32) outs(%e59 : tensor<16x16x14x14xf32>) -> tensor<16x16x14x14xf32>
-  %conv61 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad54, %arg2 : tensor<16x8x16x16xf32>, tensor<16x8x3x3xf32>) outs(%z60 : tensor<16x16x14x14xf32>) -> tensor<16x16x14x14xf32>
-  %e62 = tensor.empty() : tensor<16x16x14x14xf32>
-  %bias63 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%conv61, %arg3 : tensor<16x16x14x14xf32>, tensor<16xf32>) outs(%e62 : tensor<16x16x14x14xf32>) {
-  ^bb0(%a64: f32, %a65: f32, %a66: f32):
-    %t67 = arith.addf %a64, %a65 : f32
-    linalg.yield %t67 : f32
-  } -> tensor<16x16x14x14xf32>
+  %e55 = tensor.empty() : tensor<16x16x14x14xf32>
+  %z56 = linalg.fill ins(%cst1 : f32) outs(%e55 : tensor<16x16x14x14xf32>) -> tensor<16x16x14x14xf32>
+  %conv57 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad50, %arg2 : tensor<16x8x16x16xf32>, tensor<16x8x3x3xf32>) outs(%z56 : tensor<16x16x14x14xf32>) -> tensor<16x16x14x14xf32>
   // relu_1: aten.relu.default
-  %e68 = tensor.empty() : tensor<16x16x14x14xf32>
-  %ew69 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%bias63 : tensor<16x16x14x14xf32>) outs(%e68 : tensor<16x16x14x14xf32>) {
-  ^bb0(%a70: f32, %a71: f32):
-    %cst72 = arith.constant 0.0 : f32
-    %t73 = arith.cmpf olt, %a70, %cst72 : f32
-    %t74 = arith.select %t73, %cst72, %a70 : f32
-    linalg.yield %t74 : f32
+  //   with convolution_1 (aten.convolution.default)
+  %e58 = tensor.empty() : tensor<16x16x14x14xf32>
+  %ew59 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%conv57, %arg3 : tensor<16x16x14x14xf32>, tensor<16xf32>) outs(%e58 : tensor<16x16x14x14xf32>) {
+  ^bb0(%a60: f32, %a61: f32, %a62: f32):
+    %t63 = arith.addf %a60, %a61 : f32
+    %cst64 = arith.constant 0.0 : f32
+    %t65 = arith.cmpf olt, %t63, %cst64 : f32
+    %t66 = arith.select %t65, %cst64, %t63 : f32
+    linalg.yield %t66 : f32
   } -> tensor<16x16x14x14xf32>
   // max_pool2d_with_indices_1: aten.max_pool2d_with_indices.default
-  %e75 = tensor.empty() : tensor<2x2xf32>
-  %e76 = tensor.empty() : tensor<16x16x7x7xf32>
-  %z77 = linalg.fill ins(%cst25 : f32) outs(%e76 : tensor<16x16x7x7xf32>) -> tensor<16x16x7x7xf32>
-  %e78 = tensor.empty() : tensor<16x16x7x7xi64>
-  %c79 = arith.constant 0 : i64
-  %z80 = linalg.fill ins(%c79 : i64) outs(%e78 : tensor<16x16x7x7xi64>) -> tensor<16x16x7x7xi64>
-  %maxpool81:2 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4 * 1, d3 * 2 + d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%ew69, %e75 : tensor<16x16x14x14xf32>, tensor<2x2xf32>) outs(%z77, %z80 : tensor<16x16x7x7xf32>, tensor<16x16x7x7xi64>) {
-  ^bb0(%a82: f32, %a83: f32, %a84: f32, %a85: i64):
-    %i86 = linalg.index 2 : index
-    %c87 = arith.constant 2 : index
-    %t88 = arith.muli %i86, %c87 : index
-    %i89 = linalg.index 4 : index
-    %t90 = arith.addi %t88, %i89 : index
-    %i91 = linalg.index 3 : index
-    %c92 = arith.constant 2 : index
-    %t93 = arith.muli %i91, %c92 : index
-    %i94 = linalg.index 5 : index
-    %t95 = arith.addi %t93, %i94 : index
-    %c96 = arith.constant 14 : index
-    %t97 = arith.muli %t90, %c96 : index
-    %t98 = arith.addi %t97, %t95 : index
-    %t99 = arith.index_cast %t98 : index to i64
-    %t100 = arith.cmpf ogt, %a82, %a84 : f32
-    %t101 = arith.cmpf uno, %a82, %a82 : f32
-    %t102 = arith.ori %t100, %t101 : i1
-    %t103 = arith.select %t102, %a82, %a84 : f32
-    %t104 = arith.select %t102, %t99, %a85 : i64
-    linalg.yield %t103, %t104 : f32, i64
+  %e67 = tensor.empty() : tensor<2x2xf32>
+  %e68 = tensor.empty() : tensor<16x16x7x7xf32>
+  %z69 = linalg.fill ins(%cst21 : f32) outs(%e68 : tensor<16x16x7x7xf32>) -> tensor<16x16x7x7xf32>
+  %e70 = tensor.empty() : tensor<16x16x7x7xi64>
+  %c71 = arith.constant 0 : i64
+  %z72 = linalg.fill ins(%c71 : i64) outs(%e70 : tensor<16x16x7x7xi64>) -> tensor<16x16x7x7xi64>
+  %maxpool73:2 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4 * 1, d3 * 2 + d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%ew59, %e67 : tensor<16x16x14x14xf32>, tensor<2x2xf32>) outs(%z69, %z72 : tensor<16x16x7x7xf32>, tensor<16x16x7x7xi64>) {
+  ^bb0(%a74: f32, %a75: f32, %a76: f32, %a77: i64):
+    %i78 = linalg.index 2 : index
+    %c79 = arith.constant 2 : index
+    %t80 = arith.muli %i78, %c79 : index
+    %i81 = linalg.index 4 : index
+    %t82 = arith.addi %t80, %i81 : index
+    %i83 = linalg.index 3 : index
+    %c84 = arith.constant 2 : index
+    %t85 = arith.muli %i83, %c84 : index
+    %i86 = linalg.index 5 : index
+    %t87 = arith.addi %t85, %i86 : index
+    %c88 = arith.constant 14 : index
+    %t89 = arith.muli %t82, %c88 : index
+    %t90 = arith.addi %t89, %t87 : index
+    %t91 = arith.index_cast %t90 : index to i64
+    %t92 = arith.cmpf ogt, %a74, %a76 : f32
+    %t93 = arith.cmpf uno, %a74, %a74 : f32
+    %t94 = arith.ori %t92, %t93 : i1
+    %t95 = arith.select %t94, %a74, %a76 : f32
+    %t96 = arith.select %t94, %t91, %a77 : i64
+    linalg.yield %t95, %t96 : f32, i64
   } -> (tensor<16x16x7x7xf32>, tensor<16x16x7x7xi64>)
   // _reshape_alias: aten._reshape_alias.default
-  %rs105 = tensor.collapse_shape %maxpool81#0 [[0], [1, 2, 3]] : tensor<16x16x7x7xf32> into tensor<16x784xf32>
-  // t: aten.t.default
-  %e106 = tensor.empty() : tensor<784x10xf32>
-  %tr107 = linalg.transpose ins(%arg4 : tensor<10x784xf32>) outs(%e106 : tensor<784x10xf32>) permutation = [1, 0]
-  // addmm: aten.addmm.default
-  %e108 = tensor.empty() : tensor<16x10xf32>
-  %z109 = linalg.fill ins(%cst1 : f32) outs(%e108 : tensor<16x10xf32>) -> tensor<16x10xf32>
-  %mm110 = linalg.matmul ins(%rs105, %tr107 : tensor<16x784xf32>, tensor<784x10xf32>) outs(%z109 : tensor<16x10xf32>) -> tensor<16x10xf32>
-  %e111 = tensor.empty() : tensor<16x10xf32>
-  %ew112 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%mm110, %arg5 : tensor<16x10xf32>, tensor<10xf32>) outs(%e111 : tensor<16x10xf32>) {
-  ^bb0(%a113: f32, %a114: f32, %a115: f32):
-    %t116 = arith.addf %a113, %a114 : f32
-    linalg.yield %t116 : f32
+  %rs97 = tensor.collapse_shape %maxpool73#0 [[0], [1, 2, 3]] : tensor<16x16x7x7xf32> into tensor<16x784xf32>
+  // transpose: aten.transpose.int
+  %e98 = tensor.empty() : tensor<784x10xf32>
+  %tr99 = linalg.transpose ins(%arg4 : tensor<10x784xf32>) outs(%e98 : tensor<784x10xf32>) permutation = [1, 0]
+  // mm: aten.mm.default
+  %e100 = tensor.empty() : tensor<16x10xf32>
+  %z101 = linalg.fill ins(%cst1 : f32) outs(%e100 : tensor<16x10xf32>) -> tensor<16x10xf32>
+  %mm102 = linalg.matmul ins(%rs97, %tr99 : tensor<16x784xf32>, tensor<784x10xf32>) outs(%z101 : tensor<16x10xf32>) -> tensor<16x10xf32>
+  // add: aten.add.Tensor
+  //   with mul_1 (aten.mul.Tensor), mul (aten.mul.Tensor)
+  %e103 = tensor.empty() : tensor<16x10xf32>
+  %ew104 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg5, %mm102 : tensor<10xf32>, tensor<16x10xf32>) outs(%e103 : tensor<16x10xf32>) {
+  ^bb0(%a105: f32, %a106: f32, %a107: f32):
+    %t108 = arith.addf %a105, %a106 : f32
+    linalg.yield %t108 : f32
   } -> tensor<16x10xf32>
-  // _log_softmax: aten._log_softmax.default
-  %e117 = tensor.empty() : tensor<16xf32>
-  %z118 = linalg.fill ins(%cst25 : f32) outs(%e117 : tensor<16xf32>) -> tensor<16xf32>
-  %red119 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew112 : tensor<16x10xf32>) outs(%z118 : tensor<16xf32>) {
-  ^bb0(%a120: f32, %a121: f32):
-    %t122 = arith.maximumf %a121, %a120 : f32
-    linalg.yield %t122 : f32
+  // amax: aten.amax.default
+  %e109 = tensor.empty() : tensor<16xf32>
+  %z110 = linalg.fill ins(%cst21 : f32) outs(%e109 : tensor<16xf32>) -> tensor<16xf32>
+  %red111 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew104 : tensor<16x10xf32>) outs(%z110 : tensor<16xf32>) {
+  ^bb0(%a112: f32, %a113: f32):
+    %t114 = arith.maximumf %a113, %a112 : f32
+    linalg.yield %t114 : f32
   } -> tensor<16xf32>
-  %e123 = tensor.empty() : tensor<16x10xf32>
-  %sm124 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew112, %red119 : tensor<16x10xf32>, tensor<16xf32>) outs(%e123 : tensor<16x10xf32>) {
-  ^bb0(%a125: f32, %a126: f32, %a127: f32):
-    %t128 = arith.subf %a125, %a126 : f32
+  %rs115 = tensor.expand_shape %red111 [[0, 1]] output_shape [16, 1] : tensor<16xf32> into tensor<16x1xf32>
+  // sub: aten.sub.Tensor
+  %e116 = tensor.empty() : tensor<16x10xf32>
+  %ew117 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew104, %rs115 : tensor<16x10xf32>, tensor<16x1xf32>) outs(%e116 : tensor<16x10xf32>) {
+  ^bb0(%a118: f32, %a119: f32, %a120: f32):
+    %t121 = arith.subf %a118, %a119 : f32
+    linalg.yield %t121 : f32
+  } -> tensor<16x10xf32>
+  // sum_1: aten.sum.dim_IntList
+  //   with exp (aten.exp.default)
+  %e122 = tensor.empty() : tensor<16xf32>
+  %z123 = linalg.fill ins(%cst1 : f32) outs(%e122 : tensor<16xf32>) -> tensor<16xf32>
+  %red124 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew117 : tensor<16x10xf32>) outs(%z123 : tensor<16xf32>) {
+  ^bb0(%a125: f32, %a126: f32):
+    %t127 = math.exp %a125 : f32
+    %t128 = arith.addf %a126, %t127 : f32
     linalg.yield %t128 : f32
-  } -> tensor<16x10xf32>
-  %e129 = tensor.empty() : tensor<16xf32>
-  %z130 = linalg.fill ins(%cst1 : f32) outs(%e129 : tensor<16xf32>) -> tensor<16xf32>
-  %red131 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%sm124 : tensor<16x10xf32>) outs(%z130 : tensor<16xf32>) {
-  ^bb0(%a132: f32, %a133: f32):
-    %t134 = math.exp %a132 : f32
-    %t135 = arith.addf %a133, %t134 : f32
-    linalg.yield %t135 : f32
   } -> tensor<16xf32>
-  %e136 = tensor.empty() : tensor<16x10xf32>
-  %sm137 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%sm124, %red131 : tensor<16x10xf32>, tensor<16xf32>) outs(%e136 : tensor<16x10xf32>) {
-  ^bb0(%a138: f32, %a139: f32, %a140: f32):
-    %t141 = math.log %a139 : f32
-    %t142 = arith.subf %a138, %t141 : f32
-    linalg.yield %t142 : f32
-  } -> tensor<16x10xf32>
-  // mul: aten.mul.Tensor
-  %e143 = tensor.empty() : tensor<16x10xf32>
-  %ew144 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg13, %sm137 : tensor<16x10xf32>, tensor<16x10xf32>) outs(%e143 : tensor<16x10xf32>) {
-  ^bb0(%a145: f32, %a146: f32, %a147: f32):
-    %t148 = arith.mulf %a145, %a146 : f32
-    linalg.yield %t148 : f32
-  } -> tensor<16x10xf32>
-  // sum_1: aten.sum.default
-  %e149 = tensor.empty() : tensor<f32>
-  %z150 = linalg.fill ins(%cst1 : f32) outs(%e149 : tensor<f32>) -> tensor<f32>
-  %red151 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]} ins(%ew144 : tensor<16x10xf32>) outs(%z150 : tensor<f32>) {
-  ^bb0(%a152: f32, %a153: f32):
-    %t154 = arith.addf %a153, %a152 : f32
-    linalg.yield %t154 : f32
-  } -> tensor<f32>
-  // neg: aten.neg.default
-  %e155 = tensor.empty() : tensor<f32>
-  %ew156 = linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []} ins(%red151 : tensor<f32>) outs(%e155 : tensor<f32>) {
-  ^bb0(%a157: f32, %a158: f32):
-    %t159 = arith.negf %a157 : f32
-    linalg.yield %t159 : f32
+  %rs129 = tensor.expand_shape %red124 [[0, 1]] output_shape [16, 1] : tensor<16xf32> into tensor<16x1xf32>
+  // log: aten.log.default
+  %e130 = tensor.empty() : tensor<16x1xf32>
+  %ew131 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%rs129 : tensor<16x1xf32>) outs(%e130 : tensor<16x1xf32>) {
+  ^bb0(%a132: f32, %a133: f32):
+    %t134 = math.log %a132 : f32
+    linalg.yield %t134 : f32
+  } -> tensor<16x1xf32>
+  // sum_2: aten.sum.default
+  //   with sub_1 (aten.sub.Tensor), mul_2 (aten.mul.Tensor)
+  %e135 = tensor.empty() : tensor<f32>
+  %z136 = linalg.fill ins(%cst1 : f32) outs(%e135 : tensor<f32>) -> tensor<f32>
+  %red137 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]} ins(%arg13, %ew117, %ew131 : tensor<16x10xf32>, tensor<16x10xf32>, tensor<16x1xf32>) outs(%z136 : tensor<f32>) {
+  ^bb0(%a138: f32, %a139: f32, %a140: f32, %a141: f32):
+    %t142 = arith.subf %a139, %a140 : f32
+    %t143 = arith.mulf %a138, %t142 : f32
+    %t144 = arith.addf %a141, %t143 : f32
+    linalg.yield %t144 : f32
   } -> tensor<f32>
   // div: aten.div.Tensor
-  %e160 = tensor.empty() : tensor<f32>
-  %ew161 = linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []} ins(%ew156 : tensor<f32>) outs(%e160 : tensor<f32>) {
-  ^bb0(%a162: f32, %a163: f32):
-    %cst164 = arith.constant 16.0 : f32
-    %t165 = arith.divf %a162, %cst164 : f32
-    linalg.yield %t165 : f32
+  //   with neg (aten.neg.default)
+  %e145 = tensor.empty() : tensor<f32>
+  %ew146 = linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []} ins(%red137 : tensor<f32>) outs(%e145 : tensor<f32>) {
+  ^bb0(%a147: f32, %a148: f32):
+    %cst149 = arith.constant 16.0 : f32
+    %t150 = arith.negf %a147 : f32
+    %t151 = arith.divf %t150, %cst149 : f32
+    linalg.yield %t151 : f32
   } -> tensor<f32>
-  // _softmax: aten._softmax.default
+  // amax_1: aten.amax.default
+  %e152 = tensor.empty() : tensor<16xf32>
+  %z153 = linalg.fill ins(%cst21 : f32) outs(%e152 : tensor<16xf32>) -> tensor<16xf32>
+  %red154 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew104 : tensor<16x10xf32>) outs(%z153 : tensor<16xf32>) {
+  ^bb0(%a155: f32, %a156: f32):
+    %t157 = arith.maximumf %a156, %a155 : f32
+    linalg.yield %t157 : f32
+  } -> tensor<16xf32>
+  %rs158 = tensor.expand_shape %red154 [[0, 1]] output_shape [16, 1] : tensor<16xf32> into tensor<16x1xf32>
+  // exp_1: aten.exp.default
+  //   with sub_2 (aten.sub.Tensor)
+  %e159 = tensor.empty() : tensor<16x10xf32>
+  %ew160 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew104, %rs158 : tensor<16x10xf32>, tensor<16x1xf32>) outs(%e159 : tensor<16x10xf32>) {
+  ^bb0(%a161: f32, %a162: f32, %a163: f32):
+    %t164 = arith.subf %a161, %a162 : f32
+    %t165 = math.exp %t164 : f32
+    linalg.yield %t165 : f32
+  } -> tensor<16x10xf32>
+  // sum_3: aten.sum.dim_IntList
   %e166 = tensor.empty() : tensor<16xf32>
-  %z167 = linalg.fill ins(%cst25 : f32) outs(%e166 : tensor<16xf32>) -> tensor<16xf32>
-  %red168 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew112 : tensor<16x10xf32>) outs(%z167 : tensor<16xf32>) {
+  %z167 = linalg.fill ins(%cst1 : f32) outs(%e166 : tensor<16xf32>) -> tensor<16xf32>
+  %red168 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew160 : tensor<16x10xf32>) outs(%z167 : tensor<16xf32>) {
   ^bb0(%a169: f32, %a170: f32):
-    %t171 = arith.maximumf %a170, %a169 : f32
+    %t171 = arith.addf %a170, %a169 : f32
     linalg.yield %t171 : f32
   } -> tensor<16xf32>
-  %e172 = tensor.empty() : tensor<16x10xf32>
-  %sm173 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew112, %red168 : tensor<16x10xf32>, tensor<16xf32>) outs(%e172 : tensor<16x10xf32>) {
-  ^bb0(%a174: f32, %a175: f32, %a176: f32):
-    %t177 = arith.subf %a174, %a175 : f32
-    linalg.yield %t177 : f32
+  %rs172 = tensor.expand_shape %red168 [[0, 1]] output_shape [16, 1] : tensor<16xf32> into tensor<16x1xf32>
+  // div_1: aten.div.Tensor
+  %e173 = tensor.empty() : tensor<16x10xf32>
+  %ew174 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew160, %rs172 : tensor<16x10xf32>, tensor<16x1xf32>) outs(%e173 : tensor<16x10xf32>) {
+  ^bb0(%a175: f32, %a176: f32, %a177: f32):
+    %t178 = arith.divf %a175, %a176 : f32
+    linalg.yield %t178 : f32
   } -> tensor<16x10xf32>
-  %e178 = tensor.empty() : tensor<16xf32>
-  %z179 = linalg.fill ins(%cst1 : f32) outs(%e178 : tensor<16xf32>) -> tensor<16xf32>
-  %red180 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%sm173 : tensor<16x10xf32>) outs(%z179 : tensor<16xf32>) {
-  ^bb0(%a181: f32, %a182: f32):
-    %t183 = math.exp %a181 : f32
-    %t184 = arith.addf %a182, %t183 : f32
-    linalg.yield %t184 : f32
-  } -> tensor<16xf32>
-  %e185 = tensor.empty() : tensor<16x10xf32>
-  %sm186 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%sm173, %red180 : tensor<16x10xf32>, tensor<16xf32>) outs(%e185 : tensor<16x10xf32>) {
-  ^bb0(%a187: f32, %a188: f32, %a189: f32):
-    %t190 = math.exp %a187 : f32
-    %t191 = arith.divf %t190, %a188 : f32
-    linalg.yield %t191 : f32
+  // div_2: aten.div.Tensor (the loss gradient: bm.grad_seed)
+  //   with sub_3 (aten.sub.Tensor)
+  %e179 = tensor.empty() : tensor<16x10xf32>
+  %ew180 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"], bm.grad_seed} ins(%ew174, %arg13 : tensor<16x10xf32>, tensor<16x10xf32>) outs(%e179 : tensor<16x10xf32>) {
+  ^bb0(%a181: f32, %a182: f32, %a183: f32):
+    %cst184 = arith.constant 16.0 : f32
+    %t185 = arith.subf %a181, %a182 : f32
+    %t186 = arith.divf %t185, %cst184 : f32
+    linalg.yield %t186 : f32
   } -> tensor<16x10xf32>
-  // div_1: aten.div.Tensor (the loss gradient: bm.grad_seed)
-  %e192 = tensor.empty() : tensor<16x10xf32>
-  %ew193 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"], bm.grad_seed} ins(%sm186, %arg13 : tensor<16x10xf32>, tensor<16x10xf32>) outs(%e192 : tensor<16x10xf32>) {
-  ^bb0(%a194: f32, %a195: f32, %a196: f32):
-    %cst197 = arith.constant 16.0 : f32
-    %t198 = arith.subf %a194, %a195 : f32
-    %t199 = arith.divf %t198, %cst197 : f32
-    linalg.yield %t199 : f32
-  } -> tensor<16x10xf32>
-  // mm: aten.mm.default
-  %e200 = tensor.empty() : tensor<16x784xf32>
-  %z201 = linalg.fill ins(%cst1 : f32) outs(%e200 : tensor<16x784xf32>) -> tensor<16x784xf32>
-  %mm202 = linalg.matmul ins(%ew193, %arg4 : tensor<16x10xf32>, tensor<10x784xf32>) outs(%z201 : tensor<16x784xf32>) -> tensor<16x784xf32>
-  // t_2: aten.t.default
-  %e203 = tensor.empty() : tensor<10x16xf32>
-  %tr204 = linalg.transpose ins(%ew193 : tensor<16x10xf32>) outs(%e203 : tensor<10x16xf32>) permutation = [1, 0]
   // mm_1: aten.mm.default
-  %e205 = tensor.empty() : tensor<10x784xf32>
-  %z206 = linalg.fill ins(%cst1 : f32) outs(%e205 : tensor<10x784xf32>) -> tensor<10x784xf32>
-  %mm207 = linalg.matmul ins(%tr204, %rs105 : tensor<10x16xf32>, tensor<16x784xf32>) outs(%z206 : tensor<10x784xf32>) -> tensor<10x784xf32>
-  // t_3: aten.t.default
-  %e208 = tensor.empty() : tensor<784x10xf32>
-  %tr209 = linalg.transpose ins(%mm207 : tensor<10x784xf32>) outs(%e208 : tensor<784x10xf32>) permutation = [1, 0]
-  // sum_2: aten.sum.dim_IntList
-  %e210 = tensor.empty() : tensor<10xf32>
-  %z211 = linalg.fill ins(%cst1 : f32) outs(%e210 : tensor<10xf32>) -> tensor<10xf32>
-  %red212 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>], iterator_types = ["reduction", "parallel"]} ins(%ew193 : tensor<16x10xf32>) outs(%z211 : tensor<10xf32>) {
-  ^bb0(%a213: f32, %a214: f32):
-    %t215 = arith.addf %a214, %a213 : f32
-    linalg.yield %t215 : f32
+  %e187 = tensor.empty() : tensor<16x784xf32>
+  %z188 = linalg.fill ins(%cst1 : f32) outs(%e187 : tensor<16x784xf32>) -> tensor<16x784xf32>
+  %mm189 = linalg.matmul ins(%ew180, %arg4 : tensor<16x10xf32>, tensor<10x784xf32>) outs(%z188 : tensor<16x784xf32>) -> tensor<16x784xf32>
+  // transpose_2: aten.transpose.int
+  %e190 = tensor.empty() : tensor<10x16xf32>
+  %tr191 = linalg.transpose ins(%ew180 : tensor<16x10xf32>) outs(%e190 : tensor<10x16xf32>) permutation = [1, 0]
+  // mm_2: aten.mm.default
+  %e192 = tensor.empty() : tensor<10x784xf32>
+  %z193 = linalg.fill ins(%cst1 : f32) outs(%e192 : tensor<10x784xf32>) -> tensor<10x784xf32>
+  %mm194 = linalg.matmul ins(%tr191, %rs97 : tensor<10x16xf32>, tensor<16x784xf32>) outs(%z193 : tensor<10x784xf32>) -> tensor<10x784xf32>
+  // sum_4: aten.sum.dim_IntList
+  %e197 = tensor.empty() : tensor<10xf32>
+  %z198 = linalg.fill ins(%cst1 : f32) outs(%e197 : tensor<10xf32>) -> tensor<10xf32>
+  %red199 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>], iterator_types = ["reduction", "parallel"]} ins(%ew180 : tensor<16x10xf32>) outs(%z198 : tensor<10xf32>) {
+  ^bb0(%a200: f32, %a201: f32):
+    %t202 = arith.addf %a201, %a200 : f32
+    linalg.yield %t202 : f32
   } -> tensor<10xf32>
-  %rs216 = tensor.expand_shape %red212 [[0, 1]] output_shape [1, 10] : tensor<10xf32> into tensor<1x10xf32>
+  %rs203 = tensor.expand_shape %red199 [[0, 1]] output_shape [1, 10] : tensor<10xf32> into tensor<1x10xf32>
   // view: aten.view.default
-  %rs217 = tensor.collapse_shape %rs216 [[0, 1]] : tensor<1x10xf32> into tensor<10xf32>
+  %rs204 = tensor.collapse_shape %rs203 [[0, 1]] : tensor<1x10xf32> into tensor<10xf32>
   // _reshape_alias_1: aten._reshape_alias.default
-  %rs218 = tensor.expand_shape %mm202 [[0], [1, 2, 3]] output_shape [16, 16, 7, 7] : tensor<16x784xf32> into tensor<16x16x7x7xf32>
+  %rs205 = tensor.expand_shape %mm189 [[0], [1, 2, 3]] output_shape [16, 16, 7, 7] : tensor<16x784xf32> into tensor<16x16x7x7xf32>
   // max_pool2d_with_indices_backward: aten.max_pool2d_with_indices_backward.default
-  %e219 = tensor.empty() : tensor<16x16x13x13xf32>
-  %z220 = linalg.fill ins(%cst1 : f32) outs(%e219 : tensor<16x16x13x13xf32>) -> tensor<16x16x13x13xf32>
-  %ins221 = tensor.insert_slice %rs218 into %z220[0, 0, 0, 0] [16, 16, 7, 7] [1, 1, 2, 2] : tensor<16x16x7x7xf32> into tensor<16x16x13x13xf32>
-  %pad222 = tensor.pad %ins221 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p223: index, %p224: index, %p225: index, %p226: index):
+  %e206 = tensor.empty() : tensor<16x16x13x13xf32>
+  %z207 = linalg.fill ins(%cst1 : f32) outs(%e206 : tensor<16x16x13x13xf32>) -> tensor<16x16x13x13xf32>
+  %ins208 = tensor.insert_slice %rs205 into %z207[0, 0, 0, 0] [16, 16, 7, 7] [1, 1, 2, 2] : tensor<16x16x7x7xf32> into tensor<16x16x13x13xf32>
+  %pad209 = tensor.pad %ins208 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p210: index, %p211: index, %p212: index, %p213: index):
     tensor.yield %cst1 : f32
   } : tensor<16x16x13x13xf32> to tensor<16x16x15x15xf32>
-  %e227 = tensor.empty() : tensor<16x16x13x13xi64>
-  %c228 = arith.constant -1 : i64
-  %z229 = linalg.fill ins(%c228 : i64) outs(%e227 : tensor<16x16x13x13xi64>) -> tensor<16x16x13x13xi64>
-  %ins230 = tensor.insert_slice %maxpool81#1 into %z229[0, 0, 0, 0] [16, 16, 7, 7] [1, 1, 2, 2] : tensor<16x16x7x7xi64> into tensor<16x16x13x13xi64>
-  %c231 = arith.constant -1 : i64
-  %pad232 = tensor.pad %ins230 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p233: index, %p234: index, %p235: index, %p236: index):
-    tensor.yield %c231 : i64
+  %e214 = tensor.empty() : tensor<16x16x13x13xi64>
+  %c215 = arith.constant -1 : i64
+  %z216 = linalg.fill ins(%c215 : i64) outs(%e214 : tensor<16x16x13x13xi64>) -> tensor<16x16x13x13xi64>
+  %ins217 = tensor.insert_slice %maxpool73#1 into %z216[0, 0, 0, 0] [16, 16, 7, 7] [1, 1, 2, 2] : tensor<16x16x7x7xi64> into tensor<16x16x13x13xi64>
+  %c218 = arith.constant -1 : i64
+  %pad219 = tensor.pad %ins217 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p220: index, %p221: index, %p222: index, %p223: index):
+    tensor.yield %c218 : i64
   } : tensor<16x16x13x13xi64> to tensor<16x16x15x15xi64>
-  %e237 = tensor.empty() : tensor<2x2xf32>
-  %e238 = tensor.empty() : tensor<16x16x14x14xf32>
-  %z239 = linalg.fill ins(%cst1 : f32) outs(%e238 : tensor<16x16x14x14xf32>) -> tensor<16x16x14x14xf32>
-  %poolgrad240 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%pad222, %pad232, %e237 : tensor<16x16x15x15xf32>, tensor<16x16x15x15xi64>, tensor<2x2xf32>) outs(%z239 : tensor<16x16x14x14xf32>) {
-  ^bb0(%a241: f32, %a242: i64, %a243: f32, %a244: f32):
-    %i245 = linalg.index 2 : index
-    %c246 = arith.constant 14 : index
-    %t247 = arith.muli %i245, %c246 : index
-    %i248 = linalg.index 3 : index
-    %t249 = arith.addi %t247, %i248 : index
-    %t250 = arith.index_cast %t249 : index to i64
-    %t251 = arith.cmpi eq, %a242, %t250 : i64
-    %cst252 = arith.constant 0.0 : f32
-    %t253 = arith.select %t251, %a241, %cst252 : f32
-    %t254 = arith.addf %a244, %t253 : f32
-    linalg.yield %t254 : f32
+  %e224 = tensor.empty() : tensor<2x2xf32>
+  %e225 = tensor.empty() : tensor<16x16x14x14xf32>
+  %z226 = linalg.fill ins(%cst1 : f32) outs(%e225 : tensor<16x16x14x14xf32>) -> tensor<16x16x14x14xf32>
+  %poolgrad227 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%pad209, %pad219, %e224 : tensor<16x16x15x15xf32>, tensor<16x16x15x15xi64>, tensor<2x2xf32>) outs(%z226 : tensor<16x16x14x14xf32>) {
+  ^bb0(%a228: f32, %a229: i64, %a230: f32, %a231: f32):
+    %i232 = linalg.index 2 : index
+    %c233 = arith.constant 14 : index
+    %t234 = arith.muli %i232, %c233 : index
+    %i235 = linalg.index 3 : index
+    %t236 = arith.addi %t234, %i235 : index
+    %t237 = arith.index_cast %t236 : index to i64
+    %t238 = arith.cmpi eq, %a229, %t237 : i64
+    %cst239 = arith.constant 0.0 : f32
+    %t240 = arith.select %t238, %a228, %cst239 : f32
+    %t241 = arith.addf %a231, %t240 : f32
+    linalg.yield %t241 : f32
   } -> tensor<16x16x14x14xf32>
-  // threshold_backward: aten.threshold_backward.default
-  %e255 = tensor.empty() : tensor<16x16x14x14xf32>
-  %ew256 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%poolgrad240, %ew69 : tensor<16x16x14x14xf32>, tensor<16x16x14x14xf32>) outs(%e255 : tensor<16x16x14x14xf32>) {
-  ^bb0(%a257: f32, %a258: f32, %a259: f32):
-    %cst260 = arith.constant 0.0 : f32
-    %t261 = arith.cmpf ole, %a258, %cst260 : f32
-    %cst262 = arith.constant 0.0 : f32
-    %t263 = arith.select %t261, %cst262, %a257 : f32
-    linalg.yield %t263 : f32
+  // where: aten.where.self
+  //   with le (aten.le.Scalar), scalar_tensor (aten.scalar_tensor.default)
+  %e242 = tensor.empty() : tensor<16x16x14x14xf32>
+  %ew243 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%ew59, %poolgrad227 : tensor<16x16x14x14xf32>, tensor<16x16x14x14xf32>) outs(%e242 : tensor<16x16x14x14xf32>) {
+  ^bb0(%a244: f32, %a245: f32, %a246: f32):
+    %cst247 = arith.constant 0.0 : f32
+    %t248 = arith.cmpf ole, %a244, %cst247 : f32
+    %t249 = arith.select %t248, %cst247, %a245 : f32
+    linalg.yield %t249 : f32
   } -> tensor<16x16x14x14xf32>
   // convolution_backward: aten.convolution_backward.default
-  %pad264 = tensor.pad %ew256 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p265: index, %p266: index, %p267: index, %p268: index):
+  %pad250 = tensor.pad %ew243 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p251: index, %p252: index, %p253: index, %p254: index):
     tensor.yield %cst1 : f32
   } : tensor<16x16x14x14xf32> to tensor<16x16x16x16xf32>
-  %e269 = tensor.empty() : tensor<8x16x3x3xf32>
-  %flip270 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, 2 - d2, 2 - d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"], bm.data_movement} ins(%arg2 : tensor<16x8x3x3xf32>) outs(%e269 : tensor<8x16x3x3xf32>) {
-  ^bb0(%a271: f32, %a272: f32):
-    linalg.yield %a271 : f32
+  %e255 = tensor.empty() : tensor<8x16x3x3xf32>
+  %flip256 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, 2 - d2, 2 - d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"], bm.data_movement} ins(%arg2 : tensor<16x8x3x3xf32>) outs(%e255 : tensor<8x16x3x3xf32>) {
+  ^bb0(%a257: f32, %a258: f32):
+    linalg.yield %a257 : f32
   } -> tensor<8x16x3x3xf32>
-  %e273 = tensor.empty() : tensor<16x8x14x14xf32>
-  %z274 = linalg.fill ins(%cst1 : f32) outs(%e273 : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
-  %conv275 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad264, %flip270 : tensor<16x16x16x16xf32>, tensor<8x16x3x3xf32>) outs(%z274 : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
-  %e276 = tensor.empty() : tensor<8x16x14x14xf32>
-  %tr277 = linalg.transpose ins(%maxpool30#0 : tensor<16x8x14x14xf32>) outs(%e276 : tensor<8x16x14x14xf32>) permutation = [1, 0, 2, 3]
-  %pad278 = tensor.pad %tr277 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p279: index, %p280: index, %p281: index, %p282: index):
+  %e259 = tensor.empty() : tensor<16x8x14x14xf32>
+  %z260 = linalg.fill ins(%cst1 : f32) outs(%e259 : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
+  %conv261 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad250, %flip256 : tensor<16x16x16x16xf32>, tensor<8x16x3x3xf32>) outs(%z260 : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
+  %e262 = tensor.empty() : tensor<8x16x14x14xf32>
+  %tr263 = linalg.transpose ins(%maxpool26#0 : tensor<16x8x14x14xf32>) outs(%e262 : tensor<8x16x14x14xf32>) permutation = [1, 0, 2, 3]
+  %pad264 = tensor.pad %tr263 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p265: index, %p266: index, %p267: index, %p268: index):
     tensor.yield %cst1 : f32
   } : tensor<8x16x14x14xf32> to tensor<8x16x16x16xf32>
-  %e283 = tensor.empty() : tensor<16x16x14x14xf32>
-  %tr284 = linalg.transpose ins(%ew256 : tensor<16x16x14x14xf32>) outs(%e283 : tensor<16x16x14x14xf32>) permutation = [1, 0, 2, 3]
-  %e285 = tensor.empty() : tensor<8x16x3x3xf32>
-  %z286 = linalg.fill ins(%cst1 : f32) outs(%e285 : tensor<8x16x3x3xf32>) -> tensor<8x16x3x3xf32>
-  %conv287 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad278, %tr284 : tensor<8x16x16x16xf32>, tensor<16x16x14x14xf32>) outs(%z286 : tensor<8x16x3x3xf32>) -> tensor<8x16x3x3xf32>
-  %e288 = tensor.empty() : tensor<16x8x3x3xf32>
-  %tr289 = linalg.transpose ins(%conv287 : tensor<8x16x3x3xf32>) outs(%e288 : tensor<16x8x3x3xf32>) permutation = [1, 0, 2, 3]
-  %e290 = tensor.empty() : tensor<16xf32>
-  %z291 = linalg.fill ins(%cst1 : f32) outs(%e290 : tensor<16xf32>) -> tensor<16xf32>
-  %red292 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%ew256 : tensor<16x16x14x14xf32>) outs(%z291 : tensor<16xf32>) {
-  ^bb0(%a293: f32, %a294: f32):
-    %t295 = arith.addf %a294, %a293 : f32
-    linalg.yield %t295 : f32
+  %e269 = tensor.empty() : tensor<16x16x14x14xf32>
+  %tr270 = linalg.transpose ins(%ew243 : tensor<16x16x14x14xf32>) outs(%e269 : tensor<16x16x14x14xf32>) permutation = [1, 0, 2, 3]
+  %e271 = tensor.empty() : tensor<8x16x3x3xf32>
+  %z272 = linalg.fill ins(%cst1 : f32) outs(%e271 : tensor<8x16x3x3xf32>) -> tensor<8x16x3x3xf32>
+  %conv273 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad264, %tr270 : tensor<8x16x16x16xf32>, tensor<16x16x14x14xf32>) outs(%z272 : tensor<8x16x3x3xf32>) -> tensor<8x16x3x3xf32>
+  %e274 = tensor.empty() : tensor<16x8x3x3xf32>
+  %tr275 = linalg.transpose ins(%conv273 : tensor<8x16x3x3xf32>) outs(%e274 : tensor<16x8x3x3xf32>) permutation = [1, 0, 2, 3]
+  %e276 = tensor.empty() : tensor<16xf32>
+  %z277 = linalg.fill ins(%cst1 : f32) outs(%e276 : tensor<16xf32>) -> tensor<16xf32>
+  %red278 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%ew243 : tensor<16x16x14x14xf32>) outs(%z277 : tensor<16xf32>) {
+  ^bb0(%a279: f32, %a280: f32):
+    %t281 = arith.addf %a280, %a279 : f32
+    linalg.yield %t281 : f32
   } -> tensor<16xf32>
   // max_pool2d_with_indices_backward_1: aten.max_pool2d_with_indices_backward.default
-  %e296 = tensor.empty() : tensor<16x8x27x27xf32>
-  %z297 = linalg.fill ins(%cst1 : f32) outs(%e296 : tensor<16x8x27x27xf32>) -> tensor<16x8x27x27xf32>
-  %ins298 = tensor.insert_slice %conv275 into %z297[0, 0, 0, 0] [16, 8, 14, 14] [1, 1, 2, 2] : tensor<16x8x14x14xf32> into tensor<16x8x27x27xf32>
-  %pad299 = tensor.pad %ins298 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p300: index, %p301: index, %p302: index, %p303: index):
+  %e282 = tensor.empty() : tensor<16x8x27x27xf32>
+  %z283 = linalg.fill ins(%cst1 : f32) outs(%e282 : tensor<16x8x27x27xf32>) -> tensor<16x8x27x27xf32>
+  %ins284 = tensor.insert_slice %conv261 into %z283[0, 0, 0, 0] [16, 8, 14, 14] [1, 1, 2, 2] : tensor<16x8x14x14xf32> into tensor<16x8x27x27xf32>
+  %pad285 = tensor.pad %ins284 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p286: index, %p287: index, %p288: index, %p289: index):
     tensor.yield %cst1 : f32
   } : tensor<16x8x27x27xf32> to tensor<16x8x29x29xf32>
-  %e304 = tensor.empty() : tensor<16x8x27x27xi64>
-  %c305 = arith.constant -1 : i64
-  %z306 = linalg.fill ins(%c305 : i64) outs(%e304 : tensor<16x8x27x27xi64>) -> tensor<16x8x27x27xi64>
-  %ins307 = tensor.insert_slice %maxpool30#1 into %z306[0, 0, 0, 0] [16, 8, 14, 14] [1, 1, 2, 2] : tensor<16x8x14x14xi64> into tensor<16x8x27x27xi64>
-  %c308 = arith.constant -1 : i64
-  %pad309 = tensor.pad %ins307 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p310: index, %p311: index, %p312: index, %p313: index):
-    tensor.yield %c308 : i64
+  %e290 = tensor.empty() : tensor<16x8x27x27xi64>
+  %c291 = arith.constant -1 : i64
+  %z292 = linalg.fill ins(%c291 : i64) outs(%e290 : tensor<16x8x27x27xi64>) -> tensor<16x8x27x27xi64>
+  %ins293 = tensor.insert_slice %maxpool26#1 into %z292[0, 0, 0, 0] [16, 8, 14, 14] [1, 1, 2, 2] : tensor<16x8x14x14xi64> into tensor<16x8x27x27xi64>
+  %c294 = arith.constant -1 : i64
+  %pad295 = tensor.pad %ins293 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p296: index, %p297: index, %p298: index, %p299: index):
+    tensor.yield %c294 : i64
   } : tensor<16x8x27x27xi64> to tensor<16x8x29x29xi64>
-  %e314 = tensor.empty() : tensor<2x2xf32>
-  %e315 = tensor.empty() : tensor<16x8x28x28xf32>
-  %z316 = linalg.fill ins(%cst1 : f32) outs(%e315 : tensor<16x8x28x28xf32>) -> tensor<16x8x28x28xf32>
-  %poolgrad317 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%pad299, %pad309, %e314 : tensor<16x8x29x29xf32>, tensor<16x8x29x29xi64>, tensor<2x2xf32>) outs(%z316 : tensor<16x8x28x28xf32>) {
-  ^bb0(%a318: f32, %a319: i64, %a320: f32, %a321: f32):
-    %i322 = linalg.index 2 : index
-    %c323 = arith.constant 28 : index
-    %t324 = arith.muli %i322, %c323 : index
-    %i325 = linalg.index 3 : index
-    %t326 = arith.addi %t324, %i325 : index
-    %t327 = arith.index_cast %t326 : index to i64
-    %t328 = arith.cmpi eq, %a319, %t327 : i64
-    %cst329 = arith.constant 0.0 : f32
-    %t330 = arith.select %t328, %a318, %cst329 : f32
-    %t331 = arith.addf %a321, %t330 : f32
-    linalg.yield %t331 : f32
+  %e300 = tensor.empty() : tensor<2x2xf32>
+  %e301 = tensor.empty() : tensor<16x8x28x28xf32>
+  %z302 = linalg.fill ins(%cst1 : f32) outs(%e301 : tensor<16x8x28x28xf32>) -> tensor<16x8x28x28xf32>
+  %poolgrad303 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%pad285, %pad295, %e300 : tensor<16x8x29x29xf32>, tensor<16x8x29x29xi64>, tensor<2x2xf32>) outs(%z302 : tensor<16x8x28x28xf32>) {
+  ^bb0(%a304: f32, %a305: i64, %a306: f32, %a307: f32):
+    %i308 = linalg.index 2 : index
+    %c309 = arith.constant 28 : index
+    %t310 = arith.muli %i308, %c309 : index
+    %i311 = linalg.index 3 : index
+    %t312 = arith.addi %t310, %i311 : index
+    %t313 = arith.index_cast %t312 : index to i64
+    %t314 = arith.cmpi eq, %a305, %t313 : i64
+    %cst315 = arith.constant 0.0 : f32
+    %t316 = arith.select %t314, %a304, %cst315 : f32
+    %t317 = arith.addf %a307, %t316 : f32
+    linalg.yield %t317 : f32
   } -> tensor<16x8x28x28xf32>
-  // threshold_backward_1: aten.threshold_backward.default
-  %e332 = tensor.empty() : tensor<16x8x28x28xf32>
-  %ew333 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%poolgrad317, %ew17 : tensor<16x8x28x28xf32>, tensor<16x8x28x28xf32>) outs(%e332 : tensor<16x8x28x28xf32>) {
-  ^bb0(%a334: f32, %a335: f32, %a336: f32):
-    %cst337 = arith.constant 0.0 : f32
-    %t338 = arith.cmpf ole, %a335, %cst337 : f32
-    %cst339 = arith.constant 0.0 : f32
-    %t340 = arith.select %t338, %cst339, %a334 : f32
-    linalg.yield %t340 : f32
+  // where_1: aten.where.self
+  //   with le_1 (aten.le.Scalar), scalar_tensor_1 (aten.scalar_tensor.default)
+  %e318 = tensor.empty() : tensor<16x8x28x28xf32>
+  %ew319 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%ew11, %poolgrad303 : tensor<16x8x28x28xf32>, tensor<16x8x28x28xf32>) outs(%e318 : tensor<16x8x28x28xf32>) {
+  ^bb0(%a320: f32, %a321: f32, %a322: f32):
+    %cst323 = arith.constant 0.0 : f32
+    %t324 = arith.cmpf ole, %a320, %cst323 : f32
+    %t325 = arith.select %t324, %cst323, %a321 : f32
+    linalg.yield %t325 : f32
   } -> tensor<16x8x28x28xf32>
   // convolution_backward_1: aten.convolution_backward.default
-  %e341 = tensor.empty() : tensor<1x16x28x28xf32>
-  %tr342 = linalg.transpose ins(%arg12 : tensor<16x1x28x28xf32>) outs(%e341 : tensor<1x16x28x28xf32>) permutation = [1, 0, 2, 3]
-  %pad343 = tensor.pad %tr342 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p344: index, %p345: index, %p346: index, %p347: index):
+  %e326 = tensor.empty() : tensor<1x16x28x28xf32>
+  %tr327 = linalg.transpose ins(%arg12 : tensor<16x1x28x28xf32>) outs(%e326 : tensor<1x16x28x28xf32>) permutation = [1, 0, 2, 3]
+  %pad328 = tensor.pad %tr327 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p329: index, %p330: index, %p331: index, %p332: index):
     tensor.yield %cst1 : f32
   } : tensor<1x16x28x28xf32> to tensor<1x16x30x30xf32>
-  %e348 = tensor.empty() : tensor<8x16x28x28xf32>
-  %tr349 = linalg.transpose ins(%ew333 : tensor<16x8x28x28xf32>) outs(%e348 : tensor<8x16x28x28xf32>) permutation = [1, 0, 2, 3]
-  %e350 = tensor.empty() : tensor<1x8x3x3xf32>
-  %z351 = linalg.fill ins(%cst1 : f32) outs(%e350 : tensor<1x8x3x3xf32>) -> tensor<1x8x3x3xf32>
-  %conv352 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad343, %tr349 : tensor<1x16x30x30xf32>, tensor<8x16x28x28xf32>) outs(%z351 : tensor<1x8x3x3xf32>) -> tensor<1x8x3x3xf32>
-  %e353 = tensor.empty() : tensor<8x1x3x3xf32>
-  %tr354 = linalg.transpose ins(%conv352 : tensor<1x8x3x3xf32>) outs(%e353 : tensor<8x1x3x3xf32>) permutation = [1, 0, 2, 3]
-  %e355 = tensor.empty() : tensor<8xf32>
-  %z356 = linalg.fill ins(%cst1 : f32) outs(%e355 : tensor<8xf32>) -> tensor<8xf32>
-  %red357 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%ew333 : tensor<16x8x28x28xf32>) outs(%z356 : tensor<8xf32>) {
-  ^bb0(%a358: f32, %a359: f32):
-    %t360 = arith.addf %a359, %a358 : f32
-    linalg.yield %t360 : f32
+  %e333 = tensor.empty() : tensor<8x16x28x28xf32>
+  %tr334 = linalg.transpose ins(%ew319 : tensor<16x8x28x28xf32>) outs(%e333 : tensor<8x16x28x28xf32>) permutation = [1, 0, 2, 3]
+  %e335 = tensor.empty() : tensor<1x8x3x3xf32>
+  %z336 = linalg.fill ins(%cst1 : f32) outs(%e335 : tensor<1x8x3x3xf32>) -> tensor<1x8x3x3xf32>
+  %conv337 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad328, %tr334 : tensor<1x16x30x30xf32>, tensor<8x16x28x28xf32>) outs(%z336 : tensor<1x8x3x3xf32>) -> tensor<1x8x3x3xf32>
+  %e338 = tensor.empty() : tensor<8x1x3x3xf32>
+  %tr339 = linalg.transpose ins(%conv337 : tensor<1x8x3x3xf32>) outs(%e338 : tensor<8x1x3x3xf32>) permutation = [1, 0, 2, 3]
+  %e340 = tensor.empty() : tensor<8xf32>
+  %z341 = linalg.fill ins(%cst1 : f32) outs(%e340 : tensor<8xf32>) -> tensor<8xf32>
+  %red342 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%ew319 : tensor<16x8x28x28xf32>) outs(%z341 : tensor<8xf32>) {
+  ^bb0(%a343: f32, %a344: f32):
+    %t345 = arith.addf %a344, %a343 : f32
+    linalg.yield %t345 : f32
   } -> tensor<8xf32>
-  // add: aten.add.Tensor
-  %e361 = tensor.empty() : tensor<8x1x3x3xf32>
-  %ew362 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%tr354, %arg0 : tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>) outs(%e361 : tensor<8x1x3x3xf32>) {
-  ^bb0(%a363: f32, %a364: f32, %a365: f32):
-    %cst366 = arith.constant 0.0005000000237487257 : f32
-    %t367 = arith.mulf %a364, %cst366 : f32
-    %t368 = arith.addf %a363, %t367 : f32
-    linalg.yield %t368 : f32
-  } -> tensor<8x1x3x3xf32>
-  // mul_1: aten.mul.Tensor
-  %e369 = tensor.empty() : tensor<8x1x3x3xf32>
-  %ew370 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg6 : tensor<8x1x3x3xf32>) outs(%e369 : tensor<8x1x3x3xf32>) {
-  ^bb0(%a371: f32, %a372: f32):
-    %cst373 = arith.constant 0.8999999761581421 : f32
-    %t374 = arith.mulf %a371, %cst373 : f32
-    linalg.yield %t374 : f32
-  } -> tensor<8x1x3x3xf32>
-  // add_1: aten.add.Tensor
-  %e375 = tensor.empty() : tensor<8x1x3x3xf32>
-  %ew376 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%ew370, %ew362 : tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>) outs(%e375 : tensor<8x1x3x3xf32>) {
-  ^bb0(%a377: f32, %a378: f32, %a379: f32):
-    %t380 = arith.addf %a377, %a378 : f32
-    linalg.yield %t380 : f32
-  } -> tensor<8x1x3x3xf32>
   // add_2: aten.add.Tensor
-  %e381 = tensor.empty() : tensor<8x1x3x3xf32>
-  %ew382 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg0, %ew376 : tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>) outs(%e381 : tensor<8x1x3x3xf32>) {
-  ^bb0(%a383: f32, %a384: f32, %a385: f32):
-    %cst386 = arith.constant -0.05000000074505806 : f32
-    %t387 = arith.mulf %a384, %cst386 : f32
-    %t388 = arith.addf %a383, %t387 : f32
-    linalg.yield %t388 : f32
+  //   with mul_3 (aten.mul.Tensor), add_1 (aten.add.Tensor)
+  %e346 = tensor.empty() : tensor<8x1x3x3xf32>
+  %ew347 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg6, %tr339, %arg0 : tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>) outs(%e346 : tensor<8x1x3x3xf32>) {
+  ^bb0(%a348: f32, %a349: f32, %a350: f32, %a351: f32):
+    %cst352 = arith.constant 0.8999999761581421 : f32
+    %t353 = arith.mulf %a348, %cst352 : f32
+    %cst354 = arith.constant 0.0005000000237487257 : f32
+    %t355 = arith.mulf %a350, %cst354 : f32
+    %t356 = arith.addf %a349, %t355 : f32
+    %t357 = arith.addf %t353, %t356 : f32
+    linalg.yield %t357 : f32
   } -> tensor<8x1x3x3xf32>
   // add_3: aten.add.Tensor
-  %e389 = tensor.empty() : tensor<8xf32>
-  %ew390 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%red357, %arg1 : tensor<8xf32>, tensor<8xf32>) outs(%e389 : tensor<8xf32>) {
-  ^bb0(%a391: f32, %a392: f32, %a393: f32):
-    %cst394 = arith.constant 0.0005000000237487257 : f32
-    %t395 = arith.mulf %a392, %cst394 : f32
-    %t396 = arith.addf %a391, %t395 : f32
-    linalg.yield %t396 : f32
-  } -> tensor<8xf32>
-  // mul_2: aten.mul.Tensor
-  %e397 = tensor.empty() : tensor<8xf32>
-  %ew398 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg7 : tensor<8xf32>) outs(%e397 : tensor<8xf32>) {
-  ^bb0(%a399: f32, %a400: f32):
-    %cst401 = arith.constant 0.8999999761581421 : f32
-    %t402 = arith.mulf %a399, %cst401 : f32
-    linalg.yield %t402 : f32
-  } -> tensor<8xf32>
-  // add_4: aten.add.Tensor
-  %e403 = tensor.empty() : tensor<8xf32>
-  %ew404 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%ew398, %ew390 : tensor<8xf32>, tensor<8xf32>) outs(%e403 : tensor<8xf32>) {
-  ^bb0(%a405: f32, %a406: f32, %a407: f32):
-    %t408 = arith.addf %a405, %a406 : f32
-    linalg.yield %t408 : f32
-  } -> tensor<8xf32>
+  %e358 = tensor.empty() : tensor<8x1x3x3xf32>
+  %ew359 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg0, %ew347 : tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>) outs(%e358 : tensor<8x1x3x3xf32>) {
+  ^bb0(%a360: f32, %a361: f32, %a362: f32):
+    %cst363 = arith.constant -0.05000000074505806 : f32
+    %t364 = arith.mulf %a361, %cst363 : f32
+    %t365 = arith.addf %a360, %t364 : f32
+    linalg.yield %t365 : f32
+  } -> tensor<8x1x3x3xf32>
   // add_5: aten.add.Tensor
-  %e409 = tensor.empty() : tensor<8xf32>
-  %ew410 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg1, %ew404 : tensor<8xf32>, tensor<8xf32>) outs(%e409 : tensor<8xf32>) {
-  ^bb0(%a411: f32, %a412: f32, %a413: f32):
-    %cst414 = arith.constant -0.05000000074505806 : f32
-    %t415 = arith.mulf %a412, %cst414 : f32
-    %t416 = arith.addf %a411, %t415 : f32
-    linalg.yield %t416 : f32
+  //   with mul_4 (aten.mul.Tensor), add_4 (aten.add.Tensor)
+  %e366 = tensor.empty() : tensor<8xf32>
+  %ew367 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg7, %red342, %arg1 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) outs(%e366 : tensor<8xf32>) {
+  ^bb0(%a368: f32, %a369: f32, %a370: f32, %a371: f32):
+    %cst372 = arith.constant 0.8999999761581421 : f32
+    %t373 = arith.mulf %a368, %cst372 : f32
+    %cst374 = arith.constant 0.0005000000237487257 : f32
+    %t375 = arith.mulf %a370, %cst374 : f32
+    %t376 = arith.addf %a369, %t375 : f32
+    %t377 = arith.addf %t373, %t376 : f32
+    linalg.yield %t377 : f32
   } -> tensor<8xf32>
   // add_6: aten.add.Tensor
-  %e417 = tensor.empty() : tensor<16x8x3x3xf32>
-  %ew418 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%tr289, %arg2 : tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>) outs(%e417 : tensor<16x8x3x3xf32>) {
-  ^bb0(%a419: f32, %a420: f32, %a421: f32):
-    %cst422 = arith.constant 0.0005000000237487257 : f32
-    %t423 = arith.mulf %a420, %cst422 : f32
-    %t424 = arith.addf %a419, %t423 : f32
-    linalg.yield %t424 : f32
-  } -> tensor<16x8x3x3xf32>
-  // mul_3: aten.mul.Tensor
-  %e425 = tensor.empty() : tensor<16x8x3x3xf32>
-  %ew426 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg8 : tensor<16x8x3x3xf32>) outs(%e425 : tensor<16x8x3x3xf32>) {
-  ^bb0(%a427: f32, %a428: f32):
-    %cst429 = arith.constant 0.8999999761581421 : f32
-    %t430 = arith.mulf %a427, %cst429 : f32
-    linalg.yield %t430 : f32
-  } -> tensor<16x8x3x3xf32>
-  // add_7: aten.add.Tensor
-  %e431 = tensor.empty() : tensor<16x8x3x3xf32>
-  %ew432 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%ew426, %ew418 : tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>) outs(%e431 : tensor<16x8x3x3xf32>) {
-  ^bb0(%a433: f32, %a434: f32, %a435: f32):
-    %t436 = arith.addf %a433, %a434 : f32
-    linalg.yield %t436 : f32
-  } -> tensor<16x8x3x3xf32>
+  %e378 = tensor.empty() : tensor<8xf32>
+  %ew379 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg1, %ew367 : tensor<8xf32>, tensor<8xf32>) outs(%e378 : tensor<8xf32>) {
+  ^bb0(%a380: f32, %a381: f32, %a382: f32):
+    %cst383 = arith.constant -0.05000000074505806 : f32
+    %t384 = arith.mulf %a381, %cst383 : f32
+    %t385 = arith.addf %a380, %t384 : f32
+    linalg.yield %t385 : f32
+  } -> tensor<8xf32>
   // add_8: aten.add.Tensor
-  %e437 = tensor.empty() : tensor<16x8x3x3xf32>
-  %ew438 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg2, %ew432 : tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>) outs(%e437 : tensor<16x8x3x3xf32>) {
-  ^bb0(%a439: f32, %a440: f32, %a441: f32):
-    %cst442 = arith.constant -0.05000000074505806 : f32
-    %t443 = arith.mulf %a440, %cst442 : f32
-    %t444 = arith.addf %a439, %t443 : f32
-    linalg.yield %t444 : f32
+  //   with mul_5 (aten.mul.Tensor), add_7 (aten.add.Tensor)
+  %e386 = tensor.empty() : tensor<16x8x3x3xf32>
+  %ew387 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg8, %tr275, %arg2 : tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>) outs(%e386 : tensor<16x8x3x3xf32>) {
+  ^bb0(%a388: f32, %a389: f32, %a390: f32, %a391: f32):
+    %cst392 = arith.constant 0.8999999761581421 : f32
+    %t393 = arith.mulf %a388, %cst392 : f32
+    %cst394 = arith.constant 0.0005000000237487257 : f32
+    %t395 = arith.mulf %a390, %cst394 : f32
+    %t396 = arith.addf %a389, %t395 : f32
+    %t397 = arith.addf %t393, %t396 : f32
+    linalg.yield %t397 : f32
   } -> tensor<16x8x3x3xf32>
   // add_9: aten.add.Tensor
-  %e445 = tensor.empty() : tensor<16xf32>
-  %ew446 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%red292, %arg3 : tensor<16xf32>, tensor<16xf32>) outs(%e445 : tensor<16xf32>) {
-  ^bb0(%a447: f32, %a448: f32, %a449: f32):
-    %cst450 = arith.constant 0.0005000000237487257 : f32
-    %t451 = arith.mulf %a448, %cst450 : f32
-    %t452 = arith.addf %a447, %t451 : f32
-    linalg.yield %t452 : f32
-  } -> tensor<16xf32>
-  // mul_4: aten.mul.Tensor
-  %e453 = tensor.empty() : tensor<16xf32>
-  %ew454 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg9 : tensor<16xf32>) outs(%e453 : tensor<16xf32>) {
-  ^bb0(%a455: f32, %a456: f32):
-    %cst457 = arith.constant 0.8999999761581421 : f32
-    %t458 = arith.mulf %a455, %cst457 : f32
-    linalg.yield %t458 : f32
-  } -> tensor<16xf32>
-  // add_10: aten.add.Tensor
-  %e459 = tensor.empty() : tensor<16xf32>
-  %ew460 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%ew454, %ew446 : tensor<16xf32>, tensor<16xf32>) outs(%e459 : tensor<16xf32>) {
-  ^bb0(%a461: f32, %a462: f32, %a463: f32):
-    %t464 = arith.addf %a461, %a462 : f32
-    linalg.yield %t464 : f32
-  } -> tensor<16xf32>
+  %e398 = tensor.empty() : tensor<16x8x3x3xf32>
+  %ew399 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg2, %ew387 : tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>) outs(%e398 : tensor<16x8x3x3xf32>) {
+  ^bb0(%a400: f32, %a401: f32, %a402: f32):
+    %cst403 = arith.constant -0.05000000074505806 : f32
+    %t404 = arith.mulf %a401, %cst403 : f32
+    %t405 = arith.addf %a400, %t404 : f32
+    linalg.yield %t405 : f32
+  } -> tensor<16x8x3x3xf32>
   // add_11: aten.add.Tensor
-  %e465 = tensor.empty() : tensor<16xf32>
-  %ew466 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg3, %ew460 : tensor<16xf32>, tensor<16xf32>) outs(%e465 : tensor<16xf32>) {
-  ^bb0(%a467: f32, %a468: f32, %a469: f32):
-    %cst470 = arith.constant -0.05000000074505806 : f32
-    %t471 = arith.mulf %a468, %cst470 : f32
-    %t472 = arith.addf %a467, %t471 : f32
-    linalg.yield %t472 : f32
+  //   with mul_6 (aten.mul.Tensor), add_10 (aten.add.Tensor)
+  %e406 = tensor.empty() : tensor<16xf32>
+  %ew407 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg9, %red278, %arg3 : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) outs(%e406 : tensor<16xf32>) {
+  ^bb0(%a408: f32, %a409: f32, %a410: f32, %a411: f32):
+    %cst412 = arith.constant 0.8999999761581421 : f32
+    %t413 = arith.mulf %a408, %cst412 : f32
+    %cst414 = arith.constant 0.0005000000237487257 : f32
+    %t415 = arith.mulf %a410, %cst414 : f32
+    %t416 = arith.addf %a409, %t415 : f32
+    %t417 = arith.addf %t413, %t416 : f32
+    linalg.yield %t417 : f32
   } -> tensor<16xf32>
   // add_12: aten.add.Tensor
-  %e473 = tensor.empty() : tensor<10x784xf32>
-  %ew474 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%mm207, %arg4 : tensor<10x784xf32>, tensor<10x784xf32>) outs(%e473 : tensor<10x784xf32>) {
-  ^bb0(%a475: f32, %a476: f32, %a477: f32):
-    %cst478 = arith.constant 0.0005000000237487257 : f32
-    %t479 = arith.mulf %a476, %cst478 : f32
-    %t480 = arith.addf %a475, %t479 : f32
-    linalg.yield %t480 : f32
-  } -> tensor<10x784xf32>
-  // mul_5: aten.mul.Tensor
-  %e481 = tensor.empty() : tensor<10x784xf32>
-  %ew482 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg10 : tensor<10x784xf32>) outs(%e481 : tensor<10x784xf32>) {
-  ^bb0(%a483: f32, %a484: f32):
-    %cst485 = arith.constant 0.8999999761581421 : f32
-    %t486 = arith.mulf %a483, %cst485 : f32
-    linalg.yield %t486 : f32
-  } -> tensor<10x784xf32>
-  // add_13: aten.add.Tensor
-  %e487 = tensor.empty() : tensor<10x784xf32>
-  %ew488 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew482, %ew474 : tensor<10x784xf32>, tensor<10x784xf32>) outs(%e487 : tensor<10x784xf32>) {
-  ^bb0(%a489: f32, %a490: f32, %a491: f32):
-    %t492 = arith.addf %a489, %a490 : f32
-    linalg.yield %t492 : f32
-  } -> tensor<10x784xf32>
+  %e418 = tensor.empty() : tensor<16xf32>
+  %ew419 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg3, %ew407 : tensor<16xf32>, tensor<16xf32>) outs(%e418 : tensor<16xf32>) {
+  ^bb0(%a420: f32, %a421: f32, %a422: f32):
+    %cst423 = arith.constant -0.05000000074505806 : f32
+    %t424 = arith.mulf %a421, %cst423 : f32
+    %t425 = arith.addf %a420, %t424 : f32
+    linalg.yield %t425 : f32
+  } -> tensor<16xf32>
   // add_14: aten.add.Tensor
-  %e493 = tensor.empty() : tensor<10x784xf32>
-  %ew494 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg4, %ew488 : tensor<10x784xf32>, tensor<10x784xf32>) outs(%e493 : tensor<10x784xf32>) {
-  ^bb0(%a495: f32, %a496: f32, %a497: f32):
-    %cst498 = arith.constant -0.05000000074505806 : f32
-    %t499 = arith.mulf %a496, %cst498 : f32
-    %t500 = arith.addf %a495, %t499 : f32
-    linalg.yield %t500 : f32
+  //   with mul_7 (aten.mul.Tensor), add_13 (aten.add.Tensor)
+  %e426 = tensor.empty() : tensor<10x784xf32>
+  %ew427 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg10, %mm194, %arg4 : tensor<10x784xf32>, tensor<10x784xf32>, tensor<10x784xf32>) outs(%e426 : tensor<10x784xf32>) {
+  ^bb0(%a428: f32, %a429: f32, %a430: f32, %a431: f32):
+    %cst432 = arith.constant 0.8999999761581421 : f32
+    %t433 = arith.mulf %a428, %cst432 : f32
+    %cst434 = arith.constant 0.0005000000237487257 : f32
+    %t435 = arith.mulf %a430, %cst434 : f32
+    %t436 = arith.addf %a429, %t435 : f32
+    %t437 = arith.addf %t433, %t436 : f32
+    linalg.yield %t437 : f32
   } -> tensor<10x784xf32>
   // add_15: aten.add.Tensor
-  %e501 = tensor.empty() : tensor<10xf32>
-  %ew502 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%rs217, %arg5 : tensor<10xf32>, tensor<10xf32>) outs(%e501 : tensor<10xf32>) {
-  ^bb0(%a503: f32, %a504: f32, %a505: f32):
-    %cst506 = arith.constant 0.0005000000237487257 : f32
-    %t507 = arith.mulf %a504, %cst506 : f32
-    %t508 = arith.addf %a503, %t507 : f32
-    linalg.yield %t508 : f32
-  } -> tensor<10xf32>
-  // mul_6: aten.mul.Tensor
-  %e509 = tensor.empty() : tensor<10xf32>
-  %ew510 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg11 : tensor<10xf32>) outs(%e509 : tensor<10xf32>) {
-  ^bb0(%a511: f32, %a512: f32):
-    %cst513 = arith.constant 0.8999999761581421 : f32
-    %t514 = arith.mulf %a511, %cst513 : f32
-    linalg.yield %t514 : f32
-  } -> tensor<10xf32>
-  // add_16: aten.add.Tensor
-  %e515 = tensor.empty() : tensor<10xf32>
-  %ew516 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%ew510, %ew502 : tensor<10xf32>, tensor<10xf32>) outs(%e515 : tensor<10xf32>) {
-  ^bb0(%a517: f32, %a518: f32, %a519: f32):
-    %t520 = arith.addf %a517, %a518 : f32
-    linalg.yield %t520 : f32
-  } -> tensor<10xf32>
+  %e438 = tensor.empty() : tensor<10x784xf32>
+  %ew439 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg4, %ew427 : tensor<10x784xf32>, tensor<10x784xf32>) outs(%e438 : tensor<10x784xf32>) {
+  ^bb0(%a440: f32, %a441: f32, %a442: f32):
+    %cst443 = arith.constant -0.05000000074505806 : f32
+    %t444 = arith.mulf %a441, %cst443 : f32
+    %t445 = arith.addf %a440, %t444 : f32
+    linalg.yield %t445 : f32
+  } -> tensor<10x784xf32>
   // add_17: aten.add.Tensor
-  %e521 = tensor.empty() : tensor<10xf32>
-  %ew522 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg5, %ew516 : tensor<10xf32>, tensor<10xf32>) outs(%e521 : tensor<10xf32>) {
-  ^bb0(%a523: f32, %a524: f32, %a525: f32):
-    %cst526 = arith.constant -0.05000000074505806 : f32
-    %t527 = arith.mulf %a524, %cst526 : f32
-    %t528 = arith.addf %a523, %t527 : f32
-    linalg.yield %t528 : f32
+  //   with mul_8 (aten.mul.Tensor), add_16 (aten.add.Tensor)
+  %e446 = tensor.empty() : tensor<10xf32>
+  %ew447 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg11, %rs204, %arg5 : tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) outs(%e446 : tensor<10xf32>) {
+  ^bb0(%a448: f32, %a449: f32, %a450: f32, %a451: f32):
+    %cst452 = arith.constant 0.8999999761581421 : f32
+    %t453 = arith.mulf %a448, %cst452 : f32
+    %cst454 = arith.constant 0.0005000000237487257 : f32
+    %t455 = arith.mulf %a450, %cst454 : f32
+    %t456 = arith.addf %a449, %t455 : f32
+    %t457 = arith.addf %t453, %t456 : f32
+    linalg.yield %t457 : f32
   } -> tensor<10xf32>
-  return %ew161, %ew382, %ew410, %ew438, %ew466, %ew494, %ew522, %ew376, %ew404, %ew432, %ew460, %ew488, %ew516
+  // add_18: aten.add.Tensor
+  %e458 = tensor.empty() : tensor<10xf32>
+  %ew459 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg5, %ew447 : tensor<10xf32>, tensor<10xf32>) outs(%e458 : tensor<10xf32>) {
+  ^bb0(%a460: f32, %a461: f32, %a462: f32):
+    %cst463 = arith.constant -0.05000000074505806 : f32
+    %t464 = arith.mulf %a461, %cst463 : f32
+    %t465 = arith.addf %a460, %t464 : f32
+    linalg.yield %t465 : f32
+  } -> tensor<10xf32>
+  return %ew146, %ew359, %ew379, %ew399, %ew419, %ew439, %ew459, %ew347, %ew367, %ew387, %ew407, %ew427, %ew447
       : tensor<f32>, tensor<8x1x3x3xf32>, tensor<8xf32>, tensor<16x8x3x3xf32>, tensor<16xf32>, tensor<10x784xf32>, tensor<10xf32>, tensor<8x1x3x3xf32>, tensor<8xf32>, tensor<16x8x3x3xf32>, tensor<16xf32>, tensor<10x784xf32>, tensor<10xf32>
 }

@@ -52,328 +52,278 @@ func.func @train_step(
     tensor<256xf32> {bm.name = "0.bias.momentum_buffer", bm.role = "state"},
     tensor<10x256xf32> {bm.name = "2.weight.momentum_buffer", bm.role = "state"},
     tensor<10xf32> {bm.name = "2.bias.momentum_buffer", bm.role = "state"}) {
-  // t: aten.t.default
+  // transpose: aten.transpose.int
   %e1 = tensor.empty() : tensor<784x256xf32>
   %tr2 = linalg.transpose ins(%arg0 : tensor<256x784xf32>) outs(%e1 : tensor<784x256xf32>) permutation = [1, 0]
-  // addmm: aten.addmm.default
+  // mm: aten.mm.default
   %e3 = tensor.empty() : tensor<64x256xf32>
   %cst4 = arith.constant 0.0 : f32
   %z5 = linalg.fill ins(%cst4 : f32) outs(%e3 : tensor<64x256xf32>) -> tensor<64x256xf32>
   %mm6 = linalg.matmul ins(%arg8, %tr2 : tensor<64x784xf32>, tensor<784x256xf32>) outs(%z5 : tensor<64x256xf32>) -> tensor<64x256xf32>
+  // relu: aten.relu.default
+  //   with mul_1 (aten.mul.Tensor), mul (aten.mul.Tensor), add (aten.add.Tensor)
   %e7 = tensor.empty() : tensor<64x256xf32>
-  %ew8 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%mm6, %arg1 : tensor<64x256xf32>, tensor<256xf32>) outs(%e7 : tensor<64x256xf32>) {
+  %ew8 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg1, %mm6 : tensor<256xf32>, tensor<64x256xf32>) outs(%e7 : tensor<64x256xf32>) {
   ^bb0(%a9: f32, %a10: f32, %a11: f32):
     %t12 = arith.addf %a9, %a10 : f32
-    linalg.yield %t12 : f32
+    %cst13 = arith.constant 0.0 : f32
+    %t14 = arith.cmpf olt, %t12, %cst13 : f32
+    %t15 = arith.select %t14, %cst13, %t12 : f32
+    linalg.yield %t15 : f32
   } -> tensor<64x256xf32>
-  // relu: aten.relu.default
-  %e13 = tensor.empty() : tensor<64x256xf32>
-  %ew14 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew8 : tensor<64x256xf32>) outs(%e13 : tensor<64x256xf32>) {
-  ^bb0(%a15: f32, %a16: f32):
-    %cst17 = arith.constant 0.0 : f32
-    %t18 = arith.cmpf olt, %a15, %cst17 : f32
-    %t19 = arith.select %t18, %cst17, %a15 : f32
-    linalg.yield %t19 : f32
-  } -> tensor<64x256xf32>
-  // t_1: aten.t.default
-  %e20 = tensor.empty() : tensor<256x10xf32>
-  %tr21 = linalg.transpose ins(%arg2 : tensor<10x256xf32>) outs(%e20 : tensor<256x10xf32>) permutation = [1, 0]
-  // addmm_1: aten.addmm.default
-  %e22 = tensor.empty() : tensor<64x10xf32>
-  %z23 = linalg.fill ins(%cst4 : f32) outs(%e22 : tensor<64x10xf32>) -> tensor<64x10xf32>
-  %mm24 = linalg.matmul ins(%ew14, %tr21 : tensor<64x256xf32>, tensor<256x10xf32>) outs(%z23 : tensor<64x10xf32>) -> tensor<64x10xf32>
-  %e25 = tensor.empty() : tensor<64x10xf32>
-  %ew26 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%mm24, %arg3 : tensor<64x10xf32>, tensor<10xf32>) outs(%e25 : tensor<64x10xf32>) {
-  ^bb0(%a27: f32, %a28: f32, %a29: f32):
-    %t30 = arith.addf %a27, %a28 : f32
-    linalg.yield %t30 : f32
+  // transpose_1: aten.transpose.int
+  %e16 = tensor.empty() : tensor<256x10xf32>
+  %tr17 = linalg.transpose ins(%arg2 : tensor<10x256xf32>) outs(%e16 : tensor<256x10xf32>) permutation = [1, 0]
+  // mm_1: aten.mm.default
+  %e18 = tensor.empty() : tensor<64x10xf32>
+  %z19 = linalg.fill ins(%cst4 : f32) outs(%e18 : tensor<64x10xf32>) -> tensor<64x10xf32>
+  %mm20 = linalg.matmul ins(%ew8, %tr17 : tensor<64x256xf32>, tensor<256x10xf32>) outs(%z19 : tensor<64x10xf32>) -> tensor<64x10xf32>
+  // add_1: aten.add.Tensor
+  //   with mul_3 (aten.mul.Tensor), mul_2 (aten.mul.Tensor)
+  %e21 = tensor.empty() : tensor<64x10xf32>
+  %ew22 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg3, %mm20 : tensor<10xf32>, tensor<64x10xf32>) outs(%e21 : tensor<64x10xf32>) {
+  ^bb0(%a23: f32, %a24: f32, %a25: f32):
+    %t26 = arith.addf %a23, %a24 : f32
+    linalg.yield %t26 : f32
   } -> tensor<64x10xf32>
-  // _log_softmax: aten._log_softmax.default
-  %e31 = tensor.empty() : tensor<64xf32>
-  %cst32 = arith.constant 0xFF800000 : f32
-  %z33 = linalg.fill ins(%cst32 : f32) outs(%e31 : tensor<64xf32>) -> tensor<64xf32>
-  %red34 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew26 : tensor<64x10xf32>) outs(%z33 : tensor<64xf32>) {
-  ^bb0(%a35: f32, %a36: f32):
-    %t37 = arith.maximumf %a36, %a35 : f32
-    linalg.yield %t37 : f32
+  // amax: aten.amax.default
+  %e27 = tensor.empty() : tensor<64xf32>
+  %cst28 = arith.constant 0xFF800000 : f32
+  %z29 = linalg.fill ins(%cst28 : f32) outs(%e27 : tensor<64xf32>) -> tensor<64xf32>
+  %red30 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew22 : tensor<64x10xf32>) outs(%z29 : tensor<64xf32>) {
+  ^bb0(%a31: f32, %a32: f32):
+    %t33 = arith.maximumf %a32, %a31 : f32
+    linalg.yield %t33 : f32
   } -> tensor<64xf32>
-  %e38 = tensor.empty() : tensor<64x10xf32>
-  %sm39 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew26, %red34 : tensor<64x10xf32>, tensor<64xf32>) outs(%e38 : tensor<64x10xf32>) {
-  ^bb0(%a40: f32, %a41: f32, %a42: f32):
-    %t43 = arith.subf %a40, %a41 : f32
-    linalg.yield %t43 : f32
+  %rs34 = tensor.expand_shape %red30 [[0, 1]] output_shape [64, 1] : tensor<64xf32> into tensor<64x1xf32>
+  // sub: aten.sub.Tensor
+  %e35 = tensor.empty() : tensor<64x10xf32>
+  %ew36 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew22, %rs34 : tensor<64x10xf32>, tensor<64x1xf32>) outs(%e35 : tensor<64x10xf32>) {
+  ^bb0(%a37: f32, %a38: f32, %a39: f32):
+    %t40 = arith.subf %a37, %a38 : f32
+    linalg.yield %t40 : f32
   } -> tensor<64x10xf32>
-  %e44 = tensor.empty() : tensor<64xf32>
-  %z45 = linalg.fill ins(%cst4 : f32) outs(%e44 : tensor<64xf32>) -> tensor<64xf32>
-  %red46 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%sm39 : tensor<64x10xf32>) outs(%z45 : tensor<64xf32>) {
-  ^bb0(%a47: f32, %a48: f32):
-    %t49 = math.exp %a47 : f32
-    %t50 = arith.addf %a48, %t49 : f32
-    linalg.yield %t50 : f32
+  // sum_1: aten.sum.dim_IntList
+  //   with exp (aten.exp.default)
+  %e41 = tensor.empty() : tensor<64xf32>
+  %z42 = linalg.fill ins(%cst4 : f32) outs(%e41 : tensor<64xf32>) -> tensor<64xf32>
+  %red43 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew36 : tensor<64x10xf32>) outs(%z42 : tensor<64xf32>) {
+  ^bb0(%a44: f32, %a45: f32):
+    %t46 = math.exp %a44 : f32
+    %t47 = arith.addf %a45, %t46 : f32
+    linalg.yield %t47 : f32
   } -> tensor<64xf32>
-  %e51 = tensor.empty() : tensor<64x10xf32>
-  %sm52 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%sm39, %red46 : tensor<64x10xf32>, tensor<64xf32>) outs(%e51 : tensor<64x10xf32>) {
-  ^bb0(%a53: f32, %a54: f32, %a55: f32):
-    %t56 = math.log %a54 : f32
-    %t57 = arith.subf %a53, %t56 : f32
-    linalg.yield %t57 : f32
-  } -> tensor<64x10xf32>
-  // mul: aten.mul.Tensor
-  %e58 = tensor.empty() : tensor<64x10xf32>
-  %ew59 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg9, %sm52 : tensor<64x10xf32>, tensor<64x10xf32>) outs(%e58 : tensor<64x10xf32>) {
-  ^bb0(%a60: f32, %a61: f32, %a62: f32):
-    %t63 = arith.mulf %a60, %a61 : f32
+  %rs48 = tensor.expand_shape %red43 [[0, 1]] output_shape [64, 1] : tensor<64xf32> into tensor<64x1xf32>
+  // log: aten.log.default
+  %e49 = tensor.empty() : tensor<64x1xf32>
+  %ew50 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%rs48 : tensor<64x1xf32>) outs(%e49 : tensor<64x1xf32>) {
+  ^bb0(%a51: f32, %a52: f32):
+    %t53 = math.log %a51 : f32
+    linalg.yield %t53 : f32
+  } -> tensor<64x1xf32>
+  // sum_2: aten.sum.default
+  //   with sub_1 (aten.sub.Tensor), mul_4 (aten.mul.Tensor)
+  %e54 = tensor.empty() : tensor<f32>
+  %z55 = linalg.fill ins(%cst4 : f32) outs(%e54 : tensor<f32>) -> tensor<f32>
+  %red56 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]} ins(%arg9, %ew36, %ew50 : tensor<64x10xf32>, tensor<64x10xf32>, tensor<64x1xf32>) outs(%z55 : tensor<f32>) {
+  ^bb0(%a57: f32, %a58: f32, %a59: f32, %a60: f32):
+    %t61 = arith.subf %a58, %a59 : f32
+    %t62 = arith.mulf %a57, %t61 : f32
+    %t63 = arith.addf %a60, %t62 : f32
     linalg.yield %t63 : f32
-  } -> tensor<64x10xf32>
-  // sum_1: aten.sum.default
-  %e64 = tensor.empty() : tensor<f32>
-  %z65 = linalg.fill ins(%cst4 : f32) outs(%e64 : tensor<f32>) -> tensor<f32>
-  %red66 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]} ins(%ew59 : tensor<64x10xf32>) outs(%z65 : tensor<f32>) {
-  ^bb0(%a67: f32, %a68: f32):
-    %t69 = arith.addf %a68, %a67 : f32
-    linalg.yield %t69 : f32
-  } -> tensor<f32>
-  // neg: aten.neg.default
-  %e70 = tensor.empty() : tensor<f32>
-  %ew71 = linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []} ins(%red66 : tensor<f32>) outs(%e70 : tensor<f32>) {
-  ^bb0(%a72: f32, %a73: f32):
-    %t74 = arith.negf %a72 : f32
-    linalg.yield %t74 : f32
   } -> tensor<f32>
   // div: aten.div.Tensor
-  %e75 = tensor.empty() : tensor<f32>
-  %ew76 = linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []} ins(%ew71 : tensor<f32>) outs(%e75 : tensor<f32>) {
-  ^bb0(%a77: f32, %a78: f32):
-    %cst79 = arith.constant 64.0 : f32
-    %t80 = arith.divf %a77, %cst79 : f32
-    linalg.yield %t80 : f32
+  //   with neg (aten.neg.default)
+  %e64 = tensor.empty() : tensor<f32>
+  %ew65 = linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []} ins(%red56 : tensor<f32>) outs(%e64 : tensor<f32>) {
+  ^bb0(%a66: f32, %a67: f32):
+    %cst68 = arith.constant 64.0 : f32
+    %t69 = arith.negf %a66 : f32
+    %t70 = arith.divf %t69, %cst68 : f32
+    linalg.yield %t70 : f32
   } -> tensor<f32>
-  // _softmax: aten._softmax.default
-  %e81 = tensor.empty() : tensor<64xf32>
-  %z82 = linalg.fill ins(%cst32 : f32) outs(%e81 : tensor<64xf32>) -> tensor<64xf32>
-  %red83 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew26 : tensor<64x10xf32>) outs(%z82 : tensor<64xf32>) {
-  ^bb0(%a84: f32, %a85: f32):
-    %t86 = arith.maximumf %a85, %a84 : f32
-    linalg.yield %t86 : f32
+  // amax_1: aten.amax.default
+  %e71 = tensor.empty() : tensor<64xf32>
+  %z72 = linalg.fill ins(%cst28 : f32) outs(%e71 : tensor<64xf32>) -> tensor<64xf32>
+  %red73 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew22 : tensor<64x10xf32>) outs(%z72 : tensor<64xf32>) {
+  ^bb0(%a74: f32, %a75: f32):
+    %t76 = arith.maximumf %a75, %a74 : f32
+    linalg.yield %t76 : f32
   } -> tensor<64xf32>
-  %e87 = tensor.empty() : tensor<64x10xf32>
-  %sm88 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew26, %red83 : tensor<64x10xf32>, tensor<64xf32>) outs(%e87 : tensor<64x10xf32>) {
-  ^bb0(%a89: f32, %a90: f32, %a91: f32):
-    %t92 = arith.subf %a89, %a90 : f32
-    linalg.yield %t92 : f32
+  %rs77 = tensor.expand_shape %red73 [[0, 1]] output_shape [64, 1] : tensor<64xf32> into tensor<64x1xf32>
+  // exp_1: aten.exp.default
+  //   with sub_2 (aten.sub.Tensor)
+  %e78 = tensor.empty() : tensor<64x10xf32>
+  %ew79 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew22, %rs77 : tensor<64x10xf32>, tensor<64x1xf32>) outs(%e78 : tensor<64x10xf32>) {
+  ^bb0(%a80: f32, %a81: f32, %a82: f32):
+    %t83 = arith.subf %a80, %a81 : f32
+    %t84 = math.exp %t83 : f32
+    linalg.yield %t84 : f32
   } -> tensor<64x10xf32>
-  %e93 = tensor.empty() : tensor<64xf32>
-  %z94 = linalg.fill ins(%cst4 : f32) outs(%e93 : tensor<64xf32>) -> tensor<64xf32>
-  %red95 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%sm88 : tensor<64x10xf32>) outs(%z94 : tensor<64xf32>) {
-  ^bb0(%a96: f32, %a97: f32):
-    %t98 = math.exp %a96 : f32
-    %t99 = arith.addf %a97, %t98 : f32
-    linalg.yield %t99 : f32
-  } -> tensor<64xf32>
-  %e100 = tensor.empty() : tensor<64x10xf32>
-  %sm101 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%sm88, %red95 : tensor<64x10xf32>, tensor<64xf32>) outs(%e100 : tensor<64x10xf32>) {
-  ^bb0(%a102: f32, %a103: f32, %a104: f32):
-    %t105 = math.exp %a102 : f32
-    %t106 = arith.divf %t105, %a103 : f32
-    linalg.yield %t106 : f32
-  } -> tensor<64x10xf32>
-  // div_1: aten.div.Tensor (the loss gradient: bm.grad_seed)
-  %e107 = tensor.empty() : tensor<64x10xf32>
-  %ew108 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"], bm.grad_seed} ins(%sm101, %arg9 : tensor<64x10xf32>, tensor<64x10xf32>) outs(%e107 : tensor<64x10xf32>) {
-  ^bb0(%a109: f32, %a110: f32, %a111: f32):
-    %cst112 = arith.constant 64.0 : f32
-    %t113 = arith.subf %a109, %a110 : f32
-    %t114 = arith.divf %t113, %cst112 : f32
-    linalg.yield %t114 : f32
-  } -> tensor<64x10xf32>
-  // mm: aten.mm.default
-  %e115 = tensor.empty() : tensor<64x256xf32>
-  %z116 = linalg.fill ins(%cst4 : f32) outs(%e115 : tensor<64x256xf32>) -> tensor<64x256xf32>
-  %mm117 = linalg.matmul ins(%ew108, %arg2 : tensor<64x10xf32>, tensor<10x256xf32>) outs(%z116 : tensor<64x256xf32>) -> tensor<64x256xf32>
-  // t_3: aten.t.default
-  %e118 = tensor.empty() : tensor<10x64xf32>
-  %tr119 = linalg.transpose ins(%ew108 : tensor<64x10xf32>) outs(%e118 : tensor<10x64xf32>) permutation = [1, 0]
-  // mm_1: aten.mm.default
-  %e120 = tensor.empty() : tensor<10x256xf32>
-  %z121 = linalg.fill ins(%cst4 : f32) outs(%e120 : tensor<10x256xf32>) -> tensor<10x256xf32>
-  %mm122 = linalg.matmul ins(%tr119, %ew14 : tensor<10x64xf32>, tensor<64x256xf32>) outs(%z121 : tensor<10x256xf32>) -> tensor<10x256xf32>
-  // t_4: aten.t.default
-  %e123 = tensor.empty() : tensor<256x10xf32>
-  %tr124 = linalg.transpose ins(%mm122 : tensor<10x256xf32>) outs(%e123 : tensor<256x10xf32>) permutation = [1, 0]
-  // sum_2: aten.sum.dim_IntList
-  %e125 = tensor.empty() : tensor<10xf32>
-  %z126 = linalg.fill ins(%cst4 : f32) outs(%e125 : tensor<10xf32>) -> tensor<10xf32>
-  %red127 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>], iterator_types = ["reduction", "parallel"]} ins(%ew108 : tensor<64x10xf32>) outs(%z126 : tensor<10xf32>) {
-  ^bb0(%a128: f32, %a129: f32):
-    %t130 = arith.addf %a129, %a128 : f32
-    linalg.yield %t130 : f32
-  } -> tensor<10xf32>
-  %rs131 = tensor.expand_shape %red127 [[0, 1]] output_shape [1, 10] : tensor<10xf32> into tensor<1x10xf32>
-  // view: aten.view.default
-  %rs132 = tensor.collapse_shape %rs131 [[0, 1]] : tensor<1x10xf32> into tensor<10xf32>
-  // threshold_backward: aten.threshold_backward.default
-  %e133 = tensor.empty() : tensor<64x256xf32>
-  %ew134 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%mm117, %ew14 : tensor<64x256xf32>, tensor<64x256xf32>) outs(%e133 : tensor<64x256xf32>) {
-  ^bb0(%a135: f32, %a136: f32, %a137: f32):
-    %cst138 = arith.constant 0.0 : f32
-    %t139 = arith.cmpf ole, %a136, %cst138 : f32
-    %cst140 = arith.constant 0.0 : f32
-    %t141 = arith.select %t139, %cst140, %a135 : f32
-    linalg.yield %t141 : f32
-  } -> tensor<64x256xf32>
-  // t_6: aten.t.default
-  %e142 = tensor.empty() : tensor<256x64xf32>
-  %tr143 = linalg.transpose ins(%ew134 : tensor<64x256xf32>) outs(%e142 : tensor<256x64xf32>) permutation = [1, 0]
-  // mm_2: aten.mm.default
-  %e144 = tensor.empty() : tensor<256x784xf32>
-  %z145 = linalg.fill ins(%cst4 : f32) outs(%e144 : tensor<256x784xf32>) -> tensor<256x784xf32>
-  %mm146 = linalg.matmul ins(%tr143, %arg8 : tensor<256x64xf32>, tensor<64x784xf32>) outs(%z145 : tensor<256x784xf32>) -> tensor<256x784xf32>
-  // t_7: aten.t.default
-  %e147 = tensor.empty() : tensor<784x256xf32>
-  %tr148 = linalg.transpose ins(%mm146 : tensor<256x784xf32>) outs(%e147 : tensor<784x256xf32>) permutation = [1, 0]
   // sum_3: aten.sum.dim_IntList
-  %e149 = tensor.empty() : tensor<256xf32>
-  %z150 = linalg.fill ins(%cst4 : f32) outs(%e149 : tensor<256xf32>) -> tensor<256xf32>
-  %red151 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>], iterator_types = ["reduction", "parallel"]} ins(%ew134 : tensor<64x256xf32>) outs(%z150 : tensor<256xf32>) {
-  ^bb0(%a152: f32, %a153: f32):
-    %t154 = arith.addf %a153, %a152 : f32
-    linalg.yield %t154 : f32
+  %e85 = tensor.empty() : tensor<64xf32>
+  %z86 = linalg.fill ins(%cst4 : f32) outs(%e85 : tensor<64xf32>) -> tensor<64xf32>
+  %red87 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%ew79 : tensor<64x10xf32>) outs(%z86 : tensor<64xf32>) {
+  ^bb0(%a88: f32, %a89: f32):
+    %t90 = arith.addf %a89, %a88 : f32
+    linalg.yield %t90 : f32
+  } -> tensor<64xf32>
+  %rs91 = tensor.expand_shape %red87 [[0, 1]] output_shape [64, 1] : tensor<64xf32> into tensor<64x1xf32>
+  // div_1: aten.div.Tensor
+  %e92 = tensor.empty() : tensor<64x10xf32>
+  %ew93 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, 0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew79, %rs91 : tensor<64x10xf32>, tensor<64x1xf32>) outs(%e92 : tensor<64x10xf32>) {
+  ^bb0(%a94: f32, %a95: f32, %a96: f32):
+    %t97 = arith.divf %a94, %a95 : f32
+    linalg.yield %t97 : f32
+  } -> tensor<64x10xf32>
+  // div_2: aten.div.Tensor (the loss gradient: bm.grad_seed)
+  //   with sub_3 (aten.sub.Tensor)
+  %e98 = tensor.empty() : tensor<64x10xf32>
+  %ew99 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"], bm.grad_seed} ins(%ew93, %arg9 : tensor<64x10xf32>, tensor<64x10xf32>) outs(%e98 : tensor<64x10xf32>) {
+  ^bb0(%a100: f32, %a101: f32, %a102: f32):
+    %cst103 = arith.constant 64.0 : f32
+    %t104 = arith.subf %a100, %a101 : f32
+    %t105 = arith.divf %t104, %cst103 : f32
+    linalg.yield %t105 : f32
+  } -> tensor<64x10xf32>
+  // mm_2: aten.mm.default
+  %e106 = tensor.empty() : tensor<64x256xf32>
+  %z107 = linalg.fill ins(%cst4 : f32) outs(%e106 : tensor<64x256xf32>) -> tensor<64x256xf32>
+  %mm108 = linalg.matmul ins(%ew99, %arg2 : tensor<64x10xf32>, tensor<10x256xf32>) outs(%z107 : tensor<64x256xf32>) -> tensor<64x256xf32>
+  // transpose_3: aten.transpose.int
+  %e109 = tensor.empty() : tensor<10x64xf32>
+  %tr110 = linalg.transpose ins(%ew99 : tensor<64x10xf32>) outs(%e109 : tensor<10x64xf32>) permutation = [1, 0]
+  // mm_3: aten.mm.default
+  %e111 = tensor.empty() : tensor<10x256xf32>
+  %z112 = linalg.fill ins(%cst4 : f32) outs(%e111 : tensor<10x256xf32>) -> tensor<10x256xf32>
+  %mm113 = linalg.matmul ins(%tr110, %ew8 : tensor<10x64xf32>, tensor<64x256xf32>) outs(%z112 : tensor<10x256xf32>) -> tensor<10x256xf32>
+  // sum_4: aten.sum.dim_IntList
+  %e116 = tensor.empty() : tensor<10xf32>
+  %z117 = linalg.fill ins(%cst4 : f32) outs(%e116 : tensor<10xf32>) -> tensor<10xf32>
+  %red118 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>], iterator_types = ["reduction", "parallel"]} ins(%ew99 : tensor<64x10xf32>) outs(%z117 : tensor<10xf32>) {
+  ^bb0(%a119: f32, %a120: f32):
+    %t121 = arith.addf %a120, %a119 : f32
+    linalg.yield %t121 : f32
+  } -> tensor<10xf32>
+  %rs122 = tensor.expand_shape %red118 [[0, 1]] output_shape [1, 10] : tensor<10xf32> into tensor<1x10xf32>
+  // view: aten.view.default
+  %rs123 = tensor.collapse_shape %rs122 [[0, 1]] : tensor<1x10xf32> into tensor<10xf32>
+  // where: aten.where.self
+  //   with le (aten.le.Scalar), scalar_tensor (aten.scalar_tensor.default)
+  %e124 = tensor.empty() : tensor<64x256xf32>
+  %ew125 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew8, %mm108 : tensor<64x256xf32>, tensor<64x256xf32>) outs(%e124 : tensor<64x256xf32>) {
+  ^bb0(%a126: f32, %a127: f32, %a128: f32):
+    %cst129 = arith.constant 0.0 : f32
+    %t130 = arith.cmpf ole, %a126, %cst129 : f32
+    %t131 = arith.select %t130, %cst129, %a127 : f32
+    linalg.yield %t131 : f32
+  } -> tensor<64x256xf32>
+  // transpose_6: aten.transpose.int
+  %e132 = tensor.empty() : tensor<256x64xf32>
+  %tr133 = linalg.transpose ins(%ew125 : tensor<64x256xf32>) outs(%e132 : tensor<256x64xf32>) permutation = [1, 0]
+  // mm_4: aten.mm.default
+  %e134 = tensor.empty() : tensor<256x784xf32>
+  %z135 = linalg.fill ins(%cst4 : f32) outs(%e134 : tensor<256x784xf32>) -> tensor<256x784xf32>
+  %mm136 = linalg.matmul ins(%tr133, %arg8 : tensor<256x64xf32>, tensor<64x784xf32>) outs(%z135 : tensor<256x784xf32>) -> tensor<256x784xf32>
+  // sum_5: aten.sum.dim_IntList
+  %e139 = tensor.empty() : tensor<256xf32>
+  %z140 = linalg.fill ins(%cst4 : f32) outs(%e139 : tensor<256xf32>) -> tensor<256xf32>
+  %red141 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>], iterator_types = ["reduction", "parallel"]} ins(%ew125 : tensor<64x256xf32>) outs(%z140 : tensor<256xf32>) {
+  ^bb0(%a142: f32, %a143: f32):
+    %t144 = arith.addf %a143, %a142 : f32
+    linalg.yield %t144 : f32
   } -> tensor<256xf32>
-  %rs155 = tensor.expand_shape %red151 [[0, 1]] output_shape [1, 256] : tensor<256xf32> into tensor<1x256xf32>
+  %rs145 = tensor.expand_shape %red141 [[0, 1]] output_shape [1, 256] : tensor<256xf32> into tensor<1x256xf32>
   // view_1: aten.view.default
-  %rs156 = tensor.collapse_shape %rs155 [[0, 1]] : tensor<1x256xf32> into tensor<256xf32>
-  // add: aten.add.Tensor
-  %e157 = tensor.empty() : tensor<256x784xf32>
-  %ew158 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%mm146, %arg0 : tensor<256x784xf32>, tensor<256x784xf32>) outs(%e157 : tensor<256x784xf32>) {
-  ^bb0(%a159: f32, %a160: f32, %a161: f32):
-    %cst162 = arith.constant 0.0005000000237487257 : f32
-    %t163 = arith.mulf %a160, %cst162 : f32
-    %t164 = arith.addf %a159, %t163 : f32
-    linalg.yield %t164 : f32
-  } -> tensor<256x784xf32>
-  // mul_1: aten.mul.Tensor
-  %e165 = tensor.empty() : tensor<256x784xf32>
-  %ew166 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg4 : tensor<256x784xf32>) outs(%e165 : tensor<256x784xf32>) {
-  ^bb0(%a167: f32, %a168: f32):
-    %cst169 = arith.constant 0.8999999761581421 : f32
-    %t170 = arith.mulf %a167, %cst169 : f32
-    linalg.yield %t170 : f32
-  } -> tensor<256x784xf32>
-  // add_1: aten.add.Tensor
-  %e171 = tensor.empty() : tensor<256x784xf32>
-  %ew172 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew166, %ew158 : tensor<256x784xf32>, tensor<256x784xf32>) outs(%e171 : tensor<256x784xf32>) {
-  ^bb0(%a173: f32, %a174: f32, %a175: f32):
-    %t176 = arith.addf %a173, %a174 : f32
-    linalg.yield %t176 : f32
-  } -> tensor<256x784xf32>
-  // add_2: aten.add.Tensor
-  %e177 = tensor.empty() : tensor<256x784xf32>
-  %ew178 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg0, %ew172 : tensor<256x784xf32>, tensor<256x784xf32>) outs(%e177 : tensor<256x784xf32>) {
-  ^bb0(%a179: f32, %a180: f32, %a181: f32):
-    %cst182 = arith.constant -0.10000000149011612 : f32
-    %t183 = arith.mulf %a180, %cst182 : f32
-    %t184 = arith.addf %a179, %t183 : f32
-    linalg.yield %t184 : f32
-  } -> tensor<256x784xf32>
+  %rs146 = tensor.collapse_shape %rs145 [[0, 1]] : tensor<1x256xf32> into tensor<256xf32>
   // add_3: aten.add.Tensor
-  %e185 = tensor.empty() : tensor<256xf32>
-  %ew186 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%rs156, %arg1 : tensor<256xf32>, tensor<256xf32>) outs(%e185 : tensor<256xf32>) {
-  ^bb0(%a187: f32, %a188: f32, %a189: f32):
-    %cst190 = arith.constant 0.0005000000237487257 : f32
-    %t191 = arith.mulf %a188, %cst190 : f32
-    %t192 = arith.addf %a187, %t191 : f32
-    linalg.yield %t192 : f32
-  } -> tensor<256xf32>
-  // mul_2: aten.mul.Tensor
-  %e193 = tensor.empty() : tensor<256xf32>
-  %ew194 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg5 : tensor<256xf32>) outs(%e193 : tensor<256xf32>) {
-  ^bb0(%a195: f32, %a196: f32):
-    %cst197 = arith.constant 0.8999999761581421 : f32
-    %t198 = arith.mulf %a195, %cst197 : f32
-    linalg.yield %t198 : f32
-  } -> tensor<256xf32>
+  //   with mul_5 (aten.mul.Tensor), add_2 (aten.add.Tensor)
+  %e147 = tensor.empty() : tensor<256x784xf32>
+  %ew148 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg4, %mm136, %arg0 : tensor<256x784xf32>, tensor<256x784xf32>, tensor<256x784xf32>) outs(%e147 : tensor<256x784xf32>) {
+  ^bb0(%a149: f32, %a150: f32, %a151: f32, %a152: f32):
+    %cst153 = arith.constant 0.8999999761581421 : f32
+    %t154 = arith.mulf %a149, %cst153 : f32
+    %cst155 = arith.constant 0.0005000000237487257 : f32
+    %t156 = arith.mulf %a151, %cst155 : f32
+    %t157 = arith.addf %a150, %t156 : f32
+    %t158 = arith.addf %t154, %t157 : f32
+    linalg.yield %t158 : f32
+  } -> tensor<256x784xf32>
   // add_4: aten.add.Tensor
-  %e199 = tensor.empty() : tensor<256xf32>
-  %ew200 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%ew194, %ew186 : tensor<256xf32>, tensor<256xf32>) outs(%e199 : tensor<256xf32>) {
-  ^bb0(%a201: f32, %a202: f32, %a203: f32):
-    %t204 = arith.addf %a201, %a202 : f32
-    linalg.yield %t204 : f32
-  } -> tensor<256xf32>
-  // add_5: aten.add.Tensor
-  %e205 = tensor.empty() : tensor<256xf32>
-  %ew206 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg1, %ew200 : tensor<256xf32>, tensor<256xf32>) outs(%e205 : tensor<256xf32>) {
-  ^bb0(%a207: f32, %a208: f32, %a209: f32):
-    %cst210 = arith.constant -0.10000000149011612 : f32
-    %t211 = arith.mulf %a208, %cst210 : f32
-    %t212 = arith.addf %a207, %t211 : f32
-    linalg.yield %t212 : f32
-  } -> tensor<256xf32>
+  %e159 = tensor.empty() : tensor<256x784xf32>
+  %ew160 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg0, %ew148 : tensor<256x784xf32>, tensor<256x784xf32>) outs(%e159 : tensor<256x784xf32>) {
+  ^bb0(%a161: f32, %a162: f32, %a163: f32):
+    %cst164 = arith.constant -0.10000000149011612 : f32
+    %t165 = arith.mulf %a162, %cst164 : f32
+    %t166 = arith.addf %a161, %t165 : f32
+    linalg.yield %t166 : f32
+  } -> tensor<256x784xf32>
   // add_6: aten.add.Tensor
-  %e213 = tensor.empty() : tensor<10x256xf32>
-  %ew214 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%mm122, %arg2 : tensor<10x256xf32>, tensor<10x256xf32>) outs(%e213 : tensor<10x256xf32>) {
-  ^bb0(%a215: f32, %a216: f32, %a217: f32):
-    %cst218 = arith.constant 0.0005000000237487257 : f32
-    %t219 = arith.mulf %a216, %cst218 : f32
-    %t220 = arith.addf %a215, %t219 : f32
-    linalg.yield %t220 : f32
-  } -> tensor<10x256xf32>
-  // mul_3: aten.mul.Tensor
-  %e221 = tensor.empty() : tensor<10x256xf32>
-  %ew222 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg6 : tensor<10x256xf32>) outs(%e221 : tensor<10x256xf32>) {
-  ^bb0(%a223: f32, %a224: f32):
-    %cst225 = arith.constant 0.8999999761581421 : f32
-    %t226 = arith.mulf %a223, %cst225 : f32
-    linalg.yield %t226 : f32
-  } -> tensor<10x256xf32>
+  //   with mul_6 (aten.mul.Tensor), add_5 (aten.add.Tensor)
+  %e167 = tensor.empty() : tensor<256xf32>
+  %ew168 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg5, %rs146, %arg1 : tensor<256xf32>, tensor<256xf32>, tensor<256xf32>) outs(%e167 : tensor<256xf32>) {
+  ^bb0(%a169: f32, %a170: f32, %a171: f32, %a172: f32):
+    %cst173 = arith.constant 0.8999999761581421 : f32
+    %t174 = arith.mulf %a169, %cst173 : f32
+    %cst175 = arith.constant 0.0005000000237487257 : f32
+    %t176 = arith.mulf %a171, %cst175 : f32
+    %t177 = arith.addf %a170, %t176 : f32
+    %t178 = arith.addf %t174, %t177 : f32
+    linalg.yield %t178 : f32
+  } -> tensor<256xf32>
   // add_7: aten.add.Tensor
-  %e227 = tensor.empty() : tensor<10x256xf32>
-  %ew228 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%ew222, %ew214 : tensor<10x256xf32>, tensor<10x256xf32>) outs(%e227 : tensor<10x256xf32>) {
-  ^bb0(%a229: f32, %a230: f32, %a231: f32):
-    %t232 = arith.addf %a229, %a230 : f32
-    linalg.yield %t232 : f32
-  } -> tensor<10x256xf32>
-  // add_8: aten.add.Tensor
-  %e233 = tensor.empty() : tensor<10x256xf32>
-  %ew234 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg2, %ew228 : tensor<10x256xf32>, tensor<10x256xf32>) outs(%e233 : tensor<10x256xf32>) {
-  ^bb0(%a235: f32, %a236: f32, %a237: f32):
-    %cst238 = arith.constant -0.10000000149011612 : f32
-    %t239 = arith.mulf %a236, %cst238 : f32
-    %t240 = arith.addf %a235, %t239 : f32
-    linalg.yield %t240 : f32
-  } -> tensor<10x256xf32>
+  %e179 = tensor.empty() : tensor<256xf32>
+  %ew180 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg1, %ew168 : tensor<256xf32>, tensor<256xf32>) outs(%e179 : tensor<256xf32>) {
+  ^bb0(%a181: f32, %a182: f32, %a183: f32):
+    %cst184 = arith.constant -0.10000000149011612 : f32
+    %t185 = arith.mulf %a182, %cst184 : f32
+    %t186 = arith.addf %a181, %t185 : f32
+    linalg.yield %t186 : f32
+  } -> tensor<256xf32>
   // add_9: aten.add.Tensor
-  %e241 = tensor.empty() : tensor<10xf32>
-  %ew242 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%rs132, %arg3 : tensor<10xf32>, tensor<10xf32>) outs(%e241 : tensor<10xf32>) {
-  ^bb0(%a243: f32, %a244: f32, %a245: f32):
-    %cst246 = arith.constant 0.0005000000237487257 : f32
-    %t247 = arith.mulf %a244, %cst246 : f32
-    %t248 = arith.addf %a243, %t247 : f32
-    linalg.yield %t248 : f32
-  } -> tensor<10xf32>
-  // mul_4: aten.mul.Tensor
-  %e249 = tensor.empty() : tensor<10xf32>
-  %ew250 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg7 : tensor<10xf32>) outs(%e249 : tensor<10xf32>) {
-  ^bb0(%a251: f32, %a252: f32):
-    %cst253 = arith.constant 0.8999999761581421 : f32
-    %t254 = arith.mulf %a251, %cst253 : f32
-    linalg.yield %t254 : f32
-  } -> tensor<10xf32>
+  //   with mul_7 (aten.mul.Tensor), add_8 (aten.add.Tensor)
+  %e187 = tensor.empty() : tensor<10x256xf32>
+  %ew188 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg6, %mm113, %arg2 : tensor<10x256xf32>, tensor<10x256xf32>, tensor<10x256xf32>) outs(%e187 : tensor<10x256xf32>) {
+  ^bb0(%a189: f32, %a190: f32, %a191: f32, %a192: f32):
+    %cst193 = arith.constant 0.8999999761581421 : f32
+    %t194 = arith.mulf %a189, %cst193 : f32
+    %cst195 = arith.constant 0.0005000000237487257 : f32
+    %t196 = arith.mulf %a191, %cst195 : f32
+    %t197 = arith.addf %a190, %t196 : f32
+    %t198 = arith.addf %t194, %t197 : f32
+    linalg.yield %t198 : f32
+  } -> tensor<10x256xf32>
   // add_10: aten.add.Tensor
-  %e255 = tensor.empty() : tensor<10xf32>
-  %ew256 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%ew250, %ew242 : tensor<10xf32>, tensor<10xf32>) outs(%e255 : tensor<10xf32>) {
-  ^bb0(%a257: f32, %a258: f32, %a259: f32):
-    %t260 = arith.addf %a257, %a258 : f32
-    linalg.yield %t260 : f32
+  %e199 = tensor.empty() : tensor<10x256xf32>
+  %ew200 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg2, %ew188 : tensor<10x256xf32>, tensor<10x256xf32>) outs(%e199 : tensor<10x256xf32>) {
+  ^bb0(%a201: f32, %a202: f32, %a203: f32):
+    %cst204 = arith.constant -0.10000000149011612 : f32
+    %t205 = arith.mulf %a202, %cst204 : f32
+    %t206 = arith.addf %a201, %t205 : f32
+    linalg.yield %t206 : f32
+  } -> tensor<10x256xf32>
+  // add_12: aten.add.Tensor
+  //   with mul_8 (aten.mul.Tensor), add_11 (aten.add.Tensor)
+  %e207 = tensor.empty() : tensor<10xf32>
+  %ew208 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg7, %rs123, %arg3 : tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) outs(%e207 : tensor<10xf32>) {
+  ^bb0(%a209: f32, %a210: f32, %a211: f32, %a212: f32):
+    %cst213 = arith.constant 0.8999999761581421 : f32
+    %t214 = arith.mulf %a209, %cst213 : f32
+    %cst215 = arith.constant 0.0005000000237487257 : f32
+    %t216 = arith.mulf %a211, %cst215 : f32
+    %t217 = arith.addf %a210, %t216 : f32
+    %t218 = arith.addf %t214, %t217 : f32
+    linalg.yield %t218 : f32
   } -> tensor<10xf32>
-  // add_11: aten.add.Tensor
-  %e261 = tensor.empty() : tensor<10xf32>
-  %ew262 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg3, %ew256 : tensor<10xf32>, tensor<10xf32>) outs(%e261 : tensor<10xf32>) {
-  ^bb0(%a263: f32, %a264: f32, %a265: f32):
-    %cst266 = arith.constant -0.10000000149011612 : f32
-    %t267 = arith.mulf %a264, %cst266 : f32
-    %t268 = arith.addf %a263, %t267 : f32
-    linalg.yield %t268 : f32
+  // add_13: aten.add.Tensor
+  %e219 = tensor.empty() : tensor<10xf32>
+  %ew220 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg3, %ew208 : tensor<10xf32>, tensor<10xf32>) outs(%e219 : tensor<10xf32>) {
+  ^bb0(%a221: f32, %a222: f32, %a223: f32):
+    %cst224 = arith.constant -0.10000000149011612 : f32
+    %t225 = arith.mulf %a222, %cst224 : f32
+    %t226 = arith.addf %a221, %t225 : f32
+    linalg.yield %t226 : f32
   } -> tensor<10xf32>
-  return %ew76, %ew178, %ew206, %ew234, %ew262, %ew172, %ew200, %ew228, %ew256
+  return %ew65, %ew160, %ew180, %ew200, %ew220, %ew148, %ew168, %ew188, %ew208
       : tensor<f32>, tensor<256x784xf32>, tensor<256xf32>, tensor<10x256xf32>, tensor<10xf32>, tensor<256x784xf32>, tensor<256xf32>, tensor<10x256xf32>, tensor<10xf32>
 }

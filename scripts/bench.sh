@@ -4,6 +4,9 @@
 # reference BLAS), builds bm-opt, and runs bench/bench_cpu.py; arguments are
 # passed on (see bench/README.md). OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are
 # unset for the benchmark command only, so OpenBLAS runs at full speed.
+# Then bench/bench_models.py times the compile of the full-width ResNet-18
+# training step by stage, FP32 and BM6, and its steps against PyTorch's
+# (BM_BENCH_MODELS=0 skips it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BM_BUILD_DIR:-$root/build}
@@ -16,5 +19,10 @@ if ! dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "in
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libopenblas0-pthread
 fi
 "$root/scripts/build.sh" bm-opt
-exec env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE BM_OPT="$build/bin/bm-opt" \
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE BM_OPT="$build/bin/bm-opt" \
   /usr/bin/python3 "$root/bench/bench_cpu.py" "$@"
+if [ "${BM_BENCH_MODELS:-1}" != 0 ]; then
+  echo
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE BM_OPT="$build/bin/bm-opt" \
+    /usr/bin/python3 "$root/bench/bench_models.py" --models resnet18 --formats fp32,bm6
+fi

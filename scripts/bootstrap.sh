@@ -16,8 +16,9 @@ PACKAGES=(
   # Python reference numerics and its tests; OpenBLAS so that numpy's
   # float32 matmul (the benchmarks' baseline) is not the reference BLAS.
   python3 python3-numpy libopenblas0-pthread
-  # Real training data, and the PyTorch front end and plots.
-  dataset-fashion-mnist python3-torch python3-matplotlib
+  # Real training data, the PyTorch front end (torchvision: ResNet-18) and
+  # plots.
+  dataset-fashion-mnist python3-torch python3-torchvision python3-matplotlib
 )
 
 missing=()

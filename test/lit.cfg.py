@@ -17,6 +17,20 @@ config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py",
                    "lit.site.cfg.py", "Inputs", "Unit"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
+
+# A sanitized build (BM_ENABLE_SANITIZERS=ON). bm's own executables carry
+# their run-time defaults (cmake/sanitizers/SanitizerDefaults.cpp); programs
+# the tests link against the sanitized libraries (test/Install's consumer)
+# get the same through the environment: allow_user_poisoning=0, because
+# LLVM's allocator poisons memory in bm's instrumented code that the
+# uninstrumented libMLIR.so then hands out (a false use-after-poison). The
+# caller's own ASAN_OPTIONS/UBSAN_OPTIONS come after ours and win.
+if config.bm_sanitizers:
+    config.available_features.add("sanitizers")
+    for var, ours in (("ASAN_OPTIONS", "allow_user_poisoning=0"),
+                      ("UBSAN_OPTIONS", "print_stacktrace=1")):
+        theirs = os.environ.get(var, "")
+        config.environment[var] = ours + (":" + theirs if theirs else "")
 config.substitutions.append(("%bm_src_root", config.bm_src_root))
 config.substitutions.append(("%bm_obj_root", config.bm_obj_root))
 config.substitutions.append(("%bm_vectors_dir", config.bm_vectors_dir))

@@ -22,23 +22,43 @@ FORMATS = ("fp32", "bm8", "bm6", "bm5", "bm4")
 
 LOSS_GRAD = ("auto", "fp32", "bm")
 
+SCALES = ("floor", "fit")
+
 
 def rewrite_passes(fmt: str, rounding: str = "stochastic",
-                   loss_grad: str = "auto") -> list:
+                   loss_grad: str = "auto", scale: str = "floor",
+                   forward_scale: Optional[str] = None,
+                   backward_scale: Optional[str] = None) -> list:
     """bm-opt passes that turn the FP32 step into format `fmt`.
     ``loss_grad``: the rewrite's loss-grad option (contractions reading the
     loss gradient itself: "fp32" keeps them in FP32, "bm" quantizes them,
-    "auto" keeps them for bm5 and bm4; see docs/training.md)."""
+    "auto" keeps them for bm5 and bm4; see docs/training.md).
+    ``scale``: the shared-exponent rule of every quantize, "floor" (the
+    paper's) or "fit" (docs/numerics.md); ``forward_scale`` (weights and
+    activations) and ``backward_scale`` (errors) override it per role."""
     if fmt not in FORMATS:
         raise ValueError("unknown format %r; use one of %s"
                          % (fmt, ", ".join(FORMATS)))
     if loss_grad not in LOSS_GRAD:
         raise ValueError("unknown loss_grad %r; use one of %s"
                          % (loss_grad, ", ".join(LOSS_GRAD)))
+    for name, value in (("scale", scale), ("forward_scale", forward_scale),
+                        ("backward_scale", backward_scale)):
+        if value is not None and value not in SCALES:
+            raise ValueError("unknown %s %r; use one of %s"
+                             % (name, value, ", ".join(SCALES)))
     if fmt == "fp32":
         return []
-    return ["--bm-quantize-training=preset=%s rounding=%s loss-grad=%s"
-            % (fmt, rounding, loss_grad)]
+    options = "preset=%s rounding=%s loss-grad=%s" % (fmt, rounding, loss_grad)
+    # Only rules other than the default are spelled out, so that a floor
+    # run compiles exactly the pass pipeline it always did.
+    if scale != "floor":
+        options += " scale=%s" % scale
+    if forward_scale is not None:
+        options += " forward-scale=%s" % forward_scale
+    if backward_scale is not None:
+        options += " backward-scale=%s" % backward_scale
+    return ["--bm-quantize-training=" + options]
 
 
 class Runner:
@@ -47,7 +67,9 @@ class Runner:
                  weight_decay: float = 5e-4, rounding: str = "stochastic",
                  seed: int = 0, eval_batch: Optional[int] = None,
                  step_module=None, forward_module=None,
-                 loss_grad: str = "auto"):
+                 loss_grad: str = "auto", scale: str = "floor",
+                 forward_scale: Optional[str] = None,
+                 backward_scale: Optional[str] = None):
         from bm import frontend
         self.fmt, self.seed, self.steps = fmt, seed, 0
         self.step_module = step_module or frontend.capture_train_step(
@@ -60,11 +82,14 @@ class Runner:
         self.forward_module = forward_module or frontend.capture_forward(
             model, (self.eval_batch,) + shape[1:])
         self.values: Dict[str, np.ndarray] = self.step_module.initial_values(model)
+        scales = dict(scale=scale, forward_scale=forward_scale,
+                      backward_scale=backward_scale)
         self._step = self.step_module.compile(
-            passes=rewrite_passes(fmt, rounding, loss_grad))
-        # Inference in the trained format, deterministic rounding.
+            passes=rewrite_passes(fmt, rounding, loss_grad, **scales))
+        # Inference in the trained format and scale rule, deterministic
+        # rounding.
         self._forward = self.forward_module.compile(
-            passes=rewrite_passes(fmt, "nearest"))
+            passes=rewrite_passes(fmt, "nearest", **scales))
 
     def step(self, x, labels) -> float:
         """One SGD step on a batch; returns the loss."""
@@ -97,3 +122,53 @@ class Runner:
                 if name in self.values:
                     t.copy_(torch.from_numpy(self.values[name]))
         return model
+
+
+class TorchRunner:
+    """The FP32 reference trained by PyTorch itself, in eager mode: the
+    interface of :class:`Runner` (``step``, ``accuracy``, ``load_into``),
+    with ``torch.nn.functional.cross_entropy``, ``loss.backward()`` and
+    ``torch.optim.SGD``: the step the compiled FP32 step is tested against
+    (python/tests/test_frontend.py). Given the same model (initial weights)
+    and batches, a run gives what the compiled FP32 step gives, at
+    PyTorch's speed; accuracy uses the eval-mode model."""
+
+    def __init__(self, model, lr: float = 0.05, momentum: float = 0.9,
+                 weight_decay: float = 5e-4, eval_batch: int = 500):
+        import torch
+        self.model = model.train()
+        self.opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum,
+                                   weight_decay=weight_decay)
+        self.eval_batch = eval_batch
+        self.steps = 0
+
+    def step(self, x, labels) -> float:
+        import torch
+        self.model.train()
+        self.opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            self.model(torch.from_numpy(np.asarray(x, np.float32))),
+            torch.from_numpy(np.asarray(labels, np.int64)))
+        loss.backward()
+        self.opt.step()
+        self.steps += 1
+        return float(loss.detach())
+
+    def accuracy(self, x, y) -> float:
+        import torch
+        n = len(x) - len(x) % self.eval_batch
+        if n == 0:
+            raise ValueError("need at least %d examples" % self.eval_batch)
+        self.model.eval()
+        correct = 0
+        with torch.no_grad():
+            for start in range(0, n, self.eval_batch):
+                logits = self.model(torch.from_numpy(x[start:start + self.eval_batch]))
+                correct += int((logits.argmax(1).numpy()
+                                == y[start:start + self.eval_batch]).sum())
+        return correct / n
+
+    def load_into(self, model):
+        model.load_state_dict(self.model.state_dict())
+        return model
+

@@ -1,9 +1,22 @@
 """Train a model on Fashion-MNIST with compiled FP32 or BM training steps.
 
     /usr/bin/python3 -m bm.train --model mlp --formats fp32,bm6 --epochs 1
+    /usr/bin/python3 -m bm.train --model resnet18 --formats bm6 --epochs 1
+
+Models (bm/models.py; --width sets the base width):
+
+  mlp             784-256-10 MLP with ReLU (width: hidden units, 256)
+  cnn             two 3x3 conv + max-pool layers and a linear layer
+                  (width: channels of the first conv, 8)
+  resnet18        torchvision's ResNet-18 with a 1-channel 7x7 stem
+                  (width: channels of the stem and layer1, 64)
+  resnet18-cifar  the CIFAR-style ResNet-18: 3x3 stem, no max-pool (width 64)
+  vit             ViT-style encoder: 7x7 patches, 4 x nn.TransformerEncoderLayer
+                  of 4 heads, GELU, mean pooling (width: embedding size, 64)
 
 Each format trains the same initial weights (per seed) on the same shuffled
-batches. The training step is captured from PyTorch by bm.frontend, compiled
+batches; format ``torch`` is the FP32 reference trained by PyTorch itself.
+The training step is captured from PyTorch by bm.frontend, compiled
 with bm-opt (``--bm-quantize-training=preset=<format>`` for BM formats,
 stochastic rounding seeded per step) into a shared library, and called from
 here; weights and optimizer state stay in numpy between steps. Test accuracy
@@ -21,6 +34,14 @@ import time
 import numpy as np
 
 from bm.runner import FORMATS  # noqa: E402
+
+# "torch": the FP32 reference trained by PyTorch in eager mode (same model,
+# initial weights and batches; bm.runner.TorchRunner).
+RUN_FORMATS = ("torch",) + FORMATS
+
+# The keys of bm.models.MODELS (spelled out here so that --help does not
+# import torch).
+MODEL_NAMES = ("mlp", "cnn", "resnet18", "resnet18-cifar", "vit")
 
 
 class Progress:
@@ -51,14 +72,20 @@ class Progress:
 def train_one(args, fmt, seed, step_module, forward_module, data):
     import torch
     from bm import data as bmdata
-    from bm import models
-    from bm.runner import Runner
+    from bm.runner import Runner, TorchRunner
     (xtr, ytr), (xte, yte) = data
     torch.manual_seed(seed)
-    runner = Runner(models.MODELS[args.model](), (args.batch_size, 1, 28, 28),
-                    fmt=fmt, rounding=args.rounding, seed=seed,
-                    step_module=step_module, forward_module=forward_module,
-                    loss_grad=args.loss_grad)
+    if fmt == "torch":
+        runner = TorchRunner(build_model(args), lr=args.lr, momentum=args.momentum,
+                             weight_decay=args.weight_decay,
+                             eval_batch=forward_module.batch_size)
+    else:
+        runner = Runner(build_model(args), (args.batch_size, 1, 28, 28),
+                        fmt=fmt, rounding=args.rounding, seed=seed,
+                        step_module=step_module, forward_module=forward_module,
+                        loss_grad=args.loss_grad, scale=args.scale,
+                        forward_scale=args.forward_scale,
+                        backward_scale=args.backward_scale)
     rng = np.random.default_rng(seed)
     steps_per_epoch = len(xtr) // args.batch_size
     log = {"format": fmt, "seed": seed, "loss": [], "epoch_test_acc": [],
@@ -86,17 +113,28 @@ def train_one(args, fmt, seed, step_module, forward_module, data):
     return log
 
 
+def build_model(args):
+    from bm import models
+    kwargs = {} if args.width is None else {"width": args.width}
+    return models.MODELS[args.model](**kwargs)
+
+
+def run_name(args):
+    """The model name, with the width when it is not the default."""
+    return args.model if args.width is None else "%s-w%d" % (args.model, args.width)
+
+
 def summarize(runs, args):
     rows = []
     by_fmt = {}
     for r in runs:
         by_fmt.setdefault(r["format"], []).append(r)
-    fp32 = by_fmt.get("fp32")
+    fp32 = by_fmt.get("fp32") or by_fmt.get("torch")
     base = np.mean([r["epoch_test_acc"][-1] for r in fp32]) if fp32 else None
     lines = ["| model | format | seeds | epochs | train loss | test accuracy (%) "
              "| vs FP32 (points) | steps/s |",
              "|---|---|---|---|---|---|---|---|"]
-    for fmt in [f for f in FORMATS if f in by_fmt]:
+    for fmt in [f for f in RUN_FORMATS if f in by_fmt]:
         rs = by_fmt[fmt]
         accs = np.array([r["epoch_test_acc"][-1] for r in rs]) * 100
         loss = np.mean([r["final_train_loss"] for r in rs])
@@ -104,7 +142,7 @@ def summarize(runs, args):
         delta = "" if base is None else "%+.2f" % (accs.mean() - 100 * base)
         acc = "%.2f" % accs.mean() + (" ± %.2f" % accs.std() if len(rs) > 1 else "")
         lines.append("| %s | %s | %d | %d | %.4f | %s | %s | %.1f |" % (
-            args.model, fmt, len(rs), args.epochs, loss, acc, delta, rate))
+            run_name(args), fmt, len(rs), args.epochs, loss, acc, delta, rate))
         rows.append({"format": fmt, "test_acc": accs.tolist(), "loss": loss,
                      "steps_per_s": rate})
     return "\n".join(lines) + "\n", rows
@@ -132,17 +170,35 @@ def plot(runs, args, path):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle("Fashion-MNIST, %s, batch %d: FP32 vs Block Minifloat"
-                 % (args.model.upper(), args.batch_size))
+                 % (run_name(args).upper(), args.batch_size))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
+def scale_text(args):
+    """The scale options of a run, e.g. "scale=fit" or
+    "scale=floor backward-scale=fit"."""
+    text = "scale=%s" % args.scale
+    for name in ("forward_scale", "backward_scale"):
+        if getattr(args, name) is not None:
+            text += " %s=%s" % (name.replace("_", "-"), getattr(args, name))
+    return text
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="bm-train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp")
+    p = argparse.ArgumentParser(
+        prog="bm-train", description=__doc__.split("\n\nEach format")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=MODEL_NAMES, default="mlp",
+                   help="the model (see above; default mlp)")
+    p.add_argument("--width", type=int, default=None,
+                   help="the model's base width (default: the model's own)")
     p.add_argument("--formats", default="fp32,bm6",
-                   help="comma list of fp32, bm8, bm6, bm5, bm4 (default fp32,bm6)")
+                   help="comma list of fp32, bm8, bm6, bm5, bm4 (compiled steps) "
+                        "and torch (the FP32 step of PyTorch itself, eager; the "
+                        "compiled FP32 step computes the same, more slowly for "
+                        "convolutions) (default fp32,bm6)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
@@ -155,6 +211,15 @@ def main(argv=None):
                    choices=("auto", "fp32", "bm"),
                    help="contractions reading the loss gradient itself: "
                         "auto (FP32 for bm5/bm4), fp32 or bm (default auto)")
+    p.add_argument("--scale", default="floor", choices=("floor", "fit"),
+                   help="shared-exponent rule of every quantize: floor (the "
+                        "paper's) or fit (no block maximum saturates; "
+                        "docs/numerics.md) (default floor)")
+    p.add_argument("--forward-scale", default=None, choices=("floor", "fit"),
+                   help="scale rule of weights and activations (overrides "
+                        "--scale)")
+    p.add_argument("--backward-scale", default=None, choices=("floor", "fit"),
+                   help="scale rule of errors (overrides --scale)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only the first N training images")
     p.add_argument("--test-limit", type=int, default=None)
@@ -162,18 +227,19 @@ def main(argv=None):
     p.add_argument("--out", default="results", help="output directory")
     args = p.parse_args(argv)
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    bad = [f for f in formats if f not in FORMATS]
+    bad = [f for f in formats if f not in RUN_FORMATS]
     if bad:
-        p.error("unknown format %s; choose from %s" % (bad[0], ", ".join(FORMATS)))
+        p.error("unknown format %s; choose from %s" % (bad[0], ", ".join(RUN_FORMATS)))
     seeds = [int(s) for s in args.seeds.split(",")]
 
     import torch
     from bm import data as bmdata
-    from bm import frontend, models
-    torch.set_num_threads(1)
+    from bm import frontend
+    if "torch" not in formats:
+        torch.set_num_threads(1)   # torch only traces
     data = (bmdata.load("train", args.data, args.limit),
             bmdata.load("test", args.data, args.test_limit))
-    example = models.MODELS[args.model]()
+    example = build_model(args)
     t0 = time.perf_counter()
     step_module = frontend.capture_train_step(
         example, (args.batch_size, 1, 28, 28), lr=args.lr,
@@ -188,14 +254,15 @@ def main(argv=None):
             runs.append(train_one(args, fmt, seed, step_module, forward_module, data))
     os.makedirs(args.out, exist_ok=True)
     table, rows = summarize(runs, args)
-    stem = os.path.join(args.out, "%s" % args.model)
+    stem = os.path.join(args.out, run_name(args))
     with open(stem + ".md", "w") as f:
         f.write("Fashion-MNIST, %s, %d epoch(s), batch %d, lr %g, momentum %g, "
-                "weight decay %g, %s rounding, loss-grad=%s, %d train / %d "
-                "test images\n\n"
-                % (args.model, args.epochs, args.batch_size, args.lr,
+                "weight decay %g, %s rounding, loss-grad=%s, %s, %d train / "
+                "%d test images\n\n"
+                % (run_name(args), args.epochs, args.batch_size, args.lr,
                    args.momentum, args.weight_decay, args.rounding,
-                   args.loss_grad, len(data[0][0]), len(data[1][0])) + table)
+                   args.loss_grad, scale_text(args), len(data[0][0]),
+                   len(data[1][0])) + table)
     with open(stem + ".json", "w") as f:
         json.dump({"args": vars(args), "runs": runs, "summary": rows}, f)
     plot(runs, args, stem + ".png")

@@ -5,10 +5,13 @@ and compare one step with PyTorch's own (torch.nn.functional.cross_entropy,
 loss.backward(), torch.optim.SGD): the loss, every gradient (returned with
 return_grads=True), the updated weights, momentum buffers and batch-norm
 running stats. Tolerance: numpy.isclose with rtol 1e-4, atol 1e-5 (float32
-sums in another order than PyTorch's).
+sums in another order than PyTorch's). Models: toy MLPs and CNNs,
+torchvision's ResNet-18 and its CIFAR-style variant, a ViT encoder, the
+activations and norms PyTorch's decompositions reach (docs/frontend.md says
+why the deep models run at the batch sizes they do).
 
 Run: /usr/bin/python3 python/tests/test_frontend.py -v
-Needs torch 1.13 (with functorch), numpy, and the tools of bm.compiler
+Needs torch 1.13 (with functorch), torchvision, numpy, and the tools of bm.compiler
 (bm-opt from $BM_OPT or <repo>/build/bin/bm-opt, mlir-translate, llc, cc).
 Compiled libraries go to a fresh cache directory, removed at the end.
 """
@@ -28,7 +31,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from bm import frontend  # noqa: E402
+from bm import frontend, models  # noqa: E402
 from bm.frontend import reference  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-5
@@ -64,6 +67,39 @@ def cnn_bn():
 def mlp_bn():
     return nn.Sequential(nn.Linear(20, 16, bias=False), nn.BatchNorm1d(16),
                          nn.ReLU(), nn.Linear(16, 5))
+
+
+def activations():
+    """The activations, norms and pooling that reach the core ops through
+    PyTorch's decompositions (bm.frontend.DECOMPOSITIONS), with their
+    backward passes."""
+    return nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1), nn.GroupNorm(2, 4), nn.SiLU(),
+        nn.AdaptiveAvgPool2d(2), nn.Flatten(),                      # 4x4 -> 2x2
+        nn.Linear(16, 12), nn.Tanh(), nn.LayerNorm(12),
+        nn.Linear(12, 12), nn.Sigmoid(), nn.Linear(12, 12), nn.LeakyReLU(0.1),
+        nn.Linear(12, 12), nn.ELU(), nn.Linear(12, 12), nn.Hardswish(),
+        nn.Linear(12, 12), nn.Softplus(), nn.Linear(12, 12),
+        nn.GELU(approximate="tanh"), nn.Linear(12, 12), nn.Hardtanh(-0.5, 0.5),
+        nn.Linear(12, 12), nn.GELU(), nn.Dropout(0.0), nn.Linear(12, 5))
+
+
+class InPlace(nn.Module):
+    """In-place ops that functionalization makes out-of-place."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(10, 8)
+        self.fc2 = nn.Linear(8, 8)
+        self.fc3 = nn.Linear(8, 4)
+
+    def forward(self, x):
+        h = self.fc1(x)
+        h.relu_()
+        r = self.fc2(h)
+        r.mul_(0.5).add_(h)
+        r += 1.0
+        return self.fc3(torch.nn.functional.relu(r, inplace=True))
 
 
 def random_values(step, model, rng, momentum_scale=0.01):
@@ -110,9 +146,16 @@ class FrontendTest(unittest.TestCase):
             self.fail("%s: %d mismatch(es) with PyTorch:\n  %s" % (what, len(bad),
                                                                    "\n  ".join(bad)))
 
-    def run_and_compare(self, step, model, shape, hyper, seed, what, steps=1):
+    def assertContractions(self, step, counts):
+        body = "\n".join(l for l in step.mlir.splitlines()
+                         if not l.lstrip().startswith("//"))
+        for op, n in counts.items():
+            self.assertEqual(len(re.findall(r"= %s[ {]" % re.escape(op), body)), n, op)
+
+    def run_and_compare(self, step, model, shape, hyper, seed, what, steps=1,
+                        **compile_args):
         rng = np.random.default_rng(seed)
-        run = step.compile()
+        run = step.compile(**compile_args)
         values = random_values(step, model, rng)
         classes = step.signature["num_classes"]
         for i in range(steps):
@@ -154,6 +197,105 @@ class FrontendTest(unittest.TestCase):
         names = [a["name"] for a in step.signature["arguments"] if a["role"] == "state"]
         self.assertEqual(names, ["1.running_mean", "1.running_var"])
         self.run_and_compare(step, model, (8, 20), hyper, 4, "MLP with BatchNorm1d")
+
+    def test_resnet18_step_matches_torch(self):
+        # torchvision's ResNet-18 as shipped (7x7 stride-2 stem, max-pool,
+        # batch norm, residual adds, adaptive average pooling, 1 input
+        # channel), at width 8. Batch 32 of 16x16 images: 1x1 from layer3 on.
+        # llc -O0: the same IEEE float32 arithmetic (no fast-math flags), in
+        # a fraction of the compile time of this large function.
+        torch.manual_seed(4)
+        model = models.resnet18(width=8)
+        self.assertEqual(model.conv1.kernel_size, (7, 7))
+        self.assertIsInstance(model.maxpool, nn.MaxPool2d)
+        hyper = dict(lr=0.05, momentum=0.9, weight_decay=5e-4)
+        shape = (32, 1, 16, 16)
+        step = frontend.capture_train_step(model, shape, return_grads=True, **hyper)
+        self.run_and_compare(step, model, shape, hyper, 6, "ResNet-18 (width 8)",
+                             opt_level=0)
+        self.assertContractions(step, {"linalg.conv_2d_nchw_fchw": 20 + 19 + 20,
+                                       "linalg.matmul": 3})
+
+    def test_resnet18_cifar_step_matches_torch(self):
+        # The CIFAR-style variant: 3x3 stride-1 stem, no max-pool; width 4.
+        torch.manual_seed(5)
+        model = models.resnet18_cifar(width=4)
+        self.assertEqual(model.conv1.kernel_size, (3, 3))
+        self.assertIsInstance(model.maxpool, nn.Identity)
+        hyper = dict(lr=0.05, momentum=0.9, weight_decay=5e-4)
+        shape = (16, 1, 12, 12)
+        step = frontend.capture_train_step(model, shape, return_grads=True, **hyper)
+        self.run_and_compare(step, model, shape, hyper, 7,
+                             "CIFAR-style ResNet-18 (width 4)", opt_level=0)
+
+    def test_vit_step_matches_torch(self):
+        # Patch embedding, nn.TransformerEncoderLayer (batch_first, GELU,
+        # LayerNorm, multi-head attention, dropout 0), mean pooling.
+        torch.manual_seed(8)
+        model = models.vit(width=16, depth=2, heads=2)
+        hyper = dict(lr=0.05, momentum=0.9, weight_decay=5e-4)
+        shape = (8, 1, 28, 28)
+        step = frontend.capture_train_step(model, shape, return_grads=True, **hyper)
+        self.run_and_compare(step, model, shape, hyper, 9, "ViT (mean pooling)",
+                             opt_level=0)
+        # Per layer: Q K^T and attention x V, and two per backward pass each.
+        self.assertContractions(step, {"linalg.batch_matmul": 2 * 6,
+                                       "linalg.conv_2d_nchw_fchw": 2})
+
+    def test_vit_class_token_step_matches_torch(self):
+        torch.manual_seed(10)
+        model = models.vit(width=16, depth=1, heads=4, pool="cls", patch=4,
+                           image=12)
+        hyper = dict(lr=0.1, momentum=0.9)
+        shape = (4, 1, 12, 12)
+        step = frontend.capture_train_step(model, shape, return_grads=True, **hyper)
+        self.run_and_compare(step, model, shape, hyper, 11, "ViT (class token)",
+                             opt_level=0)
+
+    def test_activations_and_norms_match_torch(self):
+        torch.manual_seed(12)
+        model = activations()
+        hyper = dict(lr=0.1, momentum=0.9, weight_decay=1e-3)
+        shape = (6, 2, 4, 4)
+        step = frontend.capture_train_step(model, shape, return_grads=True, **hyper)
+        self.run_and_compare(step, model, shape, hyper, 13,
+                             "activations, GroupNorm, LayerNorm, adaptive pooling",
+                             opt_level=0)
+
+    def test_inplace_ops_match_torch(self):
+        torch.manual_seed(14)
+        model = InPlace()
+        hyper = dict(lr=0.1, momentum=0.9)
+        step = frontend.capture_train_step(model, (5, 10), return_grads=True, **hyper)
+        ops = {str(n.target) for n in step.graph.graph.nodes if n.op == "call_function"}
+        self.assertFalse({"aten.relu_.default", "aten.mul_.Tensor", "aten.add_.Tensor"}
+                         & ops, "in-place ops left in the traced graph")
+        self.assertIn("aten.relu.default", ops)
+        self.run_and_compare(step, model, (5, 10), hyper, 15, "in-place ops")
+
+    def test_eval_forward_matches_torch(self):
+        # capture_forward: eval-mode batch norm from the running stats, and
+        # nn.TransformerEncoderLayer through its general path (in eval mode
+        # without grad, PyTorch runs a fused inference kernel instead).
+        rng = np.random.default_rng(16)
+        cases = [("ResNet-18", models.resnet18(width=4), (4, 1, 16, 16)),
+                 ("ViT", models.vit(width=16, depth=1, heads=2, pool="cls"),
+                  (4, 1, 28, 28))]
+        for what, model, shape in cases:
+            with torch.no_grad():
+                for b in model.buffers():
+                    if b.is_floating_point():
+                        b.uniform_(0.5, 1.5)
+            forward = frontend.capture_forward(model, shape)
+            self.assertNotIn("_transformer_encoder_layer_fwd", forward.mlir)
+            values = {n: p.detach().numpy() for n, p in model.named_parameters()}
+            values.update({n: b.numpy() for n, b in model.named_buffers()
+                           if b.is_floating_point()})
+            x = rng.standard_normal(shape).astype(np.float32)
+            got = forward.compile(opt_level=0)(values, x)
+            with torch.no_grad():
+                want = model.eval()(torch.from_numpy(x)).numpy()
+            np.testing.assert_allclose(got, want, rtol=RTOL, atol=ATOL, err_msg=what)
 
     def test_one_hot_labels_give_the_same_step(self):
         run = self.mlp_step.compile()
@@ -244,13 +386,32 @@ class FrontendTest(unittest.TestCase):
     # -- errors ------------------------------------------------------------------
 
     def test_unsupported_op_is_named(self):
-        model = nn.Sequential(nn.Linear(8, 6), nn.GELU(), nn.Linear(6, 3))
+        class CumSum(nn.Module):
+            def forward(self, x):
+                return torch.cumsum(x, 1)
+        model = nn.Sequential(nn.Linear(8, 6), CumSum(), nn.Linear(6, 3))
         with self.assertRaises(frontend.UnsupportedOpError) as cm:
             frontend.capture_train_step(model, (4, 8), lr=0.1)
         msg = str(cm.exception)
-        self.assertIn("unsupported aten op aten.gelu.default", msg)
-        self.assertIn("module '1' (GELU)", msg)
-        self.assertEqual(cm.exception.op, "aten.gelu.default")
+        self.assertIn("unsupported aten op aten.cumsum.default", msg)
+        self.assertIn("module '1' (CumSum)", msg)
+        self.assertIn("bm.frontend.SUPPORTED_OPS", msg)
+        self.assertEqual(cm.exception.op, "aten.cumsum.default")
+        self.assertEqual(cm.exception.module, "'1' (CumSum)")
+
+    def test_unsupported_op_inside_a_decomposition_is_named(self):
+        # Adaptive average pooling to a size that does not divide the input
+        # decomposes into index arithmetic (aten.arange, aten.index.Tensor),
+        # which the front end does not lower: the error names the first
+        # such op and the module whose decomposition made it.
+        model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveAvgPool2d(3),
+                              nn.Flatten(), nn.Linear(18, 3))
+        with self.assertRaises(frontend.UnsupportedOpError) as cm:
+            frontend.capture_train_step(model, (2, 1, 9, 9), lr=0.1)
+        msg = str(cm.exception)
+        self.assertIn("unsupported aten op aten.arange.default (in module '1' "
+                      "(AdaptiveAvgPool2d))", msg)
+        self.assertIn("aten.index.Tensor", msg)
 
     def test_lstm_is_rejected(self):
         class Recurrent(nn.Module):

@@ -132,6 +132,90 @@ def BMEmitCInterface : Pass<"bm-emit-c-interface", "::mlir::ModuleOp"> {
   }];
 }
 
+def BMDistinctResults : Pass<"bm-distinct-results", "::mlir::func::FuncOp"> {
+  let summary = "Give every tensor result of a function its own value";
+  let description = [{
+    A tensor value returned more than once (two gradients that CSE found
+    equal, say) is returned once as it is and once per repeat as a copy
+    (`bufferization.alloc_tensor() copy(...)`). Bufferization then gives
+    each result its own buffer, which `buffer-results-to-out-params` needs:
+    it turns each result into a caller-allocated argument and cannot write
+    one buffer into two. Part of `bm-lower-to-cpu{out-params=true}`, run
+    just before bufferization.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
+def BMExportSignatures : Pass<"bm-export-signatures", "::mlir::ModuleOp"> {
+  let summary = "Write the C-interface signatures of the public functions as JSON";
+  let description = [{
+    Writes, to the file `output`, what a caller of the compiled module needs
+    to call its public functions through their `_mlir_ciface_` wrappers
+    (`bm-emit-c-interface`), read from the module as it is (run it before
+    the lowering, as `bm-lower-to-cpu{signatures=...}` does):
+
+    ```json
+    { "format": "bm.signatures/1", "out_params": true,
+      "functions": [
+        { "name": "f", "c_name": "_mlir_ciface_f",
+          "arguments": [
+            { "type": "tensor<4x8xf32>", "kind": "tensor",
+              "element": "f32", "shape": [4, 8] },
+            { "type": "i64", "kind": "scalar", "element": "i64" } ],
+          "results": [ ... ] } ] }
+    ```
+
+    `kind` is `tensor` or `memref` (ranked, identity layout, builtin
+    element type; `-1` for a dynamic size), `scalar` (integer, index or
+    float) or `other` (anything else: such a function cannot be called
+    through a C descriptor). `out_params` says whether the lowering with
+    the given `out-params` mode writes the results into caller-allocated
+    memrefs after the arguments (`auto`: when every function's results are
+    statically shaped, the rule `bm-results-to-out-params` applies), and
+    `out_params_blocker` names the result that prevents it. The IR is not
+    changed.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "File to write the JSON to ('-' for standard output)">,
+    Option<"outParams", "out-params", "::mlir::bm::OutParamsMode",
+           /*default=*/"::mlir::bm::OutParamsMode::Off",
+           "The out-params mode of the lowering: false, true or auto",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::bm::OutParamsMode::Off, "false",
+                        "results are returned"),
+             clEnumValN(::mlir::bm::OutParamsMode::On, "true",
+                        "results are out-params"),
+             clEnumValN(::mlir::bm::OutParamsMode::Auto, "auto",
+                        "out-params when every result is statically shaped"))}]>
+  ];
+}
+
+def BMResultsToOutParams : Pass<"bm-results-to-out-params", "::mlir::ModuleOp"> {
+  let summary = "Return memref results through caller-allocated out-params";
+  let description = [{
+    Upstream's `buffer-results-to-out-params{hoist-static-allocs
+    modify-public-functions}`: every function then takes one more memref
+    argument per memref result, after its own, and a result allocated in
+    the function is replaced by that argument, so the code computes straight
+    into the caller's buffer. With `mode=auto` it does so only when every
+    result of every function with a body is a statically shaped memref
+    (nothing otherwise), the rule `bm-export-signatures` reports. Run it
+    after bufferization, with `bm-distinct-results` before bufferization:
+    one buffer cannot be two out-params.
+  }];
+  let options = [
+    Option<"mode", "mode", "::mlir::bm::OutParamsMode",
+           /*default=*/"::mlir::bm::OutParamsMode::On",
+           "true: always; auto: when every result is statically shaped",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::bm::OutParamsMode::On, "true", "always"),
+             clEnumValN(::mlir::bm::OutParamsMode::Auto, "auto",
+                        "when every result is statically shaped"))}]>
+  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def ConvertBMToGPU : Pass<"convert-bm-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Lower BM contractions to GPU-shaped linalg, before convert-bm-to-linalg";
   let description = [{

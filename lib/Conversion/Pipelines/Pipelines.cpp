@@ -6,39 +6,22 @@
 #include "bm/Dialect/BM/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-
-namespace mlir::bm {
-#define GEN_PASS_DEF_BMEMITCINTERFACE
-#include "bm/Conversion/Passes.h.inc"
-} // namespace mlir::bm
 
 using namespace mlir;
 using namespace mlir::bm;
 
-namespace {
-struct BMEmitCInterfacePass
-    : public mlir::bm::impl::BMEmitCInterfaceBase<BMEmitCInterfacePass> {
-  void runOnOperation() override {
-    UnitAttr unit = UnitAttr::get(&getContext());
-    BoolAttr readOnly = BoolAttr::get(&getContext(), false);
-    for (auto func : getOperation().getOps<func::FuncOp>()) {
-      if (!func.isPublic() || func.isExternal())
-        continue;
-      func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), unit);
-      // Callers own their buffers: bufferization must not write into them.
-      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-        if (isa<TensorType>(func.getArgument(i).getType()))
-          func.setArgAttr(i, "bufferization.writable", readOnly);
-    }
-  }
-};
-} // namespace
-
 void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
                                        const LowerToCPUOptions &options) {
+  // The signatures describe the module as it comes in, and say whether
+  // bm-results-to-out-params below will take the results as out-params.
+  if (!options.signatures.empty()) {
+    BMExportSignaturesOptions exportOptions;
+    exportOptions.output = options.signatures;
+    exportOptions.outParams = options.outParams;
+    pm.addPass(createBMExportSignatures(exportOptions));
+  }
   // The CPU target: `cpu`, or the former x86-avx2 when only it is given;
   // `host` is resolved here, so that the dumped pipeline names the target.
   // An unknown name goes on to convert-bm-to-linalg, which reports it.
@@ -66,14 +49,19 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
 
   // The upstream part is spelled as a textual pipeline: it only names
   // registered passes, and reads like the equivalent bm-opt command line.
+  StringRef outParams = options.outParams == OutParamsMode::Auto ? "auto"
+                        : options.outParams == OutParamsMode::On ? "true"
+                                                                 : "false";
   std::string pipeline = "canonicalize,cse,"
-                         "func.func(bm-vectorize-run-sums),canonicalize,cse,"
-                         "one-shot-bufferize{bufferize-function-boundaries "
-                         "function-boundary-type-conversion=identity-layout-map},";
+                         "func.func(bm-vectorize-run-sums),canonicalize,cse,";
+  // Out-params need one buffer per result (nothing may run in between).
+  if (options.outParams != OutParamsMode::Off)
+    pipeline += "func.func(bm-distinct-results),";
+  pipeline += "one-shot-bufferize{bufferize-function-boundaries "
+              "function-boundary-type-conversion=identity-layout-map},";
   // The caller's buffers replace the allocations of the results.
-  if (options.outParams)
-    pipeline += "buffer-results-to-out-params{hoist-static-allocs=true "
-                "modify-public-functions=true},";
+  if (options.outParams != OutParamsMode::Off)
+    pipeline += "bm-results-to-out-params{mode=" + outParams.str() + "},";
   pipeline += "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
   // Tiles of a parallel loop run as async tasks on the runtime's thread
   // pool (one worker per core), or in order.
@@ -89,7 +77,11 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
               "expand-strided-metadata,lower-affine,";
   if (options.parallel)
     pipeline += "convert-async-to-llvm,";
+  // Math functions without an LLVM intrinsic (math.erf, e.g. of GELU)
+  // become libm calls; only those are left after convert-to-llvm, which
+  // lowers the rest to intrinsics.
   pipeline += "convert-vector-to-llvm,convert-to-llvm,"
+              "convert-math-to-libm,convert-to-llvm,"
               "reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm)))
     llvm::report_fatal_error("bm-lower-to-cpu: bad built-in pipeline");

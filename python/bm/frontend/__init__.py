@@ -22,12 +22,19 @@ Usage::
 ``reference.compare`` lists the differences; python/tests/test_frontend.py
 and examples/generate.py --check use them.
 
-Capture: functorch's make_fx traces ``step(params, momentum, stats, x, y)``
-(functional_call of the model, the loss, torch.autograd.grad of the logits
-by the loss gradient, the SGD update) into one graph of aten ops; each live
-op is then lowered by :mod:`bm.frontend.emitter`. An aten op without a
-lowering raises :class:`UnsupportedOpError` naming it (and the module that
-ran it, when known). Static shapes: the batch size is fixed.
+Capture (:mod:`bm.frontend.trace`): functorch's make_fx traces ``step(params,
+momentum, stats, x, y)`` (functional_call of the model, the loss,
+torch.autograd.grad of the logits by the loss gradient, the SGD update) with
+PyTorch's own decompositions of the composite ops in :data:`DECOMPOSITIONS`
+(batch/layer/group norm, softmax, GELU, addmm, activations: autograd
+differentiates the composite op, then both directions decompose), and a
+second trace functionalizes that graph (in-place ops become out-of-place).
+Each live op of the resulting graph of core aten ops is lowered by
+:mod:`bm.frontend.emitter` (:data:`SUPPORTED_OPS`); contractions (mm, bmm,
+convolution and its backward) stay contractions. An aten op without a
+lowering raises :class:`UnsupportedOpError` naming it and the module that
+ran it (or whose decomposition made it), when known. Static shapes: the
+batch size is fixed. docs/frontend.md has the details.
 
 The function (``@train_step`` by default):
 
@@ -60,8 +67,9 @@ from .capture import (CompiledTrainStep, TrainStep, capture_train_step,
                       signature_from_mlir, SIGNATURE_FORMAT)
 from .emitter import SUPPORTED_OPS, UnsupportedOpError
 from .forward import Forward, capture_forward
+from .trace import DECOMPOSITIONS
 
 __all__ = ["capture_train_step", "TrainStep", "CompiledTrainStep",
            "capture_forward", "Forward",
-           "UnsupportedOpError", "SUPPORTED_OPS", "signature_from_mlir",
-           "SIGNATURE_FORMAT"]
+           "UnsupportedOpError", "SUPPORTED_OPS", "DECOMPOSITIONS",
+           "signature_from_mlir", "SIGNATURE_FORMAT"]

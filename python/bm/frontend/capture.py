@@ -16,6 +16,7 @@ import numpy as np
 
 from .emitter import AtenLowering, UnsupportedOpError
 from .mlir import FunctionBuilder, Val, tensor_type
+from .trace import decomposition_table, trace_functional
 
 __all__ = ["capture_train_step", "TrainStep", "CompiledTrainStep",
            "SIGNATURE_FORMAT"]
@@ -40,12 +41,17 @@ def _ops_by_module(model, x):
 
     stack: List[str] = []
     found: Dict[str, str] = {}
+    table = decomposition_table()
 
     class Mode(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             name = str(func)
             if stack and name not in found:
                 found[name] = stack[-1]
+            if func in table:
+                # The ops of the decomposition, attributed to the same module.
+                with self:
+                    return table[func](*args, **(kwargs or {}))
             return func(*args, **(kwargs or {}))
 
     model = copy.deepcopy(model)  # no side effects on the caller's model
@@ -231,7 +237,6 @@ def capture_train_step(model, input_shape: Sequence[int], *, lr: float,
     Raises UnsupportedOpError (naming the aten op and, when known, the
     module) for anything the front end cannot lower."""
     torch = _torch()
-    from functorch import make_fx
     from torch.nn.utils.stateless import functional_call
 
     if dampening:
@@ -315,7 +320,7 @@ def capture_train_step(model, input_shape: Sequence[int], *, lr: float,
                                                classes).float()])
         x_example = flat[-2]
         try:
-            gm = make_fx(step)(*flat)
+            gm = trace_functional(step, flat)
         except UnsupportedOpError:
             raise
         except Exception as e:  # a failure inside torch while tracing
@@ -412,7 +417,8 @@ def capture_train_step(model, input_shape: Sequence[int], *, lr: float,
         "arguments": [s.to_json(i) for i, s in enumerate(arg_specs + [seed_spec])],
         "results": [s.to_json(i) for i, s in enumerate(res_specs)],
     }
-    text = _module_text(fb, func_name, arg_specs + [seed_spec], res_specs,
+    body = fb.finish([v.name for v in res_vals])
+    text = _module_text(body, func_name, arg_specs + [seed_spec], res_specs,
                         res_vals, signature, type(model).__name__)
     return TrainStep(text, signature, gm)
 
@@ -422,7 +428,7 @@ def _attr_dict(spec: TensorSpec, result=False) -> str:
     return "{%s}" % ", ".join(parts)
 
 
-def _module_text(fb, func_name, arg_specs, res_specs, res_vals, signature,
+def _module_text(body, func_name, arg_specs, res_specs, res_vals, signature,
                  model_name) -> str:
     h = signature["hyperparameters"]
     lines = [
@@ -456,7 +462,7 @@ def _module_text(fb, func_name, arg_specs, res_specs, res_vals, signature,
            for s in res_specs]
     lines.append("func.func @%s(\n%s)\n    -> (\n%s) {" % (
         func_name, ",\n".join(args), ",\n".join(res)))
-    lines.extend(fb.lines)
+    lines.extend(body)
     lines.append("  return %s\n      : %s" % (", ".join(v.name for v in res_vals),
                                                ", ".join(v.type for v in res_vals)))
     lines.append("}")

@@ -1,14 +1,37 @@
-"""Lowering of a traced aten graph (torch.fx, from make_fx) to MLIR: linalg
-on tensors, tensor and arith ops, all float32.
+"""Lowering of a traced aten graph (torch.fx, from :mod:`bm.frontend.trace`)
+to MLIR: linalg on tensors, tensor and arith ops.
+
+The graph holds core aten ops only: PyTorch's decompositions
+(:data:`bm.frontend.trace.DECOMPOSITIONS`) have already turned batch norm,
+layer norm, softmax, GELU, addmm and the like into elementwise math,
+reductions and views, and functionalization has made every op
+out-of-place. This module lowers that core set (:data:`SUPPORTED_OPS`):
+
+* **elementwise** ops (arithmetic, math functions, comparisons, ``where``,
+  broadcasts by ``aten.expand``): fused. An elementwise value that has one
+  consumer, itself elementwise over the same shape or a reduction (``sum``,
+  ``mean``, ``amax``), is not emitted on its own: it becomes part of its
+  consumer's ``linalg.generic`` body. Every other elementwise value is one
+  ``linalg.generic`` whose inputs are the tensors its fused tree reads;
+  a bare broadcast or copy is tagged ``bm.data_movement``.
+* **reductions**: a ``linalg.generic`` onto a ``linalg.fill``.
+* **views** (view, reshape, squeeze, unsqueeze, transpose, permute, slice,
+  select, split, cat, scatter into slices): ``tensor.collapse_shape`` /
+  ``expand_shape``, ``linalg.transpose``, ``tensor.extract_slice`` /
+  ``insert_slice``.
 
 Contractions follow the conventions that bm-quantize-training relies on:
 
-* ``aten.mm`` / ``aten.addmm`` -> ``linalg.matmul`` on 2-D tensors onto a
-  zero ``linalg.fill``; a transposed operand is an explicit
-  ``linalg.transpose`` (permutation [1, 0]); bias and scaling are separate
-  ``linalg.generic`` ops. Double transposes cancel.
+* ``aten.mm`` -> ``linalg.matmul`` on 2-D tensors onto a zero
+  ``linalg.fill``; a transposed operand is an explicit ``linalg.transpose``
+  (permutation [1, 0]), which the rewrite reads through. Double transposes
+  cancel.
+* ``aten.bmm`` -> ``linalg.batch_matmul``; an operand that is a transpose
+  of the last two dims of a rank-3 tensor is read through the op's indexing
+  map instead (``linalg.batch_matmul indexing_maps = [...]``, batch dim
+  first), so no transposed copy is made.
 * ``aten.convolution`` -> ``tensor.pad`` (0.0 on H and W, low == high) +
-  ``linalg.conv_2d_nchw_fchw``; bias by a ``linalg.generic``.
+  ``linalg.conv_2d_nchw_fchw``; bias by an elementwise op.
 * ``aten.convolution_backward`` -> ``linalg.conv_2d_nchw_fchw`` ops too:
 
   - data gradient: the output gradient, zero-inserted (stride > 1, as a
@@ -23,20 +46,27 @@ Contractions follow the conventions that bm-quantize-training relies on:
     output gradient with batch and channel swapped as the filter, strides =
     the forward dilation, dilations = the forward stride; the result is
     sliced to the kernel size (when the forward convolution left rows or
-    columns unread) and transposed back [1, 0, 2, 3];
+    columns unread) and transposed back [1, 0, 2, 3]. Taps that read only
+    padding (a 3x3 kernel on a 1x1 image) have a zero gradient: the
+    convolution then computes the other taps only, from the rows they
+    read, and a zero tensor.pad restores the kernel size, so every window
+    of the convolution holds data;
   - bias gradient: a sum over N, H, W.
-* Everything else (ReLU, pooling, batch norm, softmax, loss, optimizer) is
-  ``linalg.generic`` / ``tensor`` ops.
+* Pooling (max with indices, average) and their backward passes are
+  ``linalg.generic`` window ops.
+
+Ops whose results are never used are dropped from the function
+(:meth:`bm.frontend.mlir.FunctionBuilder.finish`).
 """
 
 from __future__ import annotations
 
 import operator
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .mlir import FunctionBuilder, Val
 
-__all__ = ["UnsupportedOpError", "AtenLowering", "SUPPORTED_OPS"]
+__all__ = ["UnsupportedOpError", "AtenLowering", "SUPPORTED_OPS", "Lazy"]
 
 
 class UnsupportedOpError(NotImplementedError):
@@ -49,12 +79,18 @@ class UnsupportedOpError(NotImplementedError):
 
 
 _HANDLERS: Dict[str, str] = {}
+_ELEMENTWISE = set()   # ops whose lowering is elementwise (fusable consumers)
+_REDUCTIONS = set()    # reductions that fuse an elementwise input
 
 
-def _handles(*names):
+def _handles(*names, elementwise=False, reduction=False):
     def deco(fn):
         for n in names:
             _HANDLERS[n] = fn.__name__
+            if elementwise:
+                _ELEMENTWISE.add(n)
+            if reduction:
+                _REDUCTIONS.add(n)
         return fn
     return deco
 
@@ -76,7 +112,7 @@ def _broadcast_shapes(*shapes):
         ds = {s[i - rank + len(s)] for s in shapes if i - rank + len(s) >= 0}
         ds.discard(1)
         if len(ds) > 1:
-            raise ValueError("shapes do not broadcast: %s" % (shapes,))
+            raise UnsupportedOpError("shapes do not broadcast: %s" % (shapes,))
         out.append(ds.pop() if ds else 1)
     return tuple(out)
 
@@ -99,14 +135,132 @@ def _prod(xs):
     return p
 
 
+_TORCH_DTYPES = {"torch.float32": "f32", "torch.bool": "i1", "torch.int64": "i64"}
+
+
+def _dtype_name(torch_dtype) -> Optional[str]:
+    return _TORCH_DTYPES.get(str(torch_dtype))
+
+
+# ---------------------------------------------------------------------------
+# Fused elementwise values
+# ---------------------------------------------------------------------------
+
+class _Leaf:
+    """A tensor read through a map: one affine expression ("dK" or "0")
+    per dim of `val`, over the dims of the value being built."""
+    __slots__ = ("val", "map")
+
+    def __init__(self, val: Val, map_: Sequence[str]):
+        self.val, self.map = val, tuple(map_)
+
+
+class _Const:
+    __slots__ = ("value", "dtype")
+
+    def __init__(self, value, dtype="f32"):
+        self.value, self.dtype = value, dtype
+
+
+class _Op:
+    """`fn(bb, *operand scalars) -> scalar` of the kids' values."""
+    __slots__ = ("fn", "kids")
+
+    def __init__(self, fn, kids):
+        self.fn, self.kids = fn, list(kids)
+
+
+class Lazy:
+    """An elementwise value not emitted yet: a tree of ops over leaves
+    (tensors read through broadcasting maps) and constants, with the shape
+    and element type of the result. :meth:`AtenLowering.val` emits it."""
+
+    def __init__(self, shape, dtype, tree, fused=()):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.tree = tree
+        self.fused = list(fused)   # the graph nodes computed in the tree
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape)
+
+    def is_cheap(self) -> bool:
+        """A constant or a plain (broadcast) read: free to recompute."""
+        return isinstance(self.tree, (_Leaf, _Const))
+
+
+def _fused(xs) -> List[str]:
+    out: List[str] = []
+    for x in xs:
+        out.extend(f for f in x.fused if f not in out)
+    return out
+
+
+def _remap(tree, m: Sequence[str]):
+    """The tree with every leaf map rewritten through m (old dim i -> m[i])."""
+    if isinstance(tree, _Leaf):
+        return _Leaf(tree.val, [e if e == "0" else m[int(e[1:])] for e in tree.map])
+    if isinstance(tree, _Op):
+        return _Op(tree.fn, [_remap(k, m) for k in tree.kids])
+    return tree
+
+
+def _leaves(tree, out: Dict):
+    if isinstance(tree, _Leaf):
+        out.setdefault((tree.val.name, tree.map), tree)
+    elif isinstance(tree, _Op):
+        for k in tree.kids:
+            _leaves(k, out)
+    return out
+
+
+def _const_text(value, dtype) -> Tuple[str, str]:
+    if dtype == "i1":
+        return ("true" if value else "false"), "i1"
+    if dtype in ("i64", "i32"):
+        return "%d" % int(value), dtype
+    from .mlir import f32_literal
+    return f32_literal(value), "f32"
+
+
+def _consts(tree, out: Dict):
+    if isinstance(tree, _Const):
+        out.setdefault(_const_text(tree.value, tree.dtype), tree)
+    elif isinstance(tree, _Op):
+        for k in tree.kids:
+            _consts(k, out)
+    return out
+
+
+def _eval(bb, tree, slots: Dict, memo: Dict = None) -> str:
+    """Emits the scalar ops of `tree` into a body (its constants first, one
+    per value); `slots` maps leaf keys to block arguments."""
+    if memo is None:
+        memo = {}
+        for (text, ty) in _consts(tree, {}):
+            memo[(text, ty)] = bb.op("arith.constant %s : %s" % (text, ty), "cst")
+    key = id(tree)
+    if key in memo:
+        return memo[key]
+    if isinstance(tree, _Leaf):
+        r = slots[(tree.val.name, tree.map)]
+    elif isinstance(tree, _Const):
+        r = memo[_const_text(tree.value, tree.dtype)]
+    else:
+        r = tree.fn(bb, *[_eval(bb, k, slots, memo) for k in tree.kids])
+    memo[key] = r
+    return r
+
+
 class AtenLowering:
-    """Lowers the live nodes of an fx graph of aten ops into a
+    """Lowers the live nodes of an fx graph of core aten ops into a
     FunctionBuilder.
 
     ``env`` maps fx nodes to Val (or tuples, or python values); placeholders
     must be bound by the caller. ``grad_seed`` is the node whose op gets the
     ``bm.grad_seed`` attribute. ``module_of`` maps an op name to a module
-    description, for error messages.
+    description, for error messages (or is a callable returning that map).
     """
 
     def __init__(self, fb: FunctionBuilder, env, grad_seed=None, module_of=None):
@@ -114,8 +268,8 @@ class AtenLowering:
         self.env = env
         self.grad_seed = grad_seed
         self.module_of = module_of or {}
-        self._attrs: Sequence[str] = ()
-        self._seed_tagged = False
+        self._users: Dict = {}
+        self._barriers = set()
 
     # -- driver -----------------------------------------------------------
 
@@ -143,9 +297,12 @@ class AtenLowering:
             msg = "bm.frontend: unsupported aten op %s" % name
             if where:
                 msg += " (in module %s)" % where
-            msg += ("; the front end supports Linear, Conv2d (groups=1), ReLU, "
-                    "MaxPool2d, AvgPool2d, Flatten, BatchNorm1d/2d (training) and "
-                    "softmax cross-entropy")
+            msg += ("; the front end lowers the core ops listed in "
+                    "bm.frontend.SUPPORTED_OPS, after PyTorch's decompositions "
+                    "of the composite ops in bm.frontend.DECOMPOSITIONS (Linear, "
+                    "Conv2d with groups=1, pooling, BatchNorm, LayerNorm, "
+                    "GroupNorm, multi-head attention, ReLU/GELU/SiLU/Tanh/"
+                    "Sigmoid and similar activations, softmax cross-entropy)")
             if rest:
                 msg += "; other unsupported ops: " + ", ".join(rest)
             raise UnsupportedOpError(msg, op=name, module=where)
@@ -157,55 +314,91 @@ class AtenLowering:
                 "functional_call, which is not supported" % (n.op, n.target),
                 op="%s %s" % (n.op, n.target))
 
-    def _seed_operands(self, n):
-        """(p, y, N) when the loss gradient node is (p - y) / N with the
-        subtraction used only there: both are then one op."""
-        if n is None or self.op_name(n) != "aten.div.Tensor" or len(n.args) != 2:
-            return None
-        sub, c = n.args
-        if (isinstance(c, (int, float)) and hasattr(sub, "target")
-                and self.op_name(sub) == "aten.sub.Tensor" and len(sub.users) == 1
-                and sub.kwargs.get("alpha", 1) == 1 and len(sub.args) == 2
-                and all(hasattr(a, "target") for a in sub.args)):
-            return sub.args[0], sub.args[1], c
-        return None
-
     def run(self, nodes):
         self.check_supported(nodes)
-        fused = self._seed_operands(self.grad_seed)
+        live = set(nodes)
+        self._users = {n: [u for u in n.users if u in live or u.op == "output"]
+                       for n in nodes}
+        self._barriers = self._seed_inputs()
         for n in nodes:
             if n.op != "call_function":
                 continue
-            if fused and n is self.grad_seed.args[0]:
-                self.env[n] = None  # folded into the loss gradient op
-                continue
             self._node = n
+            name = self.op_name(n)
             args = [self._resolve(a) for a in n.args]
             kwargs = {k: self._resolve(v) for k, v in n.kwargs.items()}
-            fn = getattr(self, _HANDLERS[self.op_name(n)])
-            self._attrs = ("bm.grad_seed",) if n is self.grad_seed else ()
-            mark = len(self.fb.lines)
-            self.fb.comment("%s: %s%s" % (n.name, self.op_name(n),
-                                          " (the loss gradient: bm.grad_seed)"
-                                          if n is self.grad_seed else ""))
+            if name not in _ELEMENTWISE and name not in _REDUCTIONS:
+                args = [self._emit_lazy(a) for a in args]
+                kwargs = {k: self._emit_lazy(v) for k, v in kwargs.items()}
+            fn = getattr(self, _HANDLERS[name])
+            seed = n is self.grad_seed
+            mark = len(self.fb.stmts)
+            fused = _fused([a for a in args if isinstance(a, Lazy)])
             try:
                 out = fn(n, *args, **kwargs)
+                if isinstance(out, Lazy):
+                    fused = _fused([Lazy((), "f32", None, fused), out])
+                    if self._defer(n, out):
+                        out = Lazy(out.shape, out.dtype, out.tree,
+                                   fused + ["%s (%s)" % (n.name, name)])
+                    else:
+                        out = self.val(out, attrs=("bm.grad_seed",) if seed else (),
+                                       force_op=seed)
+                elif seed:
+                    raise RuntimeError("bm.frontend: the loss gradient (%s) did "
+                                       "not lower to one tagged op" % name)
             except UnsupportedOpError as e:
                 if e.op is None:
-                    name = self.op_name(n)
                     where = self._where(name)
                     msg = "bm.frontend: %s: %s" % (name, e)
                     if where:
                         msg += " (in module %s)" % where
                     raise UnsupportedOpError(msg, op=name, module=where) from None
                 raise
-            if n is self.grad_seed and not self._seed_tagged:
-                raise RuntimeError("bm.frontend: the loss gradient (%s) did not "
-                                   "lower to one tagged op" % self.op_name(n))
-            if len(self.fb.lines) == mark + 1:
-                del self.fb.lines[mark]  # nothing emitted (views, identities)
             self._check_shape(n, out)
             self.env[n] = out
+            if len(self.fb.stmts) > mark:
+                text = "%s: %s%s" % (n.name, name, " (the loss gradient: "
+                                     "bm.grad_seed)" if seed else "")
+                if fused:
+                    text += "\n  with " + ", ".join(fused)
+                self.fb.comment(text, at=mark)
+
+    def _seed_inputs(self):
+        """The tensors the loss gradient (p - y) / N reads: they are emitted
+        on their own, so that the bm.grad_seed op computes exactly that."""
+        n = self.grad_seed
+        if n is None:
+            return set()
+        out = set(a for a in n.args if hasattr(a, "op"))
+        for a in list(out):
+            if (self.op_name(a) == "aten.sub.Tensor"
+                    and len(self._users.get(a, ())) == 1):
+                out.discard(a)
+                out.update(b for b in a.args if hasattr(b, "op"))
+        return out
+
+    def _defer(self, n, out: Lazy) -> bool:
+        """Whether node n's elementwise value fuses into its one consumer."""
+        if n is self.grad_seed or n in self._barriers:
+            return False
+        users = self._users.get(n, [])
+        if len(users) != 1 or users[0].op != "call_function":
+            return False
+        u = users[0]
+        name = self.op_name(u)
+        if name in _REDUCTIONS:
+            return u.args[0] is n
+        if name not in _ELEMENTWISE:
+            return False
+        return out.is_cheap() or self._out_shape(u) == out.shape
+
+    def _emit_lazy(self, a):
+        if isinstance(a, Lazy):
+            return self.val(a)
+        if isinstance(a, (list, tuple)):
+            return type(a)(self._emit_lazy(x) for x in a)
+        return a
 
     def _resolve(self, a):
         import torch.fx
@@ -217,7 +410,7 @@ class AtenLowering:
 
     def _check_shape(self, n, out):
         tm = n.meta.get("tensor_meta")
-        if tm is None or not isinstance(out, Val) or not hasattr(tm, "shape"):
+        if tm is None or not isinstance(out, (Val, Lazy)) or not hasattr(tm, "shape"):
             return
         if tuple(tm.shape) != out.shape:
             raise RuntimeError("bm.frontend: internal error: %s gave shape %s, "
@@ -227,54 +420,114 @@ class AtenLowering:
         tm = n.meta.get("tensor_meta")
         return tuple(tm.shape) if tm is not None and hasattr(tm, "shape") else None
 
-    def _take_attrs(self):
-        a = self._attrs
-        if a:
-            self._seed_tagged = True
-        self._attrs = ()
-        return a
+    def _out_dtype(self, n, default="f32"):
+        tm = n.meta.get("tensor_meta")
+        if tm is None or not hasattr(tm, "dtype"):
+            return default
+        d = _dtype_name(tm.dtype)
+        if d is None:
+            raise UnsupportedOpError("element type %s is not supported" % tm.dtype)
+        return d
 
-    # -- generic helpers ----------------------------------------------------
+    # -- fused elementwise values -------------------------------------------
 
-    def elementwise(self, operands, fn, out_shape=None, dtype="f32") -> Val:
-        """Broadcasting elementwise op; operands are Vals or python numbers;
-        `fn(bb, *scalars)` returns the result scalar."""
-        vals = [o for o in operands if isinstance(o, Val)]
-        if out_shape is None:
-            out_shape = _broadcast_shapes(*[v.shape for v in vals]) if vals else ()
-        ins = [(v, _bcast_map(v.shape, out_shape)) for v in vals]
-        init = self.fb.empty(out_shape, dtype)
+    def val(self, x, attrs: Sequence[str] = (), force_op=False, hint="ew") -> Val:
+        """`x` as an emitted tensor: a Lazy value becomes one linalg.generic
+        (or a linalg.fill for a constant; nothing for a plain read of a
+        whole tensor unless `force_op`); python numbers a rank-0 fill."""
+        if isinstance(x, Val):
+            return x
+        if not isinstance(x, Lazy):
+            return self.fb.fill(x, ())
+        t = x.tree
+        if isinstance(t, _Const) and not attrs:
+            return self.fb.fill(t.value, x.shape, t.dtype)
+        if (isinstance(t, _Leaf) and not force_op and t.val.shape == x.shape
+                and t.map == tuple(_ids(x.rank))):
+            return t.val
+        if isinstance(t, _Leaf) and not attrs:
+            attrs = ("bm.data_movement",)   # a broadcast or copy
+        leaves = list(_leaves(t, {}).values())
+        init = self.fb.empty(x.shape, x.dtype)
 
         def body(bb, args):
-            it = iter(args)
-            xs = [next(it) if isinstance(o, Val) else bb.cf(o) for o in operands]
-            return [fn(bb, *xs)]
-        return self.fb.generic(ins, [(init, _ids(len(out_shape)))],
-                               ["parallel"] * len(out_shape), body,
-                               attrs=self._take_attrs(), hint="ew")[0]
+            slots = {(l.val.name, l.map): a for l, a in zip(leaves, args)}
+            return [_eval(bb, t, slots)]
+        return self.fb.generic([(l.val, l.map) for l in leaves],
+                               [(init, _ids(x.rank))], ["parallel"] * x.rank,
+                               body, attrs=attrs, hint=hint)[0]
 
-    def reduce(self, x: Val, dims, fn="addf", init=0.0, pre=None) -> Val:
-        """Reduces `x` over `dims` (result drops them). `pre(bb, v)` maps
-        each element first."""
+    @staticmethod
+    def lazy(x) -> "Lazy":
+        """A Val, Lazy or number as a Lazy over its own shape."""
+        if isinstance(x, Lazy):
+            return x
+        if isinstance(x, Val):
+            return Lazy(x.shape, x.dtype, _Leaf(x, _ids(x.rank)))
+        if isinstance(x, bool):
+            return Lazy((), "i1", _Const(x, "i1"))
+        return Lazy((), "f32", _Const(float(x)))
+
+    def elementwise(self, operands, fn, out_shape=None, dtype="f32") -> Lazy:
+        """Broadcasting elementwise op (numpy rules); operands are Vals,
+        Lazy values or python numbers; `fn(bb, *scalars)` returns the result
+        scalar."""
+        xs = [self.lazy(o) for o in operands]
+        if out_shape is None:
+            out_shape = _broadcast_shapes(*[x.shape for x in xs]) if xs else ()
+        kids = [_remap(x.tree, _bcast_map(x.shape, out_shape)) for x in xs]
+        return Lazy(out_shape, dtype, _Op(fn, kids), _fused(xs))
+
+    def mapped(self, operands, fn, out_shape, dtype="f32") -> Lazy:
+        """An elementwise op over `out_shape` whose operands are (Val or
+        Lazy, map) pairs: explicit maps, e.g. a per-channel vector read as
+        ("d1",)."""
+        xs = [self.lazy(x) for x, _ in operands]
+        kids = [_remap(x.tree, list(m)) for x, (_, m) in zip(xs, operands)]
+        return Lazy(out_shape, dtype, _Op(fn, kids), _fused(xs))
+
+    def reduce(self, x, dims, fn="addf", init=0.0, pre=None) -> Val:
+        """Reduces `x` (Val or Lazy) over `dims` (result drops them); a Lazy
+        input is computed inside the reduction. `pre(bb, v)` maps each
+        element first."""
+        x = self.lazy(x)
         dims = sorted(d % x.rank for d in dims) if x.rank else []
         keep = [i for i in range(x.rank) if i not in dims]
         out_shape = tuple(x.shape[i] for i in keep)
         acc = self.fb.fill(init, out_shape)
+        tree = x.tree
+        leaves = list(_leaves(tree, {}).values())
 
         def body(bb, args):
-            v = pre(bb, args[0]) if pre else args[0]
-            return [bb.f(fn, args[1], v)]
+            slots = {(l.val.name, l.map): a for l, a in zip(leaves, args)}
+            v = _eval(bb, tree, slots)
+            if pre:
+                v = pre(bb, v)
+            return [bb.f(fn, args[-1], v)]
         return self.fb.generic(
-            [(x, _ids(x.rank))], [(acc, ["d%d" % i for i in keep])],
+            [(l.val, l.map) for l in leaves], [(acc, ["d%d" % i for i in keep])],
             ["reduction" if i in dims else "parallel" for i in range(x.rank)],
-            body, attrs=self._take_attrs(), hint="red")[0]
+            body, hint="red")[0]
 
     # -- identities ------------------------------------------------------------
 
     @_handles("aten.detach.default", "aten.alias.default", "aten.clone.default",
-              "aten.lift_fresh_copy.default")
+              "aten.lift_fresh_copy.default", elementwise=True)
     def _identity(self, n, x, *rest, **kw):
         return x
+
+    @_handles("aten._to_copy.default", "prims.convert_element_type.default",
+              elementwise=True)
+    def _convert(self, n, x, *rest, **kw):
+        src = x.dtype if isinstance(x, (Val, Lazy)) else "f32"
+        dst = self._out_dtype(n, src)
+        if src == dst:
+            return x
+        if src == "i1" and dst == "f32":
+            return self.elementwise([x], lambda bb, v: bb.op(
+                "arith.uitofp %s : i1 to f32" % v))
+        raise UnsupportedOpError("conversion from %s to %s is not supported"
+                                 % (src, dst))
 
     @_handles("getitem")
     def _getitem(self, n, xs, i):
@@ -284,124 +537,221 @@ class AtenLowering:
     def _is_same_size(self, n, a, b):
         return a.shape == b.shape
 
+    # -- constants -------------------------------------------------------------
+
+    @_handles("aten.scalar_tensor.default", elementwise=True)
+    def _scalar_tensor(self, n, value, **kw):
+        dtype = self._out_dtype(n)
+        return Lazy((), dtype, _Const(value, dtype))
+
+    @_handles("aten.new_zeros.default", "aten.zeros_like.default",
+              "aten.zeros.default", "aten.new_ones.default", "aten.ones_like.default",
+              "aten.ones.default", "aten.new_full.default", "aten.full_like.default",
+              "aten.full.default", "aten.new_empty.default", "aten.empty_like.default",
+              "aten.empty.memory_format", elementwise=True)
+    def _constant(self, n, *args, **kw):
+        name = self.op_name(n)
+        if "zeros" in name or "empty" in name:
+            value = 0.0
+        elif "ones" in name:
+            value = 1.0
+        else:   # full(size, value), new_full(self, size, value), full_like(self, value)
+            value = args[-1]
+        dtype = self._out_dtype(n)
+        shape = self._out_shape(n)
+        if shape is None:
+            raise UnsupportedOpError("no static shape recorded")
+        return Lazy(shape, dtype, _Const(value, dtype))
+
     # -- elementwise -----------------------------------------------------------
 
+    def _f32(self, *xs):
+        for x in xs:
+            if isinstance(x, (Val, Lazy)) and x.dtype != "f32":
+                raise UnsupportedOpError("arithmetic on %s tensors is not "
+                                         "supported (float32 only)" % x.dtype)
+
     def _binary(self, a, b, op, alpha=1):
+        self._f32(a, b)
+
         def fn(bb, x, y):
             if alpha != 1:
                 y = bb.f("mulf", y, bb.cf(alpha))
             return bb.f(op, x, y)
         return self.elementwise([a, b], fn)
 
-    @_handles("aten.add.Tensor", "aten.add.Scalar")
+    @_handles("aten.add.Tensor", "aten.add.Scalar", elementwise=True)
     def _add(self, n, a, b, alpha=1):
         return self._binary(a, b, "addf", alpha)
 
-    @_handles("aten.sub.Tensor", "aten.sub.Scalar")
+    @_handles("aten.sub.Tensor", "aten.sub.Scalar", elementwise=True)
     def _sub(self, n, a, b, alpha=1):
         return self._binary(a, b, "subf", alpha)
 
-    @_handles("aten.rsub.Scalar", "aten.rsub.Tensor")
-    def _rsub(self, n, a, b, alpha=1):
-        return self._binary(b, a, "subf", alpha)
-
-    @_handles("aten.mul.Tensor", "aten.mul.Scalar")
+    @_handles("aten.mul.Tensor", "aten.mul.Scalar", elementwise=True)
     def _mul(self, n, a, b):
+        self._f32(a, b)
+        # x * 1 is x exactly (decompositions scale by constant 1s).
+        for x, y in ((a, b), (b, a)):
+            if isinstance(y, (int, float)) and not isinstance(y, bool) and y == 1:
+                if isinstance(x, (Val, Lazy)) and x.shape == self._out_shape(n):
+                    return self.lazy(x)
         return self._binary(a, b, "mulf")
 
-    @_handles("aten.div.Tensor", "aten.div.Scalar")
+    @_handles("aten.div.Tensor", "aten.div.Scalar", elementwise=True)
     def _div(self, n, a, b):
-        fused = self._seed_operands(n) if n is self.grad_seed else None
-        if fused:
-            # The loss gradient (p - y) / N: one op, tagged bm.grad_seed.
-            p, y, c = self.env[fused[0]], self.env[fused[1]], fused[2]
-            return self.elementwise(
-                [p, y, c], lambda bb, x, t, k: bb.f("divf", bb.f("subf", x, t), k))
         return self._binary(a, b, "divf")
 
-    @_handles("aten.neg.default")
+    def _unary(self, a, fn):
+        self._f32(a)
+        return self.elementwise([a], fn)
+
+    @_handles("aten.neg.default", elementwise=True)
     def _neg(self, n, a):
-        return self.elementwise([a], lambda bb, x: bb.f("negf", x))
+        return self._unary(a, lambda bb, x: bb.f("negf", x))
 
-    @_handles("aten.exp.default")
-    def _exp(self, n, a):
-        return self.elementwise([a], lambda bb, x: bb.math("exp", x))
+    @_handles("aten.reciprocal.default", elementwise=True)
+    def _reciprocal(self, n, a):
+        return self._unary(a, lambda bb, x: bb.f("divf", bb.cf(1.0), x))
 
-    @_handles("aten.log.default")
-    def _log(self, n, a):
-        return self.elementwise([a], lambda bb, x: bb.math("log", x))
+    @_handles("aten.exp.default", "aten.log.default", "aten.log1p.default",
+              "aten.sqrt.default", "aten.rsqrt.default", "aten.erf.default",
+              "aten.tanh.default", "aten.abs.default", elementwise=True)
+    def _math(self, n, a):
+        fn = self.op_name(n).split(".")[1]
+        name = {"abs": "absf"}.get(fn, fn)
+        return self._unary(a, lambda bb, x: bb.math(name, x))
 
-    @_handles("aten.sqrt.default")
-    def _sqrt(self, n, a):
-        return self.elementwise([a], lambda bb, x: bb.math("sqrt", x))
+    @_handles("aten.sigmoid.default", elementwise=True)
+    def _sigmoid(self, n, a):
+        return self._unary(a, lambda bb, x: bb.f("divf", bb.cf(1.0), bb.f(
+            "addf", bb.cf(1.0), bb.math("exp", bb.f("negf", x)))))
 
-    @_handles("aten.relu.default")
+    @_handles("aten.relu.default", elementwise=True)
     def _relu(self, n, a):
         # NaN stays NaN, as in torch (clamp_min).
         def fn(bb, x):
             z = bb.cf(0.0)
             return bb.select(bb.cmpf("olt", x, z), z, x)
-        return self.elementwise([a], fn)
+        return self._unary(a, fn)
 
-    @_handles("aten.threshold_backward.default")
-    def _threshold_backward(self, n, g, x, threshold):
-        def fn(bb, gv, xv):
-            return bb.select(bb.cmpf("ole", xv, bb.cf(threshold)), bb.cf(0.0), gv)
-        return self.elementwise([g, x], fn)
+    @_handles("aten.clamp.default", elementwise=True)
+    def _clamp(self, n, a, min=None, max=None):
+        # maximumf / minimumf propagate NaN, as torch.clamp does.
+        def fn(bb, x):
+            if min is not None:
+                x = bb.f("maximumf", x, bb.cf(min))
+            if max is not None:
+                x = bb.f("minimumf", x, bb.cf(max))
+            return x
+        return self._unary(a, fn)
+
+    @_handles("aten.maximum.default", "aten.minimum.default", elementwise=True)
+    def _maximum(self, n, a, b):
+        op = "maximumf" if "maximum" in self.op_name(n) else "minimumf"
+        return self._binary(a, b, op)
+
+    @_handles("aten.pow.Tensor_Scalar", elementwise=True)
+    def _pow(self, n, a, e):
+        if e == 1:
+            return self.lazy(a)
+        if e == 2:
+            return self._unary(a, lambda bb, x: bb.f("mulf", x, x))
+        if e == 0.5:
+            return self._unary(a, lambda bb, x: bb.math("sqrt", x))
+        return self._unary(a, lambda bb, x: bb.op("math.powf %s, %s : f32"
+                                                  % (x, bb.cf(e))))
+
+    _CMP = {"gt": "ogt", "ge": "oge", "lt": "olt", "le": "ole", "eq": "oeq",
+            "ne": "une"}
+
+    @_handles(*["aten.%s.%s" % (c, k) for c in ("gt", "ge", "lt", "le", "eq", "ne")
+                for k in ("Scalar", "Tensor")], elementwise=True)
+    def _compare(self, n, a, b):
+        self._f32(a, b)
+        pred = self._CMP[self.op_name(n).split(".")[1]]
+        return self.elementwise([a, b], lambda bb, x, y: bb.cmpf(pred, x, y),
+                                dtype="i1")
+
+    @_handles("aten.bitwise_and.Tensor", "aten.bitwise_or.Tensor",
+              "aten.logical_and.default", "aten.logical_or.default",
+              elementwise=True)
+    def _logical(self, n, a, b):
+        for x in (a, b):
+            if not isinstance(x, (Val, Lazy)) or x.dtype != "i1":
+                raise UnsupportedOpError("only boolean operands are supported")
+        op = "andi" if "and" in self.op_name(n) else "ori"
+        return self.elementwise([a, b], lambda bb, x, y: bb.op(
+            "arith.%s %s, %s : i1" % (op, x, y)), dtype="i1")
+
+    @_handles("aten.bitwise_not.default", "aten.logical_not.default",
+              elementwise=True)
+    def _not(self, n, a):
+        if not isinstance(a, (Val, Lazy)) or a.dtype != "i1":
+            raise UnsupportedOpError("only boolean operands are supported")
+        return self.elementwise([a], lambda bb, x: bb.op(
+            "arith.xori %s, %s : i1" % (x, bb.op("arith.constant true : i1", "cst"))),
+            dtype="i1")
+
+    @_handles("aten.where.self", elementwise=True)
+    def _where_self(self, n, c, a, b):
+        self._f32(a, b)
+        if not isinstance(c, (Val, Lazy)) or c.dtype != "i1":
+            raise UnsupportedOpError("the condition must be a boolean tensor")
+        return self.elementwise([c, a, b], lambda bb, k, x, y: bb.select(k, x, y))
 
     # -- reductions --------------------------------------------------------------
 
-    @_handles("aten.sum.default")
+    def _dims(self, x, dims):
+        if dims is None or (isinstance(dims, (list, tuple)) and not dims):
+            return list(range(x.rank))
+        if isinstance(dims, int):
+            dims = [dims]
+        return sorted({d % x.rank for d in dims}) if x.rank else []
+
+    def _keepdim(self, r: Val, x, dims, keepdim) -> Val:
+        if not keepdim:
+            return r
+        return self.fb.reshape(r, tuple(1 if i in dims else d
+                                        for i, d in enumerate(x.shape)))
+
+    @_handles("aten.sum.default", reduction=True)
     def _sum(self, n, x, dtype=None):
+        self._f32(x)
         return self.reduce(x, range(x.rank))
 
-    @_handles("aten.sum.dim_IntList")
+    @_handles("aten.sum.dim_IntList", reduction=True)
     def _sum_dims(self, n, x, dims, keepdim=False, dtype=None):
-        dims = list(range(x.rank)) if not dims else [d % x.rank for d in dims]
-        r = self.reduce(x, dims)
-        if keepdim:
-            r = self.fb.reshape(r, tuple(1 if i in dims else d
-                                         for i, d in enumerate(x.shape)))
-        return r
+        self._f32(x)
+        dims = self._dims(x, dims)
+        return self._keepdim(self.reduce(x, dims), x, dims, keepdim)
 
-    @_handles("aten._log_softmax.default", "aten._softmax.default")
-    def _softmax(self, n, x, dim, half_to_float=False):
-        dim = dim % x.rank
-        log = self.op_name(n) == "aten._log_softmax.default"
-        attrs, self._attrs = self._attrs, ()
-        m = self.reduce(x, [dim], fn="maximumf", init=float("-inf"))
-        keep = ["d%d" % i for i in range(x.rank) if i != dim]
-        ids = _ids(x.rank)
-        e0 = self.fb.empty(x.shape)
-        shifted = self.fb.generic(
-            [(x, ids), (m, keep)], [(e0, ids)], ["parallel"] * x.rank,
-            lambda bb, a: [bb.f("subf", a[0], a[1])], hint="sm")[0]
-        s = self.reduce(shifted, [dim], pre=lambda bb, v: bb.math("exp", v))
-        self._attrs = attrs
-        e1 = self.fb.empty(x.shape)
-        if log:
-            body = lambda bb, a: [bb.f("subf", a[0], bb.math("log", a[1]))]
-        else:
-            body = lambda bb, a: [bb.f("divf", bb.math("exp", a[0]), a[1])]
-        return self.fb.generic([(shifted, ids), (s, keep)], [(e1, ids)],
-                               ["parallel"] * x.rank, body,
-                               attrs=self._take_attrs(), hint="sm")[0]
+    @_handles("aten.mean.dim", "aten.mean.default", reduction=True)
+    def _mean(self, n, x, dims=None, keepdim=False, dtype=None):
+        self._f32(x)
+        dims = self._dims(x, dims)
+        count = float(_prod(x.shape[i] for i in dims))
+        r = self._keepdim(self.reduce(x, dims), x, dims, keepdim)
+        return self.elementwise([r, count], lambda bb, a, c: bb.f("divf", a, c))
+
+    @_handles("aten.amax.default", reduction=True)
+    def _amax(self, n, x, dims=(), keepdim=False):
+        self._f32(x)
+        dims = self._dims(x, dims)
+        return self._keepdim(self.reduce(x, dims, fn="maximumf", init=float("-inf")),
+                             x, dims, keepdim)
 
     # -- shapes ------------------------------------------------------------------
 
     @_handles("aten.view.default", "aten._reshape_alias.default",
               "aten._unsafe_view.default", "aten.reshape.default",
-              "aten.squeeze.dim", "aten.squeeze.default", "aten.unsqueeze.default",
-              "aten.flatten.using_ints")
+              "aten.squeeze.dim", "aten.squeeze.default", "aten.squeeze.dims",
+              "aten.unsqueeze.default", "aten.flatten.using_ints")
     def _view(self, n, x, *rest):
         shape = self._out_shape(n)
         if shape is None:
             raise UnsupportedOpError("no static shape recorded")
         return self.fb.reshape(x, shape)
-
-    @_handles("aten.t.default")
-    def _t(self, n, x):
-        return x if x.rank < 2 else self.fb.transpose(x, [1, 0])
 
     @_handles("aten.transpose.int")
     def _transpose(self, n, x, d0, d1):
@@ -414,23 +764,113 @@ class AtenLowering:
     def _permute(self, n, x, perm):
         return self.fb.transpose(x, [p % x.rank for p in perm])
 
+    @_handles("aten.expand.default", elementwise=True)
+    def _expand(self, n, x, sizes, implicit=False):
+        out = self._out_shape(n)
+        if out is None:
+            raise UnsupportedOpError("no static shape recorded")
+        if isinstance(x, (int, float)):
+            return Lazy(out, "f32", _Const(float(x)))
+        x = self.lazy(x)
+        if x.shape == out:
+            return x
+        return Lazy(out, x.dtype, _remap(x.tree, _bcast_map(x.shape, out)), x.fused)
+
+    def _slice_bounds(self, size, start, end, step):
+        start = 0 if start is None else start
+        end = size if end is None else end
+        if start < 0:
+            start += size
+        if end < 0:
+            end += size
+        start = min(max(start, 0), size)
+        end = min(max(end, start), size)
+        if step < 1:
+            raise UnsupportedOpError("slice step %d is not supported" % step)
+        return start, (end - start + step - 1) // step, step
+
+    @_handles("aten.slice.Tensor")
+    def _slice(self, n, x, dim=0, start=None, end=None, step=1):
+        dim %= x.rank
+        start, count, step = self._slice_bounds(x.shape[dim], start, end, step)
+        offsets = [0] * x.rank
+        sizes = list(x.shape)
+        strides = [1] * x.rank
+        offsets[dim], sizes[dim], strides[dim] = start, count, step
+        return self.fb.extract_slice(x, offsets, sizes, strides)
+
+    @_handles("aten.select.int")
+    def _select(self, n, x, dim, index):
+        dim %= x.rank
+        index %= x.shape[dim]
+        offsets = [0] * x.rank
+        sizes = list(x.shape)
+        offsets[dim], sizes[dim] = index, 1
+        s = self.fb.extract_slice(x, offsets, sizes)
+        return self.fb.reshape(s, tuple(d for i, d in enumerate(x.shape) if i != dim))
+
+    @_handles("aten.split_with_sizes.default")
+    def _split(self, n, x, sizes, dim=0):
+        dim %= x.rank
+        out, start = [], 0
+        for s in sizes:
+            offsets = [0] * x.rank
+            shape = list(x.shape)
+            offsets[dim], shape[dim] = start, s
+            out.append(self.fb.extract_slice(x, offsets, shape))
+            start += s
+        return tuple(out)
+
+    @_handles("aten.cat.default")
+    def _cat(self, n, xs, dim=0):
+        xs = [x for x in xs if not (x.rank == 1 and x.shape[0] == 0)]
+        shape = self._out_shape(n)
+        dim %= len(shape)
+        out = self.fb.empty(shape, xs[0].dtype)
+        start = 0
+        for x in xs:
+            offsets = [0] * len(shape)
+            offsets[dim] = start
+            out = self.fb.insert_slice(x, out, offsets, [1] * len(shape))
+            start += x.shape[dim]
+        return out
+
+    @_handles("aten.slice_scatter.default")
+    def _slice_scatter(self, n, base, src, dim=0, start=None, end=None, step=1):
+        dim %= base.rank
+        start, count, step = self._slice_bounds(base.shape[dim], start, end, step)
+        offsets = [0] * base.rank
+        strides = [1] * base.rank
+        offsets[dim], strides[dim] = start, step
+        return self.fb.insert_slice(src, base, offsets, strides)
+
+    @_handles("aten.select_scatter.default")
+    def _select_scatter(self, n, base, src, dim, index):
+        dim %= base.rank
+        index %= base.shape[dim]
+        shape = list(base.shape)
+        shape[dim] = 1
+        offsets = [0] * base.rank
+        offsets[dim] = index
+        return self.fb.insert_slice(self.fb.reshape(src, shape), base, offsets,
+                                    [1] * base.rank)
+
     # -- matmul ------------------------------------------------------------------
 
     @_handles("aten.mm.default")
     def _mm(self, n, a, b):
         return self.fb.matmul(a, b)
 
-    @_handles("aten.addmm.default")
-    def _addmm(self, n, bias, a, b, beta=1, alpha=1):
-        y = self.fb.matmul(a, b)
-
-        def fn(bb, yv, bv):
-            if alpha != 1:
-                yv = bb.f("mulf", yv, bb.cf(alpha))
-            if beta != 1:
-                bv = bb.f("mulf", bv, bb.cf(beta))
-            return bb.f("addf", yv, bv)
-        return self.elementwise([y, bias], fn, out_shape=y.shape)
+    @_handles("aten.bmm.default")
+    def _bmm(self, n, a, b):
+        def read(v, plain, swapped):
+            t = v.transpose_of
+            if t is not None and t[1] == (0, 2, 1):
+                return t[0], swapped
+            return v, plain
+        a, amap = read(a, ("d0", "d1", "d3"), ("d0", "d3", "d1"))
+        b, bmap = read(b, ("d0", "d3", "d2"), ("d0", "d2", "d3"))
+        return self.fb.batch_matmul(a, amap, b, bmap)
 
     # -- convolution ---------------------------------------------------------------
 
@@ -460,14 +900,9 @@ class AtenLowering:
                   for i in range(2)]
         y = self.fb.conv2d(xp, w, out_hw, s, d)
         if b is not None:
-            y = self._add_channel(y, b)
+            return self.mapped([(y, _ids(4)), (b, ["d1"])],
+                               lambda bb, v, c: bb.f("addf", v, c), y.shape)
         return y
-
-    def _add_channel(self, y: Val, b: Val) -> Val:
-        e = self.fb.empty(y.shape)
-        return self.fb.generic([(y, _ids(y.rank)), (b, ["d1"])], [(e, _ids(y.rank))],
-                               ["parallel"] * y.rank,
-                               lambda bb, a: [bb.f("addf", a[0], a[1])], hint="bias")[0]
 
     @_handles("aten.convolution_backward.default")
     def _convolution_backward(self, n, gy, x, w, bias_sizes, stride, padding,
@@ -507,10 +942,29 @@ class AtenLowering:
             xt = self.fb.transpose(x, [1, 0, 2, 3])                 # C N H W
             xt = self.fb.pad(xt, [0, 0, p[0], p[1]], [0, 0, p[0], p[1]], 0.0)
             gt = self.fb.transpose(gy, [1, 0, 2, 3])                # F N OH OW
-            out_hw = [(xt.shape[2 + i] - s[i] * ((OH, OW)[i] - 1) - 1) // d[i] + 1
-                      for i in range(2)]
-            dwt = self.fb.conv2d(xt, gt, out_hw, d, s)              # C F kh' kw'
-            dwt = self.fb.extract_slice(dwt, [0, 0, 0, 0], [C, F, KH, KW])
+            # The taps whose rows (columns) of the padded input hold data.
+            taps = [[t for t in range(k[i]) if any(
+                        p[i] <= t * d[i] + o * s[i] < hw[i] + p[i]
+                        for o in range((OH, OW)[i]))] for i in range(2)]
+            lo = [t[0] for t in taps]
+            hi = [t[-1] for t in taps]
+            if lo == [0, 0] and hi == [KH - 1, KW - 1]:
+                out_hw = [(xt.shape[2 + i] - s[i] * ((OH, OW)[i] - 1) - 1) // d[i] + 1
+                          for i in range(2)]
+                dwt = self.fb.conv2d(xt, gt, out_hw, d, s)          # C F kh' kw'
+                dwt = self.fb.extract_slice(dwt, [0, 0, 0, 0], [C, F, KH, KW])
+            else:
+                # The other taps read padding only (e.g. a 3x3 kernel on a
+                # 1x1 image): their gradient is zero. The convolution
+                # computes the taps lo..hi from the rows they read, so that
+                # every one of its windows holds data.
+                size = [(hi[i] - lo[i]) * d[i] + ((OH, OW)[i] - 1) * s[i] + 1
+                        for i in range(2)]
+                xs = self.fb.extract_slice(
+                    xt, [0, 0, lo[0] * d[0], lo[1] * d[1]], [C, N, size[0], size[1]])
+                dwt = self.fb.conv2d(xs, gt, [hi[i] - lo[i] + 1 for i in range(2)], d, s)
+                dwt = self.fb.pad(dwt, [0, 0, lo[0], lo[1]],
+                                  [0, 0, KH - 1 - hi[0], KW - 1 - hi[1]], 0.0)
             dw = self.fb.transpose(dwt, [1, 0, 2, 3])
         if mask[2]:
             db = self.reduce(gy, [0, 2, 3])
@@ -656,129 +1110,24 @@ class AtenLowering:
             lambda bb, a: [bb.f("addf", a[2], a[0])], hint="avgpool")[0]
         return self.elementwise([total, div], lambda bb, a, b: bb.f("divf", a, b))
 
+    @_handles("aten._adaptive_avg_pool2d_backward.default")
+    def _adaptive_avg_pool_backward(self, n, gy, x):
+        N, C, H, W = x.shape
+        OH, OW = gy.shape[2:]
+        if H % OH or W % OW:
+            raise UnsupportedOpError(
+                "adaptive average pooling from %dx%d to %dx%d: only output sizes "
+                "that divide the input are supported" % (H, W, OH, OW))
+        k = (H // OH, W // OW)
+        return self._pool_backward(gy, x.shape, k, k, (0, 0), (1, 1),
+                                   divisor=float(k[0] * k[1]))
+
     @_handles("aten.avg_pool2d_backward.default")
     def _avg_pool_backward(self, n, gy, x, kernel, stride, padding, ceil_mode,
                            count_include_pad, divisor_override):
         k, s, p, d = self._pool_params(kernel, stride, padding, 1, ceil_mode)
         div = self._avg_divisor(k, p, count_include_pad, divisor_override)
         return self._pool_backward(gy, x.shape, k, s, p, d, divisor=div)
-
-    # -- batch norm ---------------------------------------------------------------------
-
-    def _bn_stats(self, x: Val):
-        """mean, var_sum (sum of squared deviations) per channel."""
-        red = [i for i in range(x.rank) if i != 1]
-        count = _prod(x.shape[i] for i in red)
-        total = self.reduce(x, red)
-        mean = self.elementwise([total, float(count)], lambda bb, a, b: bb.f("divf", a, b))
-        cm = ["d1"]
-        acc = self.fb.fill(0.0, (x.shape[1],))
-
-        def body(bb, a):
-            t = bb.f("subf", a[0], a[1])
-            return [bb.f("addf", a[2], bb.f("mulf", t, t))]
-        var_sum = self.fb.generic(
-            [(x, _ids(x.rank)), (mean, cm)], [(acc, cm)],
-            ["parallel" if i == 1 else "reduction" for i in range(x.rank)],
-            body, hint="bnvar")[0]
-        return mean, var_sum, count
-
-    @_handles("aten.native_batch_norm.default")
-    def _batch_norm(self, n, x, w, b, rm, rv, training, momentum, eps):
-        if x.rank < 2:
-            raise UnsupportedOpError("batch norm needs an (N, C, ...) input")
-        ids = _ids(x.rank)
-        if training:
-            mean, var_sum, count = self._bn_stats(x)
-            invstd = self.elementwise(
-                [var_sum, float(count), eps],
-                lambda bb, v, c, e: bb.f("divf", bb.cf(1.0),
-                                         bb.math("sqrt", bb.f("addf", bb.f("divf", v, c), e))))
-            if rm is not None:
-                if count < 2:
-                    raise UnsupportedOpError("training batch norm needs more "
-                                             "than one value per channel")
-                mu = float(momentum)
-                new_rm = self.elementwise(
-                    [mean, rm], lambda bb, m_, r: bb.f("addf", bb.f("mulf", m_, bb.cf(mu)),
-                                                        bb.f("mulf", r, bb.cf(1.0 - mu))))
-                new_rv = self.elementwise(
-                    [var_sum, rv], lambda bb, v, r: bb.f("addf", bb.f("mulf", bb.f(
-                        "divf", v, bb.cf(count - 1)), bb.cf(mu)), bb.f("mulf", r, bb.cf(1.0 - mu))))
-                # In-place update of the running stats (torch mutates them).
-                self.env[n.args[3]] = new_rm
-                self.env[n.args[4]] = new_rv
-            center = mean
-        else:
-            if rm is None:
-                raise UnsupportedOpError("eval-mode batch norm without running stats")
-            invstd = self.elementwise(
-                [rv, eps], lambda bb, v, e: bb.f("divf", bb.cf(1.0),
-                                                 bb.math("sqrt", bb.f("addf", v, e))))
-            center = rm
-        ins = [(x, ids), (center, ["d1"]), (invstd, ["d1"])]
-        if w is not None:
-            ins.append((w, ["d1"]))
-        if b is not None:
-            ins.append((b, ["d1"]))
-
-        def body(bb, a):
-            y = bb.f("mulf", bb.f("subf", a[0], a[1]), a[2])
-            i = 3
-            if w is not None:
-                y = bb.f("mulf", y, a[i])
-                i += 1
-            if b is not None:
-                y = bb.f("addf", y, a[i])
-            return [y]
-        out = self.fb.generic(ins, [(self.fb.empty(x.shape), ids)],
-                              ["parallel"] * x.rank, body, hint="bn")[0]
-        if not training:
-            mean = invstd = self.fb.empty((0,))
-        return (out, mean, invstd)
-
-    @_handles("aten.native_batch_norm_backward.default")
-    def _batch_norm_backward(self, n, gy, x, w, rm, rv, save_mean, save_invstd,
-                             train, eps, mask):
-        if not train:
-            raise UnsupportedOpError("eval-mode batch norm backward is not "
-                                     "supported; trace the model in train()")
-        ids = _ids(x.rank)
-        red = [i for i in range(x.rank) if i != 1]
-        count = float(_prod(x.shape[i] for i in red))
-        C = x.shape[1]
-        sum_dy = self.reduce(gy, red)
-        acc = self.fb.fill(0.0, (C,))
-
-        def dot_body(bb, a):
-            return [bb.f("addf", a[3], bb.f("mulf", a[0], bb.f("subf", a[1], a[2])))]
-        dot = self.fb.generic(
-            [(gy, ids), (x, ids), (save_mean, ["d1"])], [(acc, ["d1"])],
-            ["parallel" if i == 1 else "reduction" for i in range(x.rank)],
-            dot_body, hint="bndot")[0]
-        dx = dw = db = None
-        if mask[0]:
-            ins = [(gy, ids), (x, ids), (save_mean, ["d1"]), (save_invstd, ["d1"]),
-                   (sum_dy, ["d1"]), (dot, ["d1"])]
-            if w is not None:
-                ins.append((w, ["d1"]))
-
-            def body(bb, a):
-                g, xv, m, inv, sdy, dt = a[:6]
-                kk = bb.f("divf", bb.f("mulf", bb.f("mulf", dt, inv), inv), bb.cf(count))
-                gm = bb.f("divf", sdy, bb.cf(count))
-                proj = bb.f("mulf", bb.f("subf", xv, m), kk)
-                v = bb.f("mulf", bb.f("subf", bb.f("subf", g, proj), gm), inv)
-                if w is not None:
-                    v = bb.f("mulf", v, a[6])
-                return [v]
-            dx = self.fb.generic(ins, [(self.fb.empty(x.shape), ids)],
-                                 ["parallel"] * x.rank, body, hint="bngrad")[0]
-        if mask[1] and w is not None:
-            dw = self.elementwise([dot, save_invstd], lambda bb, a, b: bb.f("mulf", a, b))
-        if mask[2] and w is not None:
-            db = sum_dy
-        return (dx, dw, db)
 
 
 SUPPORTED_OPS = sorted(_HANDLERS)

@@ -8,6 +8,7 @@ parses regardless of MLIR's scoping rules.
 from __future__ import annotations
 
 import math
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence, Tuple
@@ -109,25 +110,75 @@ class BodyBuilder:
         return a if k == 1 else self.i("muli", a, self.ci(k))
 
 
+_DEF = re.compile(r"^\s*(%[A-Za-z_]\w*)(?::\d+)? = ")
+_USE = re.compile(r"%[A-Za-z_]\w*")
+
+
+@dataclass
+class _Stmt:
+    """One op of the function body (its text lines), or a comment."""
+    lines: List[str]
+    defs: Tuple[str, ...] = ()
+    comment: bool = False
+
+
 class FunctionBuilder:
-    """Builds one func.func body as text."""
+    """Builds one func.func body as text: a list of statements (ops, and
+    comments that head the ops of one source node). Every op it emits is
+    free of side effects, so :meth:`finish` can drop the ones whose results
+    are unused."""
 
     def __init__(self):
-        self.lines: List[str] = []
+        self.stmts: List[_Stmt] = []
         self._counter = 0
         self._consts = {}
         self.indent = "  "
+
+    @property
+    def lines(self) -> List[str]:
+        """Every line emitted so far (nothing dropped)."""
+        return [l for s in self.stmts for l in s.lines]
+
+    def finish(self, results: Sequence[str]) -> List[str]:
+        """The body's lines without the ops whose results reach neither
+        `results` nor a kept op, and without comments left heading no op."""
+        used = {r.split("#")[0] for r in results}
+        keep = [False] * len(self.stmts)
+        for i in range(len(self.stmts) - 1, -1, -1):
+            s = self.stmts[i]
+            if s.comment or not any(d in used for d in s.defs):
+                continue
+            keep[i] = True
+            for line in s.lines:
+                used.update(_USE.findall(line.split("//")[0]))
+        out: List[str] = []
+        pending: List[str] = []
+        for s, k in zip(self.stmts, keep):
+            if s.comment:
+                pending = list(s.lines)
+            elif k:
+                out.extend(pending)
+                pending = []
+                out.extend(s.lines)
+        return out
 
     def fresh(self, hint: str = "v") -> str:
         self._counter += 1
         return "%%%s%d" % (hint, self._counter)
 
-    def emit(self, text: str):
-        self.lines.append(self.indent + text)
+    def _stmt(self, lines: List[str]):
+        m = _DEF.match(lines[0])
+        self.stmts.append(_Stmt(lines, (m.group(1),) if m else ()))
 
-    def comment(self, text: str):
-        for line in text.splitlines():
-            self.lines.append(self.indent + "// " + line)
+    def emit(self, text: str):
+        self._stmt([self.indent + text])
+
+    def comment(self, text: str, at: Optional[int] = None):
+        """A comment line (or lines) heading the ops that follow it; `at`
+        inserts it before statement number `at` instead of at the end."""
+        s = _Stmt([self.indent + "// " + line for line in text.splitlines()],
+                  comment=True)
+        self.stmts.insert(len(self.stmts) if at is None else at, s)
 
     # scalars ----------------------------------------------------------------
     def const_f32(self, value: float) -> str:
@@ -179,20 +230,21 @@ class FunctionBuilder:
                                        ", ".join(v.type for v, _ in ins))
         text += " outs(%s : %s) {" % (", ".join(v.name for v, _ in outs),
                                       ", ".join(v.type for v, _ in outs))
-        self.emit(text)
+        lines = [self.indent + text]
         args = [self.fresh("a") for _ in list(ins) + list(outs)]
         types = [v.dtype for v, _ in list(ins) + list(outs)]
-        self.lines.append(self.indent + "^bb0(%s):" % ", ".join(
+        lines.append(self.indent + "^bb0(%s):" % ", ".join(
             "%s: %s" % (a, t) for a, t in zip(args, types)))
         bb = BodyBuilder(self, self.indent + "  ")
         ys = list(body(bb, args))
-        self.lines.extend(bb.lines)
-        self.emit("  linalg.yield %s : %s" % (", ".join(ys), ", ".join(
+        lines.extend(bb.lines)
+        lines.append(self.indent + "  linalg.yield %s : %s" % (", ".join(ys), ", ".join(
             v.dtype for v, _ in outs)))
         if len(outs) == 1:
-            self.emit("} -> %s" % outs[0][0].type)
+            lines.append(self.indent + "} -> %s" % outs[0][0].type)
         else:
-            self.emit("} -> (%s)" % ", ".join(v.type for v, _ in outs))
+            lines.append(self.indent + "} -> (%s)" % ", ".join(v.type for v, _ in outs))
+        self._stmt(lines)
         return results
 
     def named(self, text: str, shape, dtype="f32", hint="r") -> Val:
@@ -231,11 +283,12 @@ class FunctionBuilder:
         name = self.fresh("pad")
         idx = ", ".join(self.fresh("p") + ": index" for _ in shape)
         v = Val(name, shape, x.dtype)
-        self.emit("%s = tensor.pad %s low[%s] high[%s] {" % (
-            name, x.name, ", ".join(map(str, low)), ", ".join(map(str, high))))
-        self.lines.append(self.indent + "^bb0(%s):" % idx)
-        self.emit("  tensor.yield %s : %s" % (c, x.dtype))
-        self.emit("} : %s to %s" % (x.type, v.type))
+        self._stmt([
+            self.indent + "%s = tensor.pad %s low[%s] high[%s] {" % (
+                name, x.name, ", ".join(map(str, low)), ", ".join(map(str, high))),
+            self.indent + "^bb0(%s):" % idx,
+            self.indent + "  tensor.yield %s : %s" % (c, x.dtype),
+            self.indent + "} : %s to %s" % (x.type, v.type)])
         return v
 
     def extract_slice(self, x: Val, offsets, sizes, strides=None) -> Val:
@@ -284,6 +337,30 @@ class FunctionBuilder:
         z = self.fill(0.0, (m, n))
         return self.named("linalg.matmul ins(%s, %s : %s, %s) outs(%s : %s) -> %s" % (
             a.name, b.name, a.type, b.type, z.name, z.type, z.type), (m, n), hint="mm")
+
+    _BMM_MAPS = (("d0", "d1", "d3"), ("d0", "d3", "d2"))
+
+    def batch_matmul(self, a: Val, amap, b: Val, bmap) -> Val:
+        """linalg.batch_matmul onto zeros; `amap`/`bmap` are the operands'
+        indexing maps over (batch, m, n, k) as tuples of dims, e.g.
+        ("d0", "d3", "d1") for an operand stored [batch, k, m]. Default maps
+        print as the plain op."""
+        amap, bmap = tuple(amap), tuple(bmap)
+        pos = {"d%d" % i: i for i in range(4)}
+        sizes = [None] * 4
+        for v, m in ((a, amap), (b, bmap)):
+            for d, e in zip(v.shape, m):
+                assert sizes[pos[e]] in (None, d), (a.shape, amap, b.shape, bmap)
+                sizes[pos[e]] = d
+        shape = tuple(sizes[:3])
+        z = self.fill(0.0, shape)
+        maps = ""
+        if (amap, bmap) != self._BMM_MAPS:
+            maps = " indexing_maps = [%s]" % ", ".join(
+                _affine_map(4, m) for m in (amap, bmap, ("d0", "d1", "d2")))
+        return self.named("linalg.batch_matmul%s ins(%s, %s : %s, %s) outs(%s : %s) -> %s"
+                          % (maps, a.name, b.name, a.type, b.type, z.name, z.type,
+                             z.type), shape, hint="bmm")
 
     def conv2d(self, x: Val, w: Val, out_hw, strides, dilations) -> Val:
         """linalg.conv_2d_nchw_fchw of x (already padded) by w onto zeros."""

@@ -1,8 +1,14 @@
 //===- QuantizeTraining.cpp - FP32 training step -> BM training step ------===//
 //
 // Implements bm-quantize-training (see Passes.td and docs/training.md).
+// Which ops become BM, and how, is decided in ContractionMatchers.cpp; the
+// operands' roles in RoleAnalysis.cpp. This file holds the options, the
+// quantize ops (formats, blocks, seeds, sharing) and the rewrite.
 //
 //===----------------------------------------------------------------------===//
+
+#include "ContractionMatchers.h"
+#include "RoleAnalysis.h"
 
 #include "bm/Dialect/BM/IR/BMOps.h"
 #include "bm/Dialect/BM/Transforms/Passes.h"
@@ -10,11 +16,11 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/DenseMap.h"
+
+#include <tuple>
 
 namespace mlir::bm {
 #define GEN_PASS_DEF_BMQUANTIZETRAINING
@@ -23,207 +29,39 @@ namespace mlir::bm {
 
 using namespace mlir;
 using namespace mlir::bm;
+using namespace mlir::bm::training;
 
 namespace {
 
-enum class Role { Activation, Weight, Error };
-
-StringRef roleName(Role role) {
-  switch (role) {
-  case Role::Activation:
-    return "activation";
-  case Role::Weight:
-    return "weight";
-  case Role::Error:
-    return "error";
-  }
-  llvm_unreachable("role");
-}
-
-/// Ops that only move data: a value obtained from a weight through them is
-/// still a weight. A front end can tag other such ops (e.g. a generic that
-/// flips a filter) with the unit attribute `bm.data_movement`.
-bool isDataMovement(Operation *op) {
-  return isa<linalg::TransposeOp, linalg::CopyOp, tensor::CollapseShapeOp,
-             tensor::ExpandShapeOp, tensor::ReshapeOp, tensor::ExtractSliceOp,
-             tensor::CastOp>(op) ||
-         op->hasAttr("bm.data_movement");
-}
-
-/// Forward dataflow of roles over a function body.
-class RoleAnalysis {
-public:
-  explicit RoleAnalysis(func::FuncOp func) {
-    for (BlockArgument arg : func.getArguments()) {
-      auto role = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                    "bm.role");
-      if (role && role.getValue() == "weight")
-        weights.insert(arg);
-      else if (role && role.getValue() == "error")
-        errors.insert(arg);
-    }
-    func.walk([&](Operation *op) {
-      if (op->hasAttr("bm.grad_seed"))
-        lossGrads.insert(op->getResults().begin(), op->getResults().end());
-      else if (isDataMovement(op) && op->getNumOperands() >= 1 &&
-               lossGrads.contains(op->getOperand(0)))
-        lossGrads.insert(op->getResults().begin(), op->getResults().end());
-      bool fromError = op->hasAttr("bm.grad_seed") ||
-                       llvm::any_of(op->getOperands(), [&](Value v) {
-                         return errors.contains(v);
-                       });
-      bool fromWeight =
-          isDataMovement(op) && op->getNumOperands() >= 1 &&
-          weights.contains(op->getOperand(0));
-      for (Value result : op->getResults()) {
-        if (fromError)
-          errors.insert(result);
-        else if (fromWeight)
-          weights.insert(result);
-      }
-    });
-  }
-
-  /// Whether v is the loss gradient itself: a result of the bm.grad_seed
-  /// op, or obtained from one by data movement only.
-  bool isLossGrad(Value v) const { return lossGrads.contains(v); }
-
-  Role roleOf(Value v) const {
-    if (errors.contains(v))
-      return Role::Error;
-    if (weights.contains(v))
-      return Role::Weight;
-    return Role::Activation;
-  }
-
-private:
-  llvm::DenseSet<Value> errors, weights, lossGrads;
+/// A contraction or convolution of the FP32 graph, in program order, and
+/// what was found on that graph: the roles of its two inputs (by operand
+/// number) and whether one of them is the loss gradient.
+struct FoundContraction {
+  Operation *op;
+  bool matched = false;
+  std::array<Role, 2> roles = {Role::Activation, Role::Activation};
+  bool readsLossGrad = false;
 };
 
-/// A contraction found in the FP32 graph, and how to express it in BM.
-struct Contraction {
-  linalg::LinalgOp op;
-  bool isConv = false;
-  Value lhs, rhs; // operands as bm.matmul / bm.conv2d will read them
-  bool transposeLhs = false, transposeRhs = false;
-  SmallVector<int64_t> padding = {0, 0};
-  int64_t macs = 0;
-};
-
-/// Follows a 2-D linalg.transpose back to its input: the operand is then
-/// read transposed.
-Value lookThroughTranspose(Value v, bool &transposed) {
-  if (auto t = v.getDefiningOp<linalg::TransposeOp>())
-    if (t.getPermutation().size() == 2 && t.getPermutation()[0] == 1) {
-      transposed = !transposed;
-      return t.getInput();
-    }
-  return v;
+/// `source` with the dims permuted (result dim i = source dim perm[i]), in
+/// f32: exact data movement.
+Value transposeTensor(OpBuilder &builder, Location loc, Value source,
+                      ArrayRef<int64_t> perm) {
+  auto type = cast<RankedTensorType>(source.getType());
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(type.getDimSize(p));
+  Value init =
+      tensor::EmptyOp::create(builder, loc, shape, type.getElementType());
+  return linalg::TransposeOp::create(builder, loc, source, init, perm)
+      .getResult()[0];
 }
 
-bool isF32Tensor(Value v) {
-  auto type = dyn_cast<RankedTensorType>(v.getType());
-  return type && type.hasStaticShape() && type.getElementType().isF32();
-}
-
-/// Matmul-like linalg ops (named or generic): one k, one m, one n, at most
-/// one leading batch dimension, multiply-add body on f32.
-FailureOr<Contraction> matchMatmul(linalg::LinalgOp op) {
-  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !op.hasPureTensorSemantics() || !linalg::isaContractionOpInterface(op))
-    return failure();
-  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1];
-  Value c = op.getDpsInits()[0];
-  if (!isF32Tensor(a) || !isF32Tensor(b) || !isF32Tensor(c))
-    return failure();
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(op);
-  if (failed(dims) || dims->k.size() != 1 || dims->m.size() != 1 ||
-      dims->n.size() != 1 || dims->batch.size() > 1)
-    return failure();
-  unsigned m = dims->m[0], n = dims->n[0], k = dims->k[0];
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto dimsOf = [](AffineMap map) -> std::optional<SmallVector<unsigned>> {
-    SmallVector<unsigned> out;
-    for (AffineExpr e : map.getResults()) {
-      auto d = dyn_cast<AffineDimExpr>(e);
-      if (!d)
-        return std::nullopt;
-      out.push_back(d.getPosition());
-    }
-    return out;
-  };
-  auto da = dimsOf(maps[0]), db = dimsOf(maps[1]), dc = dimsOf(maps[2]);
-  if (!da || !db || !dc)
-    return failure();
-  SmallVector<unsigned> prefix;
-  if (!dims->batch.empty())
-    prefix.push_back(dims->batch[0]);
-  auto is = [&](ArrayRef<unsigned> actual, ArrayRef<unsigned> tail) {
-    SmallVector<unsigned> expected(prefix);
-    expected.append(tail.begin(), tail.end());
-    return ArrayRef<unsigned>(actual) == ArrayRef<unsigned>(expected);
-  };
-  Contraction result;
-  result.op = op;
-  if (is(*da, {m, k}))
-    result.transposeLhs = false;
-  else if (is(*da, {k, m}))
-    result.transposeLhs = true;
-  else
-    return failure();
-  if (is(*db, {k, n}))
-    result.transposeRhs = false;
-  else if (is(*db, {n, k}))
-    result.transposeRhs = true;
-  else
-    return failure();
-  if (!is(*dc, {m, n}))
-    return failure();
-  // Read 2-D transposes as transposed operands (the quantized tensor is
-  // then shared with the untransposed uses).
-  if (prefix.empty()) {
-    a = lookThroughTranspose(a, result.transposeLhs);
-    b = lookThroughTranspose(b, result.transposeRhs);
-  }
-  result.lhs = a;
-  result.rhs = b;
-  result.macs = 1;
-  for (int64_t size : op.getStaticLoopRanges())
-    result.macs *= size;
-  return result;
-}
-
-FailureOr<Contraction> matchConv(linalg::Conv2DNchwFchwOp op) {
-  if (!op.hasPureTensorSemantics())
-    return failure();
-  Value input = op.getDpsInputs()[0], filter = op.getDpsInputs()[1];
-  if (!isF32Tensor(input) || !isF32Tensor(filter) ||
-      !isF32Tensor(op.getDpsInits()[0]))
-    return failure();
-  Contraction result;
-  result.op = op;
-  result.isConv = true;
-  // A zero tensor.pad of H and W only, the same on both sides, is the
-  // convolution's padding.
-  if (auto pad = input.getDefiningOp<tensor::PadOp>()) {
-    ArrayRef<int64_t> low = pad.getStaticLow(), high = pad.getStaticHigh();
-    Value padValue = pad.getConstantPaddingValue();
-    bool zero = padValue && matchPattern(padValue, m_AnyZeroFloat()) &&
-                !matchPattern(padValue, m_NegZeroFloat());
-    if (zero && low.size() == 4 && low == high && low[0] == 0 && low[1] == 0 &&
-        !ShapedType::isDynamic(low[2]) && !ShapedType::isDynamic(low[3]) &&
-        isF32Tensor(pad.getSource())) {
-      input = pad.getSource();
-      result.padding = {low[2], low[3]};
-    }
-  }
-  result.lhs = input;
-  result.rhs = filter;
-  result.macs = 1;
-  for (int64_t size : op.getStaticLoopRanges())
-    result.macs *= size;
-  return result;
+SmallVector<int64_t> invertPermutation(ArrayRef<int64_t> perm) {
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = i;
+  return inverse;
 }
 
 struct BMQuantizeTrainingPass
@@ -233,6 +71,7 @@ struct BMQuantizeTrainingPass
   FormatAttr forward, backward;
   ::bm::numerics::Rounding roundingMode;
   Rounding roundingEnum;
+  ScaleRule forwardRule = ScaleRule::floor, backwardRule = ScaleRule::floor;
   bool lossGradFP32 = false;
 
   LogicalResult parseOptions(ModuleOp module) {
@@ -266,6 +105,26 @@ struct BMQuantizeTrainingPass
       return module.emitError("bm-quantize-training: unknown rounding '")
              << rounding << "'; use nearest, stochastic or zero";
     roundingEnum = *r;
+    // scale, then the per-role overrides.
+    std::optional<ScaleRule> common = symbolizeScaleRule(scale);
+    if (!common)
+      return module.emitError("bm-quantize-training: unknown scale '")
+             << scale << "'; use floor or fit";
+    for (auto [name, text, rule] :
+         {std::tuple<StringRef, StringRef, ScaleRule *>{
+              "forward-scale", forwardScale, &forwardRule},
+          {"backward-scale", backwardScale, &backwardRule}}) {
+      if (text.empty()) {
+        *rule = *common;
+        continue;
+      }
+      std::optional<ScaleRule> parsed = symbolizeScaleRule(text);
+      if (!parsed)
+        return module.emitError("bm-quantize-training: unknown ")
+               << name << " '" << text
+               << "'; use floor or fit, or leave it out to follow scale";
+      *rule = *parsed;
+    }
     if (block.empty())
       block = {48, 48};
     if (convBlock.empty())
@@ -302,20 +161,22 @@ struct BMQuantizeTrainingPass
     // first; the rewrite below replaces results, so each op is matched
     // again when its turn comes (its operands may be new values by then).
     RoleAnalysis roles(func);
-    auto match = [](linalg::LinalgOp op) -> FailureOr<Contraction> {
-      if (auto conv = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation()))
-        return matchConv(conv);
-      return matchMatmul(op);
-    };
-    SmallVector<std::pair<Operation *, std::pair<Role, Role>>> contractions;
-    llvm::SmallDenseSet<Operation *> readLossGrad;
+    SmallVector<FoundContraction> contractions;
+    bool anyMatched = false;
     func.walk([&](linalg::LinalgOp op) {
-      if (FailureOr<Contraction> c = match(op); succeeded(c)) {
-        contractions.push_back(
-            {op, {roles.roleOf(c->lhs), roles.roleOf(c->rhs)}});
-        if (roles.isLossGrad(c->lhs) || roles.isLossGrad(c->rhs))
-          readLossGrad.insert(op);
+      if (!isContractionOrConvolution(op))
+        return;
+      FoundContraction found{op};
+      ContractionMatch match = matchContraction(op);
+      if (match.plan) {
+        found.matched = anyMatched = true;
+        for (const OperandPlan *operand :
+             {&match.plan->lhs, &match.plan->rhs}) {
+          found.roles[operand->operandNumber] = roles.roleOf(operand->source);
+          found.readsLossGrad |= roles.isLossGrad(operand->source);
+        }
       }
+      contractions.push_back(found);
     });
     if (contractions.empty())
       return success();
@@ -333,7 +194,7 @@ struct BMQuantizeTrainingPass
         seed = arg;
       }
     }
-    if (roundingEnum == Rounding::stochastic && !seed)
+    if (anyMatched && roundingEnum == Rounding::stochastic && !seed)
       return func.emitError(
           "bm-quantize-training: stochastic rounding needs a seed; mark an "
           "i64 argument (e.g. the step number) with {bm.role = \"seed\"}, "
@@ -341,15 +202,22 @@ struct BMQuantizeTrainingPass
 
     OpBuilder builder(func.getContext());
     int64_t quantizeCount = 0;
-    llvm::DenseMap<std::pair<Value, Type>, Value> cache;
+    llvm::DenseMap<std::tuple<Value, Type, unsigned>, Value> cache;
     llvm::DenseMap<Block *, Operation *> lastArgQuantize;
 
-    auto quantize = [&](Value v, BMTensorType type) -> Value {
-      auto key = std::make_pair(v, Type(type));
+    // Right after the definition of v, so that every use is dominated.
+    auto setInsertionPointAfterValue = [&](Value v) {
+      if (auto arg = dyn_cast<BlockArgument>(v))
+        builder.setInsertionPointToStart(arg.getOwner());
+      else
+        builder.setInsertionPointAfter(v.getDefiningOp());
+    };
+
+    auto quantize = [&](Value v, BMTensorType type, ScaleRule rule) -> Value {
+      auto key = std::make_tuple(v, Type(type), static_cast<unsigned>(rule));
       if (Value cached = cache.lookup(key))
         return cached;
-      // Right after the definition, so that every use is dominated;
-      // arguments in order at the top of their block.
+      // Arguments in order at the top of their block.
       if (auto arg = dyn_cast<BlockArgument>(v)) {
         Operation *lastForBlock = lastArgQuantize.lookup(arg.getOwner());
         if (lastForBlock)
@@ -375,50 +243,126 @@ struct BMQuantizeTrainingPass
       ++quantizeCount;
       Value q = QuantizeOp::create(
           builder, loc, type, v,
-          RoundingAttr::get(builder.getContext(), roundingEnum), opSeed);
+          RoundingAttr::get(builder.getContext(), roundingEnum), opSeed,
+          ScaleRuleAttr::get(builder.getContext(), rule));
       cache[key] = q;
       if (auto arg = dyn_cast<BlockArgument>(v))
         lastArgQuantize[arg.getOwner()] = q.getDefiningOp();
       return q;
     };
 
-    auto blockFor = [&](ArrayRef<int64_t> shape, bool isConv, bool isFilter) {
+    // Exact data movement, created once: per (source, result type) for
+    // collapses (two collapses of one tensor to one shape hold the same
+    // elements in the same order) and broadcasts, per (input, permutation)
+    // for bm.transpose.
+    llvm::DenseMap<std::pair<Value, Type>, Value> collapsed, broadcasted;
+    llvm::DenseMap<std::pair<Value, Attribute>, Value> transposed;
+    auto collapseOnce = [&](Value source,
+                            ArrayRef<ReassociationIndices> groups) -> Value {
+      auto type = tensor::CollapseShapeOp::inferCollapsedType(
+          cast<RankedTensorType>(source.getType()), groups);
+      Value &slot = collapsed[{source, type}];
+      if (!slot) {
+        setInsertionPointAfterValue(source);
+        slot = tensor::CollapseShapeOp::create(builder, source.getLoc(), type,
+                                               source, groups);
+      }
+      return slot;
+    };
+    auto transposeOnce = [&](Value q, ArrayRef<int64_t> perm) -> Value {
+      auto type = cast<BMTensorType>(q.getType());
+      SmallVector<int64_t> shape, block;
+      for (int64_t p : perm) {
+        shape.push_back(type.getShape()[p]);
+        block.push_back(type.getBlock()[p]);
+      }
+      auto resultType = BMTensorType::get(shape, type.getFormat(), block);
+      DenseI64ArrayAttr permAttr = builder.getDenseI64ArrayAttr(perm);
+      Value &slot = transposed[{q, permAttr}];
+      if (!slot) {
+        setInsertionPointAfterValue(q);
+        slot =
+            TransposeOp::create(builder, q.getLoc(), resultType, q, permAttr);
+      }
+      return slot;
+    };
+    auto broadcastOnce = [&](Value q, int64_t count) -> Value {
+      auto type = cast<BMTensorType>(q.getType());
+      SmallVector<int64_t> shape = {count}, block = {1};
+      llvm::append_range(shape, type.getShape());
+      llvm::append_range(block, type.getBlock());
+      Value &slot =
+          broadcasted[{q, BMTensorType::get(shape, type.getFormat(), block)}];
+      if (!slot) {
+        setInsertionPointAfterValue(q);
+        slot = buildBatchBroadcast(builder, q.getLoc(), q, count);
+      }
+      return slot;
+    };
+
+    // The BM operand a plan describes: the source, collapsed, quantized in
+    // its own layout with the block that the option gives for the operand's
+    // place in the BM op, then permuted or broadcast.
+    auto buildOperand = [&](const OperandPlan &plan, Role role,
+                            BMContractionKind kind, bool isFilter) -> Value {
+      Value v = plan.source;
+      if (!plan.collapse.empty())
+        v = collapseOnce(v, plan.collapse);
+      ArrayRef<int64_t> shape = cast<RankedTensorType>(v.getType()).getShape();
       SmallVector<int64_t> blk;
-      if (isConv)
-        blk.assign(isFilter ? filterBlock.begin() : convBlock.begin(),
-                   isFilter ? filterBlock.end() : convBlock.end());
-      else {
+      if (kind == BMContractionKind::Conv2D) {
+        ArrayRef<int64_t> nchw = isFilter ? ArrayRef<int64_t>(filterBlock)
+                                          : ArrayRef<int64_t>(convBlock);
+        blk.assign(nchw.begin(), nchw.end());
+        // Dim i of bm.conv2d's operand is dim permutation[i] of v.
+        for (auto [i, p] : llvm::enumerate(plan.permutation))
+          blk[p] = nchw[i];
+      } else {
         blk.assign(shape.size() - 2, 1); // batch dims: one block per entry
         blk.append(block.begin(), block.end());
       }
-      return blk;
+      FormatAttr format = role == Role::Error ? backward : forward;
+      ScaleRule rule = role == Role::Error ? backwardRule : forwardRule;
+      Value q = quantize(v, BMTensorType::get(shape, format, blk), rule);
+      if (!plan.permutation.empty())
+        q = transposeOnce(q, plan.permutation);
+      if (plan.broadcast)
+        q = broadcastOnce(q, *plan.broadcast);
+      return q;
     };
 
-    for (auto [index, entry] : llvm::enumerate(contractions)) {
-      Operation *op = entry.first;
-      auto [ra, rb] = entry.second;
-      FailureOr<Contraction> matched = match(cast<linalg::LinalgOp>(op));
-      if (failed(matched))
-        return op->emitError("bm-quantize-training: internal error: "
-                             "contraction #")
-               << index << " no longer matches";
-      Contraction &c = *matched;
+    for (auto [index, found] : llvm::enumerate(contractions)) {
+      Operation *op = found.op;
+      StringRef name = op->getName().getStringRef();
+      ContractionMatch match = matchContraction(cast<linalg::LinalgOp>(op));
+      if (!match.plan) {
+        if (found.matched)
+          return op->emitError("bm-quantize-training: internal error: "
+                               "contraction #")
+                 << index << " no longer matches: " << match.reason;
+        op->emitRemark("bm-quantize-training: contraction #")
+            << index << " (" << name << ") kept in FP32: " << match.reason;
+        continue;
+      }
+      ContractionPlan &plan = *match.plan;
       if (llvm::is_contained(keepFP32, static_cast<int64_t>(index))) {
         op->emitRemark("bm-quantize-training: contraction #")
             << index << " kept in FP32 (keep-fp32)";
         continue;
       }
-      if (lossGradFP32 && readLossGrad.contains(op)) {
+      if (lossGradFP32 && found.readsLossGrad) {
         op->emitRemark("bm-quantize-training: contraction #")
             << index << " kept in FP32: it reads the loss gradient (loss-grad="
             << lossGrad << ")";
         continue;
       }
-      if (c.macs < minMacs) {
+      if (plan.macs < minMacs) {
         op->emitRemark("bm-quantize-training: contraction #")
-            << index << " kept in FP32: " << c.macs << " MACs < min-macs";
+            << index << " kept in FP32: " << plan.macs << " MACs < min-macs";
         continue;
       }
+      Role ra = found.roles[plan.lhs.operandNumber];
+      Role rb = found.roles[plan.rhs.operandNumber];
       if (ra == Role::Error && rb == Role::Error) {
         op->emitWarning("bm-quantize-training: both operands of contraction "
                         "#")
@@ -427,52 +371,52 @@ struct BMQuantizeTrainingPass
                "FP32. Mark the arguments' roles if this is wrong";
         continue;
       }
-      auto typeFor = [&](Value v, Role role, bool isFilter) {
-        auto shape = cast<RankedTensorType>(v.getType()).getShape();
-        FormatAttr format = role == Role::Error ? backward : forward;
-        return BMTensorType::get(shape, format,
-                                 blockFor(shape, c.isConv, isFilter));
-      };
-      BMTensorType ta = typeFor(c.lhs, ra, false);
-      BMTensorType tb = typeFor(c.rhs, rb, c.isConv);
-      Value qa = quantize(c.lhs, ta);
-      Value qb = quantize(c.rhs, tb);
+      bool isConv = plan.kind == BMContractionKind::Conv2D;
+      Value qa = buildOperand(plan.lhs, ra, plan.kind, /*isFilter=*/false);
+      Value qb = buildOperand(plan.rhs, rb, plan.kind, /*isFilter=*/isConv);
 
+      // The init in the BM op's layout: permuted, then collapsed. The BM op's
+      // location records the op it replaces (bm-report shows it).
+      Location loc = op->getLoc();
+      Location bmLoc = FusedLoc::get(builder.getContext(), {loc},
+                                     builder.getStringAttr(name));
       builder.setInsertionPoint(op);
-      Value init = c.op.getDpsInits()[0];
+      Value init = cast<linalg::LinalgOp>(op).getDpsInits()[0];
+      if (!plan.initPermutation.empty())
+        init = transposeTensor(builder, loc, init, plan.initPermutation);
+      Type uncollapsed = init.getType();
+      if (!plan.resultCollapse.empty())
+        init = tensor::CollapseShapeOp::create(builder, loc, init,
+                                               plan.resultCollapse);
       Operation *replacement;
-      if (c.isConv) {
-        auto conv = cast<linalg::Conv2DNchwFchwOp>(op);
-        SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
-        SmallVector<int64_t> dilations(
-            conv.getDilations().getValues<int64_t>());
-        auto bmConv =
-            Conv2DOp::create(builder, op->getLoc(), init.getType(), qa, qb,
-                             init, builder.getDenseI64ArrayAttr(strides),
-                             builder.getDenseI64ArrayAttr(c.padding),
-                             builder.getDenseI64ArrayAttr(dilations),
-                             /*relaxed=*/nullptr);
-        if (failed(mlir::verify(bmConv))) {
-          bmConv->erase();
-          return failure();
-        }
-        replacement = bmConv;
-      } else {
-        auto matmul = MatmulOp::create(
-            builder, op->getLoc(), init.getType(), qa, qb, init,
-            c.transposeLhs ? builder.getUnitAttr() : nullptr,
-            c.transposeRhs ? builder.getUnitAttr() : nullptr,
+      if (isConv)
+        replacement = Conv2DOp::create(
+            builder, bmLoc, init.getType(), qa, qb, init,
+            builder.getDenseI64ArrayAttr(plan.strides),
+            builder.getDenseI64ArrayAttr(plan.padding),
+            builder.getDenseI64ArrayAttr(plan.dilations), /*relaxed=*/nullptr);
+      else
+        replacement = MatmulOp::create(
+            builder, bmLoc, init.getType(), qa, qb, init,
+            plan.transposeLhs ? builder.getUnitAttr() : nullptr,
+            plan.transposeRhs ? builder.getUnitAttr() : nullptr,
             /*relaxed=*/nullptr);
-        if (failed(mlir::verify(matmul))) {
-          matmul->erase();
-          return failure();
-        }
-        replacement = matmul;
+      if (failed(mlir::verify(replacement))) {
+        replacement->erase();
+        return failure();
       }
       replacement->setAttr(
           "bm.roles", builder.getStrArrayAttr({roleName(ra), roleName(rb)}));
       replacement->setAttr("bm.index", builder.getI64IntegerAttr(index));
-      op->getResult(0).replaceAllUsesWith(replacement->getResult(0));
+      // The result back in the op's layout.
+      Value result = replacement->getResult(0);
+      if (!plan.resultCollapse.empty())
+        result = tensor::ExpandShapeOp::create(builder, loc, uncollapsed,
+                                               result, plan.resultCollapse);
+      if (!plan.initPermutation.empty())
+        result = transposeTensor(builder, loc, result,
+                                 invertPermutation(plan.initPermutation));
+      op->getResult(0).replaceAllUsesWith(result);
       op->erase();
     }
     return success();

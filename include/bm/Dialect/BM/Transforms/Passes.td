@@ -13,8 +13,14 @@ def BMReport : Pass<"bm-report", "::mlir::ModuleOp"> {
     element format and block shape of each operand, the length of the longest
     run, the exact accumulator width (numerics.md section 5) and the integer
     type it is stored in, and the operand memory in bytes as float32 and as
-    BM (codes plus one bias byte per block), and the operand roles that
-    `bm-quantize-training` recorded (`bm.roles`). The IR is not changed.
+    BM (codes plus one bias byte per block), the operand roles that
+    `bm-quantize-training` recorded (`bm.roles`), the scale rule (`floor` or
+    `fit`, numerics.md section 2) of the `bm.quantize` that made each operand
+    (`-` where the operand comes from elsewhere, e.g. a function argument),
+    and the FP32 op it replaced (recorded in the op's location). Above the
+    table, one line per linalg contraction or convolution still in FP32:
+    whether `bm-quantize-training` rewrites its form (then an option or its
+    roles kept it) or why not. The IR is not changed.
 
     The table goes to standard error, or to the file named by `output`.
   }];
@@ -99,15 +105,36 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
     backward format, and the products are summed exactly. Everything else
     (batch norm, ReLU, pooling, loss, optimizer, master weights) stays FP32.
 
-    Recognized contractions: `linalg.matmul` (also with transposing
-    indexing maps), `linalg.batch_matmul`, `linalg.generic` ops that are
-    matmul-like contractions (one reduction dimension, at most one leading
-    batch dimension, a multiply-add body on f32), and
-    `linalg.conv_2d_nchw_fchw` (a `tensor.pad` of zeros in H/W feeding it
-    becomes the op's padding). Operands that are `linalg.transpose`s of a
-    2-D tensor are quantized before the transpose and read through
-    `transpose_lhs`/`transpose_rhs`, so one quantized activation serves the
-    forward GEMM and the weight-gradient GEMM when blocks are square.
+    Recognized contractions (docs/training.md lists the forms):
+
+    * `linalg.conv_2d_nchw_fchw`, `linalg.conv_2d_nhwc_fhwc` and
+      `linalg.conv_2d_nhwc_hwcf` become `bm.conv2d` (NCHW x FCHW). Each
+      operand is quantized in its own layout, with `conv-block` /
+      `filter-block` placed on the same (N, C, H, W) / (F, C, KH, KW)
+      dims, and permuted exactly by `bm.transpose`; init and result are
+      transposed in f32. A symmetric `tensor.pad` of zeros of H and W in
+      front of the input becomes the op's padding.
+    * Every other f32 contraction whose indexing maps are projections of
+      the loop dims (`linalg.matmul` and `linalg.batch_matmul` with default
+      or explicit maps, `linalg.contract`, `linalg.generic` with a
+      multiply-add body) becomes a rank-2 or rank-3 `bm.matmul`: the output
+      dims are split into batch, M and N groups and the reduction dims
+      into K, each group collapsed into one dim (`tensor.collapse_shape`,
+      exact); transposed operands set `transpose_lhs` / `transpose_rhs`,
+      and an operand without the batch dims (a broadcast) is quantized
+      once and broadcast in BM.
+
+    Operands are read through `linalg.transpose`, `tensor.collapse_shape`,
+    `linalg.broadcast`, `linalg.copy` and generics that are one of these,
+    so each tensor is quantized once, in its own layout, and shared: an
+    activation serves its forward GEMM and, transposed, its weight-gradient
+    GEMM when blocks are square; attention's q, k, v and p serve the
+    forward and backward batch matmuls.
+
+    Every linalg contraction or convolution that stays FP32 gets a remark
+    saying why (not f32, dynamic shape, grouped or depthwise convolution,
+    a layout bm.matmul cannot read, error x error, `keep-fp32`,
+    `min-macs`, `loss-grad`, ...).
 
     Roles, by dataflow (documented in docs/training.md):
 
@@ -121,10 +148,11 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
 
     A contraction of two errors has no role the paper defines: it is kept in
     FP32 with a warning. Each quantize of a tensor is created once and reused
-    (same value, format, block and rounding). Stochastic rounding draws from
-    the seed argument (`{bm.role = "seed"}`, an `i64`, e.g. the step
-    number): quantize op `i` of a step uses seed `(seed << 16) + i`, so no
-    two quantize ops of a step, or of different steps, share random words.
+    (same value, format, block, rounding and scale rule). Stochastic
+    rounding draws from the seed argument (`{bm.role = "seed"}`, an `i64`,
+    e.g. the step number): quantize op `i` of a step uses seed
+    `(seed << 16) + i`, so no two quantize ops of a step, or of different
+    steps, share random words.
 
     The loss gradient itself (the result of the op marked `bm.grad_seed`,
     e.g. `(softmax - onehot) / batch`) feeds the last layer's data- and
@@ -138,7 +166,16 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
     as the paper's reference code does; `auto` (the default) does so for the
     bm5 and bm4 presets only.
 
-    Each new op carries `bm.roles` and `bm.index` for `--bm-report`.
+    `scale` picks the shared-exponent rule of every quantize (numerics.md
+    section 2): `floor`, the paper's, or `fit`, which raises a block's scale
+    by one when its largest magnitude would saturate, so that no block is
+    clipped (one bit of precision less for the blocks it raises).
+    `forward-scale` (weights and activations) and `backward-scale` (errors)
+    override it per role, e.g. `backward-scale=fit` alone for the errors,
+    whose clipped loss gradient is the cause above.
+
+    Each new op carries `bm.roles` and `bm.index`, and its location names
+    the op it replaced, for `--bm-report`.
   }];
   let options = [
     Option<"preset", "preset", "std::string", /*default=*/"\"bm6\"",
@@ -153,14 +190,17 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
                "Block shape of matmul operands (default 48,48; 0 = whole "
                "dimension)">,
     ListOption<"convBlock", "conv-block", "int64_t",
-               "Block shape of NCHW convolution inputs (default 1,48,0,0)">,
+               "Block shape of convolution inputs, as N,C,H,W whatever the "
+               "layout (default 1,48,0,0)">,
     ListOption<"filterBlock", "filter-block", "int64_t",
-               "Block shape of FCHW convolution filters (default 48,48,0,0)">,
+               "Block shape of convolution filters, as F,C,KH,KW whatever "
+               "the layout (default 48,48,0,0)">,
     Option<"rounding", "rounding", "std::string", /*default=*/"\"stochastic\"",
            "Rounding of every quantize: nearest, stochastic or zero">,
     ListOption<"keepFP32", "keep-fp32", "int64_t",
-               "Indices (program order within each function, as in the "
-               "report) of contractions to keep in FP32">,
+               "Indices (program order of the linalg contractions and "
+               "convolutions within each function, as in the remarks) of "
+               "contractions to keep in FP32">,
     Option<"minMacs", "min-macs", "int64_t", /*default=*/"0",
            "Keep contractions with fewer multiply-accumulates in FP32">,
     Option<"lossGrad", "loss-grad", "std::string", /*default=*/"\"auto\"",
@@ -168,6 +208,16 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
            "the bm.grad_seed op, through data movement only): bm "
            "(backward format), fp32 (kept in FP32), or auto (fp32 for the "
            "bm5 and bm4 presets, whose backward formats clip it, else bm)">,
+    Option<"scale", "scale", "std::string", /*default=*/"\"floor\"",
+           "Shared-exponent rule of every quantize: floor (the paper's) or "
+           "fit (one scale up for a block whose maximum would saturate)">,
+    Option<"forwardScale", "forward-scale", "std::string",
+           /*default=*/"\"\"",
+           "Scale rule of weights and activations (floor or fit); overrides "
+           "scale">,
+    Option<"backwardScale", "backward-scale", "std::string",
+           /*default=*/"\"\"",
+           "Scale rule of errors (floor or fit); overrides scale">,
   ];
   let dependentDialects = ["::mlir::bm::BMDialect",
                            "::mlir::arith::ArithDialect"];
