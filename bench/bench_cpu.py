@@ -234,6 +234,13 @@ MATMULS = [
     ("backward e3m2 x e2m3", "e3m2", "e2m3", None),
     # The first layer of examples/mlp_train.mlir (batch 64, 784 -> 256).
     ("BM6 forward, MLP layer 1", "e2m3", "e2m3", (64, 784, 256)),
+    # Layer shapes of common networks, as matmuls: a ResNet-50 3x3
+    # convolution of the 28x28 stage (im2col: 28*28 outputs, 128 * 3 * 3
+    # taps, 128 filters) and a BERT-base attention projection (512 tokens,
+    # 768 -> 768), BM6 and BM8.
+    ("BM6 ResNet-50 conv 3x3 (im2col)", "e2m3", "e2m3", (784, 1152, 128)),
+    ("BM6 Transformer projection", "e2m3", "e2m3", (512, 768, 768)),
+    ("BM8 Transformer projection", "e2m5", "e2m5", (512, 768, 768)),
 ]
 
 
@@ -242,14 +249,14 @@ MATMULS = [
 # ---------------------------------------------------------------------------
 
 def bench_matmul(label, fa, fb, m, k, n, args, mcpu, rng, ob, emulation,
-                 exact_timing):
+                 exact_timing, cpu=None):
     """One bm.matmul (A in fa, B in fb, 48x48 blocks) against numpy float32
     (all threads and one thread) and, for BM6, the q-dq emulation. Checked
     bit for bit against numerics.matmul first."""
     ops = 2.0 * m * n * k
     t0 = time.perf_counter()
     mlib = compiler.compile_module(matmul_module(m, k, n, fa, fb), mcpu=mcpu,
-                                   use_cache=False)
+                                   cpu=cpu, use_cache=False)
     t_compile = time.perf_counter() - t0
     a = rng.standard_normal((m, k)).astype(np.float32)
     bmat = rng.standard_normal((k, n)).astype(np.float32)
@@ -361,7 +368,7 @@ def step_arguments(sig, rng):
     return args
 
 
-def bench_step(example, fmt, rounds, mcpu, rng):
+def bench_step(example, fmt, rounds, mcpu, rng, cpu=None):
     """The example's training step compiled in FP32 and in `fmt` through the
     same pipeline (bm-lower-to-cpu), timed on the same inputs."""
     from bm.runner import rewrite_passes
@@ -371,7 +378,7 @@ def bench_step(example, fmt, rounds, mcpu, rng):
     sig = json.loads(re.search(r"// bm.signature: (\{.*\})", text).group(1))
     libs = {}
     for name in ("fp32", fmt):
-        libs[name] = compiler.compile_module(text, mcpu=mcpu,
+        libs[name] = compiler.compile_module(text, mcpu=mcpu, cpu=cpu,
                                              passes=rewrite_passes(name),
                                              use_cache=False)
     args = step_arguments(sig, rng)
@@ -440,6 +447,13 @@ def main():
                          "quarter; default 8)")
     ap.add_argument("--mcpu", default="native",
                     help="llc -mcpu (default native; 'generic' for none)")
+    ap.add_argument("--cpu", default=None,
+                    choices=sorted(compiler.CPU_TARGETS),
+                    help="the CPU target of the bm code (bm-lower-to-cpu "
+                         "cpu=...; default: this host's, as bm.compiler "
+                         "picks it)")
+    ap.add_argument("--skip-steps", action="store_true",
+                    help="skip the training-step section")
     ap.add_argument("--no-exact-ref", action="store_true",
                     help="skip timing numerics.matmul (the exact numpy "
                          "reference; it is still the bit-exact check)")
@@ -450,6 +464,12 @@ def main():
     print("== bm CPU benchmark (bench/bench_cpu.py)")
     print("CPU: %s; %d logical CPU(s), %d usable by this process" % (
         cpu_model(), os.cpu_count() or 0, len(os.sched_getaffinity(0))))
+    flags = compiler._cpu_flags() or set()
+    wanted = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+              "avx_vnni", "avx512_bf16"]
+    print("CPU flags: %s; missing: %s" % (
+        " ".join(f for f in wanted if f in flags) or "-",
+        " ".join(f for f in wanted if f not in flags) or "-"))
     print("Python %s, numpy %s" % (platform.python_version(), np.__version__))
     lines, warning, ob = blas_info()
     for line in lines:
@@ -469,8 +489,10 @@ def main():
         print("!" * 78)
     tools = compiler.find_tools()
     parallel = compiler._usable_cpus() > 1 and compiler._has_async_runtime(tools)
-    print("bm-opt: %s; llc -O3 -mcpu=%s; bm code: %s" % (
-        tools.bm_opt, args.mcpu,
+    cpu = args.cpu or (compiler.host_cpu_target() if args.mcpu == "native"
+                       else "generic")
+    print("bm-opt: %s; llc -O3 -mcpu=%s; CPU target: %s; bm code: %s" % (
+        tools.bm_opt, args.mcpu, cpu,
         "bm.matmul tiles on %d cores (parallel=true, async runtime)"
         % compiler._usable_cpus() if parallel else "single-threaded"))
     mcpu = None if args.mcpu == "generic" else args.mcpu
@@ -479,7 +501,8 @@ def main():
     # -- quantize --------------------------------------------------------
     r = args.quant_size
     t0 = time.perf_counter()
-    qlib = compiler.compile_module(quant_module(r, r), mcpu=mcpu, use_cache=False)
+    qlib = compiler.compile_module(quant_module(r, r), mcpu=mcpu, cpu=cpu,
+                                   use_cache=False)
     t_compile_q = time.perf_counter() - t0
     x = rng.standard_normal((r, r)).astype(np.float32)
     x *= np.exp2(rng.integers(-8, 9, size=(r, 1))).astype(np.float32)
@@ -534,7 +557,7 @@ def main():
     for label, fa, fb, shape in MATMULS:
         m, k, n = shape or (args.mm_size,) * 3
         out["matmul"].append(bench_matmul(
-            label, fa, fb, m, k, n, args, mcpu, rng, ob,
+            label, fa, fb, m, k, n, args, mcpu, rng, ob, cpu=cpu,
             emulation=(shape is None and fa == FMT and fb == FMT),
             exact_timing=(shape is None and fa == FMT and fb == FMT
                           and not args.no_exact_ref)))
@@ -545,7 +568,10 @@ def main():
     out["steps"] = []
     for example, rounds in (("mlp_train.mlir", args.step_rounds),
                             ("cnn_train.mlir", max(2, args.step_rounds // 4))):
-        out["steps"].append(bench_step(example, "bm6", rounds, mcpu, rng))
+        if args.skip_steps:
+            break
+        out["steps"].append(bench_step(example, "bm6", rounds, mcpu, rng,
+                                       cpu=cpu))
 
     q = out["quantize"]
     print()

@@ -79,7 +79,7 @@ $python "$gpu/extract_gpu_binaries.py" "$tmp/kernels.isa.mlir" -o "$out/ptx"
 $python "$gpu/extract_gpu_binaries.py" "$tmp/kernels_scalar.isa.mlir" -o "$out/ptx"
 
 step "expected outputs: the same functions compiled for the CPU"
-"$bmopt" "$tmp/kernels_cpu.mlir" --bm-lower-to-cpu=emit-c-interface=true \
+"$bmopt" "$tmp/kernels_cpu.mlir" --bm-lower-to-cpu="emit-c-interface=true cpu=generic" \
   -o "$tmp/kernels_cpu.ll.mlir"
 to_object "$tmp/kernels_cpu.ll.mlir" "$tmp/kernels_cpu.o"
 c++ -shared "$tmp/kernels_cpu.o" -o "$tmp/libbm_kernels_cpu.so" \

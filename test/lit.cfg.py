@@ -60,16 +60,30 @@ try:
 except (OSError, subprocess.SubprocessError):
     pass
 
-# This machine is an x86-64 CPU with AVX2: code compiled with
-# bm-lower-to-cpu{x86-avx2=true} can run here.
+# What code this machine can run, from its CPU flags (/proc/cpuinfo), for
+# the execution tests of each CPU target of bm-lower-to-cpu (their
+# instruction-selection tests run everywhere):
+#   host-x86-avx2         cpu=avx2 (x86-64 with AVX2 and FMA);
+#   host-x86-avx-vnni     cpu=avx-vnni (256-bit vpdpbusd / vpdpwssd: AVX-VNNI,
+#                         or AVX-512 VNNI with VL, which LLVM then encodes);
+#   host-x86-avx512-vnni  cpu=avx512-vnni (AVX-512 F, BW, VL and VNNI).
 try:
     import platform
     if platform.machine().lower() in ("x86_64", "amd64"):
         with open("/proc/cpuinfo") as _f:
             for _line in _f:
                 if _line.startswith("flags"):
-                    if "avx2" in _line.split(":", 1)[1].split():
+                    _flags = set(_line.split(":", 1)[1].split())
+                    if {"avx2", "fma"} <= _flags:
                         config.available_features.add("host-x86-avx2")
+                        _avx512 = {"avx512f", "avx512bw", "avx512vl",
+                                   "avx512_vnni"} <= _flags
+                        if _avx512:
+                            config.available_features.add(
+                                "host-x86-avx512-vnni")
+                        if _avx512 or "avx_vnni" in _flags:
+                            config.available_features.add(
+                                "host-x86-avx-vnni")
                     break
 except OSError:
     pass

@@ -6,7 +6,7 @@ A small ahead-of-time driver around the tools of the CPU lowering:
    LLVM dialect; every public function gets a ``_mlir_ciface_<name>`` wrapper);
 2. ``mlir-translate --mlir-to-llvmir``;
 3. ``llc -O3 -filetype=obj -relocation-model=pic -mtriple=<llc's default>
-   [-mcpu=native] [-mattr=+avx2]``;
+   [-mcpu=native] [-mattr=<the CPU target's features>]``;
 4. ``cc -shared`` (``libmlir_c_runner_utils`` linked only if used, with an
    rpath).
 
@@ -14,9 +14,11 @@ With ``parallel`` (the default where more than one CPU is usable) the
 lowering runs the tiles of bm.matmul kernels as async tasks
 (``bm-lower-to-cpu{parallel=true}``): LLVM ``opt`` splits their coroutines
 between steps 2 and 3, and the library links ``libmlir_async_runtime``.
-With ``x86_avx2`` (the default when compiling for this host on an x86-64
-CPU with AVX2) the matmul kernel may use AVX2 intrinsics
-(``bm-lower-to-cpu{x86-avx2=true}``: the u8 x s8 step for BM6-width forms).
+The CPU target (``cpu``; ``bm-lower-to-cpu{cpu=...}``) is this host's when
+compiling for it (``mcpu="native"``, the default): ``avx512-vnni`` (vpdpbusd /
+vpdpwssd on 512-bit vectors), ``avx-vnni`` (the same on 256-bit vectors),
+``avx2`` (the pmaddubsw step for BM6-width forms) or ``generic`` (portable
+vector IR), from the CPU flags in /proc/cpuinfo (see :func:`host_cpu_target`).
 
 then loads the library with :mod:`ctypes` and calls the wrappers with memref
 descriptors built over numpy arrays. Compiled libraries are cached by a hash
@@ -327,19 +329,56 @@ def _llc_version_field(llc, pattern):
     return m.group(1) if m else None
 
 
-def host_has_avx2() -> bool:
-    """Whether this machine is an x86-64 CPU with AVX2 (from /proc/cpuinfo;
-    False where that cannot be read)."""
+# The CPU targets of bm-lower-to-cpu{cpu=...}, from the most capable down:
+# name -> (/proc/cpuinfo flags the code needs, llc -mattr features). The
+# 256-bit VNNI intrinsics also run on AVX-512 VNNI CPUs with VL (LLVM encodes
+# them with EVEX there).
+CPU_TARGETS = {
+    "avx512-vnni": (({"avx2", "fma", "avx512f", "avx512bw", "avx512vl",
+                      "avx512_vnni"},),
+                    "+avx2,+fma,+avx512f,+avx512bw,+avx512vl,+avx512vnni"),
+    "avx-vnni": (({"avx2", "fma", "avx_vnni"},
+                  {"avx2", "fma", "avx512vl", "avx512_vnni"}),
+                 "+avx2,+fma,+avxvnni"),
+    "avx2": (({"avx2", "fma"},), "+avx2,+fma"),
+    "generic": ((set(),), ""),
+}
+
+
+def _cpu_flags():
     if platform.machine().lower() not in ("x86_64", "amd64"):
-        return False
+        return None
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("flags"):
-                    return "avx2" in line.split(":", 1)[1].split()
+                    return set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return False
+    return None
+
+
+def host_cpu_targets() -> List[str]:
+    """The CPU targets whose code this machine can run, most capable first
+    (``generic`` always; the x86 ones from /proc/cpuinfo's flags)."""
+    flags = _cpu_flags()
+    if flags is None:
+        return ["generic"]
+    return [name for name, (needs, _) in CPU_TARGETS.items()
+            if any(need <= flags for need in needs)]
+
+
+def host_cpu_target() -> str:
+    """The target bm.compiler compiles for by default on this machine: the
+    most capable of :func:`host_cpu_targets` (what bm-opt's cpu=host
+    picks)."""
+    return host_cpu_targets()[0]
+
+
+def host_has_avx2() -> bool:
+    """Whether this machine is an x86-64 CPU with AVX2 and FMA (from
+    /proc/cpuinfo; False where that cannot be read)."""
+    return "avx2" in host_cpu_targets()
 
 
 def _host_cpu(llc):
@@ -713,6 +752,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    passes: Sequence[str] = (),
                    parallel: Optional[bool] = None,
                    vector_kernels: bool = True,
+                   cpu: Optional[str] = None,
                    x86_avx2: Optional[bool] = None,
                    out_params: Optional[bool] = None,
                    ) -> CompiledModule:
@@ -729,11 +769,13 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     None (the default) means yes when this process may use more than one
     CPU and the runtime library is installed; ``vector_kernels``: False
     lowers every contraction in the generic form
-    (``bm-lower-to-cpu{vector-kernels=false}``); ``x86_avx2``: let the
-    matmul kernel use x86 AVX2 intrinsics (``bm-lower-to-cpu{x86-avx2=true}``,
-    the u8 x s8 step for narrow forms such as BM6's e2m3) and pass llc
-    ``-mattr=+avx2``; None (the default) means yes when compiling for this
-    host (``mcpu="native"``) and it is an x86-64 CPU with AVX2;
+    (``bm-lower-to-cpu{vector-kernels=false}``); ``cpu``: the CPU target
+    of the kernels (``bm-lower-to-cpu{cpu=...}``, one of
+    :data:`CPU_TARGETS`; unless ``mcpu="native"``, llc also gets its
+    features as ``-mattr``), None
+    (the default) meaning :func:`host_cpu_target` when compiling for this
+    host (``mcpu="native"``) and ``generic`` otherwise; ``x86_avx2``: the
+    former switch, True for ``cpu="avx2"``, False for ``cpu="generic"``;
     ``out_params``: compile every function to write its results into
     caller-provided buffers (``bm-lower-to-cpu{out-params=...}``); calls
     then allocate each result (or take it from ``out=``) and the code
@@ -766,18 +808,30 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     if not vector_kernels:
         lower.append("vector-kernels=false")
     triple = _default_triple(tools.llc)
-    if x86_avx2 is None:
-        x86_avx2 = (mcpu == "native" and (triple or "").startswith("x86_64")
-                    and host_has_avx2())
-    if x86_avx2:
-        lower.append("x86-avx2=true")
+    if cpu is None:
+        if x86_avx2 is not None:
+            cpu = "avx2" if x86_avx2 else "generic"
+        elif mcpu == "native" and (triple or "").startswith("x86_64"):
+            cpu = host_cpu_target()
+        else:
+            cpu = "generic"
+    elif x86_avx2 is not None and cpu != ("avx2" if x86_avx2 else "generic"):
+        raise ValueError("compile_module: x86_avx2=%s contradicts cpu=%r "
+                         "(give only cpu)" % (x86_avx2, cpu))
+    if cpu not in CPU_TARGETS:
+        raise ValueError("compile_module: unknown cpu %r; use one of %s"
+                         % (cpu, ", ".join(CPU_TARGETS)))
+    lower.append("cpu=" + cpu)
     llc_flags = ["-O%d" % opt_level, "-filetype=obj", "-relocation-model=pic"]
     if triple:
         llc_flags.append("-mtriple=" + triple)
     if mcpu:
         llc_flags.append("-mcpu=" + mcpu)
-    if x86_avx2:
-        llc_flags.append("-mattr=+avx2")
+    # For this host (-mcpu=native) llc already has the CPU's features, and
+    # must keep them: +avxvnni on an AVX-512 VNNI CPU without AVX-VNNI would
+    # encode the 256-bit vpdpbusd with VEX, which that CPU cannot run.
+    if CPU_TARGETS[cpu][1] and mcpu != "native":
+        llc_flags.append("-mattr=" + CPU_TARGETS[cpu][1])
     h = hashlib.sha256()
     for part in [_VERSION, mlir, repr(list(passes)), repr(lower),
                  repr(list(bm_opt_args)), repr(llc_flags),

@@ -330,30 +330,57 @@ class CompilerTest(unittest.TestCase):
             y = lib.mm_packed(qa.codes, qa.beta, qb.codes, qb.beta, init)
             self.assertBitsEqual(y, want, "matmul output (%s)" % what)
 
-    def test_matmul_u8_step(self):
-        """BM6 (e2m3 x e2m3) with the x86 AVX2 u8 x s8 step, the i16 step
-        and the generic lowering: the reference's bits from each; with
-        x86_avx2 the lowered module calls the pmaddubsw intrinsic."""
-        if not compiler.host_has_avx2():
-            self.skipTest("not an x86-64 CPU with AVX2")
+    # The byte-step intrinsic each CPU target's BM6 kernel calls.
+    BYTE_STEP = {"generic": None, "avx2": "llvm.x86.avx2.pmadd.ub.sw",
+                 "avx-vnni": "llvm.x86.avx512.vpdpbusd.256",
+                 "avx512-vnni": "llvm.x86.avx512.vpdpbusd.512"}
+
+    def test_matmul_each_cpu_target(self):
+        """BM6 (e2m3 x e2m3) through every CPU target this host can run
+        (the u8 x s8 steps of AVX2 and VNNI, the i16 step) and the generic
+        lowering: the reference's bits from each, and each lowered module
+        calls its target's byte-step intrinsic and no other. x86_avx2, the
+        former switch, still selects avx2 / generic."""
         m, k, n = 30, 100, 40   # runs of 48, 48 and 4 (unaligned)
         src = bm6_module(m, k, n, (48, 48), (48, 48))
         qa, qb, init, want = bm6_case(self.rng, m, k, n)
-        for what, kwargs in (("u8 step", dict(x86_avx2=True)),
-                             ("i16 step", dict(x86_avx2=False)),
-                             ("generic lowering", dict(vector_kernels=False))):
+        variants = [(cpu, dict(cpu=cpu), cpu)
+                    for cpu in compiler.host_cpu_targets()]
+        variants += [("generic lowering", dict(vector_kernels=False), None)]
+        if compiler.host_has_avx2():
+            variants += [("x86_avx2=True", dict(x86_avx2=True), "avx2"),
+                         ("x86_avx2=False", dict(x86_avx2=False), "generic")]
+        for what, kwargs, cpu in variants:
             lib = compiler.compile_module(src, **kwargs)
             with open(lib.lowered_path) as f:
-                calls = "llvm.x86.avx2.pmadd.ub.sw" in f.read()
-            self.assertEqual(calls, what == "u8 step", what)
+                lowered = f.read()
+            for target, name in self.BYTE_STEP.items():
+                if name:
+                    self.assertEqual(name in lowered, target == cpu,
+                                     "%s: %s" % (what, name))
             y = lib.bm6(qa.codes, qa.beta, qb.codes, qb.beta, init)
             self.assertBitsEqual(y, want, "BM6 matmul (%s)" % what)
+
+    def test_default_cpu_target_is_the_hosts(self):
+        """Compiling for this host (the default) lowers for
+        host_cpu_target(); a bad cpu name is refused."""
+        lib = compiler.compile_module(bm6_module(8, 48, 16, (48, 48),
+                                                 (48, 48)))
+        name = self.BYTE_STEP[compiler.host_cpu_target()]
+        with open(lib.lowered_path) as f:
+            lowered = f.read()
+        for other in self.BYTE_STEP.values():
+            if other:
+                self.assertEqual(other in lowered, other == name, other)
+        with self.assertRaises(ValueError):
+            compiler.compile_module(bm6_module(8, 48, 16, (48, 48), (48, 48)),
+                                    cpu="avx512")
 
     def test_matmul_fast_conversion_range(self):
         """Tiles whose scales s = sA + sB sit at the edges of the CPU
         kernel's fast conversion (s in [-126, 96], where sitofp(P) * 2^s
         is exact and may be fused with the addition) and just outside it,
-        through the u8 step, the i16 step and the generic lowering. One
+        through every CPU target's kernel and the generic lowering. One
         tile has s = 113 and P * 2^s = 1.5 * 2^128 onto an init of -max:
         the term overflows to inf (numerics.md section 5), which a fused
         multiply-add of the same operands would not (it gives 2^127)."""
@@ -380,10 +407,9 @@ class CompilerTest(unittest.TestCase):
         want = bmn.matmul(qa, qb, init)
         self.assertTrue(np.isposinf(want[16:, :16]).all())
         self.assertTrue(np.isfinite(want[:16]).all())
-        variants = [("i16 step", dict(x86_avx2=False)),
-                    ("generic lowering", dict(vector_kernels=False))]
-        if compiler.host_has_avx2():
-            variants.append(("u8 step", dict(x86_avx2=True)))
+        variants = [("generic lowering", dict(vector_kernels=False))]
+        variants += [("cpu=" + cpu, dict(cpu=cpu))
+                     for cpu in compiler.host_cpu_targets()]
         for what, kwargs in variants:
             lib = compiler.compile_module(src, **kwargs)
             y = lib.bm6(qa.codes, qa.beta, qb.codes, qb.beta, init)
@@ -393,20 +419,18 @@ class CompilerTest(unittest.TestCase):
         """A BM6 matmul whose operand packing is large enough to be tiled
         into tasks (bm-tile-parallel; 2^17 elements each) and whose u8 column
         sums run as tasks too: the reference's bits in parallel and in
-        order, with and without the x86 AVX2 step."""
+        order, on every CPU target this host can run."""
         if not compiler._has_async_runtime(compiler.find_tools()):
             self.skipTest("no libmlir_async_runtime / opt here")
         m, k, n = 256, 520, 300   # runs of 48 and a last one of 40
         src = bm6_module(m, k, n, (48, 48), (48, 48))
         qa, qb, init, want = bm6_case(self.rng, m, k, n)
-        avx2 = [False] + ([True] if compiler.host_has_avx2() else [])
         for parallel in (True, False):
-            for x86_avx2 in avx2:
-                lib = compiler.compile_module(src, parallel=parallel,
-                                              x86_avx2=x86_avx2)
+            for cpu in compiler.host_cpu_targets():
+                lib = compiler.compile_module(src, parallel=parallel, cpu=cpu)
                 y = lib.bm6(qa.codes, qa.beta, qb.codes, qb.beta, init)
-                self.assertBitsEqual(y, want, "matmul (parallel=%s, x86_avx2=%s)"
-                                     % (parallel, x86_avx2))
+                self.assertBitsEqual(y, want, "matmul (parallel=%s, cpu=%s)"
+                                     % (parallel, cpu))
 
     def test_large_quantize_parallel_and_sequential_agree(self):
         """A quantize large enough for the band loop to run as tasks

@@ -1,16 +1,21 @@
 // REQUIRES: llc-x86
-// RUN: bm-opt %s --bm-lower-to-cpu | mlir-translate --mlir-to-llvmir \
+// RUN: bm-opt %s --bm-lower-to-cpu=cpu=generic | mlir-translate --mlir-to-llvmir \
 // RUN: | llc -O3 -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 \
 // RUN: | FileCheck %s
 // RUN: bm-opt %s --bm-lower-to-cpu=parallel=true | FileCheck %s --check-prefix=PARALLEL
+// RUN: bm-opt %s --bm-lower-to-cpu=cpu=avx2 | mlir-translate --mlir-to-llvmir \
+// RUN: | llc -O3 -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 \
+// RUN: | FileCheck %s --check-prefix=U8
+// RUN: bm-opt %s --bm-lower-to-cpu=cpu=avx2 | mlir-translate --mlir-to-llvmir \
+// RUN: | llc -O3 -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 | not grep "call.*pmadd"
+// x86-avx2=true, the former spelling of cpu=avx2, gives the same kernel.
 // RUN: bm-opt %s --bm-lower-to-cpu=x86-avx2=true | mlir-translate --mlir-to-llvmir \
 // RUN: | llc -O3 -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 \
 // RUN: | FileCheck %s --check-prefix=U8
-// RUN: bm-opt %s --bm-lower-to-cpu=x86-avx2=true | mlir-translate --mlir-to-llvmir \
-// RUN: | llc -O3 -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 | not grep "call.*pmadd"
 
 // The instructions LLVM selects for the bm.matmul CPU kernel on an AVX2
-// x86 CPU: the exact run sums of two k per step are vpmaddwd (16 i16
+// x86 CPU (the generic target's portable IR, compiled for Zen 3): the exact
+// run sums of two k per step are vpmaddwd (16 i16
 // products, pairwise added into 8 i32 lanes) into vpaddd accumulators; the
 // per-run conversion is vcvtdq2ps and a fused multiply-add of the run sum,
 // the power of two 2^(sA + sB) and the float32 tile (exact: the product is 0
@@ -24,7 +29,7 @@
 // CHECK:       vcvtdq2ps
 // CHECK:       vfmadd213ps
 
-// With x86-avx2=true, BM6 takes the u8 x s8 step: per row and column
+// With cpu=avx2, BM6 takes the u8 x s8 step: per row and column
 // chunk, two vpmaddubsw (32 u8 x s8 products into 16 i16 pair sums), a
 // vpaddw, a vpmaddwd by ones and a vpaddd; the declarations named after
 // the intrinsics become the instructions (no call).

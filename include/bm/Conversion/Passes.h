@@ -38,11 +38,17 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
       llvm::cl::desc("Use the register-tiled vector kernel for bm.matmul "
                      "where it applies (convert-bm-to-linalg)"),
       llvm::cl::init(true)};
+  PassOptions::Option<std::string> cpu{
+      *this, "cpu",
+      llvm::cl::desc("The CPU to generate code for: host (the CPU running "
+                     "bm-opt, the default), avx512-vnni, avx-vnni, avx2 "
+                     "(x86 kernels; the code then needs such a CPU) or "
+                     "generic (portable vector IR)"),
+      llvm::cl::init("host")};
   PassOptions::Option<bool> x86Avx2{
       *this, "x86-avx2",
-      llvm::cl::desc("Let the bm.matmul kernel call x86 AVX2 intrinsics "
-                     "(u8 x s8 pmaddubsw step for narrow forms such as "
-                     "e2m3 x e2m3); the code then needs an x86 AVX2 CPU"),
+      llvm::cl::desc("Former spelling of the target: true is cpu=avx2, "
+                     "false (given without cpu) is cpu=generic"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",

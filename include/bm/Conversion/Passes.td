@@ -30,24 +30,38 @@ def ConvertBMToLinalg : Pass<"convert-bm-to-linalg", "::mlir::ModuleOp"> {
 
     With `vector-kernels` (the default), a `bm.matmul` whose integer forms
     fit `i16` and whose Kulisch width is at most 32 bits uses the CPU
-    kernel instead: both operands packed once (A as pairs of consecutive k
-    in one `i32`, B with each column's pair side by side), then an
-    `scf.forall` over 6x16 output tiles whose run sums stay in `i32` vector
-    registers (even lanes times even lanes plus odd times odd, x86's
-    `pmaddwd`), one conversion per run (`sitofp` times an exact power of
-    two when every lane's scale is in [-126, 127], else the exact integer
-    routine) and float32 adds in run order. Same bits as the generic
-    lowering; `vector-kernels=false` keeps the generic form everywhere.
+    kernel instead (`lib/Codegen/CPU`, docs/lowering.md): both operands
+    packed once, then an `scf.forall` over output tiles whose exact run
+    sums stay in `i32` vector registers, one conversion per run (`sitofp`
+    times an exact power of two when every lane's scale is in [-126, 96],
+    else the exact integer routine) and float32 adds in run order. Same
+    bits as the generic lowering; `vector-kernels=false` keeps the generic
+    form everywhere.
 
-    With `x86-avx2`, a kernel whose integer forms are narrow enough (A's
-    largest form times B's at most 4095, e.g. e2m3 x e2m3) steps eight k
-    at a time instead: A packed as unsigned bytes (form plus A's largest
-    form), B as signed bytes, two x86 `pmaddubsw` per step summed in `i16`
-    (no saturation or overflow by that bound), widened by `pmaddwd` with
-    ones, and each run sum started from minus the offset times the run's
-    column sum of B. The intrinsics are calls of private declarations named
-    `llvm.x86.avx2.pmadd.ub.sw` / `llvm.x86.avx2.pmadd.wd`, so the module
-    then compiles only for x86 targets with AVX2.
+    `cpu` names the CPU the kernel is for, which decides its step (how the
+    products of a run are summed) and its vectors:
+
+    * `generic` (the default): 8-lane vectors, two k per step as even lanes
+      times even lanes plus odd times odd (x86's `vpmaddwd`); portable IR,
+      any target;
+    * `avx2`: also, where A's largest form times B's is at most 4095 (e.g.
+      e2m3 x e2m3), eight k per step: A packed as unsigned bytes (form plus
+      A's largest form), B as signed bytes, two `pmaddubsw` summed in `i16`
+      (no saturation or overflow by that bound), widened by `pmaddwd` with
+      ones, and each run sum started from minus the offset times the run's
+      column sum of B;
+    * `avx-vnni`: 8-lane vectors; forms within a byte (A's largest at most
+      127, B's at most 127: e2m3 x e2m3, e2m2, ...) take four k per step
+      with one `vpdpbusd` (u8 x s8, the same offset), other forms two k per
+      step with one `vpdpwssd`;
+    * `avx512-vnni`: the same steps on 16-lane (512-bit) vectors and 8-row
+      tiles;
+    * `host`: the best of these for the CPU that runs the pass.
+
+    The x86 steps are calls of private declarations named after the LLVM
+    intrinsics (`llvm.x86.avx2.pmadd.ub.sw`, `llvm.x86.avx512.vpdpbusd.512`,
+    ...), so the module then compiles only for x86 CPUs with those features.
+    `x86-avx2=true` is the former spelling of `cpu=avx2`.
 
     The FMA-unit ops (`bm.decode`, `bm.fma`, `bm.kulisch.*`) remain;
     `convert-bm-to-arith` lowers them. An op this pass cannot lower is
@@ -57,10 +71,12 @@ def ConvertBMToLinalg : Pass<"convert-bm-to-linalg", "::mlir::ModuleOp"> {
     Option<"vectorKernels", "vector-kernels", "bool", /*default=*/"true",
            "Lower bm.matmul in the kernel's domain to the register-tiled "
            "vector kernel (scf.forall + vector ops)">,
+    Option<"cpu", "cpu", "std::string", /*default=*/"\"generic\"",
+           "The CPU the matmul kernel is for: generic (portable vector IR), "
+           "avx2, avx-vnni, avx512-vnni (x86 intrinsics; the compiled code "
+           "then needs such a CPU), or host (the CPU running this pass)">,
     Option<"x86Avx2", "x86-avx2", "bool", /*default=*/"false",
-           "Let the kernel call x86 AVX2 intrinsics: the u8 x s8 step "
-           "(pmaddubsw) for narrow forms such as e2m3 x e2m3. The compiled "
-           "code then needs an x86 CPU with AVX2">
+           "The same as cpu=avx2 (its former spelling)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

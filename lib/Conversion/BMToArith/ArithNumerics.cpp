@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
+#include "bm/Dialect/BM/Utils/IntIR.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -17,102 +18,6 @@ using namespace mlir::bm;
 using ::bm::numerics::Format;
 using ::bm::numerics::Rounding;
 using ::bm::numerics::ScaleRule;
-
-namespace {
-
-/// Terse integer IR building of one builder and location, on scalars or,
-/// with a non-empty `shape`, elementwise on vectors of that shape (the type
-/// helpers then give vector types and constants are splats).
-struct IntIR {
-  OpBuilder &b;
-  Location loc;
-  SmallVector<int64_t> shape = {};
-
-  /// IR of the shape of `v` (a scalar or a vector).
-  static IntIR like(OpBuilder &b, Location loc, Value v) {
-    IntIR ir{b, loc};
-    if (auto vt = dyn_cast<VectorType>(v.getType()))
-      ir.shape.assign(vt.getShape().begin(), vt.getShape().end());
-    return ir;
-  }
-  bool isVector() const { return !shape.empty(); }
-  Type shaped(Type t) {
-    return shape.empty() ? t : Type(VectorType::get(shape, t));
-  }
-  Type i1() { return shaped(b.getI1Type()); }
-  Type i8() { return shaped(b.getI8Type()); }
-  Type i32() { return shaped(b.getI32Type()); }
-  Type i64() { return shaped(b.getI64Type()); }
-  Type f32() { return shaped(b.getF32Type()); }
-
-  Value c(Type t, int64_t v) {
-    if (auto vt = dyn_cast<VectorType>(t))
-      return arith::ConstantOp::create(
-          b, loc,
-          cast<TypedAttr>(DenseElementsAttr::get(
-              vt, b.getIntegerAttr(vt.getElementType(), v))));
-    return arith::ConstantOp::create(b, loc, t, b.getIntegerAttr(t, v));
-  }
-  Value c32(int64_t v) { return c(i32(), v); }
-  Value c64(int64_t v) { return c(i64(), v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value band(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-  Value bor(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
-  Value bxor(Value x, Value y) { return arith::XOrIOp::create(b, loc, x, y); }
-  Value shl(Value x, Value y) { return arith::ShLIOp::create(b, loc, x, y); }
-  Value lshr(Value x, Value y) { return arith::ShRUIOp::create(b, loc, x, y); }
-  Value smax(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
-  Value smin(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
-  Value eq(Value x, Value y) { return cmp(arith::CmpIPredicate::eq, x, y); }
-  Value ne(Value x, Value y) { return cmp(arith::CmpIPredicate::ne, x, y); }
-  Value slt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
-  Value sle(Value x, Value y) { return cmp(arith::CmpIPredicate::sle, x, y); }
-  Value sgt(Value x, Value y) { return cmp(arith::CmpIPredicate::sgt, x, y); }
-  Value sge(Value x, Value y) { return cmp(arith::CmpIPredicate::sge, x, y); }
-  Value ugt(Value x, Value y) { return cmp(arith::CmpIPredicate::ugt, x, y); }
-  Value uge(Value x, Value y) { return cmp(arith::CmpIPredicate::uge, x, y); }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  Value andb(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-  Value orb(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
-  Value ctlz(Value x) { return math::CountLeadingZerosOp::create(b, loc, x); }
-  Value ult(Value x, Value y) { return cmp(arith::CmpIPredicate::ult, x, y); }
-  Value not_(Value x) { return bxor(x, c(x.getType(), -1)); }
-  Value sext(Value x, Type t) {
-    if (x.getType() == t)
-      return x;
-    return arith::ExtSIOp::create(b, loc, t, x);
-  }
-  Value zext(Value x, Type t) {
-    if (x.getType() == t)
-      return x;
-    return arith::ExtUIOp::create(b, loc, t, x);
-  }
-  Value trunc(Value x, Type t) {
-    if (x.getType() == t)
-      return x;
-    return arith::TruncIOp::create(b, loc, t, x);
-  }
-  /// Zero-extends or truncates to t.
-  Value resize(Value x, Type t) {
-    unsigned from = getElementTypeOrSelf(x.getType()).getIntOrFloatBitWidth();
-    unsigned to = getElementTypeOrSelf(t).getIntOrFloatBitWidth();
-    return from < to ? zext(x, t) : trunc(x, t);
-  }
-  /// Clamps a shift amount into [0, max].
-  Value clampShift(Value amount, int64_t max) {
-    Type t = amount.getType();
-    return smin(smax(amount, c(t, 0)), c(t, max));
-  }
-};
-
-} // namespace
 
 IntegerType mlir::bm::getIntegerFormType(MLIRContext *context, Format format) {
   int bits = format.qmaxBits() + 1;
@@ -384,9 +289,9 @@ DecodedCode decodeFields(IntIR &ir, Value code, Format format) {
 
 Value mlir::bm::emitDecode(OpBuilder &b, Location loc, Value code,
                            Format format, Type formType) {
-  IntIR ir{b, loc};
+  IntIR ir = IntIR::like(b, loc, code);
   DecodedCode d = decodeFields(ir, code, format);
-  unsigned width = formType.getIntOrFloatBitWidth();
+  unsigned width = getElementTypeOrSelf(formType).getIntOrFloatBitWidth();
   Value sig = ir.resize(d.significand, formType);
   Value shift = ir.resize(d.shift, formType);
   // The verifier guarantees |q| < 2^(width-1), so the shift is in range.
@@ -413,7 +318,7 @@ Value mlir::bm::emitFloat32FromScaled(OpBuilder &b, Location loc,
   Value rem = ir.band(magnitude, ir.sub(ir.shl(ir.c64(1), dC), ir.c64(1)));
   Value half = ir.shl(ir.c64(1), ir.sub(dC, ir.c64(1)));
   Value odd = ir.eq(ir.band(truncated, ir.c64(1)), ir.c64(1));
-  Value up = ir.orb(ir.ugt(rem, half), ir.andb(ir.eq(rem, half), odd));
+  Value up = ir.bor(ir.ugt(rem, half), ir.band(ir.eq(rem, half), odd));
   Value rounded = ir.add(truncated, ir.zext(up, ir.i64()));
   // Beyond 63 dropped bits the value (< 2^63) rounds to zero.
   rounded = ir.select(ir.sgt(drop, ir.c32(63)), ir.c64(0), rounded);

@@ -35,6 +35,7 @@ namespace mlir::bm {
 using namespace mlir;
 using namespace mlir::bm;
 using namespace mlir::bm::gpu_lowering;
+using namespace mlir::bm::lowering;
 using ::bm::numerics::Format;
 using utils::IteratorType;
 

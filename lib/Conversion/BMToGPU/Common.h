@@ -31,10 +31,6 @@ constexpr llvm::StringLiteral kFusedMatmulAttrName = "bm.gpu.fused_matmul";
 /// K padding of the tensor-core layout: one m16n8k32 step.
 constexpr int64_t kMmaK = 32;
 
-// Shared with the CPU lowering (bm/Conversion/Utils/MatmulOperands.h), so
-// that both add the same terms in the same way.
-using namespace ::mlir::bm::lowering;
-
 } // namespace mlir::bm::gpu_lowering
 
 #endif // BM_LIB_CONVERSION_BMTOGPU_COMMON_H

@@ -37,6 +37,7 @@ namespace mlir::bm {
 using namespace mlir;
 using namespace mlir::bm;
 using namespace mlir::bm::gpu_lowering;
+using namespace mlir::bm::lowering;
 
 namespace {
 

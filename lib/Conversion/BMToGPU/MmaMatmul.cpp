@@ -50,6 +50,7 @@
 using namespace mlir;
 using namespace mlir::bm;
 using namespace mlir::bm::gpu_lowering;
+using namespace mlir::bm::lowering;
 
 namespace {
 constexpr int64_t kWarpsPerBlock = 4; // along M

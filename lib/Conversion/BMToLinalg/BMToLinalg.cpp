@@ -9,6 +9,8 @@
 
 #include "bm/Conversion/BMToLinalg/BMToLinalg.h"
 #include "Common.h"
+#include "bm/Codegen/CPU/CpuTarget.h"
+#include "bm/Codegen/CPU/MatmulKernel.h"
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Conversion/Passes.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
@@ -47,6 +49,7 @@ BMToLinalgTypeConverter::BMToLinalgTypeConverter() {
 }
 
 using namespace mlir::bm::detail;
+using namespace mlir::bm::lowering;
 
 namespace mlir::bm::detail {
 
@@ -335,13 +338,16 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
 
     Value codesA = adaptor.getLhs()[0], biasesA = adaptor.getLhs()[1];
     Value codesB = adaptor.getRhs()[0], biasesB = adaptor.getRhs()[1];
-    if (options.vectorKernels)
-      if (Value result = emitVectorMatmul(rewriter, loc, op, codesA, biasesA,
-                                          codesB, biasesB, init,
-                                          options.x86Avx2)) {
-        rewriter.replaceOp(op, result);
+    if (options.vectorKernels) {
+      cpu::MatmulKernelOptions kernel;
+      kernel.target = options.cpuTarget;
+      FailureOr<Value> result = cpu::buildMatmulKernel(
+          rewriter, op, {codesA, biasesA, codesB, biasesB, init}, kernel);
+      if (succeeded(result)) {
+        rewriter.replaceOp(op, *result);
         return success();
       }
+    }
     bool batched = g.batched;
     int64_t nb = g.nb;
     int64_t M = g.M, N = g.N;
@@ -650,13 +656,35 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
 struct ConvertBMToLinalgPass
     : public mlir::bm::impl::ConvertBMToLinalgBase<ConvertBMToLinalgPass> {
   using Base::Base;
+
+  /// The CPU target of `cpu` and `x86-avx2`, or a diagnostic on the module.
+  FailureOr<cpu::CpuTarget> getTarget() {
+    std::optional<cpu::CpuTarget> target = cpu::resolveCpuTarget(cpu);
+    if (!target)
+      return getOperation().emitError()
+             << "convert-bm-to-linalg: unknown CPU target '" << cpu
+             << "'; use " << cpu::kCpuTargetChoices;
+    if (!x86Avx2)
+      return *target;
+    // x86-avx2=true is cpu=avx2 (generic being the default of cpu).
+    if (*target != cpu::CpuTarget::Generic &&
+        *target != cpu::CpuTarget::Avx2)
+      return getOperation().emitError()
+             << "convert-bm-to-linalg: x86-avx2=true means cpu=avx2, but "
+                "cpu="
+             << cpu << " was given; give only cpu=...";
+    return cpu::CpuTarget::Avx2;
+  }
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     BMToLinalgTypeConverter converter;
     RewritePatternSet patterns(context);
     BMToLinalgKernelOptions kernels;
     kernels.vectorKernels = vectorKernels;
-    kernels.x86Avx2 = x86Avx2;
+    FailureOr<cpu::CpuTarget> cpuTarget = getTarget();
+    if (failed(cpuTarget))
+      return signalPassFailure();
+    kernels.cpuTarget = *cpuTarget;
     populateBMToLinalgConversionPatterns(converter, patterns, kernels);
 
     ConversionTarget target(*context);

@@ -22,13 +22,6 @@
 
 namespace mlir::bm::detail {
 
-/// Integer attribute N on a linalg op: bm-tile-parallel tiles its first N
-/// loops into scf.forall (parallel CPU pipeline).
-constexpr llvm::StringLiteral kTileParallelAttr = "bm.tile_parallel";
-
-// Shared with the GPU lowering (bm/Conversion/Utils/MatmulOperands.h).
-using namespace ::mlir::bm::lowering;
-
 /// (d0, ..., dn) -> (d0 floordiv b0, ..., dn floordiv bn): element -> block.
 AffineMap getBlockMap(MLIRContext *context, ArrayRef<int64_t> block);
 
@@ -38,16 +31,6 @@ Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
 /// scale is the non-finite marker.
 Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
                Value scaleB, Value acc32);
-
-/// The vectorized CPU kernel of a bm.matmul (VectorMatmul.cpp): returns the
-/// float32 result, or a null Value when the op is outside the kernel's
-/// domain (integer forms wider than i16, Kulisch width above 32 bits), in
-/// which case the caller emits the generic lowering. With `x86Avx2`, formats
-/// with narrow enough forms (e2m3 x e2m3) take the u8 x s8 step, written
-/// with the x86 AVX2 intrinsics pmaddubsw/pmaddwd (calls of llvm.x86.* declarations).
-Value emitVectorMatmul(OpBuilder &b, Location loc, MatmulOp op, Value codesA,
-                       Value biasesA, Value codesB, Value biasesB, Value init,
-                       bool x86Avx2);
 
 /// Whether bm.conv2d `op` has the run structure of an im2col matmul
 /// (ConvAsMatmul.cpp): input blocks span H and W, filter blocks span KH and

@@ -31,6 +31,7 @@
 using namespace mlir;
 using namespace mlir::bm;
 using namespace mlir::bm::detail;
+using namespace mlir::bm::lowering;
 
 namespace {
 

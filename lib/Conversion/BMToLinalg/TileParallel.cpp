@@ -12,6 +12,7 @@
 #include "bm/Conversion/Passes.h"
 
 #include "Common.h"
+#include "bm/Dialect/BM/Utils/ParallelLoops.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -33,12 +34,12 @@ struct BMTileParallelPass
     SmallVector<std::pair<linalg::LinalgOp, int64_t>> marked;
     bool bad = false;
     getOperation().walk([&](linalg::LinalgOp op) {
-      Attribute mark = op->getAttr(mlir::bm::detail::kTileParallelAttr);
+      Attribute mark = op->getAttr(mlir::bm::kTileParallelAttr);
       if (!mark)
         return;
       auto dims = dyn_cast<IntegerAttr>(mark);
       if (!dims || dims.getInt() < 1) {
-        op->emitError() << "'" << mlir::bm::detail::kTileParallelAttr
+        op->emitError() << "'" << mlir::bm::kTileParallelAttr
                         << "' must be a positive integer (the number of "
                            "leading loops to tile into scf.forall), got "
                         << mark;
@@ -51,7 +52,7 @@ struct BMTileParallelPass
       return signalPassFailure();
     IRRewriter rewriter(&getContext());
     for (auto [op, dims] : marked) {
-      op->removeAttr(mlir::bm::detail::kTileParallelAttr);
+      op->removeAttr(mlir::bm::kTileParallelAttr);
       auto tileable = cast<TilingInterface>(op.getOperation());
       unsigned loops = op.getNumLoops();
       SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();

@@ -2,6 +2,9 @@
 
 #include "bm/Conversion/Passes.h"
 
+#include "bm/Codegen/CPU/CpuTarget.h"
+#include "bm/Dialect/BM/Transforms/Passes.h"
+
 #include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -17,8 +20,6 @@ using namespace mlir::bm;
 
 void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
                                        const LowerToCPUOptions &options) {
-  // The upstream part is spelled as a textual pipeline: it only names
-  // registered passes, and reads like the equivalent bm-opt command line.
   // The signatures describe the module as it comes in, and say whether
   // bm-results-to-out-params below will take the results as out-params.
   if (!options.signatures.empty()) {
@@ -27,19 +28,38 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
     exportOptions.outParams = options.outParams;
     pm.addPass(createBMExportSignatures(exportOptions));
   }
-  std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
+  // The CPU target: `cpu`, or the former x86-avx2 when only it is given;
+  // `host` is resolved here, so that the dumped pipeline names the target.
+  // An unknown name goes on to convert-bm-to-linalg, which reports it.
+  std::string cpuName = options.cpu;
+  if (options.x86Avx2.hasValue() && !options.cpu.hasValue())
+    cpuName = options.x86Avx2 ? "avx2" : "generic";
+  std::optional<cpu::CpuTarget> target = cpu::resolveCpuTarget(cpuName);
+  if (target)
+    cpuName = std::string(cpu::getCpuTargetName(*target));
+
+  if (options.emitCInterface)
+    pm.addPass(createBMEmitCInterface());
+  ConvertBMToLinalgOptions linalg;
+  linalg.vectorKernels = options.vectorKernels;
+  linalg.cpu = cpuName;
+  linalg.x86Avx2 = options.x86Avx2 && options.cpu.hasValue();
+  pm.addPass(createConvertBMToLinalg(linalg));
+  // The kernel's packing ops run on all cores too.
+  if (options.parallel)
+    pm.addNestedPass<func::FuncOp>(createBMTileParallel());
+  pm.addPass(createConvertBMToArith());
+  BMVectorizeQuantizeOptions quantize;
+  quantize.vectorBits = target ? cpu::getVectorBits(*target) : 256;
+  pm.addNestedPass<func::FuncOp>(createBMVectorizeQuantize(quantize));
+
+  // The upstream part is spelled as a textual pipeline: it only names
+  // registered passes, and reads like the equivalent bm-opt command line.
   StringRef outParams = options.outParams == OutParamsMode::Auto ? "auto"
                         : options.outParams == OutParamsMode::On ? "true"
                                                                  : "false";
-  pipeline += std::string("convert-bm-to-linalg{vector-kernels=") +
-              (options.vectorKernels ? "true" : "false") +
-              " x86-avx2=" + (options.x86Avx2 ? "true" : "false") + "},";
-  // The kernel's packing ops run on all cores too.
-  if (options.parallel)
-    pipeline += "func.func(bm-tile-parallel),";
-  pipeline += "convert-bm-to-arith,"
-              "func.func(bm-vectorize-quantize),canonicalize,cse,"
-              "func.func(bm-vectorize-run-sums),canonicalize,cse,";
+  std::string pipeline = "canonicalize,cse,"
+                         "func.func(bm-vectorize-run-sums),canonicalize,cse,";
   // Out-params need one buffer per result (nothing may run in between).
   if (options.outParams != OutParamsMode::Off)
     pipeline += "func.func(bm-distinct-results),";

@@ -1,9 +1,11 @@
+// RUN: bm-opt %s --convert-bm-to-linalg=cpu=avx2 -split-input-file | FileCheck %s
 // RUN: bm-opt %s --convert-bm-to-linalg=x86-avx2=true -split-input-file | FileCheck %s
 // RUN: bm-opt %s --convert-bm-to-linalg -split-input-file | FileCheck %s --check-prefix=NOAVX2
 
-// The u8 x s8 step of the CPU matmul kernel (x86-avx2=true). e2m3 forms lie
-// in [-60, 60]: A is packed as form + 60 (unsigned bytes, four k per i32),
-// B as the signed forms (each column's four k side by side), and each step
+// The u8 x s8 step of the CPU matmul kernel (cpu=avx2; x86-avx2=true is its
+// former spelling). e2m3 forms lie in [-60, 60]: A is packed as form + 60
+// (unsigned bytes, four k per i32), B as the signed forms (each column's
+// four k in one i32), and each step
 // sums eight k: two llvm.x86.avx2.pmadd.ub.sw, an i16 add, and
 // llvm.x86.avx2.pmadd.wd by ones into the i32 run sums, which start from
 // -60 times the run's column sums of B. Tiles are 4 x 16.
@@ -17,9 +19,13 @@
 // CHECK:       %[[A:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<12x96xi8>, tensor<12x96xi8>, tensor<12x96xi8>, tensor<12x96xi8>) outs(%{{.*}} : tensor<3x24x4xi32>)
 // CHECK:         tensor.extract %[[TA]]
 // CHECK:         arith.shli %{{.*}}, %c24_i32 : i32
-// CHECK:       %[[BW:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x24x16x4xi8>)
-// CHECK:         tensor.extract %[[TB]]
-// CHECK:       %[[B:.*]] = tensor.collapse_shape %[[BW]] {{\[}}[0], [1], [2, 3]] : tensor<2x24x16x4xi8> into tensor<2x24x64xi8>
+// B in vector code (stored [K, N]): per row of words, four rows of k
+// decoded and combined, the form of row 3 in the top byte.
+// CHECK:       %[[B:.*]] = scf.for {{.*}} -> (tensor<2x24x16xi32>)
+// CHECK:         vector.transfer_read {{.*}} : tensor<96x20xi8>, vector<8xi8>
+// CHECK:         arith.andi %{{.*}}, %{{.*}} : vector<8xi32>
+// CHECK:         arith.shli %{{.*}}, %{{.*}} : vector<8xi32>
+// CHECK:         vector.transfer_write {{.*}} : vector<8xi32>, tensor<2x16xi32>
 // Minus 60 times each run's column sums, from packed B (0 past column 20):
 // per column panel and run, pmaddubsw of ones with each word of B, pmaddwd
 // by ones. (Little work: a sequential loop over the panels; from 2^17
@@ -27,7 +33,8 @@
 // CHECK:       %[[SUMS:.*]] = scf.for %[[PNT:[a-z0-9_]+]] = {{.*}} -> (tensor<2x32xi32>)
 // CHECK:         scf.for {{.*}} -> (tensor<2x16xi32>)
 // CHECK:           scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>)
-// CHECK:             %[[BV:.*]] = vector.transfer_read %[[B]][%[[PNT]], %{{.*}}, %{{.*}}]{{.*}} : tensor<2x24x64xi8>, vector<32xi8>
+// CHECK:             %[[BW:.*]] = vector.transfer_read %[[B]][%[[PNT]], %{{.*}}, %{{.*}}]{{.*}} : tensor<2x24x16xi32>, vector<8xi32>
+// CHECK:             %[[BV:.*]] = vector.bitcast %[[BW]] : vector<8xi32> to vector<32xi8>
 // CHECK:             %[[PAIRS:.*]] = func.call @llvm.x86.avx2.pmadd.ub.sw(%{{.*}}, %[[BV]])
 // CHECK:             func.call @llvm.x86.avx2.pmadd.wd(%[[PAIRS]], %{{.*}})
 // CHECK:           arith.muli %{{.*}}, %{{.*}} : vector<8xi32>
@@ -36,7 +43,7 @@
 // CHECK:         scf.for %[[R:[a-z0-9_]+]] = {{.*}} -> (tensor<4x16xf32>)
 // CHECK:           %[[INIT0:.*]] = vector.transfer_read %[[SUMS]][%[[R]], %{{.*}}]{{.*}} : tensor<2x32xi32>, vector<8xi32>
 // CHECK:           scf.for {{.*}} iter_args(%{{.*}} = %[[INIT0]], {{.*}}) -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>)
-// CHECK:             vector.transfer_read %[[B]][%[[NT]], %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<2x24x64xi8>, vector<32xi8>
+// CHECK:             vector.transfer_read %[[B]][%[[NT]], %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<2x24x16xi32>, vector<8xi32>
 // CHECK:             %[[WORD:.*]] = tensor.extract %[[A]][%[[MT]], %{{.*}}, %{{.*}}] : tensor<3x24x4xi32>
 // CHECK:             %[[BC:.*]] = vector.broadcast %[[WORD]] : i32 to vector<8xi32>
 // CHECK:             vector.bitcast %[[BC]] : vector<8xi32> to vector<32xi8>
@@ -49,7 +56,7 @@
 // Without x86-avx2: the portable i16 step, no intrinsic.
 // NOAVX2-NOT:  llvm.x86
 // NOAVX2-LABEL: func.func @bm6
-// NOAVX2:      tensor<2x48x32xi16>
+// NOAVX2:      tensor<2x48x16xi32>
 func.func @bm6(%a: !bm.tensor<12x96xe2m3, block = [48, 48]>,
                %b: !bm.tensor<96x20xe2m3, block = [48, 48]>,
                %init: tensor<12x20xf32>) -> tensor<12x20xf32> {
@@ -66,7 +73,7 @@ func.func @bm6(%a: !bm.tensor<12x96xe2m3, block = [48, 48]>,
 // gets a zero-padded slot of one step (two words).
 // CHECK-LABEL: func.func @unaligned_runs
 // CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<1x6x4xi32>)
-// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<1x6x64xi8>)
+// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<1x6x16xi32>)
 // CHECK:       func.call @llvm.x86.avx2.pmadd.ub.sw
 func.func @unaligned_runs(%a: !bm.tensor<4x21xe2m3, block = [4, 21]>,
                           %b: !bm.tensor<21x16xe2m3, block = [7, 16]>,
@@ -85,7 +92,7 @@ func.func @unaligned_runs(%a: !bm.tensor<4x21xe2m3, block = [4, 21]>,
 // (448 x 60).
 // CHECK-LABEL: func.func @bm8
 // CHECK-NOT:   llvm.x86
-// CHECK:       tensor<1x8x32xi16>
+// CHECK:       tensor<1x8x16xi32>
 // CHECK-LABEL: func.func @backward
 // CHECK-NOT:   llvm.x86
 // CHECK:       return

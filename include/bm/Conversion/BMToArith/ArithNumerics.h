@@ -74,7 +74,8 @@ std::array<Value, 4> emitPhilox4x32(OpBuilder &b, Location loc, Value c0,
 Value emitRandomWord(OpBuilder &b, Location loc, Value seed, Value index);
 
 /// Integer form (signed, of type `formType`) of `code` (numerics.md
-/// section 1). `code` may have any integer type at least codeBits() wide.
+/// section 1). `code` may have any integer type at least codeBits() wide;
+/// scalars, or vectors (of `formType`'s shape) elementwise.
 Value emitDecode(OpBuilder &b, Location loc, Value code,
                  ::bm::numerics::Format format, Type formType);
 

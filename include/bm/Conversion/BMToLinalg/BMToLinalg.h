@@ -3,6 +3,8 @@
 #ifndef BM_CONVERSION_BMTOLINALG_BMTOLINALG_H
 #define BM_CONVERSION_BMTOLINALG_BMTOLINALG_H
 
+#include "bm/Codegen/CPU/KernelPlan.h"
+
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace mlir::bm {
@@ -19,10 +21,11 @@ struct BMToLinalgKernelOptions {
   /// integer forms, Kulisch width <= 32) use it: scf.forall over tiles with
   /// vector arithmetic, same bits as the generic lowering.
   bool vectorKernels = false;
-  /// The kernel may call x86 AVX2 intrinsics (declarations named
-  /// llvm.x86.*): the u8 x s8 step (pmaddubsw) for narrow forms such as
+  /// The CPU the kernel is generated for (bm/Codegen/CPU/KernelPlan.h):
+  /// with Avx2 it may call x86 AVX2 intrinsics (declarations named
+  /// llvm.x86.*), the u8 x s8 step (pmaddubsw) for narrow forms such as
   /// e2m3 x e2m3. The compiled code then needs an x86 target with AVX2.
-  bool x86Avx2 = false;
+  cpu::CpuTarget cpuTarget = cpu::CpuTarget::Generic;
 };
 
 /// Patterns lowering bm.quantize, bm.dequantize, bm.matmul, bm.conv2d,

@@ -45,8 +45,6 @@ namespace {
 /// {e, m, rounding = "nearest" | "zero" | "stochastic",
 ///  scale = "floor" | "fit", block}.
 constexpr llvm::StringLiteral kQuantizeAttrName = "bm.quant_codes";
-/// Vector lanes (32-bit elements in a 256-bit register).
-constexpr int64_t kLanes = 8;
 /// Vector steps of a block row that are unrolled in the max pass.
 constexpr int64_t kMaxUnroll = 8;
 
@@ -147,6 +145,8 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp) {
 struct QuantizeBuilder {
   const QuantizeMatch &q;
   Location loc;
+  /// Vector lanes (32-bit elements per vector: vector-bits / 32).
+  int64_t kLanes;
   // The tensor viewed as [D0, I, N] with blocks [b0, (middle), bN].
   int64_t d0, b0, inner, n, bN;
   SmallVector<int64_t> midShape, midBlock, midGrid;
@@ -156,7 +156,8 @@ struct QuantizeBuilder {
   int64_t scratchSize = 0;
   Value k0, k1; // vector keys (stochastic)
 
-  QuantizeBuilder(const QuantizeMatch &q, Location loc) : q(q), loc(loc) {
+  QuantizeBuilder(const QuantizeMatch &q, Location loc, int64_t lanes)
+      : q(q), loc(loc), kLanes(lanes) {
     int64_t rank = q.shape.size();
     d0 = rank >= 2 ? q.shape[0] : 1;
     b0 = rank >= 2 ? q.block[0] : 1;
@@ -454,19 +455,33 @@ struct QuantizeBuilder {
               b, loc, vector::BroadcastOp::create(b, loc, vI32, hi),
               arith::ExtUIOp::create(b, loc, vI32, carry));
           std::array<Value, 4> w = emitPhilox4x32(b, loc, loV, hiV, k0, k1);
-          // Element order: word (i mod 4) of counter i / 4.
+          // Element order: word (i mod 4) of counter i / 4. Interleave
+          // words 0 and 1 (2 and 3) lane by lane, then the two results in
+          // pairs of lanes: out[k] holds counters k*L/4 .. k*L/4 + L/4-1.
           auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) {
             return vector::ShuffleOp::create(b, loc, x, y, mask).getResult();
           };
-          Value p01lo = shuffle(w[0], w[1], {0, 8, 1, 9, 2, 10, 3, 11});
-          Value p01hi = shuffle(w[0], w[1], {4, 12, 5, 13, 6, 14, 7, 15});
-          Value p23lo = shuffle(w[2], w[3], {0, 8, 1, 9, 2, 10, 3, 11});
-          Value p23hi = shuffle(w[2], w[3], {4, 12, 5, 13, 6, 14, 7, 15});
-          Value out[4] = {
-              shuffle(p01lo, p23lo, {0, 1, 8, 9, 2, 3, 10, 11}),
-              shuffle(p01lo, p23lo, {4, 5, 12, 13, 6, 7, 14, 15}),
-              shuffle(p01hi, p23hi, {0, 1, 8, 9, 2, 3, 10, 11}),
-              shuffle(p01hi, p23hi, {4, 5, 12, 13, 6, 7, 14, 15})};
+          int64_t L = kLanes;
+          // Lanes [from, from + L/2) of x and y, interleaved in groups of
+          // `group` lanes.
+          auto interleave = [&](int64_t from, int64_t group) {
+            SmallVector<int64_t> mask;
+            for (int64_t i = 0; i < L / 2; i += group) {
+              for (int64_t g = 0; g < group; ++g)
+                mask.push_back(from + i + g);
+              for (int64_t g = 0; g < group; ++g)
+                mask.push_back(L + from + i + g);
+            }
+            return mask;
+          };
+          Value p01lo = shuffle(w[0], w[1], interleave(0, 1));
+          Value p01hi = shuffle(w[0], w[1], interleave(L / 2, 1));
+          Value p23lo = shuffle(w[2], w[3], interleave(0, 1));
+          Value p23hi = shuffle(w[2], w[3], interleave(L / 2, 1));
+          Value out[4] = {shuffle(p01lo, p23lo, interleave(0, 2)),
+                          shuffle(p01lo, p23lo, interleave(L / 2, 2)),
+                          shuffle(p01hi, p23hi, interleave(0, 2)),
+                          shuffle(p01hi, p23hi, interleave(L / 2, 2))};
           Value s = args[0];
           for (int64_t k = 0; k < 4; ++k)
             s = vector::TransferWriteOp::create(
@@ -677,6 +692,12 @@ struct BMVectorizeQuantizePass
   using Base::Base;
 
   void runOnOperation() override {
+    if (vectorBits != 256 && vectorBits != 512) {
+      getOperation()->emitError()
+          << "bm-vectorize-quantize: vector-bits must be 256 or 512, not "
+          << static_cast<unsigned>(vectorBits);
+      return signalPassFailure();
+    }
     SmallVector<linalg::GenericOp> targets;
     getOperation()->walk([&](linalg::GenericOp op) {
       if (op->hasAttr(kQuantizeAttrName))
@@ -691,7 +712,7 @@ struct BMVectorizeQuantizePass
         continue;
       }
       rewriter.setInsertionPoint(codesOp);
-      QuantizeBuilder builder(*match, codesOp.getLoc());
+      QuantizeBuilder builder(*match, codesOp.getLoc(), vectorBits / 32);
       auto [codes, biases] = builder.build(rewriter);
       rewriter.replaceAllUsesWith(match->biasOp->getResult(0), biases);
       rewriter.replaceOp(codesOp, codes);

@@ -61,17 +61,19 @@ def BMVectorizeQuantize : Pass<"bm-vectorize-quantize"> {
     would stay scalar loops. This pass replaces the three ops by one
     `scf.forall` over bands of block rows (the blocks sharing their
     first-dimension index; independent, so `bm-lower-to-cpu{parallel=true}`
-    runs them on all cores): the band's block maxima with 8-lane vector maxima, its biases,
-    then its codes, 8 elements at a time with the vector form of the exact
-    integer element math, while the band is still in cache. Stochastic
-    rounding fills a row buffer with the row's random words, one
-    Philox4x32-10 block per 4 consecutive elements, vectorized over 8
-    blocks. Nearest rounding of a finite block whose scale 2^-(s+c) is a
+    runs them on all cores): the band's block maxima with vector maxima,
+    its biases, then its codes, one vector of elements at a time with the
+    vector form of the exact integer element math, while the band is still
+    in cache. Vectors have `vector-bits / 32` lanes (8 by default; 16 with
+    `vector-bits=512`, which `bm-lower-to-cpu` sets for AVX-512 targets).
+    Stochastic rounding fills a row buffer with the row's random words, one
+    Philox4x32-10 block per 4 consecutive elements, vectorized over one
+    vector of blocks. Nearest rounding of a finite block whose scale 2^-(s+c) is a
     float32 in [2^-126, 2^124] (formats with 1 <= e <= 6, m <= 22) uses
     float32 arithmetic instead: |x| times the scale is exact there, and
     adding and subtracting a power of two rounds it to the grid, ties to
-    even. Partial edge blocks and the last `width mod 8` elements of each
-    block row use the scalar element math. The bits are exactly those of
+    even. Partial edge blocks and the last `width mod lanes` elements of
+    each block row use the scalar element math. The bits are exactly those of
     the generic form (numerics.md sections 2-3), so this is a CPU-only
     optimization; GPU lowering maps the generics themselves.
 
@@ -81,6 +83,10 @@ def BMVectorizeQuantize : Pass<"bm-vectorize-quantize"> {
     cannot match keeps the generics (scalar loops, same bits) and gets a
     remark.
   }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"256",
+           "Bits of the vectors: 256 or 512 (8 or 16 lanes of 32 bits)">
+  ];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
     "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",

@@ -11,9 +11,15 @@
 #ifndef BM_DIALECT_BM_UTILS_PARALLELLOOPS_H
 #define BM_DIALECT_BM_UTILS_PARALLELLOOPS_H
 
+#include "llvm/ADT/StringRef.h"
+
 #include <cstdint>
 
 namespace mlir::bm {
+
+/// Integer attribute N on a linalg op: bm-tile-parallel tiles its first N
+/// loops into scf.forall (parallel CPU pipeline).
+constexpr llvm::StringLiteral kTileParallelAttr = "bm.tile_parallel";
 
 /// Elements (of the tensor a loop reads or writes) below which a loop stays
 /// sequential.

@@ -1,0 +1,588 @@
+//===- Packing.cpp - Packed operands of the CPU matmul kernel -------------===//
+//
+// Each operand is decoded once into the step's integer type (a constant
+// table of the format's forms indexed by code, or bm.decode) and packed,
+// zero past the matrix edges (M, N rounded up to the tile), so that a step
+// reads one word of A per row and one vector of B per column chunk. When
+// every run starts and ends on a multiple of the step's k, packing is pure
+// data movement through affine maps; otherwise each run gets zero-padded
+// step slots of its own.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelEmitters.h"
+
+#include "bm/Conversion/BMToArith/ArithNumerics.h"
+#include "bm/Conversion/Utils/MatmulOperands.h"
+#include "bm/Dialect/BM/IR/BMOps.h"
+#include "bm/Dialect/BM/Utils/ParallelLoops.h"
+#include "bm/Numerics/Quantize.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <functional>
+
+using namespace mlir;
+using namespace mlir::bm;
+using namespace mlir::bm::cpu;
+using namespace mlir::bm::cpu::detail;
+using ::bm::numerics::Format;
+using lowering::buildTensor;
+using lowering::constI32;
+using lowering::constIndex;
+using lowering::emptyTensor;
+
+namespace {
+
+/// The packed value (of the plan's packed type) of a code: by the decode
+/// table, or bm.decode sign-extended to i16 (only the i16 step decodes
+/// without a table).
+Value packedForm(OpBuilder &b, Location loc, const KernelContext &kc,
+                 bool isA, Value code) {
+  Format f = isA ? kc.g.fa : kc.g.fb;
+  if (Value lut = isA ? kc.decodeTableA : kc.decodeTableB) {
+    Type codeType = code.getType();
+    Value bits = arith::AndIOp::create(
+        b, loc, code,
+        arith::ConstantOp::create(
+            b, loc, b.getIntegerAttr(codeType, (1 << f.codeBits()) - 1)));
+    Value at = arith::IndexCastUIOp::create(b, loc, b.getIndexType(), bits);
+    return tensor::ExtractOp::create(b, loc, lut, ValueRange{at});
+  }
+  MLIRContext *context = b.getContext();
+  Type i16 = b.getI16Type();
+  Value q = DecodeOp::create(b, loc, getIntegerFormType(context, f), code,
+                             FormatAttr::get(context, f.e, f.m));
+  if (q.getType() != i16)
+    q = arith::ExtSIOp::create(b, loc, i16, q);
+  return q;
+}
+
+/// W packed values in one i32, the first in the lowest bits.
+Value packWord(OpBuilder &b, Location loc, const KernelPlan &plan,
+               ArrayRef<Value> parts) {
+  Value word;
+  for (auto [h, part] : llvm::enumerate(parts)) {
+    Value v = arith::ExtUIOp::create(b, loc, b.getI32Type(), part);
+    if (h != 0)
+      v = arith::ShLIOp::create(b, loc, v,
+                                constI32(b, loc, h * plan.packedBits));
+    word = word ? arith::OrIOp::create(b, loc, word, v).getResult() : v;
+  }
+  return word;
+}
+
+/// Marks a large packing op for bm-tile-parallel: one tile per index of its
+/// batch and first loop, on all cores in the parallel pipeline. (Small ones
+/// stay sequential: see ParallelLoops.h.)
+void markParallel(OpBuilder &b, const KernelContext &kc, Value packed) {
+  if (cast<RankedTensorType>(packed.getType()).getNumElements() <
+      kMinParallelElements)
+    return;
+  // (Packing in vector code, packBRows, has its own scf.forall.)
+  if (auto op = packed.getDefiningOp<linalg::GenericOp>())
+    op->setAttr(kTileParallelAttr, b.getI64IntegerAttr(kc.g.nb + 1));
+}
+
+Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
+                Value codesB);
+
+/// Every run starts and ends on a multiple of U: layout position k is k,
+/// and packing is pure data movement (affine maps over zero-padded codes;
+/// for B stored [K, N], vector code: packBRows).
+PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
+                           Value codesA, Value codesB) {
+  const KernelPlan &plan = kc.plan;
+  const MatmulGeometry &g = kc.g;
+  MLIRContext *context = b.getContext();
+  int64_t nb = g.nb, tileM = plan.tileM, tileN = plan.tileN();
+  int64_t W = plan.kPerWord;
+  bool batched = g.batched, tA = g.tA, tB = g.tB;
+  auto padOuter = [&](Value codes, bool isA) -> Value {
+    auto type = cast<RankedTensorType>(codes.getType());
+    unsigned outerDim = nb + (g.kFirst(isA) ? 1 : 0);
+    int64_t target = isA ? plan.paddedM : plan.paddedN;
+    if (type.getDimSize(outerDim) == target)
+      return codes;
+    SmallVector<int64_t> shape(type.getShape());
+    shape[outerDim] = target;
+    Value zero = arith::ConstantOp::create(
+        b, loc, b.getIntegerAttr(type.getElementType(), 0));
+    return tensor::createPadHighOp(
+        RankedTensorType::get(shape, type.getElementType()), codes, zero,
+        /*nofold=*/false, loc, b);
+  };
+  Value paddedA = padOuter(codesA, true);
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+  PackedOperands packed;
+  // A: loops (batch?, mt, t, w) when A is stored [M, K], so that the
+  // innermost loop reads consecutive k, else (batch?, mt, w, t) (reads
+  // consecutive rows); the output is [batch?, mt, w, t] either way.
+  {
+    unsigned loops = nb + 3;
+    unsigned dMt = nb, dW = tA ? nb + 1 : nb + 2, dT = tA ? nb + 2 : nb + 1;
+    AffineExpr row = d(dMt) * tileM + d(dT);
+    auto map = [&](int64_t h) {
+      AffineExpr k = d(dW) * W + h;
+      SmallVector<AffineExpr> exprs;
+      if (batched)
+        exprs.push_back(d(0));
+      if (tA)
+        exprs.append({k, row});
+      else
+        exprs.append({row, k});
+      return AffineMap::get(loops, 0, exprs, context);
+    };
+    SmallVector<AffineMap> maps;
+    for (int64_t h = 0; h < W; ++h)
+      maps.push_back(map(h));
+    SmallVector<AffineExpr> outExprs;
+    if (batched)
+      outExprs.push_back(d(0));
+    outExprs.append({d(dMt), d(dW), d(dT)});
+    maps.push_back(AffineMap::get(loops, 0, outExprs, context));
+    Value init = emptyTensor(
+        b, loc, g.withBatch({plan.paddedM / tileM, plan.words(), tileM}),
+        b.getI32Type());
+    packed.a =
+        linalg::GenericOp::create(
+            b, loc, init.getType(), SmallVector<Value>(W, paddedA),
+            ValueRange{init}, maps,
+            SmallVector<utils::IteratorType>(loops,
+                                             utils::IteratorType::parallel),
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              SmallVector<Value> parts;
+              for (int64_t h = 0; h < W; ++h)
+                parts.push_back(packedForm(b, loc, kc, true, args[h]));
+              linalg::YieldOp::create(b, loc, packWord(b, loc, plan, parts));
+            })
+            .getResult(0);
+  }
+  // B: one i32 word per (column, k word), the W k of the column in it,
+  // [batch?, nt, w, j]. Stored [N, K]: loops (batch?, nt, j, w), each
+  // column's k read in order.
+  if (!tB) {
+    packed.b = packBRows(b, loc, kc, codesB);
+    return packed;
+  }
+  {
+    Value paddedB = padOuter(codesB, false);
+    unsigned loops = nb + 3;
+    unsigned dW = tB ? nb + 2 : nb, dNt = tB ? nb : nb + 1;
+    unsigned dJ = tB ? nb + 1 : nb + 2;
+    AffineExpr col = d(dNt) * tileN + d(dJ);
+    auto map = [&](int64_t h) {
+      AffineExpr k = d(dW) * W + h;
+      SmallVector<AffineExpr> exprs;
+      if (batched)
+        exprs.push_back(d(0));
+      if (tB)
+        exprs.append({col, k});
+      else
+        exprs.append({k, col});
+      return AffineMap::get(loops, 0, exprs, context);
+    };
+    SmallVector<AffineMap> maps;
+    for (int64_t h = 0; h < W; ++h)
+      maps.push_back(map(h));
+    SmallVector<AffineExpr> outExprs;
+    if (batched)
+      outExprs.push_back(d(0));
+    outExprs.append({d(dNt), d(dW), d(dJ)});
+    maps.push_back(AffineMap::get(loops, 0, outExprs, context));
+    Value init = emptyTensor(
+        b, loc, g.withBatch({plan.paddedN / tileN, plan.words(), tileN}),
+        b.getI32Type());
+    packed.b =
+        linalg::GenericOp::create(
+            b, loc, init.getType(), SmallVector<Value>(W, paddedB),
+            ValueRange{init}, maps,
+            SmallVector<utils::IteratorType>(loops,
+                                             utils::IteratorType::parallel),
+            [&](OpBuilder &b, Location loc, ValueRange args) {
+              SmallVector<Value> parts;
+              for (int64_t h = 0; h < W; ++h)
+                parts.push_back(packedForm(b, loc, kc, false, args[h]));
+              linalg::YieldOp::create(b, loc, packWord(b, loc, plan, parts));
+            })
+            .getResult(0);
+  }
+  return packed;
+}
+
+/// Unaligned runs: run r takes steps [r*Ps, r*Ps + Ps), zero past its end;
+/// element positions are computed from the run tables.
+PackedOperands packUnaligned(OpBuilder &b, Location loc,
+                             const KernelContext &kc, Value codesA,
+                             Value codesB) {
+  const KernelPlan &plan = kc.plan;
+  const MatmulGeometry &g = kc.g;
+  int64_t nb = g.nb, tileM = plan.tileM, tileN = plan.tileN();
+  int64_t W = plan.kPerWord, M = g.M, N = g.N, K = g.K;
+  bool batched = g.batched;
+  int64_t wordsPerRun = plan.slotSteps * plan.wordsPerStep();
+  Type packedType = kc.packedType(b);
+  // The packed value of operand element (batch, outer, k), or 0 where
+  // `valid` is false. Indices must be in bounds.
+  auto form = [&](OpBuilder &b, Location loc, bool isA, Value bi, Value outer,
+                  Value k, Value valid) -> Value {
+    bool kFirst = g.kFirst(isA);
+    SmallVector<Value> at;
+    if (batched)
+      at.push_back(bi);
+    if (kFirst)
+      at.append({k, outer});
+    else
+      at.append({outer, k});
+    Value code = tensor::ExtractOp::create(b, loc, isA ? codesA : codesB, at);
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getIntegerAttr(packedType, 0));
+    return arith::SelectOp::create(b, loc, valid,
+                                   packedForm(b, loc, kc, isA, code), zero);
+  };
+  PackedOperands packed;
+  packed.a = buildTensor(
+      b, loc, g.withBatch({plan.paddedM / tileM, plan.words(), tileM}),
+      b.getI32Type(),
+      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+        IntIR x{b, loc};
+        Value bi = batched ? idx[0] : Value();
+        Value r = x.divu(idx[nb + 1], wordsPerRun);
+        Value wr = x.remu(idx[nb + 1], wordsPerRun);
+        Value m = x.add(x.mul(idx[nb], tileM), idx[nb + 2]);
+        Value start = tableEntry(x, kc.startTable, r),
+              length = tableEntry(x, kc.lengthTable, r);
+        Value inRows = x.ult(m, M);
+        Value mc = x.minu(m, M - 1);
+        SmallVector<Value> parts;
+        for (int64_t h = 0; h < W; ++h) {
+          Value j = x.add(x.mul(wr, W), x.idx(h));
+          Value valid = x.band(inRows, x.ult(j, length));
+          Value k = x.minu(x.add(start, j), K - 1);
+          parts.push_back(form(b, loc, true, bi, mc, k, valid));
+        }
+        return packWord(b, loc, plan, parts);
+      });
+  packed.b = buildTensor(
+      b, loc, g.withBatch({plan.paddedN / tileN, plan.words(), tileN}),
+      b.getI32Type(),
+      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+        IntIR x{b, loc};
+        Value bi = batched ? idx[0] : Value();
+        Value r = x.divu(idx[nb + 1], wordsPerRun);
+        Value wr = x.remu(idx[nb + 1], wordsPerRun);
+        Value n = x.add(x.mul(idx[nb], tileN), idx[nb + 2]);
+        Value start = tableEntry(x, kc.startTable, r),
+              length = tableEntry(x, kc.lengthTable, r);
+        Value inColumns = x.ult(n, N);
+        Value nc = x.minu(n, N - 1);
+        SmallVector<Value> parts;
+        for (int64_t h = 0; h < W; ++h) {
+          Value j = x.add(x.mul(wr, W), x.idx(h));
+          Value valid = x.band(inColumns, x.ult(j, length));
+          Value k = x.minu(x.add(start, j), K - 1);
+          parts.push_back(form(b, loc, false, bi, nc, k, valid));
+        }
+        return packWord(b, loc, plan, parts);
+      });
+  return packed;
+}
+
+/// Where a slice of a loop's tensor is: offsets and sizes (unit strides),
+/// and its type (rank-reduced where sizes are 1).
+struct SlicePlace {
+  SmallVector<OpFoldResult> offsets, sizes;
+  RankedTensorType type;
+};
+using PlaceFn = function_ref<SlicePlace(OpBuilder &, ValueRange)>;
+using FillFn = function_ref<Value(OpBuilder &, ValueRange, Value)>;
+
+/// Fills `init` slice by slice: for every index vector of the iteration
+/// space `ubs`, `place` says where its slice is and `fill` returns the
+/// slice (extracted from the loop's tensor) filled. An scf.forall (tasks in
+/// the parallel CPU pipeline) when `parallel`, else nested scf.for loops
+/// carrying the tensor; either way the slices are written in place.
+Value buildSliceLoop(OpBuilder &b, Location loc, ArrayRef<int64_t> ubs,
+                     Value init, bool parallel, PlaceFn place, FillFn fill) {
+  auto rank = cast<RankedTensorType>(init.getType()).getRank();
+  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+  auto fillSlice = [&](OpBuilder &b, ValueRange ivs, Value dest) {
+    SlicePlace at = place(b, ivs);
+    Value slice = tensor::ExtractSliceOp::create(b, loc, at.type, dest,
+                                                 at.offsets, at.sizes, strides);
+    return std::make_pair(fill(b, ivs, slice), at);
+  };
+  if (parallel) {
+    SmallVector<OpFoldResult> bounds;
+    for (int64_t ub : ubs)
+      bounds.push_back(b.getIndexAttr(ub));
+    auto forall =
+        scf::ForallOp::create(b, loc, bounds, ValueRange{init}, std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value shared = forall.getRegionIterArgs()[0];
+    auto [slice, at] = fillSlice(b, forall.getInductionVars(), shared);
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, slice, shared, at.offsets,
+                                          at.sizes, strides);
+    return forall.getResult(0);
+  }
+  SmallVector<Value> ivs;
+  std::function<Value(OpBuilder &, Value, size_t)> nest =
+      [&](OpBuilder &b, Value acc, size_t d) -> Value {
+    if (d == ubs.size()) {
+      auto [slice, at] = fillSlice(b, ivs, acc);
+      return tensor::InsertSliceOp::create(b, loc, slice, acc, at.offsets,
+                                           at.sizes, strides);
+    }
+    auto loop = scf::ForOp::create(
+        b, loc, constIndex(b, loc, 0), constIndex(b, loc, ubs[d]),
+        constIndex(b, loc, 1), ValueRange{acc},
+        [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
+          ivs.push_back(iv);
+          Value next = nest(b, args[0], d + 1);
+          ivs.pop_back();
+          scf::YieldOp::create(b, loc, next);
+        });
+    return loop.getResult(0);
+  };
+  return nest(b, init, 0);
+}
+
+/// B stored [K, N] with every run aligned: packed with vector code instead
+/// of an elementwise generic. For each word row w (the W rows of k it
+/// holds) and each column chunk, the W rows' codes are read as vectors,
+/// decoded arithmetically (numerics.md section 1) and combined into one
+/// vector of words. The rows of words are independent: an scf.forall over
+/// them for large operands.
+Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
+                Value codesB) {
+  const KernelPlan &plan = kc.plan;
+  const MatmulGeometry &g = kc.g;
+  int64_t lanes = plan.lanes, tileN = plan.tileN(), W = plan.kPerWord;
+  int64_t panels = plan.paddedN / tileN, N = g.N;
+  bool batched = g.batched;
+  Type i32 = b.getI32Type();
+  auto codeType = cast<RankedTensorType>(codesB.getType()).getElementType();
+  auto vCode = VectorType::get({lanes}, codeType);
+  auto vI32 = VectorType::get({lanes}, i32);
+  Value init = emptyTensor(
+      b, loc, g.withBatch({panels, plan.words(), tileN}), i32);
+  SmallVector<int64_t> ubs = g.withBatch({plan.words()});
+  bool parallel = cast<RankedTensorType>(init.getType()).getNumElements() >=
+                  kMinParallelElements;
+  auto sliceType = RankedTensorType::get({panels, tileN}, i32);
+  return buildSliceLoop(
+      b, loc, ubs, init, parallel,
+      [&](OpBuilder &b, ValueRange ivs) {
+        SlicePlace at;
+        at.type = sliceType;
+        if (batched) {
+          at.offsets.push_back(ivs[0]);
+          at.sizes.push_back(b.getIndexAttr(1));
+        }
+        at.offsets.append({b.getIndexAttr(0), ivs.back(), b.getIndexAttr(0)});
+        at.sizes.append({b.getIndexAttr(panels), b.getIndexAttr(1),
+                         b.getIndexAttr(tileN)});
+        return at;
+      },
+      [&](OpBuilder &b, ValueRange ivs, Value slice) -> Value {
+        Value bi = batched ? ivs[0] : Value();
+        Value w = ivs.back();
+        Value zeroCode = arith::ConstantOp::create(
+            b, loc, b.getIntegerAttr(codeType, 0));
+        Value zeroWord = constI32(b, loc, 0);
+        // The words of columns [n0, n0 + lanes); reads past N give code 0,
+        // whose form is 0.
+        auto words = [&](OpBuilder &b, Location loc, Value n0,
+                         bool inBounds) -> Value {
+          IntIR x = IntIR::like(b, loc, zeroWord);
+          IntIR v{b, loc, {lanes}};
+          Value word;
+          for (int64_t h = 0; h < W; ++h) {
+            Value k = x.add(x.mul(w, W), x.idx(h));
+            Value codes = vector::TransferReadOp::create(
+                b, loc, vCode, codesB, withBatchIndex(bi, {k, n0}), zeroCode,
+                ArrayRef<bool>{inBounds});
+            Value form = emitDecode(b, loc, codes, g.fb, vI32);
+            Value part = v.band(form, v.c32((int64_t(1) << plan.packedBits) - 1));
+            if (h != 0)
+              part = v.shl(part, v.c32(h * plan.packedBits));
+            word = word ? v.bor(word, part) : part;
+          }
+          return word;
+        };
+        // One panel: its chunks of words written into the slice.
+        auto panel = [&](OpBuilder &b, Location loc, Value nt, Value into,
+                         bool inBounds) -> Value {
+          IntIR x{b, loc};
+          for (int64_t c = 0; c < plan.chunks; ++c) {
+            Value n0 = x.add(x.mul(nt, tileN), x.idx(c * lanes));
+            into = vector::TransferWriteOp::create(
+                       b, loc, words(b, loc, n0, inBounds), into,
+                       ValueRange{nt, x.idx(c * lanes)}, ArrayRef<bool>{true})
+                       .getResult();
+          }
+          return into;
+        };
+        // Panels wholly inside the N columns, then a last partial one.
+        IntIR x{b, loc};
+        int64_t full = N / tileN;
+        if (full > 0)
+          slice = scf::ForOp::create(
+                      b, loc, x.idx(0), x.idx(full), x.idx(1),
+                      ValueRange{slice},
+                      [&](OpBuilder &b, Location loc, Value nt,
+                          ValueRange iter) {
+                        scf::YieldOp::create(
+                            b, loc, panel(b, loc, nt, iter[0], true));
+                      })
+                      .getResult(0);
+        if (full < panels)
+          slice = panel(b, loc, x.idx(full), slice, false);
+        return slice;
+      });
+}
+
+} // namespace
+
+namespace mlir::bm::cpu::detail {
+
+Value buildDecodeTable(OpBuilder &b, Location loc, const KernelPlan &plan,
+                       const MatmulGeometry &g, bool isA) {
+  if (!(isA ? plan.tableA : plan.tableB))
+    return {};
+  Format f = isA ? g.fa : g.fb;
+  int64_t offset = isA ? plan.offsetA : 0;
+  SmallVector<APInt> values;
+  for (uint32_t code = 0; code < (1u << f.codeBits()); ++code)
+    values.push_back(APInt(plan.packedBits,
+                           ::bm::numerics::decodeElement(code, f).toInt64() +
+                               offset,
+                           /*isSigned=*/true, /*implicitTrunc=*/true));
+  auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},
+                                    b.getIntegerType(plan.packedBits));
+  return arith::ConstantOp::create(b, loc,
+                                   DenseElementsAttr::get(type, values));
+}
+
+PackedOperands packOperands(OpBuilder &b, Location loc,
+                            const KernelContext &kc, Value codesA,
+                            Value codesB) {
+  PackedOperands packed = kc.plan.aligned
+                              ? packAligned(b, loc, kc, codesA, codesB)
+                              : packUnaligned(b, loc, kc, codesA, codesB);
+  markParallel(b, kc, packed.a);
+  markParallel(b, kc, packed.b);
+  return packed;
+}
+
+Value buildOffsetColumnSums(OpBuilder &b, Location loc,
+                            const KernelContext &kc, Value packedB) {
+  const KernelPlan &plan = kc.plan;
+  const MatmulGeometry &g = kc.g;
+  int64_t nb = g.nb, R = plan.numRuns(), lanes = plan.lanes;
+  int64_t tileN = plan.tileN();
+  bool batched = g.batched;
+  Type i8 = b.getI8Type(), i16 = b.getI16Type(), i32 = b.getI32Type();
+  auto vi8 = VectorType::get({4 * lanes}, i8);
+  auto vi16 = VectorType::get({2 * lanes}, i16);
+  auto vi32 = VectorType::get({lanes}, i32);
+  Value init = emptyTensor(b, loc, g.withBatch({R, plan.paddedN}), i32);
+  SmallVector<int64_t> ubs;
+  if (batched)
+    ubs.push_back(g.batch);
+  ubs.push_back(plan.paddedN / tileN);
+  // Parallel only over enough work (ParallelLoops.h).
+  bool parallel = cast<RankedTensorType>(packedB.getType()).getNumElements() >=
+                  kMinParallelElements;
+  auto sliceType = RankedTensorType::get({R, tileN}, i32);
+  return buildSliceLoop(
+      b, loc, ubs, init, parallel,
+      [&](OpBuilder &b, ValueRange ivs) {
+        IntIR x{b, loc};
+        SlicePlace at;
+        at.type = sliceType;
+        if (batched) {
+          at.offsets.push_back(ivs[0]);
+          at.sizes.push_back(b.getIndexAttr(1));
+        }
+        at.offsets.append({b.getIndexAttr(0), x.mul(ivs[nb], tileN)});
+        at.sizes.append({b.getIndexAttr(R), b.getIndexAttr(tileN)});
+        return at;
+      },
+      [&](OpBuilder &b, ValueRange ivs, Value panel) -> Value {
+        IntIR x{b, loc};
+        Value bi = batched ? ivs[0] : Value();
+        Value nt = ivs[nb];
+        bool vnni = plan.step == StepKind::U8S8Vnni;
+        // Bytes of 1 (u8): the multipliers of B's bytes.
+        Value onesU8 = splat(b, loc, vi8, b.getI8IntegerAttr(1));
+        Value ones16;
+        if (!vnni)
+          ones16 = splat(b, loc, vi16, b.getI16IntegerAttr(1));
+        Value scale = splat(b, loc, vi32, b.getI32IntegerAttr(-plan.offsetA));
+        Value zeros = splat(b, loc, vi32, b.getI32IntegerAttr(0));
+        Value i32Zero = constI32(b, loc, 0);
+        SmallVector<bool> inBounds{true};
+        auto runLoop = scf::ForOp::create(
+            b, loc, x.idx(0), x.idx(R), x.idx(1), ValueRange{panel},
+            [&](OpBuilder &b, Location loc, Value r, ValueRange iter) {
+              IntIR x{b, loc};
+              Value stepStart = tableEntry(x, kc.stepStartTable, r);
+              SmallVector<Value> sumsInit(plan.chunks, zeros);
+              auto stepLoop = scf::ForOp::create(
+                  b, loc, x.idx(0), tableEntry(x, kc.stepCountTable, r),
+                  x.idx(1), sumsInit,
+                  [&](OpBuilder &b, Location loc, Value s, ValueRange sums) {
+                    IntIR x{b, loc};
+                    Value w0 = x.mul(x.add(stepStart, s), plan.wordsPerStep());
+                    SmallVector<Value> next(sums);
+                    for (int64_t q = 0; q < plan.wordsPerStep(); ++q)
+                      for (int64_t c = 0; c < plan.chunks; ++c) {
+                        Value v = vector::BitCastOp::create(
+                            b, loc, vi8,
+                            vector::TransferReadOp::create(
+                                b, loc, vi32, packedB,
+                                withBatchIndex(bi, {nt, x.add(w0, x.idx(q)),
+                                                    x.idx(lanes * c)}),
+                                i32Zero, inBounds));
+                        if (vnni) {
+                          // vpdpbusd: the four k of each column at once.
+                          next[c] = callX86Intrinsic(
+                              b, loc, kc.module, getVnniIntrinsic(plan), vi32,
+                              {next[c], onesU8, v});
+                          continue;
+                        }
+                        // pmaddubsw sums pairs of k into i16, pmaddwd by
+                        // ones the pairs into i32.
+                        Value pairs = callX86Intrinsic(
+                            b, loc, kc.module, kPmaddubsw, vi16, {onesU8, v});
+                        Value quads = callX86Intrinsic(
+                            b, loc, kc.module, kPmaddwd, vi32, {pairs, ones16});
+                        next[c] = arith::AddIOp::create(b, loc, next[c], quads);
+                      }
+                    scf::YieldOp::create(b, loc, next);
+                  });
+              Value updated = iter[0];
+              for (int64_t c = 0; c < plan.chunks; ++c) {
+                Value v = arith::MulIOp::create(b, loc, stepLoop.getResult(c),
+                                                scale);
+                updated = vector::TransferWriteOp::create(
+                              b, loc, v, updated,
+                              ValueRange{r, x.idx(c * lanes)}, inBounds)
+                              .getResult();
+              }
+              scf::YieldOp::create(b, loc, updated);
+            });
+        return runLoop.getResult(0);
+      });
+}
+
+} // namespace mlir::bm::cpu::detail
