@@ -48,6 +48,16 @@ def main(argv=None):
     p.add_argument("--backward-scale", default=None)
     p.add_argument("--forward-scale", default=None)
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--warmup-format", default="torch",
+                   help="who trains the warm-up steps: torch (PyTorch FP32) "
+                        "or a format (the compiled step, as bm.train runs it)")
+    p.add_argument("--save", default=None,
+                   help="directory to save the compiled trainer's values "
+                        "(weights, momentum buffers, batch-norm statistics) "
+                        "at each --at step, as stepN.npz")
+    p.add_argument("--at", default=None,
+                   help="comma list of steps to compare at (default: "
+                        "--warmup), in one warm-up run")
     args = p.parse_args(argv)
 
     import torch
@@ -60,30 +70,7 @@ def main(argv=None):
     (xtr, ytr) = bmdata.load("train", None, args.limit)
     rng = np.random.default_rng(args.seed)
     batches = bmdata.batches(xtr, ytr, args.batch_size, rng)
-    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9,
-                          weight_decay=5e-4)
-    model.train()
-    t0 = time.perf_counter()
-    for _ in range(args.warmup):
-        xb, yb = next(batches)
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(
-            model(torch.from_numpy(xb)), torch.from_numpy(yb.astype(np.int64))
-        ).backward()
-        opt.step()
-    xb, yb = next(batches)
-    sys.stderr.write("warm-up %d steps in %.0f s\n"
-                     % (args.warmup, time.perf_counter() - t0))
-
-    # FP32 reference: PyTorch's gradient on a copy (batch-norm running
-    # statistics do not enter the gradient).
-    import copy
-    ref = copy.deepcopy(model).train()
-    ref.zero_grad()
-    loss = torch.nn.functional.cross_entropy(
-        ref(torch.from_numpy(xb)), torch.from_numpy(yb.astype(np.int64)))
-    loss.backward()
-    g32 = {n: p.grad.detach().numpy().copy() for n, p in ref.named_parameters()}
+    at = sorted({int(a) for a in args.at.split(",")}) if args.at else [args.warmup]
 
     # The step as training compiles it (no gradient results, which could
     # change what the front end keeps), with lr 1 and no momentum or weight
@@ -96,19 +83,65 @@ def main(argv=None):
         args.forward_scale, args.backward_scale))
     sys.stderr.write("compiled %s in %.0f s\n"
                      % (args.format, time.perf_counter() - t0))
+
+    if args.warmup_format == "torch":
+        from bm.runner import TorchRunner
+        trainer = TorchRunner(model, lr=args.lr, momentum=0.9,
+                              weight_decay=5e-4)
+    else:
+        from bm.runner import Runner
+        trainer = Runner(model, (args.batch_size, 1, 28, 28),
+                         fmt=args.warmup_format, lr=args.lr, momentum=0.9,
+                         weight_decay=5e-4, rounding=args.rounding,
+                         seed=args.seed, eval_batch=args.batch_size,
+                         loss_grad=args.loss_grad, scale=args.scale,
+                         forward_scale=args.forward_scale,
+                         backward_scale=args.backward_scale)
+    t0 = time.perf_counter()
+    for i in range(at[-1] + 1):
+        xb, yb = next(batches)
+        if i in at:
+            if args.warmup_format != "torch":
+                trainer.load_into(model)
+                if args.save:
+                    os.makedirs(args.save, exist_ok=True)
+                    np.savez(os.path.join(args.save, "step%d.npz" % i),
+                             **trainer.values)
+            compare(model, xb, yb, fn, step, args, i,
+                    args.seed * 1_000_000 + i)
+        if i < at[-1]:
+            trainer.step(xb, yb)
+    sys.stderr.write("%d steps in %.0f s\n" % (at[-1], time.perf_counter() - t0))
+    return 0
+
+
+def compare(model, xb, yb, fn, step, args, index, train_seed):
+    import copy
+    import torch
+    # FP32 reference: PyTorch's gradient on a copy (batch-norm running
+    # statistics do not enter the gradient).
+    ref = copy.deepcopy(model).train()
+    ref.zero_grad()
+    loss = torch.nn.functional.cross_entropy(
+        ref(torch.from_numpy(xb)), torch.from_numpy(yb.astype(np.int64)))
+    loss.backward()
+    g32 = {n: p.grad.detach().numpy().copy() for n, p in ref.named_parameters()}
+
     values = step.initial_values(model)
     draws, losses = [], []
     ndraws = args.draws if args.rounding == "stochastic" else 1
-    for i in range(ndraws):
-        out = fn(values, xb, yb, seed=1000 + i)
+    # The first draw is the training run's own (its Philox seed for this
+    # step, as bm.runner.Runner passes it).
+    for seed in [train_seed] + [1000 + i for i in range(ndraws - 1)]:
+        out = fn(values, xb, yb, seed=seed)
         draws.append({n: values[n].astype(np.float64) - w
                       for n, w in out["weights"].items()})
         losses.append(out["loss"])
     print("model %s width %s format %s rounding %s loss-grad %s scale %s "
-          "fwd %s bwd %s, warm-up %d, %d draw(s)"
+          "fwd %s bwd %s; weights after %d %s steps; %d draw(s)"
           % (args.model, args.width, args.format, args.rounding,
              args.loss_grad, args.scale, args.forward_scale,
-             args.backward_scale, args.warmup, ndraws))
+             args.backward_scale, index, args.warmup_format, ndraws))
     print("loss FP32 %.5f, BM %s" % (float(loss), " ".join(
         "%.5f" % v for v in losses)))
     print("%-34s %14s %10s %9s %9s %7s %7s %6s" % (
@@ -137,7 +170,7 @@ def main(argv=None):
     worst.sort(reverse=True)
     print("largest bias: %s" % ", ".join(
         "%s %.3f" % (n, b) for b, n in worst[:5]))
-    return 0
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
