@@ -139,7 +139,9 @@ def summarize(runs, args):
         accs = np.array([r["epoch_test_acc"][-1] for r in rs]) * 100
         loss = np.mean([r["final_train_loss"] for r in rs])
         rate = np.mean([np.mean(r["steps_per_s"]) for r in rs])
-        delta = "" if base is None else "%+.2f" % (accs.mean() - 100 * base)
+        # (rounded first, so that FP32 against itself reads +0.00, not -0.00)
+        delta = "" if base is None else "%+.2f" % (
+            round(accs.mean() - 100 * base, 2) + 0.0)
         acc = "%.2f" % accs.mean() + (" ± %.2f" % accs.std() if len(rs) > 1 else "")
         lines.append("| %s | %s | %d | %d | %.4f | %s | %s | %.1f |" % (
             run_name(args), fmt, len(rs), args.epochs, loss, acc, delta, rate))
