@@ -958,6 +958,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    vector_kernels: bool = True,
                    x86_avx2: Optional[bool] = None,
                    out_params: Optional[bool] = None,
+                   lower_options: Sequence[str] = (),
                    ) -> CompiledModule:
     """Compiles MLIR text (bm ops on tensors, func.func entry points) into a
     shared library and loads it.
@@ -1021,6 +1022,8 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
         lower += " parallel=true"
     if not vector_kernels:
         lower += " vector-kernels=false"
+    for option in lower_options:
+        lower += " " + option
     triple = _default_triple(tools.llc)
     if x86_avx2 is None:
         x86_avx2 = (mcpu == "native" and (triple or "").startswith("x86_64")

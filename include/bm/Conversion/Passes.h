@@ -42,6 +42,12 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
                      "(u8 x s8 pmaddubsw step for narrow forms such as "
                      "e2m3 x e2m3); the code then needs an x86 AVX2 CPU"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> vectorizeLinalg{
+      *this, "vectorize-linalg",
+      llvm::cl::desc("Fuse, tile and vectorize the linalg ops that are not "
+                     "bm ops (bm-vectorize-linalg), instead of lowering them "
+                     "to scalar loops"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run the tiles of the bm.matmul kernel on all cores "

@@ -130,6 +130,22 @@ def BMDistinctResults : Pass<"bm-distinct-results", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
+def BMReshapeResultAllocs
+    : Pass<"bm-reshape-result-allocs", "::mlir::func::FuncOp"> {
+  let summary = "Allocate a returned reshape of an allocation in its own shape";
+  let description = [{
+    After bufferization, a function result that is a `memref.expand_shape`
+    or `memref.collapse_shape` of a static `memref.alloc` (the result of an
+    op whose loops `bm-vectorize-linalg` collapsed) is allocated in the
+    result's shape instead, and the other uses read it through the inverse
+    reshape. Same buffer and bytes; `buffer-results-to-out-params
+    {hoist-static-allocs}` can then compute straight into the caller's
+    buffer instead of copying into it. Part of
+    `bm-lower-to-cpu{out-params=true}`.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def ConvertBMToGPU : Pass<"convert-bm-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Lower BM contractions to GPU-shaped linalg, before convert-bm-to-linalg";
   let description = [{
@@ -236,6 +252,55 @@ def BMGPULaunchToLoops : Pass<"bm-gpu-launch-to-loops", "::mlir::ModuleOp"> {
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
     "::mlir::arith::ArithDialect"
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// The FP32 linalg ops of a step on the CPU (lib/Conversion/LinalgToCPU)
+//===----------------------------------------------------------------------===//
+
+def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Fuse, tile and vectorize the linalg ops that are not bm ops";
+  let description = [{
+    The float32 remainder of a training step (elementwise ops, reductions,
+    softmax, pooling and their backward, batch-norm, transposes, fills, the
+    SGD update) on tensors, before `convert-bm-to-linalg`:
+
+    * elementwise `linalg.generic`s are fused into their consumer when they
+      have one user;
+    * loops that are contiguous in every operand are collapsed into one;
+    * each op is tiled: an `scf.forall` over its outer parallel loops when
+      it has at least `min-parallel-elements` iterations (tasks on every
+      core with `bm-lower-to-cpu{parallel=true}`), `scf.for` loops over the
+      rest, and a static tile of at most 64 elements along the loops that
+      are contiguous in its largest operand (16 x 16 for a transpose);
+    * each tile is vectorized. Window reads of pooling and im2col
+      (`oh * 2 + kh`, `h + 1 - kh`) go through strided slices once the
+      window loops are tiled to one.
+
+    Float reductions are reassociated within a tile; every other result is
+    the same as the scalar loops'. Ops with dynamic shapes, and (with
+    `keep-contractions`) `linalg.matmul`, `linalg.batch_matmul` and
+    convolutions are left alone. Run it before `convert-bm-to-linalg`: the
+    linalg ops of a bm lowering (exact integer sums, run-ordered float
+    conversions) must not be reassociated.
+  }];
+  let options = [
+    Option<"fuseElementwise", "fuse-elementwise", "bool", /*default=*/"true",
+           "Fuse elementwise producers with one user into their consumer">,
+    Option<"keepContractions", "keep-contractions", "bool",
+           /*default=*/"true",
+           "Leave linalg.matmul, linalg.batch_matmul and convolutions to "
+           "bm-fp32-contractions / bm-linalg-to-blas">,
+    Option<"minParallelElements", "min-parallel-elements", "int64_t",
+           /*default=*/"131072",
+           "Iterations from which an op is distributed over the cores "
+           "(scf.forall)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect", "::mlir::affine::AffineDialect"
   ];
 }
 

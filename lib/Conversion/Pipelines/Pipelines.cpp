@@ -39,6 +39,9 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
   // The upstream part is spelled as a textual pipeline: it only names
   // registered passes, and reads like the equivalent bm-opt command line.
   std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
+  // The float32 linalg ops, before the bm lowering adds its own.
+  if (options.vectorizeLinalg)
+    pipeline += "func.func(bm-vectorize-linalg),";
   pipeline += std::string("convert-bm-to-linalg{vector-kernels=") +
               (options.vectorKernels ? "true" : "false") +
               " x86-avx2=" + (options.x86Avx2 ? "true" : "false") + "},";
@@ -55,7 +58,8 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
               "function-boundary-type-conversion=identity-layout-map},";
   // The caller's buffers replace the allocations of the results.
   if (options.outParams)
-    pipeline += "buffer-results-to-out-params{hoist-static-allocs=true "
+    pipeline += "func.func(bm-reshape-result-allocs),"
+                "buffer-results-to-out-params{hoist-static-allocs=true "
                 "modify-public-functions=true},";
   pipeline += "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
   // Tiles of a parallel loop run as async tasks on the runtime's thread
