@@ -10,7 +10,8 @@
 #   OUT/run_on_device.sh                       # ends "device check: N passed, M failed"
 #
 # Contents of OUT:
-#   objects/ptx/    bm_kernels.o, bm_kernels_scalar.o, vectors_{quantize,matmul,random}.o
+#   objects/ptx/    bm_kernels.o, bm_kernels_scalar.o,
+#                   vectors_{quantize,quantize-fit,matmul,random}.o
 #                   (format=isa: PTX 8.0 for sm_90, JIT-compiled by the driver)
 #   objects/cubin/  the same with sm_90 cubins (format=bin, CUDA 13 ptxas;
 #                   used with a 580+ driver), when ptxas is here
@@ -90,7 +91,7 @@ $python "$gpu/device_kernels.py" verify --expected "$out/expected" \
   --python "$root/python"
 
 step "golden vectors ($vectors)"
-for kind in quantize matmul random; do
+for kind in quantize quantize-fit matmul random; do
   if [ "$kind" = random ]; then
     $python "$gen" random -o "$tmp/v_$kind.mlir" -e "$out/vectors/$kind.expected"
   else

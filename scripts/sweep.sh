@@ -13,6 +13,7 @@
 #
 # Extra arguments after the mode go to the tool, e.g.
 #   scripts/sweep.sh exhaustive --contexts self,1.0,1e-45,3e38 --threads 2
+#   scripts/sweep.sh compiled --scale fit --formats e2m1,e3m0,e0m3,e1m4
 # Exits non-zero on any mismatch.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -80,4 +80,16 @@ std::optional<Rounding> parseRounding(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view scaleRuleName(ScaleRule rule) {
+  return rule == ScaleRule::Fit ? "fit" : "floor";
+}
+
+std::optional<ScaleRule> parseScaleRule(std::string_view text) {
+  if (text == "floor")
+    return ScaleRule::Floor;
+  if (text == "fit")
+    return ScaleRule::Fit;
+  return std::nullopt;
+}
+
 } // namespace bm::numerics

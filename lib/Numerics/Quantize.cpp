@@ -107,20 +107,31 @@ int floorLog2AbsBits(uint32_t absBits) {
   return biased ? int(biased) - 127 : bitWidth32(absBits) - 150;
 }
 
-int chooseBetaFromMaxAbsBits(uint32_t maxAbsBits, Format f) {
+bool exceedsFloorScale(uint32_t absBits, Format f) {
+  absBits &= 0x7fffffffu;
+  // |x| = n * 2^(floor(log2 |x|) - 23) with 2^23 <= n < 2^24.
+  uint32_t n = absBits >> 23 ? (absBits & 0x7fffffu) | 0x800000u
+                             : absBits << (24 - bitWidth32(absBits));
+  return n > f.fitThreshold();
+}
+
+int chooseBetaFromMaxAbsBits(uint32_t maxAbsBits, Format f, ScaleRule rule) {
   maxAbsBits &= 0x7fffffffu;
   if (maxAbsBits >= 0x7f800000u)
     return kNonFiniteBeta;
   if (maxAbsBits == 0)
     return 0;
-  return std::clamp(f.emax() - floorLog2AbsBits(maxAbsBits), -127, 127);
+  int s = floorLog2AbsBits(maxAbsBits);
+  if (rule == ScaleRule::Fit && exceedsFloorScale(maxAbsBits, f))
+    ++s;
+  return std::clamp(f.emax() - s, -127, 127);
 }
 
-int chooseBeta(const float *values, int64_t count, Format f) {
+int chooseBeta(const float *values, int64_t count, Format f, ScaleRule rule) {
   uint32_t maxAbs = 0;
   for (int64_t i = 0; i < count; ++i)
     maxAbs = std::max(maxAbs, floatToBits(values[i]) & 0x7fffffffu);
-  return chooseBetaFromMaxAbsBits(maxAbs, f);
+  return chooseBetaFromMaxAbsBits(maxAbs, f, rule);
 }
 
 //===----------------------------------------------------------------------===//

@@ -167,7 +167,8 @@ std::string QuantizedTensor::verify() const {
 //===----------------------------------------------------------------------===//
 
 QuantizedTensor quantize(const float *x, std::vector<int64_t> shape, Format f,
-                         std::vector<int64_t> block, Rounding r, uint64_t seed) {
+                         std::vector<int64_t> block, Rounding r, uint64_t seed,
+                         ScaleRule scale) {
   if (std::string msg = Format::validate(f.e, f.m); !msg.empty())
     fatal(msg);
   if (std::string msg = validateBlockShape(shape, block); !msg.empty())
@@ -186,7 +187,7 @@ QuantizedTensor quantize(const float *x, std::vector<int64_t> shape, Format f,
   });
   t.beta.resize(numBlocks);
   for (int64_t b = 0; b < numBlocks; ++b)
-    t.beta[b] = int8_t(chooseBetaFromMaxAbsBits(maxAbs[b], f));
+    t.beta[b] = int8_t(chooseBetaFromMaxAbsBits(maxAbs[b], f, scale));
 
   // Pass 2: codes. One Philox block serves four consecutive elements.
   t.codes.resize(t.numElements());

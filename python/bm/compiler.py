@@ -28,9 +28,9 @@ Usage::
     lib = compiler.compile_module(mlir_text)        # or compile_file(path)
     codes, biases, deq = lib.call("quant", x, seed) # or lib.quant(x, seed)
 
-Signatures are read from the ``func.func`` lines of the module (custom
-syntax); pass ``signatures={"f": (["tensor<4xf32>", "i64"],
-["tensor<4xf32>"])}`` for modules written otherwise.
+The signatures of the public functions are written by the lowering itself
+(``bm-lower-to-cpu{signatures=<file>}``, the ``bm-export-signatures`` pass:
+JSON, see :func:`read_signatures`), so any syntax bm-opt parses works.
 
 Argument and result types: ranked ``tensor<...>`` / ``memref<...>`` (identity
 layout) of ``f16``, ``f32``, ``f64``, ``i1``, ``i8``, ``i16``, ``i32``,
@@ -58,19 +58,19 @@ module follows it):
   (once, even if two results share it; never a buffer that belongs to an
   argument);
 * with out-params (``compile_module(out_params=...)``, by default when every
-  result of every function is a statically shaped tensor) the function
+  result of every function is a statically shaped tensor:
+  ``bm-lower-to-cpu{out-params=auto}`` decides, and the signatures file
+  records the decision) the function
   returns nothing and takes one more descriptor per result, after its
   arguments; :meth:`Function.__call__` passes a fresh array (or the ``out=``
   array) and the code writes the result into it, with no copy and no
   allocation of its own;
-* one-shot bufferization treats tensor arguments of public functions as
-  writable, so the compiled code may compute in place into an argument's
-  buffer (``bm.matmul`` writes into its ``init``). By default
-  (``readonly_args=True``) every tensor argument of a public function is
-  marked ``{bufferization.writable = false}`` before lowering, so numpy
-  arguments are never modified. With ``readonly_args=False`` the compiled code
-  may overwrite the arrays passed in (contiguous arrays of the right dtype are
-  passed without a copy).
+* one-shot bufferization would treat tensor arguments of public functions
+  as writable, so the compiled code could compute in place into an
+  argument's buffer (``bm.matmul`` writes into its ``init``).
+  ``bm-emit-c-interface`` marks every tensor argument of a public function
+  ``{bufferization.writable = false}``, so numpy arguments are never
+  modified.
 
 Tools are found as follows: ``bm-opt`` from ``$BM_OPT``, else
 ``<repo>/build/bin/bm-opt`` (``$BM_BUILD_DIR/bin/bm-opt`` if set), else
@@ -85,9 +85,11 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -100,8 +102,7 @@ import numpy as np
 __all__ = [
     "CompileError", "ToolNotFoundError", "TensorType", "ScalarType",
     "FunctionSignature", "Function", "CompiledModule", "compile_module",
-    "compile_file", "parse_signatures", "find_tools", "cache_dir",
-    "mark_args_readonly",
+    "compile_file", "read_signatures", "find_tools", "cache_dir",
 ]
 
 _VERSION = "bm.compiler/2"
@@ -191,36 +192,6 @@ class UnsupportedType:
         return self.text
 
 
-_SHAPED_RE = re.compile(r"^(tensor|memref)<(.*)>$", re.S)
-
-
-def parse_type(text: str):
-    """A type of a function signature -> TensorType / ScalarType /
-    UnsupportedType."""
-    t = text.strip()
-    m = _SHAPED_RE.match(t)
-    if m:
-        body = m.group(2).strip()
-        if "," in body or "*" in body:   # layout / memory space / unranked
-            return UnsupportedType(t)
-        parts = [p.strip() for p in body.split("x")]
-        elt = parts[-1]
-        if elt not in _ELEMENT_DTYPES:
-            return UnsupportedType(t)
-        shape = []
-        for p in parts[:-1]:
-            if p == "?":
-                shape.append(None)
-            elif p.isdigit():
-                shape.append(int(p))
-            else:
-                return UnsupportedType(t)
-        return TensorType(tuple(shape), elt, t)
-    if t in _SCALAR_CTYPES:
-        return ScalarType(t, t)
-    return UnsupportedType(t)
-
-
 @dataclass(frozen=True)
 class FunctionSignature:
     name: str
@@ -232,232 +203,37 @@ class FunctionSignature:
                                     ", ".join(map(str, self.results)))
 
 
-_OPEN = {"(": ")", "[": "]", "{": "}", "<": ">"}
-_CLOSE = {v: k for k, v in _OPEN.items()}
+SIGNATURES_FORMAT = "bm.signatures/1"
 
 
-def _skip_string(text, i):
-    """text[i] == '"': index after the closing quote."""
-    i += 1
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == '"':
-            return i + 1
-        i += 1
-    return i
+def _type_from_json(d):
+    """One argument or result of bm-export-signatures' JSON -> TensorType /
+    ScalarType / UnsupportedType."""
+    kind = d.get("kind")
+    if kind in ("tensor", "memref") and d.get("element") in _ELEMENT_DTYPES:
+        return TensorType(tuple(None if n < 0 else n for n in d["shape"]),
+                          d["element"], d["type"])
+    if kind == "scalar" and d.get("element") in _SCALAR_CTYPES:
+        return ScalarType(d["element"], d["type"])
+    return UnsupportedType(d["type"])
 
 
-def _match(text, i):
-    """text[i] is an opening bracket: index of its closing bracket ('->'
-    does not close a '<')."""
-    stack = [_OPEN[text[i]]]
-    j = i + 1
-    while j < len(text):
-        c = text[j]
-        if c == '"':
-            j = _skip_string(text, j)
-            continue
-        if c == "-" and text.startswith("->", j):
-            j += 2
-            continue
-        if c in _OPEN:
-            stack.append(_OPEN[c])
-        elif c in _CLOSE:
-            if c != stack[-1]:
-                raise ValueError("unbalanced %r at offset %d" % (c, j))
-            stack.pop()
-            if not stack:
-                return j
-        j += 1
-    raise ValueError("unbalanced %r at offset %d" % (text[i], i))
-
-
-def _split_top(text, sep=","):
-    """Split on top-level separators; returns (start, end) spans."""
-    spans, depth, start, j = [], 0, 0, 0
-    while j < len(text):
-        c = text[j]
-        if c == '"':
-            j = _skip_string(text, j)
-            continue
-        if c == "-" and text.startswith("->", j):
-            j += 2
-            continue
-        if c in _OPEN:
-            depth += 1
-        elif c in _CLOSE:
-            depth -= 1
-        elif c == sep and depth == 0:
-            spans.append((start, j))
-            start = j + 1
-        j += 1
-    if text[start:].strip() or spans:
-        spans.append((start, len(text)))
-    return spans
-
-
-def _scan_type(text, i):
-    """A type token starting at text[i] (no leading space): its end index."""
-    j = i
-    while j < len(text):
-        c = text[j]
-        if c in "<([":
-            j = _match(text, j) + 1
-            continue
-        if c.isspace() or c in ",){}=":
-            break
-        j += 1
-    return j
-
-
-_FUNC_RE = re.compile(
-    r"\bfunc\.func\s+(?:(public|private|nested)\s+)?"
-    r"@(\"(?:[^\"\\]|\\.)*\"|[A-Za-z_$.\-][\w$.\-]*)\s*\(")
-_ARG_RE = re.compile(r"\s*(%[\w$.\-#]+)\s*:\s*", re.S)
-
-
-@dataclass
-class _ParsedArg:
-    span: Tuple[int, int]      # of the whole argument text in the module
-    name: str
-    type_text: str
-    attr_span: Optional[Tuple[int, int]]  # of "{...}" in the module
-
-
-@dataclass
-class _ParsedFunc:
-    name: str
-    public: bool
-    has_body: bool
-    args: List[_ParsedArg]
-    results: List[str]
-
-
-def _mask_comments(text: str) -> str:
-    """``text`` with every ``// ...`` comment blanked out (same length, so
-    offsets stay valid)."""
-    out, i, n = [], 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == '"':
-            j = _skip_string(text, i)
-            out.append(text[i:j])
-            i = j
-        elif text.startswith("//", i):
-            j = text.find("\n", i)
-            j = n if j < 0 else j
-            out.append(" " * (j - i))
-            i = j
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-def _parse_funcs(text: str) -> List[_ParsedFunc]:
-    """Function headers of ``text`` (custom syntax); spans index ``text``."""
-    text = _mask_comments(text)
-    funcs = []
-    for m in _FUNC_RE.finditer(text):
-        vis = m.group(1)
-        name = m.group(2)
-        if name.startswith('"'):
-            name = name[1:-1]
-        lp = m.end() - 1
-        rp = _match(text, lp)
-        args = []
-        for s, e in _split_top(text[lp + 1:rp]):
-            s += lp + 1
-            e += lp + 1
-            am = _ARG_RE.match(text, s, e)
-            if not am:                 # declaration: types only
-                ts = s + len(text[s:e]) - len(text[s:e].lstrip())
-                te = _scan_type(text, ts)
-                args.append(_ParsedArg((s, e), "", text[ts:te], None))
-                continue
-            ts = am.end()
-            te = _scan_type(text, ts)
-            rest = text[te:e]
-            attr_span = None
-            k = te + len(rest) - len(rest.lstrip())
-            if k < e and text[k] == "{":
-                attr_span = (k, _match(text, k) + 1)
-            args.append(_ParsedArg((s, e), am.group(1), text[ts:te], attr_span))
-        j = rp + 1
-        while j < len(text) and text[j].isspace():
-            j += 1
-        results = []
-        if text.startswith("->", j):
-            j += 2
-            while j < len(text) and text[j].isspace():
-                j += 1
-            if j < len(text) and text[j] == "(":
-                end = _match(text, j)
-                for s, e in _split_top(text[j + 1:end]):
-                    piece = text[j + 1 + s:j + 1 + e].strip()
-                    results.append(piece[:_scan_type(piece, 0)])
-                j = end + 1
-            else:
-                te = _scan_type(text, j)
-                results.append(text[j:te])
-                j = te
-        while j < len(text) and text[j].isspace():
-            j += 1
-        if text.startswith("attributes", j):
-            j += len("attributes")
-            while j < len(text) and text[j].isspace():
-                j += 1
-            if j < len(text) and text[j] == "{":
-                j = _match(text, j) + 1
-            while j < len(text) and text[j].isspace():
-                j += 1
-        has_body = j < len(text) and text[j] == "{"
-        funcs.append(_ParsedFunc(name, vis in (None, "public"), has_body,
-                                 args, results))
-    return funcs
-
-
-def parse_signatures(text: str) -> Dict[str, FunctionSignature]:
-    """Signatures of the public functions with a body (the ones that get a C
-    interface), from the ``func.func`` lines of ``text``."""
-    out = {}
-    for f in _parse_funcs(text):
-        if f.public and f.has_body:
-            out[f.name] = FunctionSignature(
-                f.name, tuple(parse_type(a.type_text) for a in f.args),
-                tuple(parse_type(r) for r in f.results))
-    return out
-
-
-def mark_args_readonly(text: str) -> str:
-    """Adds ``bufferization.writable = false`` to every tensor argument of
-    every public function with a body (see the module docstring)."""
-    edits = []
-    for f in _parse_funcs(text):
-        if not (f.public and f.has_body):
-            continue
-        for a in f.args:
-            if not a.name or not a.type_text.startswith("tensor<"):
-                continue
-            if a.attr_span is None:
-                end = a.span[0] + len(text[a.span[0]:a.span[1]].rstrip())
-                # Keep a trailing loc(...) after the attributes.
-                seg = text[a.span[0]:end]
-                lm = re.search(r"\s+loc\(.*\)$", seg, re.S)
-                pos = a.span[0] + lm.start() if lm else end
-                edits.append((pos, pos, " {bufferization.writable = false}"))
-            else:
-                s, e = a.attr_span
-                body = text[s + 1:e - 1]
-                if "bufferization.writable" in body:
-                    continue
-                sep = ", " if body.strip() else ""
-                edits.append((s + 1, s + 1, "bufferization.writable = false" + sep))
-    for s, e, new in sorted(edits, reverse=True):
-        text = text[:s] + new + text[e:]
-    return text
+def read_signatures(path: str):
+    """The signatures bm-export-signatures wrote (``bm-lower-to-cpu{
+    signatures=path}``): (name -> :class:`FunctionSignature` of every public
+    function with a body, whether the lowering took their results as
+    out-params, the result that kept it from doing so or None)."""
+    with open(path) as f:
+        doc = json.load(f)
+    if doc.get("format") != SIGNATURES_FORMAT:
+        raise CompileError(f"{path}: not a {SIGNATURES_FORMAT} file "
+                           f"(format {doc.get('format')!r})", step="signatures")
+    sigs = {}
+    for fn in doc["functions"]:
+        sigs[fn["name"]] = FunctionSignature(
+            fn["name"], tuple(_type_from_json(t) for t in fn["arguments"]),
+            tuple(_type_from_json(t) for t in fn["results"]))
+    return sigs, bool(doc["out_params"]), doc.get("out_params_blocker")
 
 
 # ---------------------------------------------------------------------------
@@ -608,18 +384,9 @@ def _run(step, cmd, stdin=None, cwd=None):
                 len(err) - _MAX_STDERR)
         raise CompileError(
             f"{step} failed (exit status {p.returncode}):\n"
-            f"  command: {' '.join(cmd)}\n{err}",
+            f"  command: {shlex.join(cmd)}\n{err}",
             step=step, cmd=cmd, stderr=p.stderr)
     return p.stdout
-
-
-# bufferization ops that bm-lower-to-cpu left behind before it ran
-# convert-bufferization-to-memref (a function returning a memref it does not
-# own gets a bufferization.clone): lowered by a second bm-opt run, only if
-# any is left (builds older than that pipeline fix).
-_LEFTOVER_FIX = ["--convert-bufferization-to-memref", "--expand-strided-metadata",
-                 "--finalize-memref-to-llvm", "--convert-to-llvm",
-                 "--reconcile-unrealized-casts"]
 
 
 # ---------------------------------------------------------------------------
@@ -940,18 +707,8 @@ class CompiledModule:
 _lock = threading.Lock()
 
 
-def _normalize_signatures(signatures):
-    out = {}
-    for name, (args, results) in signatures.items():
-        out[name] = FunctionSignature(
-            name, tuple(parse_type(a) if isinstance(a, str) else a for a in args),
-            tuple(parse_type(r) if isinstance(r, str) else r for r in results))
-    return out
-
-
 def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
-                   opt_level: int = 3, readonly_args: bool = True,
-                   signatures: Optional[Mapping[str, Tuple[Sequence, Sequence]]] = None,
+                   opt_level: int = 3,
                    bm_opt_args: Sequence[str] = (), use_cache: bool = True,
                    passes: Sequence[str] = (),
                    parallel: Optional[bool] = None,
@@ -964,12 +721,9 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     shared library and loads it.
 
     ``mcpu``: llc ``-mcpu`` ("native" by default; None for the generic
-    target); ``opt_level``: llc -O level; ``readonly_args``: mark tensor
-    arguments non-writable (see the module docstring); ``signatures``:
-    override parsed signatures, name -> (arg types, result types) as type
-    strings; ``passes``: bm-opt passes to run before the lowering (e.g.
-    ``["--bm-quantize-training=preset=bm6"]``); ``bm_opt_args``: extra
-    bm-opt options, after the pipeline;
+    target); ``opt_level``: llc -O level; ``passes``: bm-opt passes to run
+    before the lowering (e.g. ``["--bm-quantize-training=preset=bm6"]``);
+    ``bm_opt_args``: extra bm-opt options, after the pipeline;
     ``use_cache``: reuse a library compiled earlier from the same input;
     ``parallel``: run the tiles of bm.matmul kernels on all cores
     (``bm-lower-to-cpu{parallel=true}``, linking libmlir_async_runtime);
@@ -982,55 +736,43 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     ``-mattr=+avx2``; None (the default) means yes when compiling for this
     host (``mcpu="native"``) and it is an x86-64 CPU with AVX2;
     ``out_params``: compile every function to write its results into
-    caller-provided buffers (``bm-lower-to-cpu{out-params=true}``); calls
+    caller-provided buffers (``bm-lower-to-cpu{out-params=...}``); calls
     then allocate each result (or take it from ``out=``) and the code
     computes straight into it, with no copy. None (the default) means yes
     when every result of every function in the module is a statically
-    shaped tensor (a call must know each result's shape to allocate it, and
-    a scalar result would stay a return value); True raises
-    :class:`CompileError` otherwise.
+    shaped tensor (``out-params=auto``: a call must know each result's shape
+    to allocate it, and a scalar result would stay a return value); True
+    raises :class:`CompileError` naming the result that prevents it.
+
+    The signatures of the public functions come from the lowering itself
+    (``bm-lower-to-cpu{signatures=...}`` writes them as JSON, see
+    :func:`read_signatures`); they are cached beside the library.
     Raises :class:`ToolNotFoundError` or :class:`CompileError` (with the
-    failing tool's stderr)."""
+    failing tool's stderr and a command that reproduces the failure)."""
     if not isinstance(mlir, str):
         raise TypeError("compile_module: expected MLIR text (use compile_file "
                         "for a path)")
     tools = find_tools()
-    src = mark_args_readonly(mlir) if readonly_args else mlir
-    try:
-        sigs = (_normalize_signatures(signatures) if signatures is not None
-                else parse_signatures(src))
-    except ValueError as e:
-        raise CompileError(f"cannot read the function signatures: {e} (pass "
-                           "signatures=...)", step="parse") from None
-
     if parallel is None:
         parallel = _usable_cpus() > 1 and _has_async_runtime(tools)
     elif parallel and not _has_async_runtime(tools):
         raise ToolNotFoundError(
             "parallel=True needs LLVM's opt and libmlir_async_runtime.so in "
             "the MLIR library directory (%s)" % tools.mlir_lib_dir)
-    eligible = _out_params_eligible(src, sigs)
-    if out_params is None:
-        out_params = eligible is None
-    elif out_params and eligible is not None:
-        raise CompileError(f"out_params=True needs statically shaped tensor "
-                           f"results only: {eligible}", step="parse")
-    lower = "--bm-lower-to-cpu=emit-c-interface=true"
-    if out_params:
-        lower += " out-params=true"
+    lower = ["emit-c-interface=true",
+             "out-params=" + {None: "auto", True: "auto",
+                              False: "false"}[out_params]]
     if parallel:
-        lower += " parallel=true"
+        lower.append("parallel=true")
     if not vector_kernels:
-        lower += " vector-kernels=false"
-    for option in lower_options:
-        lower += " " + option
+        lower.append("vector-kernels=false")
+    lower.extend(lower_options)
     triple = _default_triple(tools.llc)
     if x86_avx2 is None:
         x86_avx2 = (mcpu == "native" and (triple or "").startswith("x86_64")
                     and host_has_avx2())
     if x86_avx2:
-        lower += " x86-avx2=true"
-    pipeline = list(passes) + [lower] + list(bm_opt_args)
+        lower.append("x86-avx2=true")
     llc_flags = ["-O%d" % opt_level, "-filetype=obj", "-relocation-model=pic"]
     if triple:
         llc_flags.append("-mtriple=" + triple)
@@ -1039,7 +781,8 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     if x86_avx2:
         llc_flags.append("-mattr=+avx2")
     h = hashlib.sha256()
-    for part in [_VERSION, src, repr(pipeline), repr(llc_flags),
+    for part in [_VERSION, mlir, repr(list(passes)), repr(lower),
+                 repr(list(bm_opt_args)), repr(llc_flags),
                  _host_cpu(tools.llc) if mcpu == "native" else "",
                  _tool_id(tools.bm_opt), _tool_id(tools.mlir_translate),
                  _tool_id(tools.llc), tools.cc, str(tools.mlir_lib_dir)]:
@@ -1048,25 +791,40 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     key = h.hexdigest()[:32]
     cdir = cache_dir()
     so = os.path.join(cdir, key + ".so")
+    sig_json = os.path.join(cdir, key + ".signatures.json")
     lowered = os.path.join(cdir, key + ".lowered.mlir")
     llir = os.path.join(cdir, key + ".ll")
-    if use_cache and os.path.isfile(so):
-        return CompiledModule(so, sigs, lowered if os.path.isfile(lowered) else None,
-                              llir if os.path.isfile(llir) else None,
-                              out_params=out_params)
+
+    def load(sig_path, low_path, ll_path):
+        sigs, used, blocker = read_signatures(sig_path)
+        if out_params and not used:
+            raise CompileError(
+                "out_params=True needs statically shaped tensor results "
+                f"only: {blocker}", step="signatures")
+        return CompiledModule(so, sigs, low_path, ll_path, out_params=used)
+
+    if use_cache and os.path.isfile(so) and os.path.isfile(sig_json):
+        return load(sig_json, lowered if os.path.isfile(lowered) else None,
+                    llir if os.path.isfile(llir) else None)
 
     work = tempfile.mkdtemp(prefix="build-" + key[:8] + "-", dir=cdir)
+    src_path = os.path.join(work, "input.mlir")
+    with open(src_path, "w") as f:
+        f.write(mlir)
+    work_sigs = os.path.join(work, "signatures.json")
+    pipeline = list(passes) + [
+        "--bm-lower-to-cpu=" + " ".join(lower + ["signatures=" + work_sigs])
+    ] + list(bm_opt_args)
+    low_path = os.path.join(work, "lowered.mlir")
     try:
-        src_path = os.path.join(work, "input.mlir")
-        with open(src_path, "w") as f:
-            f.write(src)
-        low = _run("bm-opt", [tools.bm_opt, src_path] + pipeline)
-        if re.search(r"\bbufferization\.", low):
-            low = _run("bm-opt (leftover bufferization ops)",
-                       [tools.bm_opt, "-"] + _LEFTOVER_FIX, stdin=low)
-        low_path = os.path.join(work, "lowered.mlir")
-        with open(low_path, "w") as f:
-            f.write(low)
+        _run("bm-opt", [tools.bm_opt, src_path] + pipeline + ["-o", low_path])
+        if out_params:
+            # Fail before the slow steps when the results cannot be out-params.
+            _, used, blocker = read_signatures(work_sigs)
+            if not used:
+                raise CompileError(
+                    "out_params=True needs statically shaped tensor results "
+                    f"only: {blocker}", step="signatures")
         ll_path = os.path.join(work, "module.ll")
         _run("mlir-translate", [tools.mlir_translate, "--mlir-to-llvmir",
                                 low_path, "-o", ll_path])
@@ -1093,31 +851,22 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                 link += ["-lmlir_async_runtime"]
         link += ["-lm"]
         _run("link (cc -shared)", link)
-        with _lock:
-            os.replace(low_path, lowered)
-            os.replace(ll_path, llir)
-            os.replace(so_tmp, so)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return CompiledModule(so, sigs, lowered, llir, out_params=out_params)
-
-
-def _out_params_eligible(text, sigs) -> Optional[str]:
-    """None when every result of every function (private ones included:
-    buffer-results-to-out-params rewrites them all) is a statically shaped
-    tensor or memref; else what is not."""
-    results = [(name, r) for name, sig in sigs.items() for r in sig.results]
-    try:
-        results += [(f.name, parse_type(r)) for f in _parse_funcs(text)
-                    if f.has_body for r in f.results]
-    except ValueError as e:
-        return str(e)
-    for name, t in results:
-        if not isinstance(t, TensorType):
-            return f"@{name} returns {t}"
-        if any(d is None for d in t.shape):
-            return f"@{name} returns {t}, which has a dynamic size"
-    return None
+    except CompileError as e:
+        if e.step == "signatures":
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        # Keep the work directory: the message's command reproduces the
+        # failure on the input kept there.
+        raise CompileError(f"{e}\n(input and intermediate files kept in "
+                           f"{work})", step=e.step, cmd=e.cmd,
+                           stderr=e.stderr) from None
+    with _lock:
+        os.replace(work_sigs, sig_json)
+        os.replace(low_path, lowered)
+        os.replace(ll_path, llir)
+        os.replace(so_tmp, so)
+    shutil.rmtree(work, ignore_errors=True)
+    return load(sig_json, lowered, llir)
 
 
 def compile_file(path: Union[str, os.PathLike], **kwargs) -> CompiledModule:

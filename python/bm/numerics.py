@@ -32,7 +32,7 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 
 __all__ = [
-    "Format", "parse_format", "PRESETS", "ROUNDINGS", "NONFINITE_BETA",
+    "Format", "parse_format", "PRESETS", "ROUNDINGS", "SCALES", "NONFINITE_BETA",
     "philox4x32_10", "random_words",
     "Quantized", "quantize", "dequantize", "normalize_block", "block_grid_shape",
     "scaled_int_to_float32", "matmul", "batch_matmul", "conv2d",
@@ -44,6 +44,10 @@ NONFINITE_BETA = -128
 
 #: Rounding modes of numerics.md section 3.
 ROUNDINGS = ("nearest", "zero", "stochastic")
+
+#: Shared-exponent rules of numerics.md section 2: ``floor`` (the paper's)
+#: and ``fit`` (s + 1 when the block maximum exceeds qmax * 2^(s+c)).
+SCALES = ("floor", "fit")
 
 _INT64_Q_BITS = 63  # |q| up to 2^63 - 1 is held in an int64 array
 
@@ -139,6 +143,15 @@ class Format:
     def q_dtype(self) -> np.dtype:
         """dtype of the integer-form arrays: int64, or object (Python ints)."""
         return np.dtype(np.int64) if self.q_fits_int64 else np.dtype(object)
+
+    @property
+    def fit_threshold(self) -> int:
+        """The 24-bit T (2^23 <= T < 2^24) with qmax * 2^(s+c) =
+        T * 2^(s-23): a nonzero |x| with floor(log2 |x|) = s exceeds the
+        largest element magnitude of scale s iff its significand,
+        normalized to 24 bits, is above T (the ``fit`` rule, section 2)."""
+        sig = (1 << self.m) - 1 if self.e == 0 else (2 << self.m) - 1
+        return sig << (24 - sig.bit_length())
 
     def scale_exponent(self, beta):
         """Block scale exponent s = emax - beta (section 2)."""
@@ -437,7 +450,7 @@ def _codes_to_q(fmt: Format, sign, E, F) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 def quantize(x, fmt, block=None, rounding: str = "nearest",
-             seed: int = 0) -> Quantized:
+             seed: int = 0, scale: str = "floor") -> Quantized:
     """Quantizes an N-D float32 array to a BM tensor (numerics.md
     sections 2 and 3).
 
@@ -445,16 +458,21 @@ def quantize(x, fmt, block=None, rounding: str = "nearest",
     dimension (0/-1: whole dimension; None: one block); ``rounding``:
     ``nearest`` (ties to even), ``zero`` or ``stochastic`` (random words of
     :func:`random_words` with ``seed`` at each element's row-major linear
-    index). Other real dtypes are converted to float32 first.
+    index). ``scale``: the shared-exponent rule, ``floor`` (the paper's)
+    or ``fit``. Other real dtypes are converted to float32 first.
 
     beta: -128 if the block holds a NaN/Inf (codes 0, dequantizes to NaN);
-    0 if max|x| = 0; else clamp(emax - floor(log2 max|x|), -127, 127), the
-    floor(log2) taken exactly from the float32 exponent bits.
+    0 if M = max|x| = 0; else clamp(emax - s, -127, 127) with
+    s = floor(log2 M) taken exactly from the float32 bits, plus one under
+    ``fit`` when M > qmax * 2^(s+c) (compared exactly on the significand).
     """
     fmt = parse_format(fmt)
     if rounding not in ROUNDINGS:
         raise ValueError(f"quantize: rounding must be one of {ROUNDINGS}, "
                          f"got {rounding!r}")
+    if scale not in SCALES:
+        raise ValueError(f"quantize: scale must be one of {SCALES}, "
+                         f"got {scale!r}")
     x = np.asarray(x)
     if x.dtype != np.float32:
         if not np.issubdtype(x.dtype, np.floating) and not np.issubdtype(x.dtype, np.integer):
@@ -486,6 +504,16 @@ def quantize(x, fmt, block=None, rounding: str = "nearest",
     # Section 2: the shared exponent of each block.
     s_nat = _block_reduce_max(lg_x, tiles)
     bad = _block_reduce_max(nonfinite.astype(np.uint8), tiles).astype(bool)
+    if scale == "fit":
+        # The block maximum's significand, normalized to 24 bits (the
+        # largest |x| bit pattern also has the largest floor(log2 |x|)).
+        max_bits = _block_reduce_max(np.where(nonfinite, 0, bits & 0x7FFFFFFF),
+                                     tiles)
+        mant = np.where(max_bits >> 23 == 0, max_bits,
+                        (max_bits & 0x7FFFFF) | 0x800000)
+        norm = mant << np.maximum(24 - _bit_length(mant), 0)
+        s_nat = np.where((s_nat != ZERO_LOG) & (norm > fmt.fit_threshold),
+                         s_nat + 1, s_nat)
     beta = np.where(s_nat == ZERO_LOG, 0, np.clip(fmt.emax - s_nat, -127, 127))
     beta = np.where(bad, NONFINITE_BETA, beta).astype(np.int64)
     s = fmt.emax - beta                         # ignored in non-finite blocks

@@ -22,23 +22,43 @@ FORMATS = ("fp32", "bm8", "bm6", "bm5", "bm4")
 
 LOSS_GRAD = ("auto", "fp32", "bm")
 
+SCALES = ("floor", "fit")
+
 
 def rewrite_passes(fmt: str, rounding: str = "stochastic",
-                   loss_grad: str = "auto") -> list:
+                   loss_grad: str = "auto", scale: str = "floor",
+                   forward_scale: Optional[str] = None,
+                   backward_scale: Optional[str] = None) -> list:
     """bm-opt passes that turn the FP32 step into format `fmt`.
     ``loss_grad``: the rewrite's loss-grad option (contractions reading the
     loss gradient itself: "fp32" keeps them in FP32, "bm" quantizes them,
-    "auto" keeps them for bm5 and bm4; see docs/training.md)."""
+    "auto" keeps them for bm5 and bm4; see docs/training.md).
+    ``scale``: the shared-exponent rule of every quantize, "floor" (the
+    paper's) or "fit" (docs/numerics.md); ``forward_scale`` (weights and
+    activations) and ``backward_scale`` (errors) override it per role."""
     if fmt not in FORMATS:
         raise ValueError("unknown format %r; use one of %s"
                          % (fmt, ", ".join(FORMATS)))
     if loss_grad not in LOSS_GRAD:
         raise ValueError("unknown loss_grad %r; use one of %s"
                          % (loss_grad, ", ".join(LOSS_GRAD)))
+    for name, value in (("scale", scale), ("forward_scale", forward_scale),
+                        ("backward_scale", backward_scale)):
+        if value is not None and value not in SCALES:
+            raise ValueError("unknown %s %r; use one of %s"
+                             % (name, value, ", ".join(SCALES)))
     if fmt == "fp32":
         return []
-    return ["--bm-quantize-training=preset=%s rounding=%s loss-grad=%s"
-            % (fmt, rounding, loss_grad)]
+    options = "preset=%s rounding=%s loss-grad=%s" % (fmt, rounding, loss_grad)
+    # Only rules other than the default are spelled out, so that a floor
+    # run compiles exactly the pass pipeline it always did.
+    if scale != "floor":
+        options += " scale=%s" % scale
+    if forward_scale is not None:
+        options += " forward-scale=%s" % forward_scale
+    if backward_scale is not None:
+        options += " backward-scale=%s" % backward_scale
+    return ["--bm-quantize-training=" + options]
 
 
 class Runner:
@@ -47,7 +67,9 @@ class Runner:
                  weight_decay: float = 5e-4, rounding: str = "stochastic",
                  seed: int = 0, eval_batch: Optional[int] = None,
                  step_module=None, forward_module=None,
-                 loss_grad: str = "auto"):
+                 loss_grad: str = "auto", scale: str = "floor",
+                 forward_scale: Optional[str] = None,
+                 backward_scale: Optional[str] = None):
         from bm import frontend
         self.fmt, self.seed, self.steps = fmt, seed, 0
         self.step_module = step_module or frontend.capture_train_step(
@@ -60,11 +82,14 @@ class Runner:
         self.forward_module = forward_module or frontend.capture_forward(
             model, (self.eval_batch,) + shape[1:])
         self.values: Dict[str, np.ndarray] = self.step_module.initial_values(model)
+        scales = dict(scale=scale, forward_scale=forward_scale,
+                      backward_scale=backward_scale)
         self._step = self.step_module.compile(
-            passes=rewrite_passes(fmt, rounding, loss_grad))
-        # Inference in the trained format, deterministic rounding.
+            passes=rewrite_passes(fmt, rounding, loss_grad, **scales))
+        # Inference in the trained format and scale rule, deterministic
+        # rounding.
         self._forward = self.forward_module.compile(
-            passes=rewrite_passes(fmt, "nearest"))
+            passes=rewrite_passes(fmt, "nearest", **scales))
 
     def step(self, x, labels) -> float:
         """One SGD step on a batch; returns the loss."""

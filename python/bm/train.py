@@ -83,7 +83,9 @@ def train_one(args, fmt, seed, step_module, forward_module, data):
         runner = Runner(build_model(args), (args.batch_size, 1, 28, 28),
                         fmt=fmt, rounding=args.rounding, seed=seed,
                         step_module=step_module, forward_module=forward_module,
-                        loss_grad=args.loss_grad)
+                        loss_grad=args.loss_grad, scale=args.scale,
+                        forward_scale=args.forward_scale,
+                        backward_scale=args.backward_scale)
     rng = np.random.default_rng(seed)
     steps_per_epoch = len(xtr) // args.batch_size
     log = {"format": fmt, "seed": seed, "loss": [], "epoch_test_acc": [],
@@ -174,6 +176,16 @@ def plot(runs, args, path):
     plt.close(fig)
 
 
+def scale_text(args):
+    """The scale options of a run, e.g. "scale=fit" or
+    "scale=floor backward-scale=fit"."""
+    text = "scale=%s" % args.scale
+    for name in ("forward_scale", "backward_scale"):
+        if getattr(args, name) is not None:
+            text += " %s=%s" % (name.replace("_", "-"), getattr(args, name))
+    return text
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(
         prog="bm-train", description=__doc__.split("\n\nEach format")[0],
@@ -199,6 +211,15 @@ def main(argv=None):
                    choices=("auto", "fp32", "bm"),
                    help="contractions reading the loss gradient itself: "
                         "auto (FP32 for bm5/bm4), fp32 or bm (default auto)")
+    p.add_argument("--scale", default="floor", choices=("floor", "fit"),
+                   help="shared-exponent rule of every quantize: floor (the "
+                        "paper's) or fit (no block maximum saturates; "
+                        "docs/numerics.md) (default floor)")
+    p.add_argument("--forward-scale", default=None, choices=("floor", "fit"),
+                   help="scale rule of weights and activations (overrides "
+                        "--scale)")
+    p.add_argument("--backward-scale", default=None, choices=("floor", "fit"),
+                   help="scale rule of errors (overrides --scale)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only the first N training images")
     p.add_argument("--test-limit", type=int, default=None)
@@ -236,11 +257,12 @@ def main(argv=None):
     stem = os.path.join(args.out, run_name(args))
     with open(stem + ".md", "w") as f:
         f.write("Fashion-MNIST, %s, %d epoch(s), batch %d, lr %g, momentum %g, "
-                "weight decay %g, %s rounding, loss-grad=%s, %d train / %d "
-                "test images\n\n"
+                "weight decay %g, %s rounding, loss-grad=%s, %s, %d train / "
+                "%d test images\n\n"
                 % (run_name(args), args.epochs, args.batch_size, args.lr,
                    args.momentum, args.weight_decay, args.rounding,
-                   args.loss_grad, len(data[0][0]), len(data[1][0])) + table)
+                   args.loss_grad, scale_text(args), len(data[0][0]),
+                   len(data[1][0])) + table)
     with open(stem + ".json", "w") as f:
         json.dump({"args": vars(args), "runs": runs, "summary": rows}, f)
     plot(runs, args, stem + ".png")

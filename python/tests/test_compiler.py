@@ -12,6 +12,7 @@ import ctypes
 import gc
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -200,18 +201,58 @@ class CompilerTest(unittest.TestCase):
                           f"tensor<{XR}x{XC}xf32>"])
         self.assertEqual(len(sigs["mm"].results), 5)
 
-    def test_mark_args_readonly(self):
-        src = ("func.func @f(%a: tensor<4xf32>, %b: tensor<4xf32> {foo.bar = 1}, "
-               "%s: i64) -> tensor<4xf32> {\n  return %a : tensor<4xf32>\n}\n"
-               "func.func private @g(%a: tensor<4xf32>) -> tensor<4xf32>\n"
-               "// func.func @h(%z: tensor<1xf32>) -> i64 {\n")
-        out = compiler.mark_args_readonly(src)
-        self.assertIn("// func.func @h(%z: tensor<1xf32>) -> i64 {", out)
-        self.assertEqual(list(compiler.parse_signatures(src)), ["f"])
-        self.assertIn("%a: tensor<4xf32> {bufferization.writable = false}", out)
-        self.assertIn("{bufferization.writable = false, foo.bar = 1}", out)
-        self.assertIn("@g(%a: tensor<4xf32>)", out)
-        self.assertIn("%s: i64)", out)
+    def test_signatures_of_generic_syntax(self):
+        # The lowering writes the signatures, so a module in generic syntax
+        # (no "func.func @f(...)" line to read) works as well; arguments are
+        # never written (bm-emit-c-interface marks them read-only).
+        src = """
+"func.func"() <{function_type = (tensor<4xf32>, i64) -> tensor<4xf32>,
+                sym_name = "g"}> ({
+^bb0(%a: tensor<4xf32>, %s: i64):
+  %r = "linalg.add"(%a, %a, %a) <{operandSegmentSizes = array<i32: 2, 1>}> ({
+  ^bb0(%x: f32, %y: f32, %z: f32):
+    %t = "arith.addf"(%x, %y) <{fastmath = #arith.fastmath<none>}> : (f32, f32) -> f32
+    "linalg.yield"(%t) : (f32) -> ()
+  }) : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  "func.return"(%r) : (tensor<4xf32>) -> ()
+}) : () -> ()
+"""
+        lib = compiler.compile_module(src)
+        self.assertEqual(str(lib.signatures["g"]),
+                         "@g(tensor<4xf32>, i64) -> (tensor<4xf32>)")
+        self.assertTrue(lib.out_params)
+        x = np.arange(4, dtype=np.float32)
+        np.testing.assert_array_equal(lib.g(x, 7), 2 * np.arange(4))
+        np.testing.assert_array_equal(x, np.arange(4), "argument written")
+
+    def test_read_signatures_checks_the_format(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "s.json")
+            with open(path, "w") as f:
+                f.write('{"format": "something/else", "functions": []}')
+            with self.assertRaisesRegex(compiler.CompileError,
+                                        "not a bm.signatures/1 file"):
+                compiler.read_signatures(path)
+
+    def test_failure_keeps_the_input_and_reproduces(self):
+        bad = ("func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {\n"
+               "  %y = bm.quantize %x nearest : tensor<4xf32> -> tensor<4xf32>\n"
+               "  return %y : tensor<4xf32>\n}\n")
+        with self.assertRaises(compiler.CompileError) as cm:
+            compiler.compile_module(bad, use_cache=False)
+        cmd = cm.exception.cmd
+        src = [a for a in cmd if a.endswith("input.mlir")]
+        self.assertEqual(len(src), 1, cmd)
+        self.assertTrue(os.path.isfile(src[0]), "input deleted: " + src[0])
+        self.assertIn(os.path.dirname(src[0]), str(cm.exception))
+        # The command in the message fails the same way when rerun.
+        line = [l for l in str(cm.exception).splitlines()
+                if l.strip().startswith("command:")][0]
+        rerun = subprocess.run(line.split("command:", 1)[1].strip(),
+                               shell=True, capture_output=True, text=True)
+        self.assertNotEqual(rerun.returncode, 0)
+        self.assertIn("bm.quantize", rerun.stderr)
+        shutil.rmtree(os.path.dirname(src[0]))
 
     # -- bit-exact checks against bm.numerics ------------------------------
 

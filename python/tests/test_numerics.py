@@ -45,10 +45,12 @@ def bits_hex(x):
     return ["%08x" % int(b) for b in bmn.float32_to_bits(x).reshape(-1)]
 
 
-def quantize_case(c):
+def quantize_case(c, scale=None):
+    """The case's quantize; its "scale" key (floor when absent) unless
+    `scale` overrides it."""
     x = f32_bits(c["input"]).view(np.float32).reshape(c["shape"])
     return bmn.quantize(x, Format(*c["format"]), c["block"], c["rounding"],
-                        c["seed"])
+                        c["seed"], scale or c.get("scale", "floor"))
 
 
 # ---------------------------------------------------------------------------
@@ -271,6 +273,102 @@ class QuantizeVectorsTest(unittest.TestCase):
                 self.assertEqual(t.q.reshape(-1).tolist(), c["q"])
                 self.assertEqual(t.codes.reshape(-1).tolist(), c["code"])
                 self.assertEqual(bits_hex(bmn.dequantize(t)), c["output"])
+
+
+class QuantizeFitVectorsTest(unittest.TestCase):
+    """quantize_fit.json: the ``fit`` scale rule (numerics.md section 2)."""
+
+    def test_vectors(self):
+        path, cases = load_vectors("quantize_fit.json")
+        self.assertGreater(len(cases), 0, path)
+        for n, c in enumerate(cases):
+            with self.subTest(case=n, note=c["note"], format=c["format"],
+                              block=c["block"], rounding=c["rounding"],
+                              scale=c.get("scale", "floor")):
+                t = quantize_case(c)
+                self.assertEqual(t.beta.reshape(-1).tolist(), c["beta"])
+                self.assertEqual(t.q.reshape(-1).tolist(), c["q"])
+                self.assertEqual(t.codes.reshape(-1).tolist(), c["code"])
+                self.assertEqual(bits_hex(bmn.dequantize(t)), c["output"])
+
+    def test_rule_matters(self):
+        # Most cases' biases differ under floor: a quantizer that ignored
+        # the rule would fail test_vectors.
+        _, cases = load_vectors("quantize_fit.json")
+        fit = [c for c in cases if c.get("scale") == "fit"]
+        differ = sum(quantize_case(c, "floor").beta.reshape(-1).tolist() != c["beta"]
+                     for c in fit)
+        self.assertGreater(len(fit), 0)
+        self.assertGreater(2 * differ, len(fit))
+
+
+class FitRuleTest(unittest.TestCase):
+    """The fit rule against exact rational arithmetic."""
+
+    def test_against_fractions(self):
+        rng = np.random.default_rng(7)
+        formats = [Format(e, m) for e in range(9) for m in range(24) if e + m]
+        # Significands around every threshold, random ones, and powers of
+        # two; exponents over the normal and subnormal binades.
+        for fmt in formats:
+            T = fmt.fit_threshold
+            sigs = [0x800000, 0xFFFFFF, T - 1, T, T + 1] + \
+                list(rng.integers(0x800000, 0x1000000, 8))
+            vals = []
+            for n in sigs:
+                n = int(n)
+                if not 0x800000 <= n <= 0xFFFFFF:
+                    continue
+                for exp in (-149, -140, -127, -126, -1, 0, 3, 127):
+                    if exp >= -126:
+                        vals.append((exp + 127) << 23 | (n & 0x7FFFFF))
+                    elif n % (1 << (-126 - exp)) == 0:
+                        vals.append(n >> (-126 - exp))
+            x = np.array(vals, dtype=np.uint32).view(np.float32)
+            # One element per block: beta is that element's.
+            t = bmn.quantize(x, fmt, [1], "nearest", 0, "fit")
+            qmax = fmt.qmax
+            for bits, beta in zip(vals, t.beta.tolist()):
+                m = Fraction(float(np.uint32(bits).view(np.float32)))
+                s = math.floor(math.log2(m))
+                while Fraction(2) ** s > m:
+                    s -= 1
+                while Fraction(2) ** (s + 1) <= m:
+                    s += 1
+                if m > qmax * Fraction(2) ** (s + fmt.c):
+                    s += 1
+                self.assertEqual(beta, max(-127, min(127, fmt.emax - s)),
+                                 "%s %08x" % (fmt, bits))
+
+    def test_no_saturation_and_one_step(self):
+        rng = np.random.default_rng(8)
+        for fmt in (Format(2, 1), Format(3, 0), Format(2, 3), Format(0, 3),
+                    Format(4, 3), Format(1, 4)):
+            x = (rng.uniform(1.5, 2.0, (16, 24)) *
+                 np.exp2(rng.integers(-20, 20, (16, 24)))).astype(np.float32)
+            x *= rng.choice([-1, 1], x.shape).astype(np.float32)
+            for rounding in bmn.ROUNDINGS:
+                fit = bmn.quantize(x, fmt, [4, 8], rounding, 3, "fit")
+                floor = bmn.quantize(x, fmt, [4, 8], rounding, 3)
+                raise_ = floor.beta.astype(int) - fit.beta.astype(int)
+                self.assertTrue(set(raise_.reshape(-1).tolist()) <= {0, 1})
+                self.assertGreater(raise_.sum(), 0)
+                # Every |x| / 2^(s+c) <= qmax: nothing saturates, so each q
+                # is within one grid step of t (half a step for nearest).
+                sc = fit.element_scale() + fmt.c
+                t = np.abs(x.astype(np.float64)) * np.exp2(-sc.astype(np.float64))
+                self.assertTrue((t <= fmt.qmax).all())
+                q = np.abs(fit.q.astype(np.float64))
+                step = np.where(t < 2.0 ** (fmt.m + 1), 1.0,
+                                np.exp2(np.floor(np.log2(np.maximum(t, 1))) - fmt.m))
+                if fmt.e == 0:
+                    step = np.ones_like(t)
+                limit = 0.5 if rounding == "nearest" else 1.0
+                self.assertTrue((np.abs(q - t) <= limit * step).all(), rounding)
+
+    def test_bad_scale(self):
+        with self.assertRaisesRegex(ValueError, "scale must be one of"):
+            bmn.quantize(np.ones(4, np.float32), "e2m3", None, "nearest", 0, "ceil")
 
 
 class MatmulVectorsTest(unittest.TestCase):

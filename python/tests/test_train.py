@@ -1,5 +1,6 @@
 """A tiny training run through the compiled steps lowers the loss, in FP32
-and in BM6, and writes the table, log and plot."""
+and in BM6, and writes the table, log and plot; the scale rule options
+reach the compiled step."""
 
 import json
 import os
@@ -62,6 +63,62 @@ class TinyRun(unittest.TestCase):
     def test_model_names_are_the_models(self):
         from bm import models
         self.assertEqual(sorted(train.MODEL_NAMES), sorted(models.MODELS))
+
+    def test_scale_rule_reaches_the_step(self):
+        # BM4 with fit for every quantize, and with fit for the errors
+        # only: both train, both differ from floor (the option reaches the
+        # compiled step), and the table says which rule ran.
+        losses = {}
+        for scale in (["--scale", "floor"], ["--scale", "fit"],
+                      ["--backward-scale", "fit"]):
+            with tempfile.TemporaryDirectory() as out:
+                code = train.main(["--model", "mlp", "--formats", "bm4",
+                                   "--epochs", "1", "--batch-size", "32",
+                                   "--limit", "640", "--test-limit", "500",
+                                   "--out", out] + scale)
+                self.assertEqual(code, 0)
+                with open(os.path.join(out, "mlp.json")) as f:
+                    run = json.load(f)["runs"][0]
+                with open(os.path.join(out, "mlp.md")) as f:
+                    header = f.readline()
+            loss = np.array(run["loss"])
+            self.assertEqual(len(loss), 20)
+            self.assertTrue(np.all(np.isfinite(loss)))
+            self.assertLess(loss[-5:].mean(), loss[:3].mean())
+            key = " ".join(scale)
+            losses[key] = loss
+            self.assertIn({"--scale floor": "scale=floor,",
+                           "--scale fit": "scale=fit,",
+                           "--backward-scale fit":
+                               "scale=floor backward-scale=fit,"}[key], header)
+        self.assertFalse(np.array_equal(losses["--scale floor"], losses["--scale fit"]))
+        self.assertFalse(np.array_equal(losses["--scale floor"],
+                                        losses["--backward-scale fit"]))
+        self.assertFalse(np.array_equal(losses["--scale fit"],
+                                        losses["--backward-scale fit"]))
+
+    def test_rewrite_options(self):
+        from bm.runner import rewrite_passes
+        # floor spells nothing new: the pipeline of a floor run is the one
+        # every earlier result was measured with.
+        self.assertEqual(rewrite_passes("bm5", "stochastic", "auto"),
+                         ["--bm-quantize-training=preset=bm5 rounding=stochastic "
+                          "loss-grad=auto"])
+        self.assertEqual(rewrite_passes("bm5", "stochastic", "auto", "floor"),
+                         rewrite_passes("bm5", "stochastic", "auto"))
+        self.assertEqual(rewrite_passes("bm4", "nearest", "bm", "fit",
+                                        backward_scale="floor"),
+                         ["--bm-quantize-training=preset=bm4 rounding=nearest "
+                          "loss-grad=bm scale=fit backward-scale=floor"])
+        self.assertEqual(rewrite_passes("fp32", scale="fit"), [])
+        with self.assertRaisesRegex(ValueError, "unknown scale 'ceil'"):
+            rewrite_passes("bm6", scale="ceil")
+        with self.assertRaisesRegex(ValueError, "unknown forward_scale"):
+            rewrite_passes("bm6", forward_scale="Fit")
+
+    def test_unknown_scale_is_an_error(self):
+        with self.assertRaises(SystemExit):
+            train.main(["--formats", "bm4", "--scale", "ceil"])
 
     def test_unknown_format_is_an_error(self):
         with self.assertRaises(SystemExit):

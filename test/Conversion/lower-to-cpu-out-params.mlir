@@ -2,7 +2,7 @@
 // the function's own, and the kernel computes straight into the caller's
 // buffer (no allocation of the result, no copy into it).
 // RUN: bm-opt %s --bm-lower-to-cpu=out-params=true \
-// RUN:   --mlir-print-ir-after=buffer-results-to-out-params -o /dev/null 2>&1 \
+// RUN:   --mlir-print-ir-after=bm-results-to-out-params -o /dev/null 2>&1 \
 // RUN: | FileCheck %s
 // RUN: bm-opt %s --bm-lower-to-cpu="out-params=true emit-c-interface=true" \
 // RUN: | FileCheck %s --check-prefix=LLVM

@@ -96,6 +96,20 @@ SPECS = [
     dict(name="q_e2m3_batched_4x100x96", kind="quantize", role="check",
          fmt="e2m3", shape=(4, 100, 96), block=(1, 48, 48),
          rounding="nearest", gen=dict(seed=16, specials=False)),
+    # The fit scale rule (numerics.md section 2): BM4's formats, whose top
+    # bands (where fit raises the scale) hold a quarter (e2m1) and nearly
+    # all (e3m0) of the block maxima; e0m3 also clamps at the largest
+    # floats' beta = -127 when `specials` puts huge values in.
+    dict(name="q_e2m1_fit_stochastic_1024x1536", kind="quantize",
+         role="check", fmt="e2m1", shape=(1024, 1536), block=(48, 48),
+         rounding="stochastic", seed=0xF17, scale="fit",
+         gen=dict(seed=17, specials=True)),
+    dict(name="q_e3m0_fit_nearest_777x333", kind="quantize", role="check",
+         fmt="e3m0", shape=(777, 333), block=(16, 16), rounding="nearest",
+         scale="fit", gen=dict(seed=18, specials=False)),
+    dict(name="q_e0m3_fit_zero_500x300", kind="quantize", role="check",
+         fmt="e0m3", shape=(500, 300), block=(1, 32), rounding="zero",
+         scale="fit", gen=dict(seed=19, specials=True, huge=True)),
     # -- dequantize -------------------------------------------------------
     dict(name="dq_e2m3_1024x1536", kind="dequantize", role="check",
          fmt="e2m3", shape=(1024, 1536), block=(48, 48),
@@ -238,6 +252,8 @@ def emit_function(s, name):
         params += ["%%codes: memref<%s>" % _t(shape, ci),
                    "%%biases: memref<%s>" % _t(g, "i8")]
         rounding = "stochastic seed %seed" if seed else s["rounding"]
+        if s.get("scale", "floor") != "floor":
+            rounding += " scale(%s)" % s["scale"]
         lines += [
             "func.func @%s(%s) {" % (name, ", ".join(params)),
             "  %%t = bufferization.to_tensor %%x restrict : memref<%s> to tensor<%s>"
@@ -341,11 +357,12 @@ def hash64(seed, n, stream=0):
     return z
 
 
-def make_floats(shape, seed, specials):
+def make_floats(shape, seed, specials, huge=False):
     """float32 values with magnitudes spread over ~2^-20..2^20, varying by
     row band and column band (so blocks get different biases); with
     `specials`, a few zeros, -0.0, subnormals, and one Inf and one NaN
-    (whose blocks are non-finite)."""
+    (whose blocks are non-finite); with `huge`, a few values in float32's
+    top binade [2^127, 2^128)."""
     n = int(np.prod(shape))
     h = hash64(seed, n)
     idx = np.arange(n, dtype=np.int64)
@@ -362,6 +379,9 @@ def make_floats(shape, seed, specials):
         bits = np.where(sel == 1, np.uint64(0), bits)
         bits = np.where(sel == 2, np.uint64(0x80000000), bits)
         bits = np.where(sel == 3, mant, bits)                       # subnormal
+        if huge:
+            bits = np.where(sel == 4, (sign << np.uint64(31)) |
+                            (np.uint64(254) << np.uint64(23)) | mant, bits)
         if n > 4096:
             bits[n // 3] = np.uint64(0x7F800000)                    # +Inf
             bits[(2 * n) // 3] = np.uint64(0x7FC00001)              # NaN
@@ -402,7 +422,8 @@ def make_inputs(s):
         if io == "scalar":
             out[name] = int(s["seed"])
         elif s["kind"] == "quantize" and name == "x":
-            out[name] = make_floats(shape, seed, g.get("specials", False))
+            out[name] = make_floats(shape, seed, g.get("specials", False),
+                                    g.get("huge", False))
         elif name in ("codes", "codes_a", "codes_b") and io == "in":
             fmt = s.get("fmt") or (s["fa"] if name == "codes_a" else s["fb"])
             out[name] = make_codes(shape, fmt, seed,
@@ -539,7 +560,7 @@ def cmd_verify(a):
         exp = np.load(os.path.join(a.expected, s["name"] + ".npz"))
         if s["kind"] == "quantize":
             q = bn.quantize(inp["x"], s["fmt"], s["block"], s["rounding"],
-                            s.get("seed", 0))
+                            s.get("seed", 0), s.get("scale", "floor"))
             mask = (1 << code_bits(s["fmt"])) - 1
             ok = (np.array_equal(q.codes.astype(np.int64),
                                  exp["codes"].astype(np.int64) & mask)

@@ -13,9 +13,10 @@
 #   3. links the compiled bm kernels (objects/<binary>/*.o, host code with
 #      the GPU code embedded: PTX, JIT-compiled by the driver, or sm_90
 #      cubins) into libbm_kernels.so;
-#   4. golden vectors: the quantize, matmul and random-cross-check modules of
-#      test/Integration/CPU, compiled for the GPU, run, and their printed
-#      results compared bit for bit with gen_vector_tests.py compare;
+#   4. golden vectors: the quantize (floor and fit scale rules), matmul and
+#      random-cross-check modules of test/Integration/CPU, compiled for the
+#      GPU, run, and their printed results compared bit for bit with
+#      gen_vector_tests.py compare;
 #   5. device_check.py: cross-checks of larger random cases against the
 #      compiled CPU code's outputs (expected/*.npz), bit for bit, then the
 #      benchmarks (BM6 matmul 8192^3, quantize 8192^2 vs cuBLAS / memcpy).
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
     --no-bench) bench=0 ;;
     --binary) binary=$2; shift ;;
     --binary=*) binary=${1#--binary=} ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run_on_device.sh: unknown option $1"; exit 2 ;;
   esac
   shift
@@ -136,7 +137,7 @@ else
 fi
 
 # -- 4. golden vectors --------------------------------------------------------
-for kind in quantize matmul random; do
+for kind in quantize quantize-fit matmul random; do
   note "golden vectors: $kind"
   obj=$objects/vectors_$kind.o
   exe=$work/vectors_$kind

@@ -3,7 +3,9 @@ python/bm/numerics.py, bit for bit, on block rows wide enough for the 8-lane
 path: vector steps plus scalar remainders, partial edge blocks, ranks 1-4,
 all three roundings, 8/16/32-bit code storage, e = 0, and blocks holding
 NaN, Inf, zeros, subnormals only, and values many binades below their block
-maximum (deep right shifts, stochastic D with shifts past 32).
+maximum (deep right shifts, stochastic D with shifts past 32); and the fit
+scale rule (numerics.md section 2), also for blocks of subnormals only in
+the emax = 0 formats, where it can raise a scale below 2^-126.
 Prints one line per case and 'vectorize-quantize: N case(s), M failed'."""
 import sys
 
@@ -13,7 +15,7 @@ from bm import compiler
 from bm import numerics as bmn
 
 CASES = [
-    # shape, block, format, rounding
+    # shape, block, format, rounding[, scale rule (default floor)]
     ((13, 50), (4, 20), "e2m3", "nearest"),
     ((13, 50), (4, 20), "e2m3", "zero"),
     ((13, 50), (4, 20), "e2m3", "stochastic"),
@@ -32,10 +34,18 @@ CASES = [
     ((6, 70), (2, 35), "e8m23", "nearest"),
     ((5, 45), (5, 15), "e6m1", "stochastic"),
     ((4, 300), (2, 100), "e7m0", "zero"),
+    ((13, 50), (4, 20), "e2m1", "stochastic", "fit"),
+    ((9, 203), (5, 48), "e3m0", "nearest", "fit"),
+    ((9, 203), (5, 48), "e2m3", "zero", "fit"),
+    ((2, 3, 4, 40), (1, 2, 3, 24), "e4m3", "stochastic", "fit"),
+    ((1000,), (136,), "e0m5", "nearest", "fit"),
+    ((5, 96), (5, 96), "e1m6", "stochastic", "fit"),
+    ((6, 64), (2, 16), "e8m23", "nearest", "fit"),
+    ((6, 70), (2, 35), "e0m1", "zero", "fit"),
 ]
 
 
-def make_input(shape, block, rng):
+def make_input(shape, block, rng, top_subnormal=False):
     x = rng.standard_normal(shape).astype(np.float32)
     flat = x.reshape(-1)
     n = flat.size
@@ -71,13 +81,21 @@ def make_input(shape, block, rng):
     inf = x[block_slice(picks[3])].reshape(-1)
     inf[rng.integers(0, inf.size)] = -np.inf
     x[block_slice(picks[3])] = inf.reshape(x[block_slice(picks[3])].shape)
+    if top_subnormal:
+        # A block of subnormals in [2^-127, 2^-126): the one binade below
+        # 2^-126 where a format with emax = 0 has beta < 127, so where the
+        # fit rule can still raise the scale.
+        top = x[block_slice(tuple(int(rng.integers(0, g)) for g in grid))]
+        top[...] = (rng.integers(2**22, 2**23, size=top.shape).astype(np.float32)
+                    * np.float32(2.0**-149) * rng.choice([-1, 1], size=top.shape))
     return x
 
 
 def module(cases):
     funcs = []
-    for i, (shape, block, fmt, rounding) in enumerate(cases):
+    for i, (shape, block, fmt, rounding, *rule) in enumerate(cases):
         f = bmn.parse_format(fmt)
+        scale = " scale(%s)" % rule[0] if rule and rule[0] != "floor" else ""
         dims = "x".join(map(str, shape))
         grid = "x".join(str(-(-s // b)) for s, b in zip(shape, block))
         t = "!bm.tensor<%sx%s, block = [%s]>" % (dims, fmt,
@@ -89,7 +107,7 @@ def module(cases):
         seed_use = " seed %seed" if rounding == "stochastic" else ""
         funcs.append(f"""
 func.func @case{i}(%x: {x}{seed_arg}) -> ({codes}, {beta}) {{
-  %q = bm.quantize %x {rounding}{seed_use} : {x} -> {t}
+  %q = bm.quantize %x {rounding}{seed_use}{scale} : {x} -> {t}
   %c, %b = bm.unpack %q : {t} -> {codes}, {beta}
   return %c, %b : {codes}, {beta}
 }}""")
@@ -100,20 +118,22 @@ def main():
     rng = np.random.default_rng(20261127)
     lib = compiler.compile_module(module(CASES), use_cache=False)
     failed = 0
-    for i, (shape, block, fmt, rounding) in enumerate(CASES):
-        x = make_input(shape, block, rng)
+    for i, (shape, block, fmt, rounding, *rule) in enumerate(CASES):
+        scale = rule[0] if rule else "floor"
+        x = make_input(shape, block, rng, top_subnormal=scale == "fit")
         seed = int(rng.integers(0, 2**63))
         fn = getattr(lib, "case%d" % i)
         codes, beta = fn(x, seed) if rounding == "stochastic" else fn(x)
-        ref = bmn.quantize(x, fmt, block, rounding, seed=seed)
+        ref = bmn.quantize(x, fmt, block, rounding, seed=seed, scale=scale)
         u = {1: np.uint8, 2: np.uint16, 4: np.uint32}[ref.codes.dtype.itemsize]
         ok_codes = np.array_equal(np.asarray(codes).view(u), ref.codes.view(u))
         ok_beta = np.array_equal(np.asarray(beta), ref.beta)
         ok = ok_codes and ok_beta
         failed += not ok
-        print("%s case%d %s block=%s %s %s" % (
+        print("%s case%d %s block=%s %s %s%s" % (
             "PASS" if ok else "FAIL", i, "x".join(map(str, shape)),
-            "x".join(map(str, block)), fmt, rounding))
+            "x".join(map(str, block)), fmt, rounding,
+            "" if scale == "floor" else " scale " + scale))
         if not ok:
             bad = np.argwhere(np.asarray(codes).view(u) != ref.codes.view(u))
             print("  codes differ at %d element(s), first %s; biases %s" % (

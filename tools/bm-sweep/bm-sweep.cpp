@@ -18,14 +18,14 @@
 //     reference's beta choice must give the expected beta.
 //
 //   bm-sweep compiled --lib L.so --function F --format eXmY --block B
-//                     --chunk N --count T
+//                     --chunk N --count T [--scale floor|fit]
 //     T patterns (specials, subnormals, exponent boundaries and a hashed
 //     walk over all exponents) through compiled code: `_mlir_ciface_F` of
 //     the shared library L (a module with bm.quantize nearest, bm.unpack and
-//     bm.dequantize on tensor<Nxf32> with block = [B], compiled by
-//     tools/bm-sweep/compiled_sweep.py without out-params: the results come
-//     back in one struct); its codes, biases and dequantized bits must equal
-//     the C++ reference's.
+//     bm.dequantize on tensor<Nxf32> with block = [B] and the scale rule,
+//     compiled by tools/bm-sweep/compiled_sweep.py without out-params: the
+//     results come back in one struct); its codes, biases and dequantized
+//     bits must equal the C++ reference's.
 //
 // Both exit 0 when nothing differs, 1 on any mismatch, 2 on a usage error.
 //
@@ -452,7 +452,7 @@ using QuantFn = void (*)(QuantResults *, MemRef1D<float> *);
 
 int runCompiled(const std::string &lib, const std::string &function,
                 const std::string &formatName, int64_t block, int64_t chunk,
-                uint64_t count) {
+                uint64_t count, num::ScaleRule rule) {
   std::optional<num::Format> f = num::Format::parse(formatName);
   if (!f || f->storageBits() != 8 || block < 1 || chunk < 1 ||
       chunk % block != 0) {
@@ -521,7 +521,7 @@ int runCompiled(const std::string &lib, const std::string &function,
     };
     for (int64_t blk = 0; blk * block < int64_t(n); ++blk) {
       int64_t first = blk * block;
-      int beta = num::chooseBeta(in.data() + first, block, *f);
+      int beta = num::chooseBeta(in.data() + first, block, *f, rule);
       ++blocks;
       nonFiniteBlocks += beta == num::kNonFiniteBeta;
       int8_t gotBeta = at(out.biases, blk);
@@ -553,10 +553,11 @@ int runCompiled(const std::string &lib, const std::string &function,
   double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();
-  std::printf("%-5s block=%-4lld patterns=%llu blocks=%llu "
+  std::printf("%-5s block=%-4lld scale=%s patterns=%llu blocks=%llu "
               "non-finite-blocks=%llu mismatches=%llu time=%.1fs "
               "(compiled code %.2fs)\n",
               formatName.c_str(), (long long)block,
+              std::string(num::scaleRuleName(rule)).c_str(),
               (unsigned long long)patterns.size(), (unsigned long long)blocks,
               (unsigned long long)nonFiniteBlocks,
               (unsigned long long)mismatches, secs, compiledSecs);
@@ -587,7 +588,7 @@ int usage() {
       "usage: bm-sweep exhaustive [--formats e2m3,e3m2,e2m5,e4m3]\n"
       "                 [--contexts self,1.0] [--stride S] [--threads N]\n"
       "       bm-sweep compiled --lib L.so --function F --format eXmY\n"
-      "                 --block B --chunk N --count T\n"
+      "                 --block B --chunk N --count T [--scale floor|fit]\n"
       "  --contexts: 'self' = single-element blocks; a number = a block\n"
       "  whose largest magnitude is that value (its beta is used for every\n"
       "  element). --stride S (a power of two): mantissas k*S and\n"
@@ -605,7 +606,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> contextNames = {"self", "1.0"};
   uint32_t stride = 1;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  std::string lib, function = "quant", format;
+  std::string lib, function = "quant", format, scale = "floor";
   int64_t block = 1, chunk = 1 << 20;
   uint64_t count = 1 << 24;
   for (int i = 2; i < argc; ++i) {
@@ -633,6 +634,8 @@ int main(int argc, char **argv) {
       chunk = std::strtoll(value.c_str(), nullptr, 0);
     else if (arg == "--count")
       count = std::strtoull(value.c_str(), nullptr, 0);
+    else if (arg == "--scale")
+      scale = value;
     else
       return usage();
   }
@@ -656,9 +659,10 @@ int main(int argc, char **argv) {
     return runExhaustive(formats, contexts, stride, threads);
   }
   if (mode == "compiled") {
-    if (lib.empty() || format.empty())
+    std::optional<num::ScaleRule> rule = num::parseScaleRule(scale);
+    if (lib.empty() || format.empty() || !rule)
       return usage();
-    return runCompiled(lib, function, format, block, chunk, count);
+    return runCompiled(lib, function, format, block, chunk, count, *rule);
   }
   return usage();
 }

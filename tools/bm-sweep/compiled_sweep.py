@@ -33,7 +33,7 @@ from bm import compiler  # noqa: E402
 MODULE = """\
 func.func @quant(%x: tensor<{n}xf32>)
     -> (tensor<{n}xi8>, tensor<{nb}xi8>, tensor<{n}xf32>) {{
-  %q = bm.quantize %x nearest : tensor<{n}xf32> -> !bm.tensor<{n}x{fmt}, block = [{b}]>
+  %q = bm.quantize %x nearest{rule} : tensor<{n}xf32> -> !bm.tensor<{n}x{fmt}, block = [{b}]>
   %codes, %biases = bm.unpack %q : !bm.tensor<{n}x{fmt}, block = [{b}]>
       -> tensor<{n}xi8>, tensor<{nb}xi8>
   %y = bm.dequantize %q : !bm.tensor<{n}x{fmt}, block = [{b}]> -> tensor<{n}xf32>
@@ -53,6 +53,9 @@ def main():
                     help="patterns per format and block size")
     ap.add_argument("--chunk", type=int, default=1 << 20,
                     help="elements per call of the compiled function")
+    ap.add_argument("--scale", default="floor", choices=("floor", "fit"),
+                    help="shared-exponent rule of the quantize "
+                         "(docs/numerics.md section 2)")
     args = ap.parse_args()
 
     failed = 0
@@ -61,7 +64,9 @@ def main():
         for b in (int(v) for v in args.blocks.split(",")):
             if args.chunk % b:
                 sys.exit("chunk must be a multiple of every block size")
-            text = MODULE.format(n=args.chunk, nb=args.chunk // b, fmt=fmt, b=b)
+            rule = "" if args.scale == "floor" else " scale(%s)" % args.scale
+            text = MODULE.format(n=args.chunk, nb=args.chunk // b, fmt=fmt, b=b,
+                                 rule=rule)
             t0 = time.time()
             # bm-sweep calls the function with its results returned through
             # one struct (the C interface without out-params).
@@ -71,7 +76,8 @@ def main():
                   flush=True)
             cmd = [args.bm_sweep, "compiled", "--lib", lib.path,
                    "--function", "quant", "--format", fmt, "--block", str(b),
-                   "--chunk", str(args.chunk), "--count", str(args.count)]
+                   "--chunk", str(args.chunk), "--count", str(args.count),
+                   "--scale", args.scale]
             rc = subprocess.run(cmd).returncode
             if rc != 0:
                 print(f"FAILED: {fmt} block=[{b}] (exit {rc})", flush=True)

@@ -16,6 +16,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <random>
 
 using namespace bm::numerics;
@@ -634,6 +635,201 @@ TEST(Properties, KulischPathsAgree) {
       for (size_t i = 0; i < wide.size(); ++i)
         EXPECT_EQ(floatToBits(narrow[i]), floatToBits(wide[i])) << i;
     }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The `fit` scale rule (section 2).
+//===----------------------------------------------------------------------===//
+
+// Every legal format X<e,m>.
+std::vector<Format> allFormats() {
+  std::vector<Format> out;
+  for (int e = 0; e <= 8; ++e)
+    for (int m = 0; m <= 23; ++m)
+      if (e + m >= 1)
+        out.push_back({e, m});
+  return out;
+}
+
+// The largest element magnitude of scale s, qmax * 2^(s+c), in double
+// (exact: a <= 24-bit integer times a power of two in double range).
+double largestMagnitude(Format f, int s) {
+  return std::ldexp(double(f.qmaxSignificand()), f.maxShift() + s + f.c());
+}
+
+// Floats whose significand, normalized to 24 bits, is n, in the binade of
+// 2^exp (exp in [-149, 127]); nullopt where float32 cannot hold it (low bits
+// of a subnormal).
+std::optional<uint32_t> floatWithSignificand(uint32_t n, int exp) {
+  if (exp >= -126)
+    return uint32_t(exp + 127) << 23 | (n & 0x7fffffu);
+  int drop = -126 - exp; // subnormal: |x| = mantissa * 2^-149
+  if (n & ((uint32_t(1) << drop) - 1))
+    return std::nullopt;
+  return n >> drop;
+}
+
+// exceedsFloorScale and the fit beta against double arithmetic, for every
+// format, at the significands around each format's threshold and at random
+// ones, in normal and subnormal binades.
+TEST(Properties, FitRuleAgainstDouble) {
+  std::mt19937_64 rng(21);
+  std::uniform_int_distribution<uint32_t> sig(0x800000u, 0xffffffu);
+  const int exps[] = {-149, -148, -140, -127, -126, -125, -3, 0, 1, 5, 100, 126, 127};
+  int checked = 0, raised = 0;
+  for (Format f : allFormats()) {
+    SCOPED_TRACE(f.name());
+    uint32_t threshold = f.fitThreshold();
+    ASSERT_GE(threshold, 0x800000u);
+    ASSERT_LE(threshold, 0xffffffu);
+    std::vector<uint32_t> sigs = {0x800000u, 0xffffffu};
+    for (int d = -2; d <= 2; ++d)
+      if (int64_t(threshold) + d >= 0x800000 && int64_t(threshold) + d <= 0xffffff)
+        sigs.push_back(threshold + d);
+    for (int i = 0; i < 20; ++i)
+      sigs.push_back(sig(rng));
+    for (int exp : exps)
+      for (uint32_t n : sigs) {
+        std::optional<uint32_t> bits = floatWithSignificand(n, exp);
+        if (!bits)
+          continue;
+        double m = double(bitsToFloat(*bits));
+        ASSERT_EQ(std::ilogb(m), exp);
+        bool exceeds = m > largestMagnitude(f, exp);
+        ASSERT_EQ(exceedsFloorScale(*bits, f), exceeds)
+            << std::hex << *bits << std::dec << " = " << m;
+        int s = exp + (exceeds ? 1 : 0);
+        ASSERT_EQ(chooseBetaFromMaxAbsBits(*bits, f, ScaleRule::Fit),
+                  std::clamp(f.emax() - s, -127, 127));
+        ASSERT_EQ(chooseBetaFromMaxAbsBits(*bits, f, ScaleRule::Floor),
+                  std::clamp(f.emax() - exp, -127, 127));
+        // The sign bit is ignored.
+        ASSERT_EQ(chooseBetaFromMaxAbsBits(*bits | 0x80000000u, f, ScaleRule::Fit),
+                  chooseBetaFromMaxAbsBits(*bits, f, ScaleRule::Fit));
+        ++checked;
+        raised += exceeds;
+      }
+    // Zero and non-finite maxima do not depend on the rule.
+    EXPECT_EQ(chooseBetaFromMaxAbsBits(0, f, ScaleRule::Fit), 0);
+    EXPECT_EQ(chooseBetaFromMaxAbsBits(0x7f800000u, f, ScaleRule::Fit), kNonFiniteBeta);
+    EXPECT_EQ(chooseBetaFromMaxAbsBits(0x7fc00000u, f, ScaleRule::Fit), kNonFiniteBeta);
+  }
+  EXPECT_GT(raised, checked / 10);
+  EXPECT_LT(raised, checked);
+}
+
+// Hand-checked thresholds: e2m1 keeps [1, 1.5] * 2^s and raises s above;
+// e3m0 keeps only 2^s itself; e0m1 (qmax 1) keeps only 2^s; m = 23 with
+// e >= 1 never raises.
+TEST(Properties, FitThresholdExamples) {
+  auto beta = [](float x, Format f) {
+    return chooseBetaFromMaxAbsBits(floatToBits(x), f, ScaleRule::Fit);
+  };
+  Format e2m1{2, 1}, e3m0{3, 0}, e0m1{0, 1}, e8m23{8, 23}, e2m3{2, 3};
+  EXPECT_EQ(beta(1.5f, e2m1), 1);                         // s = 0
+  EXPECT_EQ(beta(std::nextafter(1.5f, 2.0f), e2m1), 0);   // s = 1
+  EXPECT_EQ(beta(1.0f, e3m0), 3);
+  EXPECT_EQ(beta(std::nextafter(1.0f, 2.0f), e3m0), 2);
+  EXPECT_EQ(beta(1.0f, e0m1), 0);
+  EXPECT_EQ(beta(1.25f, e0m1), -1);
+  EXPECT_EQ(beta(1.875f, e2m3), 1);                       // (2 - 2^-3): fits
+  EXPECT_EQ(beta(1.9375f, e2m3), 0);
+  EXPECT_EQ(beta(std::nextafter(2.0f, 0.0f), e8m23), 127); // s = 0 stays
+  // Subnormal maxima: beta = emax - s reaches 127 at s = emax - 127, so
+  // only emax = 0 formats (e <= 1) see the rule below 2^-126, in the binade
+  // [2^-127, 2^-126) (bits 0x400000 = 2^-127).
+  EXPECT_EQ(beta(bitsToFloat(0x400000u), e0m1), 127);
+  EXPECT_EQ(beta(bitsToFloat(0x400001u), e0m1), 126);
+  Format e1m4{1, 4}; // largest magnitude (2 - 2^-4) * 2^s = 0x7c0000 here
+  EXPECT_EQ(beta(bitsToFloat(0x7c0000u), e1m4), 127);
+  EXPECT_EQ(beta(bitsToFloat(0x7c0001u), e1m4), 126);
+  EXPECT_EQ(beta(bitsToFloat(3), e0m1), 127);              // clamped either way
+  EXPECT_EQ(beta(bitsToFloat(7), e2m1), 127);
+  // The lower clamp: the largest float32 under e0m3 would need s = 128,
+  // beta = -128, which marks non-finite blocks; the clamp keeps -127 (and
+  // that block's maximum saturates, as under floor).
+  Format e0m3{0, 3};
+  float big = std::numeric_limits<float>::max();
+  EXPECT_EQ(beta(big, e0m3), -127);
+  EXPECT_EQ(chooseBetaFromMaxAbsBits(floatToBits(big), e0m3, ScaleRule::Floor), -127);
+  QuantizedTensor t = quantize(&big, {1}, e0m3, {1}, Rounding::Nearest, 0, ScaleRule::Fit);
+  EXPECT_EQ(t.beta[0], -127);
+  EXPECT_EQ(t.integerForm(0).toInt64(), 7);
+}
+
+// Under fit, no element of a block saturates unless the bias clamp applied:
+// every |x| / 2^(s+c) <= qmax, so nearest rounding is within half a step
+// everywhere, in every mode the result is at most qmax, and s is the floor
+// rule's s or one more.
+TEST(Properties, FitNeverSaturates) {
+  std::mt19937_64 rng(22);
+  std::uniform_real_distribution<float> top(1.5f, 2.0f);
+  for (Format f : kFormats)
+    for (Rounding r : kRoundings) {
+      SCOPED_TRACE(f.name() + " " + std::string(roundingName(r)));
+      for (int trial = 0; trial < 100; ++trial) {
+        std::vector<float> x = randomFloats(rng, 32);
+        if (trial % 2) // block maxima in the top band of their binade
+          for (int b = 0; b < 4; ++b)
+            x[b * 8 + trial % 8] = top(rng) * std::ldexp(1.0f, int(rng() % 100) - 50);
+        QuantizedTensor fit = quantize(x.data(), {4, 8}, f, {1, 8}, r, trial, ScaleRule::Fit);
+        QuantizedTensor floor = quantize(x.data(), {4, 8}, f, {1, 8}, r, trial);
+        for (int64_t b = 0; b < 4; ++b) {
+          int raise = floor.beta[b] - fit.beta[b];
+          ASSERT_TRUE(raise == 0 || raise == 1) << "block " << b;
+        }
+        for (int64_t i = 0; i < 32; ++i) {
+          int64_t b = i / 8;
+          if (fit.beta[b] == -127)
+            continue; // clamped: may saturate, as under floor
+          int s = fit.scale(b);
+          double tval = std::ldexp(std::fabs(double(x[i])), -(s + f.c()));
+          ASSERT_LE(tval, qmaxDouble(f)) << "element " << i;
+          double qv = std::fabs(qToDouble(fit.integerForm(i)));
+          double step = gridStep(f, tval);
+          ASSERT_LT(std::fabs(qv - tval), step) << "element " << i;
+          if (r == Rounding::Nearest) {
+            ASSERT_LE(std::fabs(qv - tval), step / 2) << "element " << i;
+          }
+        }
+      }
+    }
+}
+
+// What the quantize(dequantize(q)) fold relies on (BMOps.cpp): requantizing
+// the values of a quantized tensor, under either rule, gives the same
+// values, whichever rule made them (as long as every value is exact in
+// float32). Under floor over floor the bits are the same too
+// (QuantizeIsIdempotentOnGridValues); a fit block whose maximum rounded
+// down out of the top binade may get a lower s, with the same values.
+TEST(Properties, RequantizingKeepsTheValuesUnderEitherRule) {
+  std::mt19937_64 rng(23);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> top(1.5f, 2.0f);
+  const ScaleRule rules[] = {ScaleRule::Floor, ScaleRule::Fit};
+  for (Format f : kFormats) {
+    if (f.emax() - 127 + f.c() < -149)
+      continue; // values below float32's subnormals: not exact, no fold
+    for (Rounding r : kRoundings)
+      for (ScaleRule made : rules)
+        for (ScaleRule again : rules) {
+          SCOPED_TRACE(f.name() + " " + std::string(roundingName(r)) + " " +
+                       std::string(scaleRuleName(made)) + " then " +
+                       std::string(scaleRuleName(again)));
+          for (int trial = 0; trial < 20; ++trial) {
+            std::vector<float> x(48);
+            for (float &v : x)
+              v = normal(rng) * std::ldexp(1.0f, int(rng() % 60) - 30);
+            x[trial % 48] = top(rng) * std::ldexp(1.0f, int(rng() % 60) - 30);
+            QuantizedTensor t = quantize(x.data(), {6, 8}, f, {3, 4}, r, trial, made);
+            std::vector<float> y = dequantize(t);
+            QuantizedTensor u = quantize(y.data(), {6, 8}, f, {3, 4}, r, trial + 1, again);
+            std::vector<float> z = dequantize(u);
+            for (size_t i = 0; i < y.size(); ++i)
+              ASSERT_EQ(floatToBits(z[i]), floatToBits(y[i])) << "element " << i;
+          }
+        }
   }
 }
 

@@ -1,8 +1,8 @@
 //===- VectorsTest.cpp - Golden vectors, bit for bit ----------------------===//
 //
-// Checks every case of quantize.json and matmul.json (numerics.md, vectors/
-// README.md) field by field: beta, q (as exact decimal integers), code and
-// output float bits. The directory defaults to BM_DEFAULT_VECTORS_DIR and is
+// Checks every case of quantize.json, quantize_fit.json and matmul.json
+// (numerics.md, vectors/README.md) field by field: beta, q (as exact decimal
+// integers), code and output float bits. The directory defaults to BM_DEFAULT_VECTORS_DIR and is
 // overridden by the environment variable BM_VECTORS_DIR, so another vector
 // set in the same format is checked by the same binary.
 //
@@ -98,6 +98,7 @@ struct QuantizeCase {
   Format format;
   std::vector<int64_t> shape, block;
   Rounding rounding = Rounding::Nearest;
+  ScaleRule scale = ScaleRule::Floor; // the "scale" key; floor when absent
   uint64_t seed = 0;
   std::vector<float> input;
   // Expected.
@@ -131,6 +132,12 @@ std::string parseQuantizeCase(const JsonValue &c, QuantizeCase &qc) {
   if (!r)
     return "missing or unknown 'rounding'";
   qc.rounding = *r;
+  if (const JsonValue *scale = c.find("scale")) {
+    std::optional<ScaleRule> rule = parseScaleRule(scale->text);
+    if (!scale->isString() || !rule)
+      return "unknown 'scale' " + scale->text + "; expected \"floor\" or \"fit\"";
+    qc.scale = *rule;
+  }
   const JsonValue *seed = c.find("seed");
   std::optional<uint64_t> s = seed ? seed->asUint64() : std::nullopt;
   if (!s)
@@ -171,7 +178,8 @@ std::string parseQuantizeCase(const JsonValue &c, QuantizeCase &qc) {
 }
 
 QuantizedTensor quantizeCase(const QuantizeCase &qc) {
-  return quantize(qc.input.data(), qc.shape, qc.format, qc.block, qc.rounding, qc.seed);
+  return quantize(qc.input.data(), qc.shape, qc.format, qc.block, qc.rounding, qc.seed,
+                  qc.scale);
 }
 
 // Reports at most a few mismatches per field so a failure stays readable.
@@ -216,13 +224,21 @@ void expectQuantizeMatches(const QuantizeCase &qc, const QuantizedTensor &t,
   }
 }
 
-std::string quantizeCaseName(const ::testing::TestParamInfo<int> &info) {
-  std::string name = "case" + std::to_string(info.param);
-  const VectorFile &file = vectorFile("quantize.json");
+std::string quantizeCaseNameIn(const std::string &fileName, int index) {
+  std::string name = "case" + std::to_string(index);
+  const VectorFile &file = vectorFile(fileName);
   QuantizeCase qc;
-  if (info.param < int(file.cases.size()) && parseQuantizeCase(file.cases[info.param], qc).empty())
+  if (index < int(file.cases.size()) && parseQuantizeCase(file.cases[index], qc).empty())
     name += "_" + qc.format.name() + "_" + std::string(roundingName(qc.rounding));
   return name;
+}
+
+std::string quantizeCaseName(const ::testing::TestParamInfo<int> &info) {
+  return quantizeCaseNameIn("quantize.json", info.param);
+}
+
+std::string quantizeFitCaseName(const ::testing::TestParamInfo<int> &info) {
+  return quantizeCaseNameIn("quantize_fit.json", info.param);
 }
 
 std::string matmulCaseName(const ::testing::TestParamInfo<int> &info) {
@@ -246,6 +262,12 @@ std::string matmulCaseName(const ::testing::TestParamInfo<int> &info) {
 
 TEST(VectorFiles, QuantizeLoaded) {
   const VectorFile &file = vectorFile("quantize.json");
+  EXPECT_EQ(file.error, "") << "set BM_VECTORS_DIR to the vectors directory";
+  EXPECT_GT(file.cases.size(), 0u) << file.path;
+}
+
+TEST(VectorFiles, QuantizeFitLoaded) {
+  const VectorFile &file = vectorFile("quantize_fit.json");
   EXPECT_EQ(file.error, "") << "set BM_VECTORS_DIR to the vectors directory";
   EXPECT_GT(file.cases.size(), 0u) << file.path;
 }
@@ -278,6 +300,50 @@ TEST_P(QuantizeVectors, BitExact) {
 INSTANTIATE_TEST_SUITE_P(Golden, QuantizeVectors,
                          ::testing::Range(0, std::max(1, caseCount("quantize.json"))),
                          quantizeCaseName);
+
+//===----------------------------------------------------------------------===//
+// quantize_fit.json: the `fit` scale rule (numerics.md section 2)
+//===----------------------------------------------------------------------===//
+
+class QuantizeFitVectors : public ::testing::TestWithParam<int> {};
+
+TEST_P(QuantizeFitVectors, BitExact) {
+  const VectorFile &file = vectorFile("quantize_fit.json");
+  ASSERT_LT(GetParam(), int(file.cases.size())) << "no cases loaded from " << file.path << " "
+                                                << file.error;
+  QuantizeCase qc;
+  std::string err = parseQuantizeCase(file.cases[GetParam()], qc);
+  ASSERT_EQ(err, "") << "malformed case " << GetParam();
+  SCOPED_TRACE("case " + std::to_string(GetParam()) + " (" + qc.note + ", " + qc.format.name() +
+               ", " + std::string(roundingName(qc.rounding)) + ", scale " +
+               std::string(scaleRuleName(qc.scale)) + ")");
+  expectQuantizeMatches(qc, quantizeCase(qc), "quantize");
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, QuantizeFitVectors,
+                         ::testing::Range(0, std::max(1, caseCount("quantize_fit.json"))),
+                         quantizeFitCaseName);
+
+// The file tests the rule: most of its cases come out differently under
+// `floor` (their block maxima lie in the top band), so a quantizer that
+// ignored the rule would fail above.
+TEST(QuantizeFitVectorsSet, MostCasesDependOnTheRule) {
+  const VectorFile &file = vectorFile("quantize_fit.json");
+  ASSERT_GT(file.cases.size(), 0u) << file.error;
+  int fit = 0, differ = 0;
+  for (const JsonValue &c : file.cases) {
+    QuantizeCase qc;
+    ASSERT_EQ(parseQuantizeCase(c, qc), "");
+    if (qc.scale != ScaleRule::Fit)
+      continue;
+    ++fit;
+    QuantizedTensor floor = quantize(qc.input.data(), qc.shape, qc.format, qc.block,
+                                     qc.rounding, qc.seed, ScaleRule::Floor);
+    differ += !std::equal(floor.beta.begin(), floor.beta.end(), qc.beta.begin());
+  }
+  EXPECT_GT(fit, 0);
+  EXPECT_GT(2 * differ, fit) << differ << " of " << fit << " fit cases differ from floor";
+}
 
 //===----------------------------------------------------------------------===//
 // matmul.json

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -15,6 +16,7 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
 
+#include "bm/Conversion/CInterface/CInterface.h"
 #include "bm/Dialect/BM/IR/BMDialect.h"
 
 namespace mlir::bm {
@@ -54,16 +56,27 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
                      "(scf.forall -> async-parallel-for); the program then "
                      "needs libmlir_async_runtime"),
       llvm::cl::init(false)};
-  PassOptions::Option<bool> outParams{
+  PassOptions::Option<OutParamsMode> outParams{
       *this, "out-params",
       llvm::cl::desc("Return memref results through out-params "
-                     "(buffer-results-to-out-params{hoist-static-allocs}): "
-                     "every function then takes one more memref argument per "
-                     "result, after its arguments, and computes straight "
-                     "into it (the caller allocates it, so a call of a "
-                     "function whose result has a dynamic size is an "
-                     "error)"),
-      llvm::cl::init(false)};
+                     "(bm-results-to-out-params): every function then takes "
+                     "one more memref argument per result, after its "
+                     "arguments, and computes straight into it (the caller "
+                     "allocates it, so a call of a function whose result "
+                     "has a dynamic size is an error); auto: only when "
+                     "every result of every function is statically shaped"),
+      llvm::cl::init(OutParamsMode::Off),
+      llvm::cl::values(
+          clEnumValN(OutParamsMode::Off, "false", "results are returned"),
+          clEnumValN(OutParamsMode::On, "true", "results are out-params"),
+          clEnumValN(OutParamsMode::Auto, "auto",
+                     "out-params when every result is statically shaped"))};
+  PassOptions::Option<std::string> signatures{
+      *this, "signatures",
+      llvm::cl::desc("Write the C-interface signatures of the public "
+                     "functions, and whether their results are out-params, "
+                     "as JSON to this file (bm-export-signatures)"),
+      llvm::cl::init("")};
 };
 
 /// bm ops on tensors -> LLVM dialect, for the CPU: convert-bm-to-linalg,

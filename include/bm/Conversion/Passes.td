@@ -130,19 +130,73 @@ def BMDistinctResults : Pass<"bm-distinct-results", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
-def BMReshapeResultAllocs
-    : Pass<"bm-reshape-result-allocs", "::mlir::func::FuncOp"> {
-  let summary = "Allocate a returned reshape of an allocation in its own shape";
+def BMExportSignatures : Pass<"bm-export-signatures", "::mlir::ModuleOp"> {
+  let summary = "Write the C-interface signatures of the public functions as JSON";
   let description = [{
-    After bufferization, a function result that is a `memref.expand_shape`
-    or `memref.collapse_shape` of a static `memref.alloc` (the result of an
-    op whose loops `bm-vectorize-linalg` collapsed) is allocated in the
-    result's shape instead, and the other uses read it through the inverse
-    reshape. Same buffer and bytes; `buffer-results-to-out-params
-    {hoist-static-allocs}` can then compute straight into the caller's
-    buffer instead of copying into it. Part of
-    `bm-lower-to-cpu{out-params=true}`.
+    Writes, to the file `output`, what a caller of the compiled module needs
+    to call its public functions through their `_mlir_ciface_` wrappers
+    (`bm-emit-c-interface`), read from the module as it is (run it before
+    the lowering, as `bm-lower-to-cpu{signatures=...}` does):
+
+    ```json
+    { "format": "bm.signatures/1", "out_params": true,
+      "functions": [
+        { "name": "f", "c_name": "_mlir_ciface_f",
+          "arguments": [
+            { "type": "tensor<4x8xf32>", "kind": "tensor",
+              "element": "f32", "shape": [4, 8] },
+            { "type": "i64", "kind": "scalar", "element": "i64" } ],
+          "results": [ ... ] } ] }
+    ```
+
+    `kind` is `tensor` or `memref` (ranked, identity layout, builtin
+    element type; `-1` for a dynamic size), `scalar` (integer, index or
+    float) or `other` (anything else: such a function cannot be called
+    through a C descriptor). `out_params` says whether the lowering with
+    the given `out-params` mode writes the results into caller-allocated
+    memrefs after the arguments (`auto`: when every function's results are
+    statically shaped, the rule `bm-results-to-out-params` applies), and
+    `out_params_blocker` names the result that prevents it. The IR is not
+    changed.
   }];
+  let options = [
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "File to write the JSON to ('-' for standard output)">,
+    Option<"outParams", "out-params", "::mlir::bm::OutParamsMode",
+           /*default=*/"::mlir::bm::OutParamsMode::Off",
+           "The out-params mode of the lowering: false, true or auto",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::bm::OutParamsMode::Off, "false",
+                        "results are returned"),
+             clEnumValN(::mlir::bm::OutParamsMode::On, "true",
+                        "results are out-params"),
+             clEnumValN(::mlir::bm::OutParamsMode::Auto, "auto",
+                        "out-params when every result is statically shaped"))}]>
+  ];
+}
+
+def BMResultsToOutParams : Pass<"bm-results-to-out-params", "::mlir::ModuleOp"> {
+  let summary = "Return memref results through caller-allocated out-params";
+  let description = [{
+    Upstream's `buffer-results-to-out-params{hoist-static-allocs
+    modify-public-functions}`: every function then takes one more memref
+    argument per memref result, after its own, and a result allocated in
+    the function is replaced by that argument, so the code computes straight
+    into the caller's buffer. With `mode=auto` it does so only when every
+    result of every function with a body is a statically shaped memref
+    (nothing otherwise), the rule `bm-export-signatures` reports. Run it
+    after bufferization, with `bm-distinct-results` before bufferization:
+    one buffer cannot be two out-params.
+  }];
+  let options = [
+    Option<"mode", "mode", "::mlir::bm::OutParamsMode",
+           /*default=*/"::mlir::bm::OutParamsMode::On",
+           "true: always; auto: when every result is statically shaped",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::bm::OutParamsMode::On, "true", "always"),
+             clEnumValN(::mlir::bm::OutParamsMode::Auto, "auto",
+                        "when every result is statically shaped"))}]>
+  ];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
@@ -258,6 +312,23 @@ def BMGPULaunchToLoops : Pass<"bm-gpu-launch-to-loops", "::mlir::ModuleOp"> {
 //===----------------------------------------------------------------------===//
 // The FP32 linalg ops of a step on the CPU (lib/Conversion/LinalgToCPU)
 //===----------------------------------------------------------------------===//
+
+def BMReshapeResultAllocs
+    : Pass<"bm-reshape-result-allocs", "::mlir::func::FuncOp"> {
+  let summary = "Allocate a returned reshape of an allocation in its own shape";
+  let description = [{
+    After bufferization, a function result that is a `memref.expand_shape`
+    or `memref.collapse_shape` of a static `memref.alloc` (the result of an
+    op whose loops `bm-vectorize-linalg` collapsed) is allocated in the
+    result's shape instead, and the other uses read it through the inverse
+    reshape. Same buffer and bytes; `buffer-results-to-out-params
+    {hoist-static-allocs}` can then compute straight into the caller's
+    buffer instead of copying into it. Part of
+    `bm-lower-to-cpu` with out-params, before
+    `bm-results-to-out-params`.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
 
 def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
   let summary = "Fuse, tile and vectorize the linalg ops that are not bm ops";

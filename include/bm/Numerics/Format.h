@@ -56,6 +56,17 @@ struct Format {
   int storageBits() const {
     return codeBits() <= 8 ? 8 : codeBits() <= 16 ? 16 : 32;
   }
+  /// The largest element magnitude of a block with scale s, qmax * 2^(s+c),
+  /// is T * 2^(s-23) with this 24-bit T (2^23 <= T < 2^24): a nonzero |x|
+  /// with floor(log2 |x|) = s exceeds it iff its significand, normalized to
+  /// 24 bits (2^23 <= n < 2^24), is above T. The `fit` scale rule raises s
+  /// for such a block maximum (numerics.md section 2). T = qmaxSignificand()
+  /// shifted up to 24 bits; 2^24 - 1 (no float exceeds it) for e >= 1,
+  /// m = 23.
+  uint32_t fitThreshold() const {
+    uint32_t sig = qmaxSignificand();
+    return sig << (24 - (32 - __builtin_clz(sig)));
+  }
 
   /// The canonical spelling, e.g. "e2m3".
   std::string name() const;
@@ -73,6 +84,16 @@ enum class Rounding { Nearest, Stochastic, Zero };
 /// "nearest", "stochastic" or "zero", the spelling used by the vectors.
 std::string_view roundingName(Rounding r);
 std::optional<Rounding> parseRounding(std::string_view text);
+
+/// How a block's shared exponent follows from its largest magnitude M
+/// (numerics.md section 2): Floor (the paper's) takes s = floor(log2 M);
+/// Fit takes s + 1 instead when M > qmax * 2^(s+c), so that no element of
+/// the block saturates (unless the bias clamp applies).
+enum class ScaleRule { Floor, Fit };
+
+/// "floor" or "fit", the spelling of the IR and the vectors' "scale" key.
+std::string_view scaleRuleName(ScaleRule rule);
+std::optional<ScaleRule> parseScaleRule(std::string_view text);
 
 } // namespace bm::numerics
 

@@ -58,14 +58,25 @@ struct IntegerForm {
 /// |x|; it must be finite and nonzero.
 int floorLog2AbsBits(uint32_t absBits);
 
+/// Whether the finite nonzero |x| with bit pattern `absBits` exceeds the
+/// largest element magnitude qmax * 2^(s+c) of a block with scale
+/// s = floor(log2 |x|), i.e. lies in the top band of its binade that the
+/// `fit` rule avoids (numerics.md section 2). Exact, subnormals included:
+/// compares the 24-bit normalized significand with Format::fitThreshold().
+bool exceedsFloorScale(uint32_t absBits, Format f);
+
 /// The shared exponent bias beta of a block whose largest |x| has bit
 /// pattern `maxAbsBits` (numerics.md section 2): kNonFiniteBeta if that is a
-/// NaN or Inf, 0 if it is zero, else clamp(emax - floor(log2 M), -127, 127).
+/// NaN or Inf, 0 if it is zero, else clamp(emax - s, -127, 127) with
+/// s = floor(log2 M), plus one under ScaleRule::Fit when M exceeds the
+/// largest element magnitude of scale s (exceedsFloorScale).
 /// The largest |x| is the largest (bits & 0x7fffffff) over the block, since
 /// that order agrees with |x| and puts NaN/Inf above every finite value.
-int chooseBetaFromMaxAbsBits(uint32_t maxAbsBits, Format f);
+int chooseBetaFromMaxAbsBits(uint32_t maxAbsBits, Format f,
+                             ScaleRule rule = ScaleRule::Floor);
 /// Same, from the values of a block stored contiguously.
-int chooseBeta(const float *values, int64_t count, Format f);
+int chooseBeta(const float *values, int64_t count, Format f,
+               ScaleRule rule = ScaleRule::Floor);
 
 /// The block scale exponent s = emax - beta (numerics.md section 2).
 inline int scaleExponent(Format f, int beta) { return f.emax() - beta; }

@@ -63,11 +63,13 @@ struct QuantizedTensor {
 
 /// Quantizes the row-major tensor x of the given shape with format f, block
 /// shape `block` (0 or -1 = whole dimension) and rounding r; `seed` feeds the
-/// random words of stochastic rounding (numerics.md sections 2-3). Aborts
-/// with a message on an illegal format or block shape (check them with
-/// Format::validate / validateBlockShape first).
+/// random words of stochastic rounding (numerics.md sections 2-3), and
+/// `scale` picks the shared-exponent rule (section 2). Aborts with a message
+/// on an illegal format or block shape (check them with Format::validate /
+/// validateBlockShape first).
 QuantizedTensor quantize(const float *x, std::vector<int64_t> shape, Format f,
-                         std::vector<int64_t> block, Rounding r, uint64_t seed);
+                         std::vector<int64_t> block, Rounding r, uint64_t seed,
+                         ScaleRule scale = ScaleRule::Floor);
 
 /// Dequantizes every element (numerics.md section 4); NaN in non-finite
 /// blocks.

@@ -16,6 +16,7 @@ using namespace mlir;
 using namespace mlir::bm;
 using ::bm::numerics::Format;
 using ::bm::numerics::Rounding;
+using ::bm::numerics::ScaleRule;
 
 namespace {
 
@@ -122,16 +123,31 @@ IntegerType mlir::bm::getIntegerFormType(MLIRContext *context, Format format) {
 }
 
 Value mlir::bm::emitBlockBeta(OpBuilder &b, Location loc, Value maxAbsBits,
-                              Format format) {
+                              Format format, ScaleRule rule) {
   IntIR ir{b, loc};
   Value nonFinite = ir.uge(maxAbsBits, ir.c32(0x7f800000));
   Value isZero = ir.eq(maxAbsBits, ir.c32(0));
   Value expField = ir.lshr(maxAbsBits, ir.c32(23));
+  Value isSubnormal = ir.eq(expField, ir.c32(0));
   // floor(log2 M): from the exponent field, or for subnormals from the
   // position of the leading one: -149 + (31 - ctlz) = -118 - ctlz.
+  Value leadingZeros = ir.ctlz(maxAbsBits);
   Value normalLog = ir.sub(expField, ir.c32(127));
-  Value subnormalLog = ir.sub(ir.c32(-118), ir.ctlz(maxAbsBits));
-  Value log2 = ir.select(ir.eq(expField, ir.c32(0)), subnormalLog, normalLog);
+  Value subnormalLog = ir.sub(ir.c32(-118), leadingZeros);
+  Value log2 = ir.select(isSubnormal, subnormalLog, normalLog);
+  if (rule == ScaleRule::Fit) {
+    // s + 1 when M > qmax * 2^(s+c), i.e. when M's significand normalized
+    // to 24 bits is above the format's threshold: the fraction field with
+    // the implicit one for normals; a subnormal shifted up by ctlz - 8
+    // (in [1, 23] for a nonzero one; clamped for the other lanes).
+    Value normalSig = ir.bor(ir.band(maxAbsBits, ir.c32(0x7fffff)),
+                             ir.c32(0x800000));
+    Value subnormalSig = ir.shl(
+        maxAbsBits, ir.clampShift(ir.sub(leadingZeros, ir.c32(8)), 31));
+    Value sig = ir.select(isSubnormal, subnormalSig, normalSig);
+    Value exceeds = ir.ugt(sig, ir.c32(format.fitThreshold()));
+    log2 = ir.add(log2, ir.zext(exceeds, ir.i32()));
+  }
   Value beta = ir.sub(ir.c32(format.emax()), log2);
   beta = ir.smin(ir.smax(beta, ir.c32(-127)), ir.c32(127));
   beta = ir.select(isZero, ir.c32(0), beta);

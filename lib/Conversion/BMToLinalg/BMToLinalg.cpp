@@ -84,7 +84,7 @@ namespace {
 //===----------------------------------------------------------------------===//
 
 /// Marks the codes generic of a lowered bm.quantize for
-/// bm-vectorize-quantize: {e, m, rounding, block}.
+/// bm-vectorize-quantize: {e, m, rounding, scale, block}.
 constexpr llvm::StringLiteral kQuantizeAttrName = "bm.quant_codes";
 
 struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
@@ -125,7 +125,10 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
             })
             .getResult(0);
 
-    // 2. The biases.
+    // 2. The biases, by the op's scale rule.
+    ::bm::numerics::ScaleRule scaleRule =
+        op.getScale() == ScaleRule::fit ? ::bm::numerics::ScaleRule::Fit
+                                        : ::bm::numerics::ScaleRule::Floor;
     AffineMap gridIdentity = rewriter.getMultiDimIdentityMap(grid.size());
     SmallVector<IteratorType> gridParallel(grid.size(),
                                            IteratorType::parallel);
@@ -137,7 +140,7 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
             ArrayRef<AffineMap>{gridIdentity, gridIdentity}, gridParallel,
             [&](OpBuilder &b, Location loc, ValueRange args) {
               linalg::YieldOp::create(
-                  b, loc, emitBlockBeta(b, loc, args[0], format));
+                  b, loc, emitBlockBeta(b, loc, args[0], format, scaleRule));
             })
             .getResult(0);
 
@@ -196,6 +199,9 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
              rewriter.getNamedAttr(
                  "rounding",
                  rewriter.getStringAttr(stringifyRounding(op.getRounding()))),
+             rewriter.getNamedAttr(
+                 "scale",
+                 rewriter.getStringAttr(stringifyScaleRule(op.getScale()))),
              rewriter.getNamedAttr(
                  "block", rewriter.getDenseI64ArrayAttr(type.getBlock()))}));
     Value codes = codesOp.getResult(0);

@@ -3,42 +3,28 @@
 #include "bm/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 
-namespace mlir::bm {
-#define GEN_PASS_DEF_BMEMITCINTERFACE
-#include "bm/Conversion/Passes.h.inc"
-} // namespace mlir::bm
-
 using namespace mlir;
 using namespace mlir::bm;
-
-namespace {
-struct BMEmitCInterfacePass
-    : public mlir::bm::impl::BMEmitCInterfaceBase<BMEmitCInterfacePass> {
-  void runOnOperation() override {
-    UnitAttr unit = UnitAttr::get(&getContext());
-    BoolAttr readOnly = BoolAttr::get(&getContext(), false);
-    for (auto func : getOperation().getOps<func::FuncOp>()) {
-      if (!func.isPublic() || func.isExternal())
-        continue;
-      func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), unit);
-      // Callers own their buffers: bufferization must not write into them.
-      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-        if (isa<TensorType>(func.getArgument(i).getType()))
-          func.setArgAttr(i, "bufferization.writable", readOnly);
-    }
-  }
-};
-} // namespace
 
 void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
                                        const LowerToCPUOptions &options) {
   // The upstream part is spelled as a textual pipeline: it only names
   // registered passes, and reads like the equivalent bm-opt command line.
+  // The signatures describe the module as it comes in, and say whether
+  // bm-results-to-out-params below will take the results as out-params.
+  if (!options.signatures.empty()) {
+    BMExportSignaturesOptions exportOptions;
+    exportOptions.output = options.signatures;
+    exportOptions.outParams = options.outParams;
+    pm.addPass(createBMExportSignatures(exportOptions));
+  }
   std::string pipeline = options.emitCInterface ? "bm-emit-c-interface," : "";
+  StringRef outParams = options.outParams == OutParamsMode::Auto ? "auto"
+                        : options.outParams == OutParamsMode::On ? "true"
+                                                                 : "false";
   // The float32 linalg ops, before the bm lowering adds its own.
   if (options.vectorizeLinalg)
     pipeline += "func.func(bm-vectorize-linalg),";
@@ -52,15 +38,14 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
               "func.func(bm-vectorize-quantize),canonicalize,cse,"
               "func.func(bm-vectorize-run-sums),canonicalize,cse,";
   // Out-params need one buffer per result (nothing may run in between).
-  if (options.outParams)
+  if (options.outParams != OutParamsMode::Off)
     pipeline += "func.func(bm-distinct-results),";
   pipeline += "one-shot-bufferize{bufferize-function-boundaries "
               "function-boundary-type-conversion=identity-layout-map},";
   // The caller's buffers replace the allocations of the results.
-  if (options.outParams)
-    pipeline += "func.func(bm-reshape-result-allocs),"
-                "buffer-results-to-out-params{hoist-static-allocs=true "
-                "modify-public-functions=true},";
+  if (options.outParams != OutParamsMode::Off)
+    pipeline += "func.func(bm-reshape-result-allocs),bm-results-to-out-params{"
+                "mode=" + outParams.str() + "},";
   pipeline += "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
   // Tiles of a parallel loop run as async tasks on the runtime's thread
   // pool (one worker per core), or in order.

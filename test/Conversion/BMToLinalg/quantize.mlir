@@ -24,6 +24,42 @@ func.func @quantize_nearest(%x: tensor<64x96xf32>) -> !bm.tensor<64x96xe2m3, blo
 
 // -----
 
+// The fit scale rule (numerics.md section 2): the biases generic compares
+// the block maximum's significand, normalized to 24 bits, with the
+// format's threshold (e2m1: 3 << 22 = 12582912, i.e. 1.5 * 2^23) and adds
+// one to floor(log2 M) above it; the codes generic is the floor one. The
+// rule travels to bm-vectorize-quantize in the codes op's bm.quant_codes.
+// CHECK-LABEL: func.func @quantize_fit
+// CHECK: linalg.generic
+// CHECK: %[[BIAS:.*]] = linalg.generic
+// CHECK-DAG: arith.constant 12582912 : i32
+// CHECK-DAG: math.ctlz
+// CHECK: arith.cmpi ugt
+// CHECK: arith.extui %{{.*}} : i1 to i32
+// CHECK: linalg.yield %{{.*}} : i8
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[BIAS]] : tensor<8x16xf32>, tensor<1x2xi8>)
+// CHECK: bm.quant_codes = {block = array<i64: 8, 8>, e = 2 : i64, m = 1 : i64, rounding = "nearest", scale = "fit"}
+func.func @quantize_fit(%x: tensor<8x16xf32>) -> !bm.tensor<8x16xe2m1, block = [8, 8]> {
+  %q = bm.quantize %x nearest scale(fit) : tensor<8x16xf32> -> !bm.tensor<8x16xe2m1, block = [8, 8]>
+  return %q : !bm.tensor<8x16xe2m1, block = [8, 8]>
+}
+
+// -----
+
+// Under floor (the default) there is no threshold compare.
+// CHECK-LABEL: func.func @quantize_floor
+// CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK-NOT: arith.cmpi ugt
+// CHECK: linalg.yield %{{.*}} : i8
+// CHECK: bm.quant_codes = {block = array<i64: 8, 8>, e = 2 : i64, m = 1 : i64, rounding = "nearest", scale = "floor"}
+func.func @quantize_floor(%x: tensor<8x16xf32>) -> !bm.tensor<8x16xe2m1, block = [8, 8]> {
+  %q = bm.quantize %x nearest : tensor<8x16xf32> -> !bm.tensor<8x16xe2m1, block = [8, 8]>
+  return %q : !bm.tensor<8x16xe2m1, block = [8, 8]>
+}
+
+// -----
+
 // Stochastic rounding runs Philox4x32-10 (ten rounds of two 32x32->64
 // multiplies) on the element's row-major linear index and the seed.
 // CHECK-LABEL: func.func @quantize_stochastic

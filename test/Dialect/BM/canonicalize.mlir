@@ -40,6 +40,36 @@ func.func @quantize_of_dequantize_folds(%q: !bm.tensor<4x8xe2m3, block = [2, 4]>
 
 // -----
 
+// Also under the fit scale rule, in every mode: the values of q are on the
+// grids of its blocks, where neither rule moves them (numerics.md
+// section 2; checked element by element in PropertyTest's
+// RequantizingKeepsTheValuesUnderEitherRule).
+// CHECK-LABEL: func.func @quantize_fit_of_dequantize_folds
+// CHECK-SAME: (%[[Q:.*]]: !bm.tensor<4x8xe2m1, block = [2, 4]>, %{{.*}}: i64)
+// CHECK-NEXT: return %[[Q]], %[[Q]]
+func.func @quantize_fit_of_dequantize_folds(%q: !bm.tensor<4x8xe2m1, block = [2, 4]>, %s: i64)
+    -> (!bm.tensor<4x8xe2m1, block = [2, 4]>, !bm.tensor<4x8xe2m1, block = [2, 4]>) {
+  %d = bm.dequantize %q : !bm.tensor<4x8xe2m1, block = [2, 4]> -> tensor<4x8xf32>
+  %r = bm.quantize %d nearest scale(fit) : tensor<4x8xf32> -> !bm.tensor<4x8xe2m1, block = [2, 4]>
+  %t = bm.quantize %d stochastic seed %s scale(fit) : tensor<4x8xf32> -> !bm.tensor<4x8xe2m1, block = [2, 4]>
+  return %r, %t : !bm.tensor<4x8xe2m1, block = [2, 4]>, !bm.tensor<4x8xe2m1, block = [2, 4]>
+}
+
+// -----
+
+// dequantize(quantize(x)) with the fit rule is a rounding too: it stays.
+// CHECK-LABEL: func.func @dequantize_of_quantize_fit_stays
+// CHECK: %[[Q:.*]] = bm.quantize %{{.*}} nearest scale(fit)
+// CHECK: %[[D:.*]] = bm.dequantize %[[Q]]
+// CHECK: return %[[D]]
+func.func @dequantize_of_quantize_fit_stays(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %q = bm.quantize %x nearest scale(fit) : tensor<4x8xf32> -> !bm.tensor<4x8xe3m0, block = [2, 4]>
+  %d = bm.dequantize %q : !bm.tensor<4x8xe3m0, block = [2, 4]> -> tensor<4x8xf32>
+  return %d : tensor<4x8xf32>
+}
+
+// -----
+
 // A different block shape or format requantizes: no fold.
 // CHECK-LABEL: func.func @requantize_other_type_stays
 // CHECK: bm.dequantize

@@ -32,6 +32,39 @@ func.func @quantize_unknown_rounding(%x: tensor<4x4xf32>) {
 
 // -----
 
+func.func @quantize_unknown_scale(%x: tensor<4x4xf32>) {
+  // expected-error @+1 {{unknown scale rule 'ceil'; expected floor or fit}}
+  %q = bm.quantize %x nearest scale(ceil) : tensor<4x4xf32> -> !bm.tensor<4x4xe2m3>
+  return
+}
+
+// -----
+
+func.func @quantize_scale_not_a_keyword(%x: tensor<4x4xf32>) {
+  // expected-error @+1 {{expected a scale rule in scale(...): floor or fit}}
+  %q = bm.quantize %x nearest scale(1) : tensor<4x4xf32> -> !bm.tensor<4x4xe2m3>
+  return
+}
+
+// -----
+
+func.func @quantize_scale_without_parens(%x: tensor<4x4xf32>) {
+  // expected-error @+1 {{expected '('}}
+  %q = bm.quantize %x nearest scale fit : tensor<4x4xf32> -> !bm.tensor<4x4xe2m3>
+  return
+}
+
+// -----
+
+func.func @quantize_scale_wrong_attribute(%x: tensor<4x4xf32>) {
+  // expected-error @+1 {{Invalid attribute `scale` in property conversion: 1 : i32}}
+  %q = "bm.quantize"(%x) <{rounding = #bm.rounding<nearest>, scale = 1 : i32}>
+       : (tensor<4x4xf32>) -> !bm.tensor<4x4xe2m3>
+  return
+}
+
+// -----
+
 func.func @quantize_not_f32(%x: tensor<4x4xf16>) {
   // expected-error @+1 {{'bm.quantize' op operand #0 must be ranked tensor of 32-bit float values}}
   %q = bm.quantize %x nearest : tensor<4x4xf16> -> !bm.tensor<4x4xe2m3>

@@ -19,6 +19,26 @@ func.func @quantize(%x: tensor<64x96xf32>, %seed: i64)
                       !bm.tensor<64x96xe0m7, block = [1, 96]>
 }
 
+// The scale rule (numerics.md section 2): `fit` is printed, the default
+// `floor` is elided, also when written out or given in generic form.
+// CHECK-LABEL: func.func @quantize_scale
+// CHECK-SAME: (%[[X:.*]]: tensor<8x8xf32>, %[[S:.*]]: i64)
+func.func @quantize_scale(%x: tensor<8x8xf32>, %seed: i64)
+    -> (!bm.tensor<8x8xe2m1>, !bm.tensor<8x8xe3m0>, !bm.tensor<8x8xe2m3>,
+        !bm.tensor<8x8xe0m3>) {
+  // CHECK: bm.quantize %[[X]] nearest scale(fit) : tensor<8x8xf32> -> !bm.tensor<8x8xe2m1, block = [8, 8]>
+  %a = bm.quantize %x nearest scale(fit) : tensor<8x8xf32> -> !bm.tensor<8x8xe2m1>
+  // CHECK: bm.quantize %[[X]] stochastic seed %[[S]] scale(fit) : tensor<8x8xf32> -> !bm.tensor<8x8xe3m0, block = [8, 8]>
+  %b = bm.quantize %x stochastic seed %seed scale(fit) : tensor<8x8xf32> -> !bm.tensor<8x8xe3m0>
+  // CHECK: bm.quantize %[[X]] zero : tensor<8x8xf32> -> !bm.tensor<8x8xe2m3, block = [8, 8]>
+  %c = bm.quantize %x zero scale(floor) : tensor<8x8xf32> -> !bm.tensor<8x8xe2m3>
+  // CHECK: bm.quantize %[[X]] nearest scale(fit) : tensor<8x8xf32> -> !bm.tensor<8x8xe0m3, block = [8, 8]>
+  %d = "bm.quantize"(%x) <{rounding = #bm.rounding<nearest>, scale = #bm.scale<fit>}>
+       : (tensor<8x8xf32>) -> !bm.tensor<8x8xe0m3>
+  return %a, %b, %c, %d : !bm.tensor<8x8xe2m1>, !bm.tensor<8x8xe3m0>, !bm.tensor<8x8xe2m3>,
+                          !bm.tensor<8x8xe0m3>
+}
+
 // CHECK-LABEL: func.func @dequantize
 func.func @dequantize(%q: !bm.tensor<64x96xe2m3, block = [48, 48]>) -> tensor<64x96xf32> {
   // CHECK: bm.dequantize %{{.*}} : !bm.tensor<64x96xe2m3, block = [48, 48]> -> tensor<64x96xf32>

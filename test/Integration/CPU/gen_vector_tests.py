@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Execution tests of the compiled BM code against golden vectors.
 
-Turns golden vectors (quantize.json / matmul.json, see
+Turns golden vectors (quantize.json / quantize_fit.json / matmul.json, see
 shared/spec/vectors/README.md) or random cross-checks (expected values from
 the numpy reference python/bm/numerics.py) into
 
@@ -19,10 +19,11 @@ Subcommands:
 
   quantize VECTORS_DIR -o OUT.mlir -e OUT.expected [--cases 0,3,5-9]
            [--max-cases N --chunk K] [--no-bm]
+  quantize-fit VECTORS_DIR ...  (quantize_fit.json; same options)
   matmul   VECTORS_DIR -o OUT.mlir -e OUT.expected [same options]
   random   -o OUT.mlir -e OUT.expected [--cases ...] [--seed S] [--no-bm]
   compare  EXPECTED RUNNER_OUTPUT [--nan-any] [--max-report N] [-q]
-  run      {quantize,matmul,random} [VECTORS_DIR] [--max-cases N] ...
+  run      {quantize,quantize-fit,matmul,random} [VECTORS_DIR] [--max-cases N] ...
            generate, compile and run every chunk, then compare (for vector
            sets too large for one module)
 
@@ -44,6 +45,15 @@ REPO = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 
 # Marker memref: [MAGIC, case id, field id]; MAGIC = "BMTC" as an i32.
 MAGIC = 0x424D5443
+
+# The vector file of each kind that reads one.
+VECTOR_FILES = {"quantize": "quantize.json", "quantize-fit": "quantize_fit.json",
+                "matmul": "matmul.json"}
+KINDS = ("quantize", "quantize-fit", "matmul", "random")
+
+# Shared-exponent rules (numerics.md section 2); a case without a "scale"
+# key is floor, which bm.quantize leaves unwritten.
+SCALES = ("floor", "fit")
 
 # Upstream-only lowering, for the --no-bm harness self-check.
 UPSTREAM_PIPELINE = [
@@ -234,18 +244,20 @@ class Module:
         c = self.const_int(bits, shape, "i32", hint="bits")
         return self.map_elementwise(c, shape, "i32", "f32", "arith.bitcast", hint)
 
-    def quantize(self, x, shape, fmt, tiles, rounding, seed, hint="q"):
+    def quantize(self, x, shape, fmt, tiles, rounding, seed, scale="floor",
+                 hint="q"):
         in_t = tensor_type(shape, "f32")
         out_t = bm_type(shape, fmt, tiles)
         q = self.fresh(hint)
+        rule = "" if scale == "floor" else " scale(%s)" % scale
         if rounding == "stochastic":
             s = self.fresh("seed")
             self.emit("%s = arith.constant %d : i64" % (s, s64(seed)))
-            self.emit("%s = bm.quantize %s stochastic seed %s : %s -> %s"
-                      % (q, x, s, in_t, out_t))
+            self.emit("%s = bm.quantize %s stochastic seed %s%s : %s -> %s"
+                      % (q, x, s, rule, in_t, out_t))
         else:
-            self.emit("%s = bm.quantize %s %s : %s -> %s"
-                      % (q, x, rounding, in_t, out_t))
+            self.emit("%s = bm.quantize %s %s%s : %s -> %s"
+                      % (q, x, rounding, rule, in_t, out_t))
         return q
 
     # -- printing ----------------------------------------------------------
@@ -288,10 +300,11 @@ class Module:
         grid = grid_shape(shape, tiles)
         celt = code_type(*fmt)
         label = (prefix + ".") if prefix else ""
-        self.comment("%s%s %s block %s %s%s" % (
+        self.comment("%s%s %s block %s %s%s%s" % (
             label or "operand ", "x".join(map(str, shape)),
             "e%dm%d" % tuple(fmt), tiles, op["rounding"],
-            (" seed %d" % op["seed"]) if op["rounding"] == "stochastic" else ""))
+            (" seed %d" % op["seed"]) if op["rounding"] == "stochastic" else "",
+            (" scale %s" % op["scale"]) if op["scale"] != "floor" else ""))
         if self.no_bm:
             codes = self.const_int(op["code"], shape, celt, hint="codes")
             biases = self.const_int(op["beta"], grid, "i8", hint="biases")
@@ -301,7 +314,8 @@ class Module:
             q = None
         else:
             x = self.f32_from_bits(op["input"], shape, hint="x")
-            q = self.quantize(x, shape, fmt, tiles, op["rounding"], op["seed"])
+            q = self.quantize(x, shape, fmt, tiles, op["rounding"], op["seed"],
+                              op["scale"])
             bt = bm_type(shape, fmt, tiles)
             codes, biases = self.fresh("codes"), self.fresh("biases")
             self.emit("%s, %s = bm.unpack %s : %s -> %s, %s"
@@ -370,10 +384,15 @@ def load_json(vectors_dir, name):
 def vector_operand(c):
     shape = [int(d) for d in c["shape"]]
     fmt = [int(c["format"][0]), int(c["format"][1])]
+    scale = c.get("scale", "floor")
+    if scale not in SCALES:
+        raise SystemExit("unknown \"scale\" %r in a vector case; expected one "
+                         "of %s" % (scale, ", ".join(SCALES)))
     return {
         "format": fmt,
         "tiles": normalize_block(shape, c["block"]),
         "rounding": c["rounding"],
+        "scale": scale,
         "seed": int(c.get("seed", 0)),
         "shape": shape,
         "input": [hexbits(h) for h in c["input"]],
@@ -384,9 +403,10 @@ def vector_operand(c):
 
 
 def operand_label(op):
-    return "%s e%dm%d block %s %s" % ("x".join(map(str, op["shape"])),
-                                      op["format"][0], op["format"][1],
-                                      op["tiles"], op["rounding"])
+    return "%s e%dm%d block %s %s%s" % (
+        "x".join(map(str, op["shape"])), op["format"][0], op["format"][1],
+        op["tiles"], op["rounding"],
+        "" if op["scale"] == "floor" else " scale " + op["scale"])
 
 
 def gen_quantize(mod, cases, indices):
@@ -467,7 +487,34 @@ def extreme_tensor(rng, x, np, mode, tiles):
     and one NaN element in (non-finite blocks). Exercises the exact
     conversion of the CPU vector kernel. "full" instead makes every element
     +-1.875 with a random sign, so that every integer form is +-qmax (the
-    largest sums the kernel's narrow steps must hold)."""
+    largest sums the kernel's narrow steps must hold). "subnormal" moves
+    each block's maximum into the binade 2^t, t mostly -127 (float32's
+    subnormals [2^-127, 2^-126), where the emax = 0 formats' fit rule can
+    raise a scale below 2^-126: elsewhere beta clamps at 127), else -126,
+    -129 or -135, and puts every other block's maximum in the top band
+    (1.75..2) * 2^t; "subnormal+nan" adds one Inf and one NaN."""
+    if mode.startswith("subnormal"):
+        x = x.astype(np.float64)
+        rows, cols = x.shape[-2], x.shape[-1]
+        tr, tc = tiles[-2], tiles[-1]
+        k = 0
+        for r0 in range(0, rows, tr):
+            for c0 in range(0, cols, tc):
+                blk = x[..., r0:r0 + tr, c0:c0 + tc]
+                t = [-127, -127, -127, -126, -129, -135][rng.integers(0, 6)]
+                m = np.abs(blk).max()
+                if m > 0:
+                    blk *= np.exp2(t - np.floor(np.log2(m)))
+                    if k % 2:
+                        i = np.unravel_index(np.abs(blk).argmax(), blk.shape)
+                        blk[i] = np.sign(blk[i]) * (1.75 + 0.25 * rng.random()) * 2.0 ** t
+                k += 1
+        x = x.astype(np.float32)
+        if mode.endswith("+nan"):
+            flat = x.reshape(-1)
+            flat[rng.integers(0, flat.size)] = np.float32(np.inf)
+            flat[rng.integers(0, flat.size)] = np.float32(np.nan)
+        return x
     if mode == "full":
         return (np.float32(1.875) *
                 rng.choice([-1, 1], size=x.shape)).astype(np.float32)
@@ -575,6 +622,31 @@ RANDOM_CASES = [
      "stride": (1, 2), "padding": (2, 1), "dilation": (2, 1),
      "a": ([1, 4, 10, 11], (3, 2), [1, 2, 3, 5], "nearest", 0),
      "b": ([3, 4, 3, 2], (2, 5), [3, 3, 2, 2], "stochastic", 1)},
+    # The fit scale rule (numerics.md section 2) on both operands: BM4's
+    # e2m1 and e3m0 raise most blocks (their top bands are a quarter and
+    # almost all of a binade), through the vectorized quantize and the
+    # matmul kernel.
+    {"name": "bm4 matmul 96x144 x 144x64, scale fit (e2m1 x e3m0, 48x48, stochastic A)",
+     "op": "matmul", "attrs": "", "scale": {"a": "fit", "b": "fit"},
+     "a": ([96, 144], (2, 1), [48, 48], "stochastic", 0xF17),
+     "b": ([144, 64], (3, 0), [48, 48], "nearest", 0)},
+    {"name": "bm5 transpose_rhs matmul 40x72 x (56x72)^T, scale fit on B only (e2m2 x e3m1)",
+     "op": "matmul", "attrs": "transpose_rhs", "scale": {"b": "fit"},
+     "a": ([40, 72], (2, 2), [8, 24], "zero", 0),
+     "b": ([56, 72], (3, 1), [16, 24], "stochastic", 77)},
+    # Block maxima in float32's subnormal range and at 2^-127: only the
+    # emax = 0 formats (e <= 1) can raise a scale there (beta clamps at 127
+    # below); Inf/NaN blocks stay non-finite under fit.
+    {"name": "matmul 24x64 x 64x16, subnormal and 2^-127 block maxima, Inf/NaN blocks, scale fit (e0m3 x e1m4)",
+     "op": "matmul", "attrs": "", "init": "signed-zeros",
+     "scale": {"a": "fit", "b": "fit"},
+     "a": ([24, 64], (0, 3), [4, 16], "stochastic", 5, "subnormal+nan"),
+     "b": ([64, 16], (1, 4), [16, 8], "nearest", 0, "subnormal")},
+    {"name": "conv2d 2x6x8x8 * 4x6x3x3, padding 1, channel blocks of 2, scale fit on the input (e2m2 x e2m2)",
+     "op": "conv2d", "attrs": "padding = array<i64: 1, 1>", "scale": {"a": "fit"},
+     "stride": (1, 1), "padding": (1, 1), "dilation": (1, 1),
+     "a": ([2, 6, 8, 8], (2, 2), [1, 2, 0, 0], "stochastic", 16),
+     "b": ([4, 6, 3, 3], (2, 2), [4, 2, 0, 0], "nearest", 0)},
 ]
 
 
@@ -584,27 +656,28 @@ def random_reference(spec, rng):
     import numpy as np
     bmn = import_reference()
 
-    def operand(desc):
+    def operand(desc, scale):
         shape, fmt, block, rounding, seed = desc[:5]
         x = random_tensor(rng, shape, np)
         if len(desc) > 5:
             x = extreme_tensor(rng, x, np, desc[5],
                                normalize_block(shape, block))
-        q = bmn.quantize(x, bmn.Format(*fmt), block, rounding, seed)
+        q = bmn.quantize(x, bmn.Format(*fmt), block, rounding, seed, scale)
         tiles = normalize_block(shape, block)
         # The reference may keep an oversize tile (one partial block): same
         # blocking as the type's normalized size.
         assert normalize_block(shape, q.tiles) == tiles, (q.tiles, tiles)
         op = {"format": list(fmt), "tiles": tiles, "rounding": rounding,
-              "seed": seed, "shape": list(shape),
+              "scale": scale, "seed": seed, "shape": list(shape),
               "input": [int(v) for v in x.view(np.uint32).reshape(-1)],
               "code": [int(v) for v in q.codes.reshape(-1)],
               "beta": [int(v) for v in q.beta.reshape(-1)],
               "output": None}
         return op, q
 
-    a, qa = operand(spec["a"])
-    b, qb = operand(spec["b"])
+    scales = spec.get("scale", {})
+    a, qa = operand(spec["a"], scales.get("a", "floor"))
+    b, qb = operand(spec["b"], scales.get("b", "floor"))
 
     def transposed(q):
         """The same values seen in the other layout (exact)."""
@@ -683,9 +756,9 @@ def generate(kind, vectors_dir, cases_spec, max_cases, chunk_k, no_bm, seed):
         source = "random cross-checks (numpy seed %d) against %s" % (
             seed, os.path.join(REPO, "python", "bm", "numerics.py"))
     else:
-        path, cases = load_json(vectors_dir, kind + ".json")
+        path, cases = load_json(vectors_dir, VECTOR_FILES[kind])
         idx = chunk(parse_cases(cases_spec, len(cases)), max_cases, chunk_k)
-        (gen_quantize if kind == "quantize" else gen_matmul)(mod, cases, idx)
+        (gen_matmul if kind == "matmul" else gen_quantize)(mod, cases, idx)
         source = os.path.abspath(path)
     header = ("Generated by gen_vector_tests.py %s from %s; cases %s%s.\n"
               "Do not edit: every result is printed as i32 bits after a "
@@ -731,7 +804,7 @@ def count_chunks(kind, vectors_dir, cases_spec, max_cases):
     if kind == "random":
         n = len(parse_cases(cases_spec, len(RANDOM_CASES)))
     else:
-        _, cases = load_json(vectors_dir, kind + ".json")
+        _, cases = load_json(vectors_dir, VECTOR_FILES[kind])
         n = len(parse_cases(cases_spec, len(cases)))
     return max(1, -(-n // max_cases)) if max_cases else 1
 
@@ -993,10 +1066,11 @@ def main(argv=None):
                         help="harness self-check: bm ops replaced by constants "
                              "of their expected results")
 
-    for kind in ("quantize", "matmul", "random"):
+    for kind in KINDS:
         sp = sub.add_parser(kind, help="generate the %s module" % kind)
         if kind != "random":
-            sp.add_argument("vectors_dir", help="directory holding %s.json" % kind)
+            sp.add_argument("vectors_dir",
+                            help="directory holding %s" % VECTOR_FILES[kind])
         else:
             sp.add_argument("--seed", type=int, default=2021,
                             help="numpy seed of the random inputs")
@@ -1021,7 +1095,7 @@ def main(argv=None):
     sp.set_defaults(func=cmd_compare)
 
     sp = sub.add_parser("run", help="generate, lower, run and compare every chunk")
-    sp.add_argument("kind", choices=("quantize", "matmul", "random"))
+    sp.add_argument("kind", choices=KINDS)
     sp.add_argument("vectors_dir", nargs="?",
                     default=os.environ.get("BM_VECTORS_DIR",
                                            os.path.join(REPO, "..", "shared", "spec",

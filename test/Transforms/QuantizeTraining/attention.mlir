@@ -68,17 +68,17 @@
 // CHECK-NOT: linalg.batch_matmul
 
 // REPORT: bm-report: @step: 18 BM contractions
-// REPORT-NEXT: op lhs rhs max-run kulisch acc f32-bytes bm-bytes roles from
-// REPORT-COUNT-3: bm.matmul e2m3 [16x16] e2m3 [16x16] {{.*}} activation*weight linalg.matmul
-// REPORT-NEXT: bm.matmul e2m3 [1x8x8] e2m3 [1x8x8] {{.*}} activation*activation linalg.batch_matmul
-// REPORT-NEXT: bm.matmul e2m3 [1x8x8] e2m3 [1x8x8] {{.*}} activation*activation linalg.batch_matmul
-// REPORT-NEXT: bm.matmul e2m3 [16x16] e2m3 [16x16] {{.*}} activation*weight linalg.matmul
-// REPORT-NEXT: bm.matmul e3m2 [16x16] e2m3 [16x16] {{.*}} error*activation linalg.matmul
-// REPORT-NEXT: bm.matmul e3m2 [16x16] e2m3 [16x16] {{.*}} error*weight linalg.matmul
-// REPORT-NEXT: bm.matmul e3m2 [1x8x8] e2m3 [1x8x8] {{.*}} error*activation linalg.batch_matmul
-// REPORT-NEXT: bm.matmul e2m3 [1x8x8] e3m2 [1x8x8] {{.*}} activation*error linalg.batch_matmul
-// REPORT-NEXT: bm.matmul e3m2 [1x8x8] e2m3 [1x8x8] {{.*}} error*activation linalg.batch_matmul
-// REPORT-NEXT: bm.matmul e2m3 [1x8x8] e3m2 [1x8x8] {{.*}} activation*error linalg.batch_matmul
+// REPORT-NEXT: op lhs rhs max-run kulisch acc f32-bytes bm-bytes roles scale from
+// REPORT-COUNT-3: bm.matmul e2m3 [16x16] e2m3 [16x16] {{.*}} activation*weight floor*floor linalg.matmul
+// REPORT-NEXT: bm.matmul e2m3 [1x8x8] e2m3 [1x8x8] {{.*}} activation*activation floor*floor linalg.batch_matmul
+// REPORT-NEXT: bm.matmul e2m3 [1x8x8] e2m3 [1x8x8] {{.*}} activation*activation floor*floor linalg.batch_matmul
+// REPORT-NEXT: bm.matmul e2m3 [16x16] e2m3 [16x16] {{.*}} activation*weight floor*floor linalg.matmul
+// REPORT-NEXT: bm.matmul e3m2 [16x16] e2m3 [16x16] {{.*}} error*activation floor*floor linalg.matmul
+// REPORT-NEXT: bm.matmul e3m2 [16x16] e2m3 [16x16] {{.*}} error*weight floor*floor linalg.matmul
+// REPORT-NEXT: bm.matmul e3m2 [1x8x8] e2m3 [1x8x8] {{.*}} error*activation floor*floor linalg.batch_matmul
+// REPORT-NEXT: bm.matmul e2m3 [1x8x8] e3m2 [1x8x8] {{.*}} activation*error floor*floor linalg.batch_matmul
+// REPORT-NEXT: bm.matmul e3m2 [1x8x8] e2m3 [1x8x8] {{.*}} error*activation floor*floor linalg.batch_matmul
+// REPORT-NEXT: bm.matmul e2m3 [1x8x8] e3m2 [1x8x8] {{.*}} activation*error floor*floor linalg.batch_matmul
 
 // The two contractions that read the loss gradient stay FP32 for BM5 (see
 // loss-grad.mlir); the report lists them as forms it could rewrite.

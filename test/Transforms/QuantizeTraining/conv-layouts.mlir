@@ -32,7 +32,7 @@
 // LOWERED-LABEL: func.func @nhwc_fhwc
 // LOWERED-NOT: linalg.transpose ins(%{{.*}} : tensor<{{[0-9x]*}}xf32>)
 // LOWERED: return
-// REPORT: bm.conv2d e2m3 [1x48x8x8] e2m3 [8x48x3x3] {{.*}} activation*weight linalg.conv_2d_nhwc_fhwc
+// REPORT: bm.conv2d e2m3 [1x48x8x8] e2m3 [8x48x3x3] {{.*}} activation*weight floor*floor linalg.conv_2d_nhwc_fhwc
 func.func @nhwc_fhwc(%x: tensor<2x8x8x64xf32> {bm.role = "activation"},
                      %w: tensor<8x3x3x64xf32> {bm.role = "weight"},
                      %init: tensor<2x4x4x8xf32>) -> tensor<2x4x4x8xf32> {

@@ -17,7 +17,7 @@
 // CHECK-DAG: %[[QB:.*]] = bm.quantize %[[BT]] nearest : tensor<8x32xf32>
 // CHECK: bm.matmul %[[QA]], %[[QB]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "activation"], transpose_lhs, transpose_rhs}
 // REPORT-LABEL: bm-report: @matmul_maps_transposed: 1 BM contraction
-// REPORT: bm.matmul {{.*}} activation*activation linalg.matmul
+// REPORT: bm.matmul {{.*}} activation*activation floor*floor linalg.matmul
 func.func @matmul_maps_transposed(%at: tensor<32x16xf32>, %bt: tensor<8x32xf32>, %c: tensor<16x8xf32>) -> tensor<16x8xf32> {
   %r = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
       ins(%at, %bt : tensor<32x16xf32>, tensor<8x32xf32>) outs(%c : tensor<16x8xf32>) -> tensor<16x8xf32>
@@ -117,7 +117,7 @@ func.func @generic_moved_weight(%x: tensor<2x4x8xf32>, %w: tensor<3x8xf32> {bm.r
 // CHECK: bm.matmul %[[QX]], %[[QW]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "weight"], transpose_rhs}
 // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1], [2]] output_shape [2, 10, 24]
 // REPORT-LABEL: bm-report: @contract_linear: 1 BM contraction
-// REPORT: bm.matmul {{.*}} activation*weight linalg.contract
+// REPORT: bm.matmul {{.*}} activation*weight floor*floor linalg.contract
 func.func @contract_linear(%x: tensor<2x10x32xf32>, %w: tensor<24x32xf32> {bm.role = "weight"},
                            %c: tensor<2x10x24xf32>) -> tensor<2x10x24xf32> {
   %r = linalg.contract indexing_maps = [affine_map<(b, s, f, e) -> (b, s, e)>, affine_map<(b, s, f, e) -> (f, e)>, affine_map<(b, s, f, e) -> (b, s, f)>]

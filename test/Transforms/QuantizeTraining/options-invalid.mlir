@@ -9,6 +9,9 @@
 // RUN: bm-opt %t/block.mlir --bm-quantize-training=block=48 -verify-diagnostics
 // RUN: bm-opt %t/conv-block.mlir --bm-quantize-training=conv-block=1,48 -verify-diagnostics
 // RUN: bm-opt %t/loss-grad.mlir --bm-quantize-training=loss-grad=some -verify-diagnostics
+// RUN: bm-opt %t/scale.mlir --bm-quantize-training=scale=ceil -verify-diagnostics
+// RUN: bm-opt %t/forward-scale.mlir --bm-quantize-training="scale=fit forward-scale=Fit" -verify-diagnostics
+// RUN: bm-opt %t/backward-scale.mlir --bm-quantize-training=backward-scale=round -verify-diagnostics
 // A format pair whose exact sums do not fit 64 bits is refused with the
 // verifier's advice, on the contraction it would have replaced.
 // RUN: bm-opt %t/wide.mlir --bm-quantize-training="forward=e5m6 backward=e5m6 block=0,0" -verify-diagnostics
@@ -63,6 +66,30 @@ module {
 
 //--- loss-grad.mlir
 // expected-error @+1 {{bm-quantize-training: loss-grad must be auto, fp32 or bm, not 'some'}}
+module {
+  func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+    return %x : tensor<4xf32>
+  }
+}
+
+//--- scale.mlir
+// expected-error @+1 {{bm-quantize-training: unknown scale 'ceil'; use floor or fit}}
+module {
+  func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+    return %x : tensor<4xf32>
+  }
+}
+
+//--- forward-scale.mlir
+// expected-error @+1 {{bm-quantize-training: unknown forward-scale 'Fit'; use floor or fit, or leave it out to follow scale}}
+module {
+  func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
+    return %x : tensor<4xf32>
+  }
+}
+
+//--- backward-scale.mlir
+// expected-error @+1 {{bm-quantize-training: unknown backward-scale 'round'; use floor or fit, or leave it out to follow scale}}
 module {
   func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
     return %x : tensor<4xf32>

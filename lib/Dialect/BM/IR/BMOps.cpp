@@ -35,6 +35,33 @@ static void printRoundingKeyword(OpAsmPrinter &printer, Operation *,
   printer << stringifyRounding(rounding.getValue());
 }
 
+/// `scale(floor)` or `scale(fit)`, optional; the default, floor, is
+/// elided when printing.
+static ParseResult parseScaleRuleKeyword(OpAsmParser &parser,
+                                         ScaleRuleAttr &scale) {
+  if (parser.parseOptionalKeyword("scale"))
+    return success(); // the default
+  if (parser.parseLParen())
+    return failure();
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseOptionalKeyword(&keyword))
+    return parser.emitError(loc, "expected a scale rule in scale(...): "
+                                 "floor or fit");
+  std::optional<ScaleRule> rule = symbolizeScaleRule(keyword);
+  if (!rule)
+    return parser.emitError(loc, "unknown scale rule '")
+           << keyword << "'; expected floor or fit";
+  scale = ScaleRuleAttr::get(parser.getContext(), *rule);
+  return parser.parseRParen();
+}
+
+static void printScaleRuleKeyword(OpAsmPrinter &printer, Operation *,
+                                  ScaleRuleAttr scale) {
+  if (scale && scale.getValue() != ScaleRule::floor)
+    printer << "scale(" << stringifyScaleRule(scale.getValue()) << ")";
+}
+
 static ParseResult parseFormatKeyword(OpAsmParser &parser,
                                       FormatAttr &format) {
   // Reuse the attribute parser's body: `<e2m3>` without the brackets.
@@ -134,9 +161,14 @@ static bool dequantizeIsExact(FormatAttr format) {
 
 OpFoldResult QuantizeOp::fold(FoldAdaptor) {
   // quantize(dequantize(%q)) -> %q: every value of %q is on the grid of its
-  // own format and block, so it rounds to itself in every mode and the
-  // block maxima pick the same biases. The reverse order is a rounding and
-  // is never folded.
+  // own format and block, so it rounds to itself in every mode, under
+  // either scale rule. The requantized block maximum M' has at most m+1
+  // significant bits (m for e = 0) and is at most qmax * 2^(s+c), so it
+  // never exceeds the largest magnitude of its own binade: `fit` raises no
+  // block, and both rules pick floor(log2 M') <= s, a grid on which every
+  // value of the block is exact. (A block whose maximum rounded down out
+  // of its top binade, as under fit, may come back with a smaller bias and
+  // the same values.) The reverse order is a rounding and is never folded.
   auto dequantize = getInput().getDefiningOp<DequantizeOp>();
   if (!dequantize || dequantize.getInput().getType() != getType())
     return {};

@@ -22,7 +22,7 @@ namespace {
 
 /// One row of the table.
 struct ContractionRow {
-  std::string op, lhs, rhs, roles, source;
+  std::string op, lhs, rhs, roles, scales, source;
   int64_t maxRun;
   int width;
   // Bytes as double: exact below 2^53, and no int64 overflow for the
@@ -39,13 +39,42 @@ std::string describe(BMTensorType type) {
   return s;
 }
 
+/// Scale rule of the bm.quantize that made `v` (through exact transposes),
+/// or "-" when `v` comes from elsewhere.
+/// The scale rule of the bm.quantize an operand comes from, through the
+/// exact data movement bm-quantize-training puts after it: bm.transpose,
+/// and a batch broadcast (bm.unpack, linalg.broadcast, bm.pack).
+StringRef scaleRuleOf(Value v) {
+  while (true) {
+    if (auto transpose = v.getDefiningOp<TransposeOp>()) {
+      v = transpose.getInput();
+      continue;
+    }
+    if (auto pack = v.getDefiningOp<PackOp>()) {
+      Value codes = pack.getCodes();
+      if (auto broadcast = codes.getDefiningOp<linalg::BroadcastOp>())
+        codes = broadcast.getInput();
+      if (auto unpack = codes.getDefiningOp<UnpackOp>()) {
+        v = unpack.getInput();
+        continue;
+      }
+    }
+    break;
+  }
+  if (auto quantize = v.getDefiningOp<QuantizeOp>())
+    return stringifyScaleRule(quantize.getScale());
+  return "-";
+}
+
 double bmBytes(BMTensorType type) {
   return double(type.getNumElements()) * (type.getCodeBitWidth() / 8) +
          double(type.getNumBlocks());
 }
 
 template <typename OpTy>
-ContractionRow makeRow(OpTy op, BMTensorType lhs, BMTensorType rhs) {
+ContractionRow makeRow(OpTy op, Value lhsValue, Value rhsValue) {
+  auto lhs = cast<BMTensorType>(lhsValue.getType());
+  auto rhs = cast<BMTensorType>(rhsValue.getType());
   // Roles set by bm-quantize-training, e.g. "error*weight".
   std::string roles = "-";
   Operation *operation = op.getOperation();
@@ -67,6 +96,7 @@ ContractionRow makeRow(OpTy op, BMTensorType lhs, BMTensorType rhs) {
           describe(lhs),
           describe(rhs),
           roles,
+          (scaleRuleOf(lhsValue) + "*" + scaleRuleOf(rhsValue)).str(),
           source,
           op.getMaxRunLength(),
           op.getKulischWidth(),
@@ -109,11 +139,9 @@ struct BMReportPass : public mlir::bm::impl::BMReportBase<BMReportPass> {
                              .str());
         }
         if (auto matmul = dyn_cast<MatmulOp>(op))
-          rows.push_back(makeRow(matmul, matmul.getLhs().getType(),
-                                 matmul.getRhs().getType()));
+          rows.push_back(makeRow(matmul, matmul.getLhs(), matmul.getRhs()));
         else if (auto conv = dyn_cast<Conv2DOp>(op))
-          rows.push_back(makeRow(conv, conv.getInput().getType(),
-                                 conv.getFilter().getType()));
+          rows.push_back(makeRow(conv, conv.getInput(), conv.getFilter()));
       });
       if (rows.empty() && kept.empty())
         return;
@@ -127,18 +155,19 @@ struct BMReportPass : public mlir::bm::impl::BMReportBase<BMReportPass> {
       if (rows.empty())
         return;
       *os << llvm::format(
-          "  %-10s %-22s %-22s %8s %8s %6s %12s %12s  %-21s  %s\n", "op", "lhs",
-          "rhs", "max-run", "kulisch", "acc", "f32-bytes", "bm-bytes", "roles",
-          "from");
+          "  %-10s %-22s %-22s %8s %8s %6s %12s %12s  %-21s  %-11s  %s\n", "op",
+          "lhs", "rhs", "max-run", "kulisch", "acc", "f32-bytes", "bm-bytes",
+          "roles", "scale", "from");
       double totalF32 = 0, totalBM = 0;
       for (const ContractionRow &row : rows) {
         int storage = ::bm::numerics::kulischStorageBits(row.width);
         std::string acc = storage ? "i" + std::to_string(storage) : "none";
         *os << llvm::format(
-            "  %-10s %-22s %-22s %8lld %8d %6s %12.0f %12.0f  %-21s  %s\n",
+            "  %-10s %-22s %-22s %8lld %8d %6s %12.0f %12.0f  %-21s  %-11s  %s\n",
             row.op.c_str(), row.lhs.c_str(), row.rhs.c_str(),
             (long long)row.maxRun, row.width, acc.c_str(), row.f32Bytes,
-            row.bmBytes, row.roles.c_str(), row.source.c_str());
+            row.bmBytes, row.roles.c_str(), row.scales.c_str(),
+            row.source.c_str());
         totalF32 += row.f32Bytes;
         totalBM += row.bmBytes;
       }

@@ -20,6 +20,8 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <tuple>
+
 namespace mlir::bm {
 #define GEN_PASS_DEF_BMQUANTIZETRAINING
 #include "bm/Dialect/BM/Transforms/Passes.h.inc"
@@ -69,6 +71,7 @@ struct BMQuantizeTrainingPass
   FormatAttr forward, backward;
   ::bm::numerics::Rounding roundingMode;
   Rounding roundingEnum;
+  ScaleRule forwardRule = ScaleRule::floor, backwardRule = ScaleRule::floor;
   bool lossGradFP32 = false;
 
   LogicalResult parseOptions(ModuleOp module) {
@@ -102,6 +105,26 @@ struct BMQuantizeTrainingPass
       return module.emitError("bm-quantize-training: unknown rounding '")
              << rounding << "'; use nearest, stochastic or zero";
     roundingEnum = *r;
+    // scale, then the per-role overrides.
+    std::optional<ScaleRule> common = symbolizeScaleRule(scale);
+    if (!common)
+      return module.emitError("bm-quantize-training: unknown scale '")
+             << scale << "'; use floor or fit";
+    for (auto [name, text, rule] :
+         {std::tuple<StringRef, StringRef, ScaleRule *>{
+              "forward-scale", forwardScale, &forwardRule},
+          {"backward-scale", backwardScale, &backwardRule}}) {
+      if (text.empty()) {
+        *rule = *common;
+        continue;
+      }
+      std::optional<ScaleRule> parsed = symbolizeScaleRule(text);
+      if (!parsed)
+        return module.emitError("bm-quantize-training: unknown ")
+               << name << " '" << text
+               << "'; use floor or fit, or leave it out to follow scale";
+      *rule = *parsed;
+    }
     if (block.empty())
       block = {48, 48};
     if (convBlock.empty())
@@ -179,7 +202,7 @@ struct BMQuantizeTrainingPass
 
     OpBuilder builder(func.getContext());
     int64_t quantizeCount = 0;
-    llvm::DenseMap<std::pair<Value, Type>, Value> cache;
+    llvm::DenseMap<std::tuple<Value, Type, unsigned>, Value> cache;
     llvm::DenseMap<Block *, Operation *> lastArgQuantize;
 
     // Right after the definition of v, so that every use is dominated.
@@ -190,8 +213,8 @@ struct BMQuantizeTrainingPass
         builder.setInsertionPointAfter(v.getDefiningOp());
     };
 
-    auto quantize = [&](Value v, BMTensorType type) -> Value {
-      auto key = std::make_pair(v, Type(type));
+    auto quantize = [&](Value v, BMTensorType type, ScaleRule rule) -> Value {
+      auto key = std::make_tuple(v, Type(type), static_cast<unsigned>(rule));
       if (Value cached = cache.lookup(key))
         return cached;
       // Arguments in order at the top of their block.
@@ -220,7 +243,8 @@ struct BMQuantizeTrainingPass
       ++quantizeCount;
       Value q = QuantizeOp::create(
           builder, loc, type, v,
-          RoundingAttr::get(builder.getContext(), roundingEnum), opSeed);
+          RoundingAttr::get(builder.getContext(), roundingEnum), opSeed,
+          ScaleRuleAttr::get(builder.getContext(), rule));
       cache[key] = q;
       if (auto arg = dyn_cast<BlockArgument>(v))
         lastArgQuantize[arg.getOwner()] = q.getDefiningOp();
@@ -298,7 +322,8 @@ struct BMQuantizeTrainingPass
         blk.append(block.begin(), block.end());
       }
       FormatAttr format = role == Role::Error ? backward : forward;
-      Value q = quantize(v, BMTensorType::get(shape, format, blk));
+      ScaleRule rule = role == Role::Error ? backwardRule : forwardRule;
+      Value q = quantize(v, BMTensorType::get(shape, format, blk), rule);
       if (!plan.permutation.empty())
         q = transposeOnce(q, plan.permutation);
       if (plan.broadcast)

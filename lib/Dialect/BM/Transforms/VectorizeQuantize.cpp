@@ -37,11 +37,13 @@ using namespace mlir;
 using namespace mlir::bm;
 using ::bm::numerics::Format;
 using ::bm::numerics::Rounding;
+using ::bm::numerics::ScaleRule;
 
 namespace {
 
 /// Set by convert-bm-to-linalg on the codes generic of a bm.quantize:
-/// {e, m, rounding = "nearest" | "zero" | "stochastic", block}.
+/// {e, m, rounding = "nearest" | "zero" | "stochastic",
+///  scale = "floor" | "fit", block}.
 constexpr llvm::StringLiteral kQuantizeAttrName = "bm.quant_codes";
 /// Vector lanes (32-bit elements in a 256-bit register).
 constexpr int64_t kLanes = 8;
@@ -53,6 +55,7 @@ struct QuantizeMatch {
   Value input, seed;
   Format format;
   Rounding rounding;
+  ScaleRule scale;
   SmallVector<int64_t> shape, block;
 };
 
@@ -65,7 +68,8 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp) {
   auto m = attr.getAs<IntegerAttr>("m");
   auto rounding = attr.getAs<StringAttr>("rounding");
   auto block = attr.getAs<DenseI64ArrayAttr>("block");
-  if (!e || !m || !rounding || !block)
+  auto scale = attr.getAs<StringAttr>("scale");
+  if (!e || !m || !rounding || !block || !scale)
     return failure();
   QuantizeMatch match;
   match.codesOp = codesOp;
@@ -81,6 +85,10 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp) {
     match.rounding = Rounding::Stochastic;
   else
     return failure();
+  std::optional<ScaleRule> rule = ::bm::numerics::parseScaleRule(scale.getValue());
+  if (!rule)
+    return failure();
+  match.scale = *rule;
 
   match.input = codesOp.getDpsInputs()[0];
   auto inputType = dyn_cast<RankedTensorType>(match.input.getType());
@@ -580,7 +588,7 @@ struct QuantizeBuilder {
                     [&](OpBuilder &b, Value g1, ValueRange args) {
           Value max = tensor::ExtractOp::create(b, loc, maxT,
                                                 ValueRange{zeroIdx, gm, g1});
-          Value beta = emitBlockBeta(b, loc, max, q.format);
+          Value beta = emitBlockBeta(b, loc, max, q.format, q.scale);
           return SmallVector<Value>{tensor::InsertOp::create(
               b, loc, beta, args[0], ValueRange{zeroIdx, gm, g1})};
         });

@@ -47,4 +47,24 @@ def BM_RoundingAttr : EnumAttr<BM_Dialect, BM_Rounding, "rounding"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+def BM_ScaleRule : I32EnumAttr<"ScaleRule",
+    "how a block's shared exponent follows from its largest magnitude", [
+    I32EnumAttrCase<"floor", 0>,
+    I32EnumAttrCase<"fit", 1>]> {
+  let cppNamespace = "::mlir::bm";
+  let genSpecializedAttr = 0;
+}
+
+def BM_ScaleRuleAttr : EnumAttr<BM_Dialect, BM_ScaleRule, "scale"> {
+  let summary = "Shared-exponent rule of bm.quantize (numerics.md section 2)";
+  let description = [{
+    `floor` (the paper's): `s = floor(log2 M)` for the block's largest
+    magnitude `M`. `fit`: `s + 1` instead when `M` exceeds the largest
+    element magnitude `qmax * 2^(s + c)` of that scale, so that no element
+    of the block saturates. Written `#bm.scale<fit>`; `bm.quantize` spells
+    it `scale(fit)` and elides the default, `floor`.
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
+
 #endif // BM_DIALECT_BM_IR_BMATTRS_TD

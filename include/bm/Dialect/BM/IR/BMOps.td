@@ -38,20 +38,39 @@ def BM_QuantizeOp : BM_Op<"quantize", [Pure]> {
     Values saturate at the format's largest magnitude. A block holding a NaN
     or an infinity is non-finite: its bias is -128 and it dequantizes to NaN.
 
+    The shared exponent follows the `scale` rule (numerics.md section 2):
+
+    * `floor` (the default, elided; the paper's): `s = floor(log2 M)` for
+      the block's largest magnitude `M`. A maximum in the top band
+      `(qmax * 2^(s+c), 2^(s+1))` of its binade saturates to
+      `qmax * 2^(s+c)`: by up to 25% for e2m1, 50% for e3m0, always
+      downwards, which stochastic rounding cannot average out;
+    * `fit`: `s + 1` for such a block (compared exactly), so that no element
+      saturates unless the bias clamp to [-127, 127] applies, at the cost of
+      one bit of precision for the blocks it raises. Dequantizing does not
+      depend on the rule.
+
     ```mlir
     %q = bm.quantize %x nearest : tensor<64x96xf32> -> !bm.tensor<64x96xe2m3, block = [48, 48]>
     %r = bm.quantize %x stochastic seed %s : tensor<64x96xf32> -> !bm.tensor<64x96xe2m3, block = [48, 48]>
+    %f = bm.quantize %x stochastic seed %s scale(fit) : tensor<64x96xf32> -> !bm.tensor<64x96xe2m1, block = [48, 48]>
     ```
 
     `quantize(dequantize(%q))` folds to `%q` when both have the same type
-    and the format's values are all exact in float32; the opposite order,
-    `dequantize(quantize(%x))`, is a rounding of `%x` and never folds.
+    and the format's values are all exact in float32, under either rule:
+    the values of `%q` lie on its blocks' grids, where neither rule moves
+    them (a requantized block may get a smaller bias with the same values).
+    The opposite order, `dequantize(quantize(%x))`, is a rounding of `%x`
+    and never folds.
   }];
   let arguments = (ins BM_F32Tensor:$input, BM_RoundingAttr:$rounding,
-                       Optional<I64>:$seed);
+                       Optional<I64>:$seed,
+                       DefaultValuedAttr<BM_ScaleRuleAttr,
+                                         "::mlir::bm::ScaleRule::floor">:$scale);
   let results = (outs BM_AnyBMTensor:$result);
   let assemblyFormat = [{
-    $input custom<RoundingKeyword>($rounding) (`seed` $seed^)? attr-dict `:`
+    $input custom<RoundingKeyword>($rounding) (`seed` $seed^)?
+    custom<ScaleRuleKeyword>($scale) attr-dict `:`
     type($input) `->` qualified(type($result))
   }];
   let hasVerifier = 1;

@@ -14,11 +14,13 @@ def BMReport : Pass<"bm-report", "::mlir::ModuleOp"> {
     run, the exact accumulator width (numerics.md section 5) and the integer
     type it is stored in, and the operand memory in bytes as float32 and as
     BM (codes plus one bias byte per block), the operand roles that
-    `bm-quantize-training` recorded (`bm.roles`) and the FP32 op it replaced
-    (recorded in the op's location). Above the table, one line per linalg
-    contraction or convolution still in FP32: whether `bm-quantize-training`
-    rewrites its form (then an option or its roles kept it) or why not.
-    The IR is not changed.
+    `bm-quantize-training` recorded (`bm.roles`), the scale rule (`floor` or
+    `fit`, numerics.md section 2) of the `bm.quantize` that made each operand
+    (`-` where the operand comes from elsewhere, e.g. a function argument),
+    and the FP32 op it replaced (recorded in the op's location). Above the
+    table, one line per linalg contraction or convolution still in FP32:
+    whether `bm-quantize-training` rewrites its form (then an option or its
+    roles kept it) or why not. The IR is not changed.
 
     The table goes to standard error, or to the file named by `output`.
   }];
@@ -140,10 +142,11 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
 
     A contraction of two errors has no role the paper defines: it is kept in
     FP32 with a warning. Each quantize of a tensor is created once and reused
-    (same value, format, block and rounding). Stochastic rounding draws from
-    the seed argument (`{bm.role = "seed"}`, an `i64`, e.g. the step
-    number): quantize op `i` of a step uses seed `(seed << 16) + i`, so no
-    two quantize ops of a step, or of different steps, share random words.
+    (same value, format, block, rounding and scale rule). Stochastic
+    rounding draws from the seed argument (`{bm.role = "seed"}`, an `i64`,
+    e.g. the step number): quantize op `i` of a step uses seed
+    `(seed << 16) + i`, so no two quantize ops of a step, or of different
+    steps, share random words.
 
     The loss gradient itself (the result of the op marked `bm.grad_seed`,
     e.g. `(softmax - onehot) / batch`) feeds the last layer's data- and
@@ -156,6 +159,14 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
     (docs/training.md). `loss-grad=fp32` keeps those contractions in FP32,
     as the paper's reference code does; `auto` (the default) does so for the
     bm5 and bm4 presets only.
+
+    `scale` picks the shared-exponent rule of every quantize (numerics.md
+    section 2): `floor`, the paper's, or `fit`, which raises a block's scale
+    by one when its largest magnitude would saturate, so that no block is
+    clipped (one bit of precision less for the blocks it raises).
+    `forward-scale` (weights and activations) and `backward-scale` (errors)
+    override it per role, e.g. `backward-scale=fit` alone for the errors,
+    whose clipped loss gradient is the cause above.
 
     Each new op carries `bm.roles` and `bm.index`, and its location names
     the op it replaced, for `--bm-report`.
@@ -191,6 +202,16 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
            "the bm.grad_seed op, through data movement only): bm "
            "(backward format), fp32 (kept in FP32), or auto (fp32 for the "
            "bm5 and bm4 presets, whose backward formats clip it, else bm)">,
+    Option<"scale", "scale", "std::string", /*default=*/"\"floor\"",
+           "Shared-exponent rule of every quantize: floor (the paper's) or "
+           "fit (one scale up for a block whose maximum would saturate)">,
+    Option<"forwardScale", "forward-scale", "std::string",
+           /*default=*/"\"\"",
+           "Scale rule of weights and activations (floor or fit); overrides "
+           "scale">,
+    Option<"backwardScale", "backward-scale", "std::string",
+           /*default=*/"\"\"",
+           "Scale rule of errors (floor or fit); overrides scale">,
   ];
   let dependentDialects = ["::mlir::bm::BMDialect",
                            "::mlir::arith::ArithDialect"];
