@@ -347,22 +347,26 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
       are contiguous in its largest operand (16 x 16 for a transpose);
     * each tile is vectorized. Window reads of pooling and im2col
       (`oh * 2 + kh`, `h + 1 - kh`) go through strided slices once the
-      window loops are tiled to one.
+      window loops are tiled to one;
+    * a float32 `linalg.matmul` with static shapes and the default maps
+      (unless `tile-matmuls=false`) becomes register tiles of 4 x 32
+      results, an `scf.forall` over blocks of rows when it is large: each
+      tile's accumulators stay in registers over a loop of outer products
+      along k.
 
-    Float reductions are reassociated within a tile; every other result is
-    the same as the scalar loops'. Ops with dynamic shapes, and (with
-    `keep-contractions`) `linalg.matmul`, `linalg.batch_matmul` and
-    convolutions are left alone. Run it before `convert-bm-to-linalg`: the
+    Float reductions of elementwise ops are reassociated within a tile; a
+    matmul sums each result in order of k (as fused multiply-adds); every
+    other result is the same as the scalar loops'. Ops with dynamic shapes,
+    transposed or batched matmuls and convolutions are left alone. Run it before `convert-bm-to-linalg`: the
     linalg ops of a bm lowering (exact integer sums, run-ordered float
     conversions) must not be reassociated.
   }];
   let options = [
     Option<"fuseElementwise", "fuse-elementwise", "bool", /*default=*/"true",
            "Fuse elementwise producers with one user into their consumer">,
-    Option<"keepContractions", "keep-contractions", "bool",
-           /*default=*/"true",
-           "Leave linalg.matmul, linalg.batch_matmul and convolutions to "
-           "bm-fp32-contractions / bm-linalg-to-blas">,
+    Option<"tileMatmuls", "tile-matmuls", "bool", /*default=*/"true",
+           "Compute float32 linalg.matmul ops as register tiles of outer "
+           "products (else leave them to the scalar loops)">,
     Option<"minParallelElements", "min-parallel-elements", "int64_t",
            /*default=*/"131072",
            "Iterations from which an op is distributed over the cores "

@@ -41,7 +41,9 @@
 #include "mlir/IR/AffineExprVisitor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 #include "llvm/ADT/SmallBitVector.h"
 
@@ -578,11 +580,96 @@ void tileAndVectorize(RewriterBase &rewriter, linalg::LinalgOp op,
   vectorizeTile(rewriter, current);
 }
 
+//===----------------------------------------------------------------------===//
+// Float32 matmuls
+//===----------------------------------------------------------------------===//
+
+/// Register tile of the float32 matmul: kMatmulRows x kMatmulCols
+/// accumulators (8 512-bit or 16 256-bit registers), one step of k each.
+constexpr int64_t kMatmulRows = 4;
+constexpr int64_t kMatmulCols = 32;
+
+/// Whether `op` is a float32 `linalg.matmul` with static shapes and the
+/// default (row-major, untransposed) maps: the ones tiled as register tiles.
+bool isPlainF32Matmul(Operation *op) {
+  auto matmul = dyn_cast<linalg::MatmulOp>(op);
+  if (!matmul || matmul.hasUserDefinedMaps() ||
+      !matmul.hasPureTensorSemantics())
+    return false;
+  auto linalgOp = cast<linalg::LinalgOp>(op);
+  SmallVector<int64_t> ranges = linalgOp.getStaticLoopRanges();
+  return !llvm::any_of(ranges, ShapedType::isDynamic) &&
+         !llvm::is_contained(ranges, 0) &&
+         llvm::all_of(op->getOperandTypes(), [](Type t) {
+           return cast<ShapedType>(t).getElementType().isF32();
+         });
+}
+
+/// C[m, n] += A[m, k] * B[k, n] as register tiles: an scf.forall over
+/// blocks of rows when the matmul is large, then for each tile of
+/// kMatmulRows x kMatmulCols results a loop over k whose body is one
+/// outer product (vector.contract of k = 1); the accumulator tile is read
+/// before the k loop and written after it (loop-invariant subset hoisting
+/// below). Each result is summed in order of k, as the scalar loops do.
+void tileMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
+                int64_t minParallel) {
+  MLIRContext *ctx = op.getContext();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t m = ranges[0], n = ranges[1], k = ranges[2];
+  Operation *current = op.getOperation();
+  int64_t rows = chooseVectorTile(m, kMatmulRows);
+  if (m * n * k >= minParallel) {
+    // Blocks of whole row tiles, at least two per core of a 2-core machine
+    // and at most kMaxChunks.
+    int64_t tiles = m / rows;
+    int64_t chunks = 0;
+    for (int64_t c = std::min(tiles, kMaxChunks); c >= 2; --c)
+      if (tiles % c == 0 && (c <= 16 || tiles / c >= 2)) {
+        chunks = c;
+        break;
+      }
+    if (chunks >= 2) {
+      scf::SCFTilingOptions options;
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      options.setTileSizes(getAsIndexOpFoldResult(ctx, {m / chunks, 0, 0}));
+      rewriter.setInsertionPoint(current);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(current), options);
+      if (succeeded(tiled)) {
+        rewriter.replaceOp(current, tiled->replacements);
+        current = tiled->tiledOps.front();
+        m /= chunks;
+      }
+    }
+  }
+  SmallVector<int64_t> sizes = {rows, chooseVectorTile(n, kMatmulCols), 1};
+  if (k == 1)
+    sizes[2] = 0;
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
+  rewriter.setInsertionPoint(current);
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(rewriter, cast<TilingInterface>(current), options);
+  if (failed(tiled))
+    return;
+  rewriter.replaceOp(current, tiled->replacements);
+  current = tiled->tiledOps.front();
+  rewriter.setInsertionPoint(current);
+  FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(
+      rewriter, current, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
+      /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
+      /*assumeDynamicDimsMatchVecSizes=*/false,
+      /*createNamedContraction=*/true);
+  if (succeeded(vectorized))
+    rewriter.replaceOp(current, vectorized->replacements);
+}
+
 /// Whether bm-vectorize-linalg leaves `op` to another lowering.
-bool isLeftAlone(Operation *op, bool keepContractions) {
-  if (keepContractions &&
-      isa<linalg::MatmulOp, linalg::BatchMatmulOp, linalg::ConvolutionOpInterface>(
-          op))
+bool isLeftAlone(Operation *op, bool tileMatmuls) {
+  if (isPlainF32Matmul(op))
+    return !tileMatmuls;
+  if (isa<linalg::MatmulOp, linalg::BatchMatmulOp,
+          linalg::ConvolutionOpInterface>(op))
     return true;
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
     return !linalgOp.hasPureTensorSemantics() ||
@@ -609,7 +696,7 @@ struct BMVectorizeLinalgPass
     IRRewriter rewriter(ctx);
     SmallVector<linalg::LinalgOp> named;
     func.walk([&](linalg::LinalgOp op) {
-      if (!isa<linalg::GenericOp>(op) && !isLeftAlone(op, keepContractions) &&
+      if (!isa<linalg::GenericOp>(op) && !isLeftAlone(op, tileMatmuls) &&
           !isa<linalg::ContractionOpInterface>(op.getOperation()))
         named.push_back(op);
     });
@@ -631,10 +718,14 @@ struct BMVectorizeLinalgPass
 
     SmallVector<linalg::LinalgOp> targets;
     func.walk([&](linalg::LinalgOp op) {
-      if (!isLeftAlone(op, keepContractions))
+      if (!isLeftAlone(op, tileMatmuls))
         targets.push_back(op);
     });
     for (linalg::LinalgOp op : targets) {
+      if (isPlainF32Matmul(op)) {
+        tileMatmul(rewriter, op, minParallelElements);
+        continue;
+      }
       linalg::LinalgOp collapsed = collapseContiguousLoops(rewriter, op);
       std::optional<TilePlan> plan = planTiles(collapsed, minParallelElements);
       if (!plan)
@@ -659,6 +750,20 @@ struct BMVectorizeLinalgPass
     vector::TransferReadOp::getCanonicalizationPatterns(cleanup, ctx);
     vector::TransferWriteOp::getCanonicalizationPatterns(cleanup, ctx);
     if (failed(applyPatternsGreedily(func, std::move(cleanup))))
+      return signalPassFailure();
+
+    // The accumulator tile of a matmul lives in registers across its k loop
+    // (innermost loops first), and each step is an outer product.
+    SmallVector<scf::ForOp> loops;
+    func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    for (scf::ForOp loop : loops)
+      (void)hoistLoopInvariantSubsets(
+          rewriter, cast<LoopLikeOpInterface>(loop.getOperation()));
+    RewritePatternSet contractions(ctx);
+    vector::populateVectorContractLoweringPatterns(
+        contractions, vector::VectorContractLowering::OuterProduct);
+    vector::populateVectorOuterProductLoweringPatterns(contractions);
+    if (failed(applyPatternsGreedily(func, std::move(contractions))))
       return signalPassFailure();
   }
 };
