@@ -474,7 +474,7 @@ FailureOr<SmallVector<Value>> sliceWindowAccesses(RewriterBase &rewriter,
 linalg::LinalgOp collapseContiguousLoops(RewriterBase &rewriter,
                                          linalg::LinalgOp op) {
   if (!isa<linalg::GenericOp, linalg::CopyOp>(op.getOperation()) ||
-      !op.hasPureTensorSemantics() ||
+      !op.hasPureTensorSemantics() || op.hasDynamicShape() ||
       !llvm::all_of(op.getIndexingMapsArray(),
                     [](AffineMap map) { return map.isProjectedPermutation(); }))
     return op;
@@ -536,13 +536,6 @@ void tileAndVectorize(RewriterBase &rewriter, linalg::LinalgOp op,
                       const TilePlan &plan) {
   MLIRContext *ctx = op.getContext();
   Operation *current = op.getOperation();
-  if (getenv("BM_DEBUG_VL")) {
-    llvm::errs() << "tiling " << *current << "\n forall:";
-    for (auto t : plan.forall) llvm::errs() << " " << t;
-    llvm::errs() << " vector:";
-    for (auto t : plan.vector) llvm::errs() << " " << t;
-    llvm::errs() << "\n";
-  }
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(plan.forall, [](int64_t t) { return t != 0; })) {
     scf::SCFTilingOptions options;
@@ -687,7 +680,7 @@ struct BMVectorizeLinalgPass
     if (minParallelElements < 1) {
       func.emitError() << "bm-vectorize-linalg: min-parallel-elements must "
                           "be at least 1, got "
-                       << minParallelElements;
+                       << static_cast<int64_t>(minParallelElements);
       return signalPassFailure();
     }
 
