@@ -475,6 +475,12 @@ linalg::LinalgOp collapseContiguousLoops(RewriterBase &rewriter,
                                          linalg::LinalgOp op) {
   if (!isa<linalg::GenericOp, linalg::CopyOp>(op.getOperation()) ||
       !op.hasPureTensorSemantics() || op.hasDynamicShape() ||
+      // A slice of a larger tensor is a strided view once bufferized; its
+      // dimensions do not collapse in memory (that would be a copy).
+      llvm::any_of(op->getOperands(),
+                   [](Value v) {
+                     return v.getDefiningOp<tensor::ExtractSliceOp>();
+                   }) ||
       !llvm::all_of(op.getIndexingMapsArray(),
                     [](AffineMap map) { return map.isProjectedPermutation(); }))
     return op;
@@ -657,6 +663,26 @@ void tileMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
     rewriter.replaceOp(current, vectorized->replacements);
 }
 
+/// `insert_slice %src into %dest[...]` (static, not rank-reducing, integer
+/// or float elements) as `insert_slice (linalg.copy %src -> extract_slice %dest[...])
+/// into %dest[...]`.
+void insertAsCopy(RewriterBase &rewriter, tensor::InsertSliceOp op) {
+  RankedTensorType sourceType = op.getSourceType();
+  if (!sourceType.hasStaticShape() || !op.getDestType().hasStaticShape() ||
+      !sourceType.getElementType().isIntOrFloat() ||
+      op.getSourceType().getRank() != op.getDestType().getRank() ||
+      op.getSource().getDefiningOp<linalg::CopyOp>())
+    return;
+  rewriter.setInsertionPoint(op);
+  Value slice = tensor::ExtractSliceOp::create(
+      rewriter, op.getLoc(), sourceType, op.getDest(), op.getMixedOffsets(),
+      op.getMixedSizes(), op.getMixedStrides());
+  auto copy = linalg::CopyOp::create(rewriter, op.getLoc(), op.getSource(),
+                                     slice);
+  rewriter.modifyOpInPlace(
+      op, [&] { op.getSourceMutable().assign(copy.getResult(0)); });
+}
+
 /// Whether bm-vectorize-linalg leaves `op` to another lowering.
 bool isLeftAlone(Operation *op, bool tileMatmuls) {
   if (isPlainF32Matmul(op))
@@ -684,9 +710,21 @@ struct BMVectorizeLinalgPass
       return signalPassFailure();
     }
 
+    // Pads become a fill and an insertion; insertions (of pads, and the
+    // strided ones of pooling's backward) become a copy into the slice of
+    // the destination, which bufferizes in place and is vectorized below
+    // (the bufferized insertion would be a memref.copy into a strided view:
+    // the runtime's element-by-element copy).
+    IRRewriter rewriter(ctx);
+    {
+      RewritePatternSet patterns(ctx);
+      linalg::populateDecomposePadPatterns(patterns);
+      if (failed(applyPatternsGreedily(func, std::move(patterns))))
+        return signalPassFailure();
+    }
+
     // Named elementwise ops (fill, copy, transpose, broadcast, ...) as
     // generics: they fuse and collapse like the others.
-    IRRewriter rewriter(ctx);
     SmallVector<linalg::LinalgOp> named;
     func.walk([&](linalg::LinalgOp op) {
       if (!isa<linalg::GenericOp>(op) && !isLeftAlone(op, tileMatmuls) &&
@@ -708,6 +746,12 @@ struct BMVectorizeLinalgPass
       if (failed(applyPatternsGreedily(func, std::move(patterns))))
         return signalPassFailure();
     }
+
+    // (After fusion and generalization: the copies must stay copies.)
+    SmallVector<tensor::InsertSliceOp> inserts;
+    func.walk([&](tensor::InsertSliceOp op) { inserts.push_back(op); });
+    for (tensor::InsertSliceOp op : inserts)
+      insertAsCopy(rewriter, op);
 
     SmallVector<linalg::LinalgOp> targets;
     func.walk([&](linalg::LinalgOp op) {
