@@ -128,3 +128,27 @@ func.func @left_alone(%x: tensor<?x8xf32>, %a: tensor<4x8x8xf32>, %i: tensor<1x1
   %v = linalg.conv_2d_nchw_fchw ins(%i, %k : tensor<1x1x6x6xf32>, tensor<1x1x3x3xf32>) outs(%o : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
   return %n, %b, %v : tensor<?x8xf32>, tensor<4x8x8xf32>, tensor<1x1x4x4xf32>
 }
+
+// A pad becomes a fill and a copy into the interior; the strided insertion
+// of pooling's backward a copy into the strided slice (bufferized in place,
+// no memref.copy through a strided view).
+// CHECK-LABEL: func.func @pad_and_upsample
+// CHECK-NOT:     tensor.pad
+// CHECK:         %[[S:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0, 0] [2, 3, 7, 7] [1, 1, 2, 2] : tensor<2x3x13x13xf32> to tensor<2x3x7x7xf32>
+// CHECK:         %[[C:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[S]])
+// CHECK:         %[[U:.*]] = tensor.insert_slice %[[C]] into %{{.*}}[0, 0, 0, 0] [2, 3, 7, 7] [1, 1, 2, 2]
+// CHECK:         %[[I:.*]] = tensor.extract_slice %{{.*}}[0, 0, 1, 1] [2, 3, 13, 13] [1, 1, 1, 1] : tensor<2x3x15x15xf32> to tensor<2x3x13x13xf32>
+// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[I]])
+// CHECK:           vector.transfer_read %[[U]]
+// CHECK:         return
+func.func @pad_and_upsample(%g: tensor<2x3x7x7xf32>) -> tensor<2x3x15x15xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x3x13x13xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x3x13x13xf32>) -> tensor<2x3x13x13xf32>
+  %u = tensor.insert_slice %g into %f[0, 0, 0, 0] [2, 3, 7, 7] [1, 1, 2, 2] : tensor<2x3x7x7xf32> into tensor<2x3x13x13xf32>
+  %p = tensor.pad %u low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%a: index, %b: index, %c: index, %d: index):
+    tensor.yield %z : f32
+  } : tensor<2x3x13x13xf32> to tensor<2x3x15x15xf32>
+  return %p : tensor<2x3x15x15xf32>
+}
