@@ -19,8 +19,11 @@ machine noise hits subject and baseline alike:
   (all threads and one thread) and, for BM6, the emulation a user would
   otherwise write: quantize-dequantize both operands with
   python/bm/numerics.py, then a float32 matmul;
-* the training steps of examples/mlp_train.mlir and examples/cnn_train.mlir
-  rewritten to BM6, against the same FP32 step through the same pipeline.
+* the training steps of examples/mlp_train.mlir and examples/cnn_train.mlir,
+  compiled in FP32 and rewritten to BM6, against PyTorch eager's own FP32
+  step of the same model, batch and optimizer (``torch.set_num_threads``:
+  the usable cores, as the compiled code runs on all of them); the ratio
+  against the compiled FP32 step is kept as a secondary line.
 
 Every compiled result is checked bit for bit against python/bm/numerics.py
 before it is timed. This is not a test; the test suite never runs it.
@@ -368,14 +371,39 @@ def step_arguments(sig, rng):
     return args
 
 
-def bench_step(example, fmt, rounds, mcpu, rng, cpu=None):
-    """The example's training step compiled in FP32 and in `fmt` through the
-    same pipeline (bm-lower-to-cpu), timed on the same inputs."""
+def torch_step(example, batch):
+    """PyTorch eager's own training step of the example's model (the
+    Sequential examples/generate.py captured, with its SGD settings) on a
+    random batch: zero_grad, forward, cross_entropy, backward, step."""
+    import torch
+    sys.path.insert(0, os.path.join(REPO, "examples"))
+    import generate
+    make, shape, hyper = generate.EXAMPLES[example.replace(".mlir", "")]
+    torch.manual_seed(0)
+    model = make().train()
+    opt = torch.optim.SGD(model.parameters(), **hyper)
+    x = torch.randn(*shape)
+    y = torch.randint(0, 10, (shape[0],))
+    assert shape[0] == batch
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    return step
+
+
+def bench_step(example, fmt, rounds, mcpu, rng, threads, cpu=None):
+    """The example's training step compiled in FP32 and in `fmt`
+    (bm-lower-to-cpu), against PyTorch eager's own FP32 step of the same
+    model and batch with `threads` threads, rounds interleaved."""
+    import torch
     from bm.runner import rewrite_passes
     path = os.path.join(REPO, "examples", example)
     with open(path) as f:
         text = f.read()
     sig = json.loads(re.search(r"// bm.signature: (\{.*\})", text).group(1))
+    batch = sig["batch_size"]
     libs = {}
     for name in ("fp32", fmt):
         libs[name] = compiler.compile_module(text, mcpu=mcpu, cpu=cpu,
@@ -383,24 +411,33 @@ def bench_step(example, fmt, rounds, mcpu, rng, cpu=None):
                                              use_cache=False)
     args = step_arguments(sig, rng)
     fn = sig["function"]
+    torch.set_num_threads(threads)
     tm = Timer()
+    tm.add("pytorch", torch_step(example, batch))
     for name, lib in libs.items():
         tm.add(name, lambda lib=lib: lib.call(fn, *args))
-    tm.run(rounds, warmup=1)
-    batch = sig["batch_size"]
+    tm.run(rounds, warmup=2)
     print()
-    print("== training step of examples/%s (batch %d), FP32 vs %s through "
-          "bm-lower-to-cpu; best of %d (median)" % (example, batch, fmt.upper(),
-                                                     rounds))
-    res = {"example": example, "format": fmt, "batch": batch}
-    for name in libs:
+    print("== training step of examples/%s (batch %d): PyTorch %s eager FP32 "
+          "(%d threads) vs compiled FP32 and %s (bm-lower-to-cpu); best of %d "
+          "(median)" % (example, batch, torch.__version__, threads, fmt.upper(),
+                        rounds))
+    res = {"example": example, "format": fmt, "batch": batch,
+           "torch_threads": threads}
+    for name in ("pytorch",) + tuple(libs):
         print("  %-8s %9.2f ms (%9.2f)  %8.1f steps/s" % (
             name, tm.best(name) * 1e3, tm.median(name) * 1e3,
             1 / tm.best(name)))
         res[name] = {"best_s": tm.best(name), "median_s": tm.median(name)}
+    res["ratio_vs_pytorch"] = tm.best("pytorch") / tm.best(fmt)
+    res["fp32_ratio_vs_pytorch"] = tm.best("pytorch") / tm.best("fp32")
     res["ratio_vs_fp32"] = tm.best("fp32") / tm.best(fmt)
-    print("  %s step throughput / FP32 step: %.4f" % (fmt.upper(),
-                                                      res["ratio_vs_fp32"]))
+    print("  %s step throughput / PyTorch eager step: %.4f" % (
+        fmt.upper(), res["ratio_vs_pytorch"]))
+    print("  compiled FP32 step throughput / PyTorch eager step: %.4f" %
+          res["fp32_ratio_vs_pytorch"])
+    print("  (secondary) %s step / compiled FP32 step: %.4f" % (
+        fmt.upper(), res["ratio_vs_fp32"]))
     return res
 
 
@@ -442,9 +479,8 @@ def main():
                     help="timed rounds of the quantize section (default 10)")
     ap.add_argument("--mm-rounds", type=int, default=3,
                     help="timed rounds of the matmul section (default 3)")
-    ap.add_argument("--step-rounds", type=int, default=8,
-                    help="timed rounds of the MLP training step (CNN: a "
-                         "quarter; default 8)")
+    ap.add_argument("--step-rounds", type=int, default=20,
+                    help="timed rounds of each training step (default 20)")
     ap.add_argument("--mcpu", default="native",
                     help="llc -mcpu (default native; 'generic' for none)")
     ap.add_argument("--cpu", default=None,
@@ -454,6 +490,12 @@ def main():
                          "picks it)")
     ap.add_argument("--skip-steps", action="store_true",
                     help="skip the training-step section")
+    ap.add_argument("--torch-threads", type=int,
+                    default=len(os.sched_getaffinity(0)),
+                    help="threads of PyTorch's step baseline (default: the "
+                         "usable cores, as the compiled code uses)")
+    ap.add_argument("--steps-only", action="store_true",
+                    help="run only the training-step section")
     ap.add_argument("--no-exact-ref", action="store_true",
                     help="skip timing numerics.matmul (the exact numpy "
                          "reference; it is still the bit-exact check)")
@@ -498,95 +540,100 @@ def main():
     mcpu = None if args.mcpu == "generic" else args.mcpu
     rng = np.random.default_rng(1234)
 
-    # -- quantize --------------------------------------------------------
-    r = args.quant_size
-    t0 = time.perf_counter()
-    qlib = compiler.compile_module(quant_module(r, r), mcpu=mcpu, cpu=cpu,
-                                   use_cache=False)
-    t_compile_q = time.perf_counter() - t0
-    x = rng.standard_normal((r, r)).astype(np.float32)
-    x *= np.exp2(rng.integers(-8, 9, size=(r, 1))).astype(np.float32)
-    dst = np.empty_like(x)
-    seed = 0x5EED
-    ref_n = bmn.quantize(x, FMT, (BLOCK, BLOCK), "nearest")
-    ref_s = bmn.quantize(x, FMT, (BLOCK, BLOCK), "stochastic", seed=seed)
-    c, b = qlib.quant_nearest(x)
-    check_bits("quantize nearest codes", c, ref_n.codes)
-    check_bits("quantize nearest biases", b, ref_n.beta)
-    c, b = qlib.quant_stochastic(x, seed)
-    check_bits("quantize stochastic codes", c, ref_s.codes)
-    check_bits("quantize stochastic biases", b, ref_s.beta)
-    del c, b
+    if not args.steps_only:
+        # -- quantize --------------------------------------------------------
+        r = args.quant_size
+        t0 = time.perf_counter()
+        qlib = compiler.compile_module(quant_module(r, r), mcpu=mcpu, cpu=cpu,
+                                       use_cache=False)
+        t_compile_q = time.perf_counter() - t0
+        x = rng.standard_normal((r, r)).astype(np.float32)
+        x *= np.exp2(rng.integers(-8, 9, size=(r, 1))).astype(np.float32)
+        dst = np.empty_like(x)
+        seed = 0x5EED
+        ref_n = bmn.quantize(x, FMT, (BLOCK, BLOCK), "nearest")
+        ref_s = bmn.quantize(x, FMT, (BLOCK, BLOCK), "stochastic", seed=seed)
+        c, b = qlib.quant_nearest(x)
+        check_bits("quantize nearest codes", c, ref_n.codes)
+        check_bits("quantize nearest biases", b, ref_n.beta)
+        c, b = qlib.quant_stochastic(x, seed)
+        check_bits("quantize stochastic codes", c, ref_s.codes)
+        check_bits("quantize stochastic biases", b, ref_s.beta)
+        del c, b
 
-    # Results go into preallocated arrays, as memcpy's does.
-    outs = (np.empty_like(ref_n.codes.view(np.int8)), np.empty_like(ref_n.beta))
-    tq = Timer()
-    tq.add("memcpy", lambda: np.copyto(dst, x))
-    tq.add("nearest", lambda: qlib.quant_nearest(x, out=outs))
-    tq.add("stochastic", lambda: qlib.quant_stochastic(x, seed, out=outs))
-    # The numpy reference is slow: timed apart, in fewer rounds.
-    ref_timer = Timer()
-    ref_timer.add("numpy_ref_nearest",
-                  lambda: bmn.quantize(x, FMT, (BLOCK, BLOCK), "nearest"))
-    tq.run(args.quant_rounds, warmup=2)
-    ref_timer.run(max(2, args.quant_rounds // 5), warmup=0)
+        # Results go into preallocated arrays, as memcpy's does.
+        outs = (np.empty_like(ref_n.codes.view(np.int8)), np.empty_like(ref_n.beta))
+        tq = Timer()
+        tq.add("memcpy", lambda: np.copyto(dst, x))
+        tq.add("nearest", lambda: qlib.quant_nearest(x, out=outs))
+        tq.add("stochastic", lambda: qlib.quant_stochastic(x, seed, out=outs))
+        # The numpy reference is slow: timed apart, in fewer rounds.
+        ref_timer = Timer()
+        ref_timer.add("numpy_ref_nearest",
+                      lambda: bmn.quantize(x, FMT, (BLOCK, BLOCK), "nearest"))
+        tq.run(args.quant_rounds, warmup=2)
+        ref_timer.run(max(2, args.quant_rounds // 5), warmup=0)
 
-    gb = x.nbytes / 1e9
-    print()
-    print("== quantize %s, %dx%d blocks, %dx%d float32 input (%.1f MB); "
-          "best of %d (median)" % (FMT, BLOCK, BLOCK, r, r, x.nbytes / 1e6,
-                                   args.quant_rounds))
-    print("   (compile %.2f s; bm timings include copying codes and biases "
-          "into preallocated numpy arrays)" % t_compile_q)
-    bw_memcpy = gb / tq.best("memcpy")
-    rows = [("memcpy (np.copyto)", "memcpy", tq), ("bm.quantize nearest", "nearest", tq),
-            ("bm.quantize stochastic", "stochastic", tq),
-            ("numerics.quantize nearest", "numpy_ref_nearest", ref_timer)]
-    out["quantize"] = {"shape": [r, r], "format": FMT, "block": [BLOCK, BLOCK]}
-    for label, key, tm in rows:
-        bw = gb / tm.best(key)
-        print("  %-28s %8.3f GB/s  %9.2f ms (%9.2f)   %7.4f x memcpy" % (
-            label, bw, tm.best(key) * 1e3, tm.median(key) * 1e3, bw / bw_memcpy))
-        out["quantize"][key] = {"GB/s": bw, "best_s": tm.best(key),
-                                "median_s": tm.median(key),
-                                "ratio_vs_memcpy": bw / bw_memcpy}
-    del ref_n, ref_s
+        gb = x.nbytes / 1e9
+        print()
+        print("== quantize %s, %dx%d blocks, %dx%d float32 input (%.1f MB); "
+              "best of %d (median)" % (FMT, BLOCK, BLOCK, r, r, x.nbytes / 1e6,
+                                       args.quant_rounds))
+        print("   (compile %.2f s; bm timings include copying codes and biases "
+              "into preallocated numpy arrays)" % t_compile_q)
+        bw_memcpy = gb / tq.best("memcpy")
+        rows = [("memcpy (np.copyto)", "memcpy", tq), ("bm.quantize nearest", "nearest", tq),
+                ("bm.quantize stochastic", "stochastic", tq),
+                ("numerics.quantize nearest", "numpy_ref_nearest", ref_timer)]
+        out["quantize"] = {"shape": [r, r], "format": FMT, "block": [BLOCK, BLOCK]}
+        for label, key, tm in rows:
+            bw = gb / tm.best(key)
+            print("  %-28s %8.3f GB/s  %9.2f ms (%9.2f)   %7.4f x memcpy" % (
+                label, bw, tm.best(key) * 1e3, tm.median(key) * 1e3, bw / bw_memcpy))
+            out["quantize"][key] = {"GB/s": bw, "best_s": tm.best(key),
+                                    "median_s": tm.median(key),
+                                    "ratio_vs_memcpy": bw / bw_memcpy}
+        del ref_n, ref_s
 
-    # -- matmul ----------------------------------------------------------
-    out["matmul"] = []
-    for label, fa, fb, shape in MATMULS:
-        m, k, n = shape or (args.mm_size,) * 3
-        out["matmul"].append(bench_matmul(
-            label, fa, fb, m, k, n, args, mcpu, rng, ob, cpu=cpu,
-            emulation=(shape is None and fa == FMT and fb == FMT),
-            exact_timing=(shape is None and fa == FMT and fb == FMT
-                          and not args.no_exact_ref)))
+        # -- matmul ----------------------------------------------------------
+        out["matmul"] = []
+        for label, fa, fb, shape in MATMULS:
+            m, k, n = shape or (args.mm_size,) * 3
+            out["matmul"].append(bench_matmul(
+                label, fa, fb, m, k, n, args, mcpu, rng, ob, cpu=cpu,
+                emulation=(shape is None and fa == FMT and fb == FMT),
+                exact_timing=(shape is None and fa == FMT and fb == FMT
+                              and not args.no_exact_ref)))
 
-    out["peak"] = peak_section()
+        out["peak"] = peak_section()
 
     # -- training steps --------------------------------------------------
     out["steps"] = []
     for example, rounds in (("mlp_train.mlir", args.step_rounds),
-                            ("cnn_train.mlir", max(2, args.step_rounds // 4))):
+                            ("cnn_train.mlir", args.step_rounds)):
         if args.skip_steps:
             break
         out["steps"].append(bench_step(example, "bm6", rounds, mcpu, rng,
-                                       cpu=cpu))
+                                       args.torch_threads, cpu=cpu))
 
-    q = out["quantize"]
     print()
     print("== summary (ratios; > 1 means bm is faster)")
-    print("  quantize nearest    / memcpy                %8.4f" % q["nearest"]["ratio_vs_memcpy"])
-    print("  quantize stochastic / memcpy                %8.4f" % q["stochastic"]["ratio_vs_memcpy"])
-    for mm in out["matmul"]:
+    if "quantize" in out:
+        q = out["quantize"]
+        print("  quantize nearest    / memcpy                %8.4f" % q["nearest"]["ratio_vs_memcpy"])
+        print("  quantize stochastic / memcpy                %8.4f" % q["stochastic"]["ratio_vs_memcpy"])
+    for mm in out.get("matmul", ()):
         print("  %-28s / numpy f32 %8.4f   (1 thread: %s)" % (
             "%s %dx%dx%d" % (mm["label"], mm["M"], mm["K"], mm["N"]),
             mm["bm_packed"]["ratio_vs_numpy_f32"],
             "%.4f" % mm["bm_packed"]["ratio_vs_numpy_f32_1t"]
             if "ratio_vs_numpy_f32_1t" in mm["bm_packed"] else "n/a"))
     for st in out["steps"]:
-        print("  %-28s / FP32 step  %8.4f" % (
-            "%s step %s" % (st["example"], st["format"]), st["ratio_vs_fp32"]))
+        print("  %-28s / PyTorch step %8.4f   (compiled FP32 / PyTorch %.4f; "
+              "/ compiled FP32 %.4f)" % (
+                  "%s step %s" % (st["example"], st["format"]),
+                  st["ratio_vs_pytorch"], st["fp32_ratio_vs_pytorch"],
+                  st["ratio_vs_fp32"]))
     if warning:
         print("WARNING (again): " + warning)
     if args.json:

@@ -4,6 +4,8 @@
 # reference BLAS), builds bm-opt, and runs bench/bench_cpu.py; arguments are
 # passed on (see bench/README.md). OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are
 # unset for the benchmark command only, so OpenBLAS runs at full speed.
+# The training steps (MLP, CNN) are timed against PyTorch eager's own step
+# of the same model with torch.set_num_threads(usable cores).
 # Then bench/bench_models.py times the compile of the full-width ResNet-18
 # training step by stage, FP32 and BM6, and its steps against PyTorch's
 # (BM_BENCH_MODELS=0 skips it).

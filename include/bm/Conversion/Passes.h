@@ -50,6 +50,12 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
       llvm::cl::desc("Former spelling of the target: true is cpu=avx2, "
                      "false (given without cpu) is cpu=generic"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> vectorizeLinalg{
+      *this, "vectorize-linalg",
+      llvm::cl::desc("Fuse, tile and vectorize the linalg ops that are not "
+                     "bm ops (bm-vectorize-linalg), instead of lowering them "
+                     "to scalar loops"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run the tiles of the bm.matmul kernel on all cores "

@@ -305,4 +305,74 @@ def BMMapToGPU : Pass<"bm-map-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// The FP32 linalg ops of a step on the CPU (lib/Conversion/LinalgToCPU)
+//===----------------------------------------------------------------------===//
+
+def BMReshapeResultAllocs
+    : Pass<"bm-reshape-result-allocs", "::mlir::func::FuncOp"> {
+  let summary = "Allocate a returned reshape of an allocation in its own shape";
+  let description = [{
+    After bufferization, a function result that is a `memref.expand_shape`
+    or `memref.collapse_shape` of a static `memref.alloc` (the result of an
+    op whose loops `bm-vectorize-linalg` collapsed) is allocated in the
+    result's shape instead, and the other uses read it through the inverse
+    reshape. Same buffer and bytes; `buffer-results-to-out-params
+    {hoist-static-allocs}` can then compute straight into the caller's
+    buffer instead of copying into it. Part of
+    `bm-lower-to-cpu` with out-params, before
+    `bm-results-to-out-params`.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Fuse, tile and vectorize the linalg ops that are not bm ops";
+  let description = [{
+    The float32 remainder of a training step (elementwise ops, reductions,
+    softmax, pooling and their backward, batch-norm, transposes, fills, the
+    SGD update) on tensors, before `convert-bm-to-linalg`:
+
+    * elementwise `linalg.generic`s are fused into their consumer when they
+      have one user;
+    * loops that are contiguous in every operand are collapsed into one;
+    * each op is tiled: an `scf.forall` over its outer parallel loops when
+      it has at least `min-parallel-elements` iterations (tasks on every
+      core with `bm-lower-to-cpu{parallel=true}`), `scf.for` loops over the
+      rest, and a static tile of at most 64 elements along the loops that
+      are contiguous in its largest operand (16 x 16 for a transpose);
+    * each tile is vectorized. Window reads of pooling and im2col
+      (`oh * 2 + kh`, `h + 1 - kh`) go through strided slices once the
+      window loops are tiled to one;
+    * a float32 `linalg.matmul` with static shapes and the default maps
+      (unless `tile-matmuls=false`) becomes register tiles of 4 x 32
+      results, an `scf.forall` over blocks of rows when it is large: each
+      tile's accumulators stay in registers over a loop of outer products
+      along k.
+
+    Float reductions of elementwise ops are reassociated within a tile; a
+    matmul sums each result in order of k (as fused multiply-adds); every
+    other result is the same as the scalar loops'. Ops with dynamic shapes,
+    transposed or batched matmuls and convolutions are left alone. Run it before `convert-bm-to-linalg`: the
+    linalg ops of a bm lowering (exact integer sums, run-ordered float
+    conversions) must not be reassociated.
+  }];
+  let options = [
+    Option<"fuseElementwise", "fuse-elementwise", "bool", /*default=*/"true",
+           "Fuse elementwise producers with one user into their consumer">,
+    Option<"tileMatmuls", "tile-matmuls", "bool", /*default=*/"true",
+           "Compute float32 linalg.matmul ops as register tiles of outer "
+           "products (else leave them to the scalar loops)">,
+    Option<"minParallelElements", "min-parallel-elements", "int64_t",
+           /*default=*/"131072",
+           "Iterations from which an op is distributed over the cores "
+           "(scf.forall)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect", "::mlir::affine::AffineDialect"
+  ];
+}
+
 #endif // BM_CONVERSION_PASSES_TD

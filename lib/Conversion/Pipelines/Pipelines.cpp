@@ -40,6 +40,10 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
 
   if (options.emitCInterface)
     pm.addPass(createBMEmitCInterface());
+  // The float32 linalg ops, before the bm lowering adds its own (whose
+  // exact integer sums must not be reassociated).
+  if (options.vectorizeLinalg)
+    pm.addNestedPass<func::FuncOp>(createBMVectorizeLinalg());
   ConvertBMToLinalgOptions linalg;
   linalg.vectorKernels = options.vectorKernels;
   linalg.cpu = cpuName;
@@ -67,7 +71,8 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
               "function-boundary-type-conversion=identity-layout-map},";
   // The caller's buffers replace the allocations of the results.
   if (options.outParams != OutParamsMode::Off)
-    pipeline += "bm-results-to-out-params{mode=" + outParams.str() + "},";
+    pipeline += "func.func(bm-reshape-result-allocs),bm-results-to-out-params{"
+                "mode=" + outParams.str() + "},";
   pipeline += "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
   // Tiles of a parallel loop run as async tasks on the runtime's thread
   // pool (one worker per core), or in order.

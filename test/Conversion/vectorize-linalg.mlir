@@ -1,0 +1,154 @@
+// RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg))" | FileCheck %s
+// RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg{tile-matmuls=false}))" | FileCheck %s --check-prefix=NOMM
+
+// bm-vectorize-linalg: the float32 linalg ops of a training step, fused,
+// tiled and vectorized on tensors.
+
+// NOMM-LABEL: func.func @matmul
+// NOMM:         linalg.matmul
+
+
+// The add and the ReLU fused into one op over the collapsed 2048 elements,
+// 64 lanes per step; no linalg op is left.
+// CHECK-LABEL: func.func @bias_relu
+// CHECK-NOT:     linalg.
+// CHECK:         tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2, 3]] : tensor<16x8x4x4xf32> into tensor<2048xf32>
+// CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK:           %[[X:.*]] = vector.transfer_read %{{.*}}[%[[I]]], %{{.*}} {in_bounds = [true]} : tensor<2048xf32>, vector<64xf32>
+// CHECK:           %[[B:.*]] = vector.transfer_read %{{.*}}[%[[I]]], %{{.*}} {in_bounds = [true]} : tensor<2048xf32>, vector<64xf32>
+// CHECK:           %[[S:.*]] = arith.addf %[[X]], %[[B]] : vector<64xf32>
+// CHECK:           %[[R:.*]] = arith.maximumf %[[S]], %{{.*}} : vector<64xf32>
+// CHECK:           vector.transfer_write %[[R]]
+// CHECK-NOT:     linalg.
+// CHECK:         tensor.expand_shape
+// Elementwise chain: relu(x + b) fused into one op, collapsed, 64-wide.
+func.func @bias_relu(%x: tensor<16x8x4x4xf32>, %b: tensor<16x8x4x4xf32>) -> tensor<16x8x4x4xf32> {
+  %e = tensor.empty() : tensor<16x8x4x4xf32>
+  %z = arith.constant 0.0 : f32
+  %s = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x, %b : tensor<16x8x4x4xf32>, tensor<16x8x4x4xf32>) outs(%e : tensor<16x8x4x4xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %r = arith.addf %p, %q : f32
+    linalg.yield %r : f32
+  } -> tensor<16x8x4x4xf32>
+  %m = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%s : tensor<16x8x4x4xf32>) outs(%e : tensor<16x8x4x4xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %r = arith.maximumf %p, %z : f32
+    linalg.yield %r : f32
+  } -> tensor<16x8x4x4xf32>
+  return %m : tensor<16x8x4x4xf32>
+}
+
+// Tiles of 4 rows x 10 columns, each reduced along its rows.
+// CHECK-LABEL: func.func @row_sum
+// CHECK-NOT:     linalg.
+// CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK:           %[[T:.*]] = vector.transfer_read %{{.*}}[%[[I]], %{{.*}}], %{{.*}} {in_bounds = [true, true]} : tensor<64x10xf32>, vector<4x10xf32>
+// CHECK:           vector.multi_reduction <add>, %[[T]], %{{.*}} [1] : vector<4x10xf32> to vector<4xf32>
+// Row sums of a 64x10 block.
+func.func @row_sum(%x: tensor<64x10xf32>) -> tensor<64xf32> {
+  %e = tensor.empty() : tensor<64xf32>
+  %z = arith.constant 0.0 : f32
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<64xf32>) -> tensor<64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]} ins(%x : tensor<64x10xf32>) outs(%f : tensor<64xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %a = arith.addf %p, %o : f32
+    linalg.yield %a : f32
+  } -> tensor<64xf32>
+  return %r : tensor<64xf32>
+}
+
+// 16 x 16 tiles, an scf.forall over the 49 row blocks (200704 elements).
+// CHECK-LABEL: func.func @transpose
+// CHECK-NOT:     linalg.
+// CHECK:         scf.forall (%{{.*}}) = (0) to (784) step (16)
+// CHECK:           scf.for
+// CHECK:             vector.transfer_read {{.*}} permutation_map = #{{.*}}} : tensor<256x784xf32>, vector<16x16xf32>
+func.func @transpose(%x: tensor<256x784xf32>) -> tensor<784x256xf32> {
+  %e = tensor.empty() : tensor<784x256xf32>
+  %t = linalg.transpose ins(%x : tensor<256x784xf32>) outs(%e : tensor<784x256xf32>) permutation = [1, 0]
+  return %t : tensor<784x256xf32>
+}
+
+// Register tiles of 4 x 32 results: the accumulator is read before the k
+// loop, carried as a vector through it (one broadcast and FMA per row and
+// k), and written after it.
+// CHECK-LABEL: func.func @matmul
+// CHECK-NOT:     linalg.matmul
+// CHECK:         scf.forall (%[[M:.*]]) = (0) to (64) step (4)
+// CHECK:           scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[C:.*]] = %{{.*}})
+// CHECK:             %[[ACC:.*]] = vector.transfer_read %[[C]][%{{.*}}, %[[N]]], %{{.*}} {in_bounds = [true, true]} : tensor<4x256xf32>, vector<4x32xf32>
+// CHECK:             %[[K:.*]]:2 = scf.for %[[KI:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[C]], %[[V:.*]] = %[[ACC]]) -> (tensor<4x256xf32>, vector<4x32xf32>)
+// CHECK:               %[[A:.*]] = vector.transfer_read %{{.*}}[%[[M]], %[[KI]]], {{.*}} : tensor<64x784xf32>, vector<4x1xf32>
+// CHECK:               %[[BROW:.*]] = vector.transfer_read %{{.*}}[%[[KI]], %[[N]]], {{.*}} : tensor<784x256xf32>, vector<32xf32>
+// CHECK:               %[[A0:.*]] = vector.extract %[[A]][0, 0]
+// CHECK:               %[[A0V:.*]] = vector.broadcast %[[A0]] : f32 to vector<32xf32>
+// CHECK:               %[[V0:.*]] = vector.extract %[[V]][0]
+// CHECK:               vector.fma %[[A0V]], %[[BROW]], %[[V0]] : vector<32xf32>
+// CHECK-COUNT-3:       vector.fma
+// CHECK:               scf.yield
+// CHECK:             vector.transfer_write %[[K]]#1, %[[K]]#0[%{{.*}}, %[[N]]]
+func.func @matmul(%a: tensor<64x784xf32>, %b: tensor<784x256xf32>, %c: tensor<64x256xf32>) -> tensor<64x256xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<64x784xf32>, tensor<784x256xf32>) outs(%c : tensor<64x256xf32>) -> tensor<64x256xf32>
+  return %r : tensor<64x256xf32>
+}
+
+// The window loops tiled to one; each tile reads a row of the window through
+// a strided slice (stride 2) and takes 14 lanes at once.
+// CHECK-LABEL: func.func @maxpool
+// CHECK-NOT:     linalg.generic
+// CHECK:         tensor.extract_slice %{{.*}}[0, 0, 0, 0] [1, 1, 1, 14] [1, 1, 1, 2] : tensor<1x1x1x27xf32> to tensor<14xf32>
+// CHECK:         vector.transfer_read {{.*}} : tensor<14xf32>, vector<14xf32>
+// CHECK:         arith.maximumf %{{.*}}, %{{.*}} : vector<14xf32>
+// 2x2 max pooling, stride 2: the window loops read through strided slices.
+func.func @maxpool(%x: tensor<16x8x28x28xf32>) -> tensor<16x8x14x14xf32> {
+  %e = tensor.empty() : tensor<16x8x14x14xf32>
+  %w = tensor.empty() : tensor<2x2xf32>
+  %ninf = arith.constant 0xFF800000 : f32
+  %f = linalg.fill ins(%ninf : f32) outs(%e : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(n, c, h, w, kh, kw) -> (n, c, h * 2 + kh, w * 2 + kw)>, affine_map<(n, c, h, w, kh, kw) -> (kh, kw)>, affine_map<(n, c, h, w, kh, kw) -> (n, c, h, w)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w : tensor<16x8x28x28xf32>, tensor<2x2xf32>) outs(%f : tensor<16x8x14x14xf32>) {
+  ^bb0(%p: f32, %u: f32, %o: f32):
+    %m = arith.maximumf %p, %o : f32
+    linalg.yield %m : f32
+  } -> tensor<16x8x14x14xf32>
+  return %r : tensor<16x8x14x14xf32>
+}
+
+// CHECK-LABEL: func.func @left_alone
+// CHECK:         linalg.generic
+// CHECK:         linalg.batch_matmul
+// CHECK:         linalg.conv_2d_nchw_fchw
+// Left alone: dynamic shapes, transposed and batched matmuls, convolutions.
+func.func @left_alone(%x: tensor<?x8xf32>, %a: tensor<4x8x8xf32>, %i: tensor<1x1x6x6xf32>, %k: tensor<1x1x3x3xf32>, %o: tensor<1x1x4x4xf32>) -> (tensor<?x8xf32>, tensor<4x8x8xf32>, tensor<1x1x4x4xf32>) {
+  %n = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<?x8xf32>) outs(%x : tensor<?x8xf32>) {
+  ^bb0(%p: f32, %q: f32):
+    %r = arith.negf %p : f32
+    linalg.yield %r : f32
+  } -> tensor<?x8xf32>
+  %b = linalg.batch_matmul ins(%a, %a : tensor<4x8x8xf32>, tensor<4x8x8xf32>) outs(%a : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
+  %v = linalg.conv_2d_nchw_fchw ins(%i, %k : tensor<1x1x6x6xf32>, tensor<1x1x3x3xf32>) outs(%o : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  return %n, %b, %v : tensor<?x8xf32>, tensor<4x8x8xf32>, tensor<1x1x4x4xf32>
+}
+
+// A pad becomes a fill and a copy into the interior; the strided insertion
+// of pooling's backward a copy into the strided slice (bufferized in place,
+// no memref.copy through a strided view).
+// CHECK-LABEL: func.func @pad_and_upsample
+// CHECK-NOT:     tensor.pad
+// CHECK:         %[[S:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0, 0] [2, 3, 7, 7] [1, 1, 2, 2] : tensor<2x3x13x13xf32> to tensor<2x3x7x7xf32>
+// CHECK:         %[[C:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[S]])
+// CHECK:         %[[U:.*]] = tensor.insert_slice %[[C]] into %{{.*}}[0, 0, 0, 0] [2, 3, 7, 7] [1, 1, 2, 2]
+// CHECK:         %[[I:.*]] = tensor.extract_slice %{{.*}}[0, 0, 1, 1] [2, 3, 13, 13] [1, 1, 1, 1] : tensor<2x3x15x15xf32> to tensor<2x3x13x13xf32>
+// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[I]])
+// CHECK:           vector.transfer_read %[[U]]
+// CHECK:         return
+func.func @pad_and_upsample(%g: tensor<2x3x7x7xf32>) -> tensor<2x3x15x15xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x3x13x13xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x3x13x13xf32>) -> tensor<2x3x13x13xf32>
+  %u = tensor.insert_slice %g into %f[0, 0, 0, 0] [2, 3, 7, 7] [1, 1, 2, 2] : tensor<2x3x7x7xf32> into tensor<2x3x13x13xf32>
+  %p = tensor.pad %u low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%a: index, %b: index, %c: index, %d: index):
+    tensor.yield %z : f32
+  } : tensor<2x3x13x13xf32> to tensor<2x3x15x15xf32>
+  return %p : tensor<2x3x15x15xf32>
+}
