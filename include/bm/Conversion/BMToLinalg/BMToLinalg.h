@@ -19,8 +19,9 @@ public:
 struct BMToLinalgKernelOptions {
   /// bm.matmul ops in the domain of the register-tiled CPU kernel (i16
   /// integer forms, Kulisch width <= 32) use it: scf.forall over tiles with
-  /// vector arithmetic, same bits as the generic lowering.
-  bool vectorKernels = false;
+  /// vector arithmetic, same bits as the generic lowering. On by default,
+  /// as the pass option `vector-kernels` is.
+  bool vectorKernels = true;
   /// The CPU the kernel is generated for (bm/Codegen/CPU/KernelPlan.h):
   /// with Avx2 it may call x86 AVX2 intrinsics (declarations named
   /// llvm.x86.*), the u8 x s8 step (pmaddubsw) for narrow forms such as
