@@ -120,50 +120,57 @@ PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
   };
   Value paddedA = padOuter(codesA, true);
   auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
-  PackedOperands packed;
-  // A: loops (batch?, mt, t, w) when A is stored [M, K], so that the
-  // innermost loop reads consecutive k, else (batch?, mt, w, t) (reads
-  // consecutive rows); the output is [batch?, mt, w, t] either way.
-  {
+  // One i32 word per (tile, k word, index in the tile): the W consecutive
+  // k of the padded operand at row/column `dTile * tile + dIn`, as
+  // [batch?, tiles, words, tile]. `kFirst`: the operand is stored with k
+  // as its outer dimension ([K, x]). The loop dims dTile, dW, dIn are
+  // ordered so that the innermost loop reads consecutive memory.
+  auto packWords = [&](Value padded, bool isA, bool kFirst, unsigned dTile,
+                       unsigned dW, unsigned dIn, int64_t tile,
+                       int64_t paddedExtent) -> Value {
     unsigned loops = nb + 3;
-    unsigned dMt = nb, dW = tA ? nb + 1 : nb + 2, dT = tA ? nb + 2 : nb + 1;
-    AffineExpr row = d(dMt) * tileM + d(dT);
-    auto map = [&](int64_t h) {
+    AffineExpr index = d(dTile) * tile + d(dIn);
+    SmallVector<AffineMap> maps;
+    for (int64_t h = 0; h < W; ++h) {
       AffineExpr k = d(dW) * W + h;
       SmallVector<AffineExpr> exprs;
       if (batched)
         exprs.push_back(d(0));
-      if (tA)
-        exprs.append({k, row});
+      if (kFirst)
+        exprs.append({k, index});
       else
-        exprs.append({row, k});
-      return AffineMap::get(loops, 0, exprs, context);
-    };
-    SmallVector<AffineMap> maps;
-    for (int64_t h = 0; h < W; ++h)
-      maps.push_back(map(h));
+        exprs.append({index, k});
+      maps.push_back(AffineMap::get(loops, 0, exprs, context));
+    }
     SmallVector<AffineExpr> outExprs;
     if (batched)
       outExprs.push_back(d(0));
-    outExprs.append({d(dMt), d(dW), d(dT)});
+    outExprs.append({d(dTile), d(dW), d(dIn)});
     maps.push_back(AffineMap::get(loops, 0, outExprs, context));
     Value init = emptyTensor(
-        b, loc, g.withBatch({plan.paddedM / tileM, plan.words(), tileM}),
+        b, loc, g.withBatch({paddedExtent / tile, plan.words(), tile}),
         b.getI32Type());
-    packed.a =
-        linalg::GenericOp::create(
-            b, loc, init.getType(), SmallVector<Value>(W, paddedA),
-            ValueRange{init}, maps,
-            SmallVector<utils::IteratorType>(loops,
-                                             utils::IteratorType::parallel),
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              SmallVector<Value> parts;
-              for (int64_t h = 0; h < W; ++h)
-                parts.push_back(packedForm(b, loc, kc, true, args[h]));
-              linalg::YieldOp::create(b, loc, packWord(b, loc, plan, parts));
-            })
-            .getResult(0);
-  }
+    return linalg::GenericOp::create(
+               b, loc, init.getType(), SmallVector<Value>(W, padded),
+               ValueRange{init}, maps,
+               SmallVector<utils::IteratorType>(
+                   loops, utils::IteratorType::parallel),
+               [&](OpBuilder &b, Location loc, ValueRange args) {
+                 SmallVector<Value> parts;
+                 for (int64_t h = 0; h < W; ++h)
+                   parts.push_back(packedForm(b, loc, kc, isA, args[h]));
+                 linalg::YieldOp::create(b, loc,
+                                         packWord(b, loc, plan, parts));
+               })
+        .getResult(0);
+  };
+  PackedOperands packed;
+  // A: loops (batch?, mt, t, w) when A is stored [M, K], so that the
+  // innermost loop reads consecutive k, else (batch?, mt, w, t) (reads
+  // consecutive rows); the output is [batch?, mt, w, t] either way.
+  packed.a = packWords(paddedA, /*isA=*/true, /*kFirst=*/tA, /*dTile=*/nb,
+                       /*dW=*/tA ? nb + 1 : nb + 2,
+                       /*dIn=*/tA ? nb + 2 : nb + 1, tileM, plan.paddedM);
   // B: one i32 word per (column, k word), the W k of the column in it,
   // [batch?, nt, w, j]. Stored [N, K]: loops (batch?, nt, j, w), each
   // column's k read in order.
@@ -171,48 +178,9 @@ PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
     packed.b = packBRows(b, loc, kc, codesB);
     return packed;
   }
-  {
-    Value paddedB = padOuter(codesB, false);
-    unsigned loops = nb + 3;
-    unsigned dW = tB ? nb + 2 : nb, dNt = tB ? nb : nb + 1;
-    unsigned dJ = tB ? nb + 1 : nb + 2;
-    AffineExpr col = d(dNt) * tileN + d(dJ);
-    auto map = [&](int64_t h) {
-      AffineExpr k = d(dW) * W + h;
-      SmallVector<AffineExpr> exprs;
-      if (batched)
-        exprs.push_back(d(0));
-      if (tB)
-        exprs.append({col, k});
-      else
-        exprs.append({k, col});
-      return AffineMap::get(loops, 0, exprs, context);
-    };
-    SmallVector<AffineMap> maps;
-    for (int64_t h = 0; h < W; ++h)
-      maps.push_back(map(h));
-    SmallVector<AffineExpr> outExprs;
-    if (batched)
-      outExprs.push_back(d(0));
-    outExprs.append({d(dNt), d(dW), d(dJ)});
-    maps.push_back(AffineMap::get(loops, 0, outExprs, context));
-    Value init = emptyTensor(
-        b, loc, g.withBatch({plan.paddedN / tileN, plan.words(), tileN}),
-        b.getI32Type());
-    packed.b =
-        linalg::GenericOp::create(
-            b, loc, init.getType(), SmallVector<Value>(W, paddedB),
-            ValueRange{init}, maps,
-            SmallVector<utils::IteratorType>(loops,
-                                             utils::IteratorType::parallel),
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              SmallVector<Value> parts;
-              for (int64_t h = 0; h < W; ++h)
-                parts.push_back(packedForm(b, loc, kc, false, args[h]));
-              linalg::YieldOp::create(b, loc, packWord(b, loc, plan, parts));
-            })
-            .getResult(0);
-  }
+  packed.b = packWords(padOuter(codesB, false), /*isA=*/false,
+                       /*kFirst=*/false, /*dTile=*/nb, /*dW=*/nb + 2,
+                       /*dIn=*/nb + 1, tileN, plan.paddedN);
   return packed;
 }
 
