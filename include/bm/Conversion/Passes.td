@@ -375,4 +375,29 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
   ];
 }
 
+def BMCollapseParallelLoops
+    : Pass<"bm-collapse-parallel-loops", "::mlir::func::FuncOp"> {
+  let summary = "Collapse every multi-dimensional scf.parallel into one loop";
+  let description = [{
+    Each `scf.parallel` without reductions that has more than one induction
+    variable becomes a one-dimensional loop over the product of the trip
+    counts; the original indices are recovered by division and remainder.
+    The iterations and their bodies are unchanged, only their numbering.
+
+    Part of `bm-lower-to-cpu{parallel=true}`, between
+    `scf-forall-to-parallel` and `async-parallel-for`. For a loop of
+    several dimensions whose inner trip counts are static,
+    `async-parallel-for` rounds its block size up to a multiple of the
+    inner iterations but keeps the number of blocks it computed before
+    rounding; a block that then starts past the end wraps around and runs
+    iterations that another block runs too, at the same time. Kernels that
+    read and update their output tile in place (the bm matmul's run loop)
+    then give wrong results. A one-dimensional loop is split into blocks
+    that cover each iteration exactly once.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"
+  ];
+}
+
 #endif // BM_CONVERSION_PASSES_TD

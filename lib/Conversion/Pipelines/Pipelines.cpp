@@ -75,9 +75,13 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
                 "mode=" + outParams.str() + "},";
   pipeline += "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
   // Tiles of a parallel loop run as async tasks on the runtime's thread
-  // pool (one worker per core), or in order.
+  // pool (one worker per core), or in order. The loops are made
+  // one-dimensional first: async-parallel-for can run some iterations of a
+  // multi-dimensional loop twice, concurrently (see Passes.td).
   pipeline += options.parallel
-                  ? "scf-forall-to-parallel,async-parallel-for{"
+                  ? "scf-forall-to-parallel,"
+                    "func.func(bm-collapse-parallel-loops),"
+                    "async-parallel-for{"
                     "async-dispatch=true num-workers=-1 min-task-size=1},"
                     "async-to-async-runtime,async-runtime-ref-counting,"
                     "async-runtime-ref-counting-opt,"
