@@ -73,7 +73,9 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
   if (options.outParams != OutParamsMode::Off)
     pipeline += "func.func(bm-reshape-result-allocs),bm-results-to-out-params{"
                 "mode=" + outParams.str() + "},";
-  pipeline += "buffer-deallocation-pipeline,convert-bufferization-to-memref,";
+  // Strided copies (in and out of padded kernel results) as row memcpys.
+  pipeline += "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+              "func.func(bm-expand-strided-copies),";
   // Tiles of a parallel loop run as async tasks on the runtime's thread
   // pool (one worker per core), or in order. The loops are made
   // one-dimensional first: async-parallel-for can run some iterations of a
