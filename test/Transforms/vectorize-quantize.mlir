@@ -87,6 +87,40 @@ func.func @rank1(%x: tensor<1000xf32>) -> !bm.tensor<1000xe2m3, block = [64]> {
 
 // -----
 
+// Trailing dimensions that one block spans whole are merged into the last
+// (the conv activation layout [N, C, H, W] in [1, C, H, W] blocks): rows of
+// 8 * 14 * 14 = 1568 elements, one block each, instead of rows of 14. The
+// biases are reshaped the same way ([16, 1, 1, 1] -> [16, 1] -> [16, 1, 1]).
+// CHECK-LABEL: func.func @merged
+// CHECK: %[[M:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<16x8x14x14xf32> into tensor<16x1568xf32>
+// CHECK: tensor.expand_shape %[[M]] {{\[}}[0], [1, 2]] output_shape [16, 1, 1568] : tensor<16x1568xf32> into tensor<16x1x1568xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : tensor<16x1x1568xi8> into tensor<16x1568xi8>
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2, 3]] output_shape [16, 8, 14, 14] : tensor<16x1568xi8> into tensor<16x8x14x14xi8>
+// Partly merged: [2, 3, 4, 40] in [1, 2, 4, 40] blocks is [2, 480] in
+// [1, 320] blocks (the last one partial).
+// CHECK-LABEL: func.func @merged_partial
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<2x3x4x40xf32> into tensor<2x480xf32>
+// CHECK-NOT: linalg.generic
+// A dimension that several blocks divide stops the merge: [2, 3, 4, 16]
+// in [1, 2, 2, 16] blocks is [2, 3, 64] in [1, 2, 32] blocks.
+// CHECK-LABEL: func.func @not_merged
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0], [1], [2, 3]] : tensor<2x3x4x16xf32> into tensor<2x3x64xf32>
+func.func @merged(%x: tensor<16x8x14x14xf32>, %seed: i64) -> !bm.tensor<16x8x14x14xe2m3, block = [1, 8, 14, 14]> {
+  %q = bm.quantize %x stochastic seed %seed : tensor<16x8x14x14xf32> -> !bm.tensor<16x8x14x14xe2m3, block = [1, 8, 14, 14]>
+  return %q : !bm.tensor<16x8x14x14xe2m3, block = [1, 8, 14, 14]>
+}
+func.func @merged_partial(%x: tensor<2x3x4x40xf32>) -> !bm.tensor<2x3x4x40xe2m3, block = [1, 2, 4, 40]> {
+  %q = bm.quantize %x nearest : tensor<2x3x4x40xf32> -> !bm.tensor<2x3x4x40xe2m3, block = [1, 2, 4, 40]>
+  return %q : !bm.tensor<2x3x4x40xe2m3, block = [1, 2, 4, 40]>
+}
+func.func @not_merged(%x: tensor<2x3x4x16xf32>) -> !bm.tensor<2x3x4x16xe2m3, block = [1, 2, 2, 16]> {
+  %q = bm.quantize %x nearest : tensor<2x3x4x16xf32> -> !bm.tensor<2x3x4x16xe2m3, block = [1, 2, 2, 16]>
+  return %q : !bm.tensor<2x3x4x16xe2m3, block = [1, 2, 2, 16]>
+}
+
+// -----
+
 // 512 x 512 elements (at least 2^17): the bands are an scf.forall, so that
 // bm-lower-to-cpu{parallel=true} runs them as tasks; each writes its row of
 // the biases and its 48 (last: 32) rows of the codes.

@@ -42,6 +42,14 @@ CASES = [
     ((5, 96), (5, 96), "e1m6", "stochastic", "fit"),
     ((6, 64), (2, 16), "e8m23", "nearest", "fit"),
     ((6, 70), (2, 35), "e0m1", "zero", "fit"),
+    # Trailing dimensions spanned by one block are merged into the last
+    # (rows of 210, 210, 135, 64 and 480 elements instead of 7, 7, 9, 4, 40),
+    # including partial edge blocks along the merged dimension.
+    ((4, 6, 5, 7), (1, 6, 5, 7), "e2m3", "stochastic"),
+    ((3, 6, 5, 7), (3, 2, 5, 7), "e3m2", "nearest"),
+    ((2, 5, 3, 9), (2, 2, 3, 9), "e2m3", "stochastic", "fit"),
+    ((3, 4, 4, 4), (3, 4, 4, 4), "e4m3", "zero"),
+    ((2, 3, 4, 40), (1, 2, 4, 40), "e2m3", "stochastic"),
 ]
 
 

@@ -54,8 +54,34 @@ struct QuantizeMatch {
   Format format;
   Rounding rounding;
   ScaleRule scale;
+  /// The tensor's shape and blocks with the trailing dimensions that one
+  /// block spans whole merged into the last (see mergeWholeTrailingDims);
+  /// `groups` lists the tensor's dimensions of each of those.
   SmallVector<int64_t> shape, block;
+  SmallVector<ReassociationIndices> groups;
 };
+
+/// Merges dimension i into the last while the last is spanned by one block
+/// (block == size), keeping dimension 0 apart (bands of first-dimension
+/// blocks). The merged dimension's block is block[i] * size(last): an
+/// element's block index along it is the same as along dimension i, and the
+/// row-major order (the element index the random stream uses) is
+/// unchanged. A [16, 8, 14, 14] tensor in [1, 8, 14, 14] blocks is
+/// quantized as [16, 1568] in [1, 1568] blocks: rows of 1568 vectorized
+/// elements instead of 14.
+void mergeWholeTrailingDims(QuantizeMatch &match) {
+  match.groups.clear();
+  for (int64_t i = 0, e = match.shape.size(); i < e; ++i)
+    match.groups.push_back({i});
+  while (match.shape.size() > 2 && match.block.back() == match.shape.back()) {
+    int64_t size = match.shape.pop_back_val();
+    match.block.pop_back();
+    match.shape.back() *= size;
+    match.block.back() *= size;
+    ReassociationIndices last = match.groups.pop_back_val();
+    llvm::append_range(match.groups.back(), last);
+  }
+}
 
 FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp) {
   auto attr = codesOp->getAttrOfType<DictionaryAttr>(kQuantizeAttrName);
@@ -100,6 +126,7 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp) {
   for (auto [s, b] : llvm::zip(match.shape, match.block))
     if (s <= 0 || b <= 0)
       return failure();
+  mergeWholeTrailingDims(match);
 
   match.biasOp = codesOp.getDpsInputs()[1].getDefiningOp<linalg::GenericOp>();
   if (!match.biasOp || !match.biasOp.hasPureTensorSemantics() ||
@@ -214,8 +241,9 @@ struct QuantizeBuilder {
     return loop(b, idx(b, lb), idx(b, ub), step, init, body);
   }
 
-  /// 3-D view type conversions between the tensor's rank and [A, B, C].
-  SmallVector<ReassociationIndices> reassociation() {
+  /// The [A, B, C] view of the merged shape: which merged dimensions form
+  /// each of A, B, C (a rank below 3 gets unit dimensions).
+  SmallVector<ReassociationIndices> mergedTo3D() {
     int64_t rank = q.shape.size();
     if (rank == 1)
       return {{0, 1, 2}};
@@ -226,22 +254,46 @@ struct QuantizeBuilder {
       mid.push_back(i);
     return {{0}, mid, {rank - 1}};
   }
-  /// Reshapes `v` (rank of the tensor) to the 3-D `shape3`.
+  /// Reshapes `v` (the tensor's own rank: input, codes, or biases over the
+  /// block grid) to the 3-D `shape3`, and back: through the merged shape.
   Value to3D(OpBuilder &b, Value v, ArrayRef<int64_t> shape3) {
     auto type = cast<RankedTensorType>(v.getType());
-    auto type3 = RankedTensorType::get(shape3, type.getElementType());
-    if (type.getRank() == 3)
-      return v;
-    if (type.getRank() < 3)
-      return tensor::ExpandShapeOp::create(b, loc, type3, v, reassociation());
-    return tensor::CollapseShapeOp::create(b, loc, type3, v, reassociation());
+    return reshape(b, v, RankedTensorType::get(shape3, type.getElementType()),
+                   /*toView=*/true);
   }
   Value from3D(OpBuilder &b, Value v, RankedTensorType type) {
-    if (type.getRank() == 3)
-      return v;
-    if (type.getRank() < 3)
-      return tensor::CollapseShapeOp::create(b, loc, type, v, reassociation());
-    return tensor::ExpandShapeOp::create(b, loc, type, v, reassociation());
+    return reshape(b, v, type, /*toView=*/false);
+  }
+  Value reshape(OpBuilder &b, Value v, RankedTensorType to, bool toView) {
+    auto from = cast<RankedTensorType>(v.getType());
+    RankedTensorType tensorType = toView ? from : to;
+    SmallVector<int64_t> mergedShape;
+    for (const ReassociationIndices &group : q.groups) {
+      int64_t size = 1;
+      for (int64_t d : group)
+        size *= tensorType.getDimSize(d);
+      mergedShape.push_back(size);
+    }
+    auto mergedType =
+        RankedTensorType::get(mergedShape, tensorType.getElementType());
+    SmallVector<ReassociationIndices> toMerged = q.groups;
+    SmallVector<ReassociationIndices> mergedToView = mergedTo3D();
+    // A merged rank below 3 expands into the view; above, collapses.
+    bool viewExpands = mergedShape.size() < 3;
+    auto step = [&](Value x, RankedTensorType target,
+                    ArrayRef<ReassociationIndices> groups,
+                    bool collapse) -> Value {
+      if (x.getType() == target)
+        return x;
+      if (collapse)
+        return tensor::CollapseShapeOp::create(b, loc, target, x, groups);
+      return tensor::ExpandShapeOp::create(b, loc, target, x, groups);
+    };
+    if (toView)
+      return step(step(v, mergedType, toMerged, /*collapse=*/true), to,
+                  mergedToView, /*collapse=*/!viewExpands);
+    return step(step(v, mergedType, mergedToView, /*collapse=*/viewExpands),
+                to, toMerged, /*collapse=*/false);
   }
 
   /// Middle grid index of middle row `im`.

@@ -64,7 +64,11 @@ def BMVectorizeQuantize : Pass<"bm-vectorize-quantize"> {
     runs them on all cores): the band's block maxima with vector maxima,
     its biases, then its codes, one vector of elements at a time with the
     vector form of the exact integer element math, while the band is still
-    in cache. Vectors have `vector-bits / 32` lanes (8 by default; 16 with
+    in cache. The tensor is viewed as [first dimension, middle, last]
+    after merging into the last dimension the trailing dimensions that one
+    block spans whole (a conv activation [N, C, H, W] in [1, C, H, W]
+    blocks is quantized as [N, C * H * W]), so that block rows are long.
+    Vectors have `vector-bits / 32` lanes (8 by default; 16 with
     `vector-bits=512`, which `bm-lower-to-cpu` sets for AVX-512 targets).
     Stochastic rounding fills a row buffer with the row's random words, one
     Philox4x32-10 block per 4 consecutive elements, vectorized over one
