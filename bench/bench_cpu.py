@@ -42,11 +42,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(REPO, "python"))
+sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
 
 from bm import compiler  # noqa: E402
 from bm import numerics as bmn  # noqa: E402
+
+import step_split  # noqa: E402
 
 FMT = "e2m3"
 BLOCK = 48
@@ -224,10 +227,7 @@ func.func @matmul_f32(%a: {fta}, %b: {ftb}, %init: {fc}) -> {fc} {{
 """
 
 
-def code_type(fmt):
-    e, m = (int(v) for v in fmt[1:].split("m"))
-    bits = 1 + e + m
-    return "i8" if bits <= 8 else "i16" if bits <= 16 else "i32"
+code_type = step_split.code_type
 
 
 # The contractions measured: (label, A format, B format, M, K, N).
@@ -350,6 +350,12 @@ def bench_matmul(label, fa, fb, m, k, n, args, mcpu, rng, ob, emulation,
     return res
 
 
+def tensor_shape(type_):
+    """[2, 3] of `tensor<2x3xf32>`."""
+    dims = re.match(r"tensor<(.*)x[a-z]+\d*>$", type_).group(1)
+    return [int(d) for d in dims.split("x")]
+
+
 def step_arguments(sig, rng):
     """Inputs for a train_step of the given signature: small random weights,
     zero state, a random batch and one-hot labels."""
@@ -411,11 +417,28 @@ def bench_step(example, fmt, rounds, mcpu, rng, threads, cpu=None):
                                              use_cache=False)
     args = step_arguments(sig, rng)
     fn = sig["function"]
+    # The per-op-class split (bench/step_split.py): the step's bm ops alone
+    # and its quantizes alone, compiled the same way, on random data.
+    import subprocess
+    rewritten = subprocess.run(
+        [compiler.find_tools().bm_opt, "-", *rewrite_passes(fmt)], input=text,
+        capture_output=True, text=True, check=True).stdout
+    parts = {}
+    for part, quantize_only in (("bm ops", False), ("quantize", True)):
+        module, part_args = step_split.extract(rewritten, quantize_only)
+        values = [7 if t == "i64" else
+                  rng.standard_normal(tensor_shape(t)).astype(np.float32)
+                  for _, t in part_args]
+        parts[part] = (compiler.compile_module(module, mcpu=mcpu, cpu=cpu,
+                                               use_cache=False), values)
     torch.set_num_threads(threads)
     tm = Timer()
     tm.add("pytorch", torch_step(example, batch))
     for name, lib in libs.items():
         tm.add(name, lambda lib=lib: lib.call(fn, *args))
+    for part, (lib, values) in parts.items():
+        tm.add(part, lambda lib=lib, values=values:
+               lib.call("bm_part", *values))
     tm.run(rounds, warmup=2)
     print()
     print("== training step of examples/%s (batch %d): PyTorch %s eager FP32 "
@@ -438,6 +461,15 @@ def bench_step(example, fmt, rounds, mcpu, rng, threads, cpu=None):
           res["fp32_ratio_vs_pytorch"])
     print("  (secondary) %s step / compiled FP32 step: %.4f" % (
         fmt.upper(), res["ratio_vs_fp32"]))
+    split = {"quantize": tm.best("quantize"),
+             "contractions": tm.best("bm ops") - tm.best("quantize"),
+             "fp32 remainder": tm.best(fmt) - tm.best("bm ops")}
+    print("  %s step split (best times; the bm ops and the quantizes alone, "
+          "bench/step_split.py):" % fmt.upper())
+    for part, t in split.items():
+        print("    %-15s %7.3f ms  %5.1f%%" % (part, t * 1e3,
+                                               100 * t / tm.best(fmt)))
+    res["split_s"] = split
     return res
 
 
