@@ -378,12 +378,6 @@ def host_cpu_target() -> str:
     return host_cpu_targets()[0]
 
 
-def host_has_avx2() -> bool:
-    """Whether this machine is an x86-64 CPU with AVX2 and FMA (from
-    /proc/cpuinfo; False where that cannot be read)."""
-    return "avx2" in host_cpu_targets()
-
-
 def _host_cpu(llc):
     return _llc_version_field(llc, r"Host CPU:\s*(\S+)") or "unknown"
 
@@ -840,7 +834,6 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    parallel: Optional[bool] = None,
                    vector_kernels: bool = True,
                    cpu: Optional[str] = None,
-                   x86_avx2: Optional[bool] = None,
                    out_params: Optional[bool] = None,
                    lower_options: Sequence[str] = (),
                    ) -> CompiledModule:
@@ -862,8 +855,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     :data:`CPU_TARGETS`; unless ``mcpu="native"``, llc also gets its
     features as ``-mattr``), None
     (the default) meaning :func:`host_cpu_target` when compiling for this
-    host (``mcpu="native"``) and ``generic`` otherwise; ``x86_avx2``: the
-    former switch, True for ``cpu="avx2"``, False for ``cpu="generic"``;
+    host (``mcpu="native"``) and ``generic`` otherwise;
     ``out_params``: compile every function to write its results into
     caller-provided buffers (``bm-lower-to-cpu{out-params=...}``); calls
     then allocate each result (or take it from ``out=``) and the code
@@ -898,15 +890,10 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     lower.extend(lower_options)
     triple = _default_triple(tools.llc)
     if cpu is None:
-        if x86_avx2 is not None:
-            cpu = "avx2" if x86_avx2 else "generic"
-        elif mcpu == "native" and (triple or "").startswith("x86_64"):
+        if mcpu == "native" and (triple or "").startswith("x86_64"):
             cpu = host_cpu_target()
         else:
             cpu = "generic"
-    elif x86_avx2 is not None and cpu != ("avx2" if x86_avx2 else "generic"):
-        raise ValueError("compile_module: x86_avx2=%s contradicts cpu=%r "
-                         "(give only cpu)" % (x86_avx2, cpu))
     if cpu not in CPU_TARGETS:
         raise ValueError("compile_module: unknown cpu %r; use one of %s"
                          % (cpu, ", ".join(CPU_TARGETS)))

@@ -339,17 +339,13 @@ class CompilerTest(unittest.TestCase):
         """BM6 (e2m3 x e2m3) through every CPU target this host can run
         (the u8 x s8 steps of AVX2 and VNNI, the i16 step) and the generic
         lowering: the reference's bits from each, and each lowered module
-        calls its target's byte-step intrinsic and no other. x86_avx2, the
-        former switch, still selects avx2 / generic."""
+        calls its target's byte-step intrinsic and no other."""
         m, k, n = 30, 100, 40   # runs of 48, 48 and 4 (unaligned)
         src = bm6_module(m, k, n, (48, 48), (48, 48))
         qa, qb, init, want = bm6_case(self.rng, m, k, n)
         variants = [(cpu, dict(cpu=cpu), cpu)
                     for cpu in compiler.host_cpu_targets()]
         variants += [("generic lowering", dict(vector_kernels=False), None)]
-        if compiler.host_has_avx2():
-            variants += [("x86_avx2=True", dict(x86_avx2=True), "avx2"),
-                         ("x86_avx2=False", dict(x86_avx2=False), "generic")]
         for what, kwargs, cpu in variants:
             lib = compiler.compile_module(src, **kwargs)
             with open(lib.lowered_path) as f:
