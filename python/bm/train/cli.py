@@ -33,6 +33,8 @@ import time
 
 import numpy as np
 
+from bm import compiler, numerics
+
 from .report import RUN_FORMATS, plot, run_name, scale_text, summarize
 
 # The keys of bm.train.models.MODELS (spelled out here so that --help does
@@ -123,10 +125,11 @@ def main(argv=None):
     p.add_argument("--width", type=int, default=None,
                    help="the model's base width (default: the model's own)")
     p.add_argument("--formats", default="fp32,bm6",
-                   help="comma list of fp32, bm8, bm6, bm5, bm4 (compiled steps) "
+                   help="comma list of %s (compiled steps) "
                         "and torch (the FP32 step of PyTorch itself, eager; the "
                         "compiled FP32 step computes the same, more slowly for "
-                        "convolutions) (default fp32,bm6)")
+                        "convolutions) (default fp32,bm6)"
+                        % ", ".join(compiler.TRAINING_FORMATS))
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
@@ -134,19 +137,19 @@ def main(argv=None):
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--seeds", default="0", help="comma list of seeds (default 0)")
     p.add_argument("--rounding", default="stochastic",
-                   choices=("stochastic", "nearest", "zero"))
+                   choices=numerics.ROUNDINGS)
     p.add_argument("--loss-grad", default="auto",
-                   choices=("auto", "fp32", "bm"),
+                   choices=compiler.LOSS_GRAD_OPTIONS,
                    help="contractions reading the loss gradient itself: "
                         "auto (FP32 for bm5/bm4), fp32 or bm (default auto)")
-    p.add_argument("--scale", default="floor", choices=("floor", "fit"),
+    p.add_argument("--scale", default="floor", choices=numerics.SCALES,
                    help="shared-exponent rule of every quantize: floor (the "
                         "paper's) or fit (no block maximum saturates; "
                         "docs/numerics.md) (default floor)")
-    p.add_argument("--forward-scale", default=None, choices=("floor", "fit"),
+    p.add_argument("--forward-scale", default=None, choices=numerics.SCALES,
                    help="scale rule of weights and activations (overrides "
                         "--scale)")
-    p.add_argument("--backward-scale", default=None, choices=("floor", "fit"),
+    p.add_argument("--backward-scale", default=None, choices=numerics.SCALES,
                    help="scale rule of errors (overrides --scale)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only the first N training images")
