@@ -404,7 +404,6 @@ def bench_step(example, fmt, rounds, mcpu, rng, threads, cpu=None):
     (bm-lower-to-cpu), against PyTorch eager's own FP32 step of the same
     model and batch with `threads` threads, rounds interleaved."""
     import torch
-    from bm.runner import rewrite_passes
     path = os.path.join(REPO, "examples", example)
     with open(path) as f:
         text = f.read()
@@ -413,7 +412,7 @@ def bench_step(example, fmt, rounds, mcpu, rng, threads, cpu=None):
     libs = {}
     for name in ("fp32", fmt):
         libs[name] = compiler.compile_module(text, mcpu=mcpu, cpu=cpu,
-                                             passes=rewrite_passes(name),
+                                             passes=compiler.quantize_training_passes(name),
                                              use_cache=False)
     args = step_arguments(sig, rng)
     fn = sig["function"]

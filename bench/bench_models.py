@@ -4,7 +4,7 @@
   /usr/bin/python3 bench/bench_models.py                  # ResNet-18, its CIFAR variant, the ViT
   /usr/bin/python3 bench/bench_models.py --models resnet18 --formats bm6
 
-For each model (bm/models.py) and format, at the training batch size
+For each model (bm/train/models.py) and format, at the training batch size
 (64 images of 1x28x28):
 
 * the compile time of the training step, split by stage: capture
@@ -42,7 +42,6 @@ sys.path.insert(0, os.path.join(REPO, "python"))
 import numpy as np  # noqa: E402
 
 from bm import compiler  # noqa: E402
-from bm.runner import rewrite_passes  # noqa: E402
 
 GOAL_S = 10.0
 HYPER = dict(lr=0.05, momentum=0.9, weight_decay=5e-4)
@@ -117,10 +116,9 @@ class StageClock:
 
 
 def build(name):
-    from bm import models
+    from bm.train import models
     base, _, width = name.partition(":")
-    kwargs = {"width": int(width)} if width else {}
-    return models.MODELS[base](**kwargs)
+    return models.build(base, int(width) if width else None)
 
 
 def compile_step(name, fmt, batch, mcpu):
@@ -135,7 +133,7 @@ def compile_step(name, fmt, batch, mcpu):
     step = clock.python("capture", frontend.capture_train_step, model,
                         (batch, 1, 28, 28), **HYPER)
     text = step.mlir
-    passes = rewrite_passes(fmt)
+    passes = compiler.quantize_training_passes(fmt)
     if passes:
         tools = compiler.find_tools()
         text = clock.tool("rewrite", subprocess.run, [tools.bm_opt, "-"] + passes,
@@ -171,7 +169,7 @@ def torch_step_time(model, x, labels, rounds):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default="resnet18,resnet18-cifar:16,vit",
-                    help="comma list of bm.models names, NAME:WIDTH for another "
+                    help="comma list of bm.train.models names, NAME:WIDTH for another "
                          "width (default resnet18,resnet18-cifar:16,vit)")
     ap.add_argument("--formats", default="fp32,bm6",
                     help="comma list of fp32, bm8, bm6, bm5, bm4 (default fp32,bm6)")

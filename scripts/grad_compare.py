@@ -61,12 +61,11 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     import torch
-    from bm import data as bmdata, frontend, models
-    from bm.runner import rewrite_passes
+    from bm import compiler, frontend
+    from bm.train import data as bmdata, models
 
     torch.manual_seed(args.seed)
-    kwargs = {} if args.width is None else {"width": args.width}
-    model = models.MODELS[args.model](**kwargs)
+    model = models.build(args.model, args.width)
     (xtr, ytr) = bmdata.load("train", None, args.limit)
     rng = np.random.default_rng(args.seed)
     batches = bmdata.batches(xtr, ytr, args.batch_size, rng)
@@ -78,18 +77,18 @@ def main(argv=None):
     step = frontend.capture_train_step(
         model, (args.batch_size, 1, 28, 28), lr=1.0)
     t0 = time.perf_counter()
-    fn = step.compile(passes=rewrite_passes(
+    fn = step.compile(passes=compiler.quantize_training_passes(
         args.format, args.rounding, args.loss_grad, args.scale,
         args.forward_scale, args.backward_scale))
     sys.stderr.write("compiled %s in %.0f s\n"
                      % (args.format, time.perf_counter() - t0))
 
     if args.warmup_format == "torch":
-        from bm.runner import TorchRunner
+        from bm.train.runner import TorchRunner
         trainer = TorchRunner(model, lr=args.lr, momentum=0.9,
                               weight_decay=5e-4)
     else:
-        from bm.runner import Runner
+        from bm.train.runner import Runner
         trainer = Runner(model, (args.batch_size, 1, 28, 28),
                          fmt=args.warmup_format, lr=args.lr, momentum=0.9,
                          weight_decay=5e-4, rounding=args.rounding,
@@ -131,7 +130,7 @@ def compare(model, xb, yb, fn, step, args, index, train_seed):
     draws, losses = [], []
     ndraws = args.draws if args.rounding == "stochastic" else 1
     # The first draw is the training run's own (its Philox seed for this
-    # step, as bm.runner.Runner passes it).
+    # step, as bm.train.runner.Runner passes it).
     for seed in [train_seed] + [1000 + i for i in range(ndraws - 1)]:
         out = fn(values, xb, yb, seed=seed)
         draws.append({n: values[n].astype(np.float64) - w

@@ -25,7 +25,7 @@ PER_RUN = ("formats", "seeds", "out")
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
-    from bm import train
+    from bm.train import report
     stem, paths = argv[0], argv[1:]
     logs = []
     for path in paths:
@@ -38,26 +38,26 @@ def main(argv):
                 sys.exit("%s: %s is %r, not %r as in %s"
                          % (path, key, value, first.get(key), paths[0]))
     runs = [r for log in logs for r in log["runs"]]
-    order = {f: i for i, f in enumerate(train.RUN_FORMATS)}
+    order = {f: i for i, f in enumerate(report.RUN_FORMATS)}
     runs.sort(key=lambda r: (r["seed"], order[r["format"]]))
     args = dict(first)
-    args["formats"] = ",".join(f for f in train.RUN_FORMATS
+    args["formats"] = ",".join(f for f in report.RUN_FORMATS
                                if any(r["format"] == f for r in runs))
     args["seeds"] = ",".join(str(s) for s in sorted({r["seed"] for r in runs}))
     args["merged_from"] = [os.path.relpath(p, os.path.dirname(stem) or ".")
                            for p in paths]
     ns = SimpleNamespace(**args)
-    table, rows = train.summarize(runs, ns)
+    table, rows = report.summarize(runs, ns)
     with open(stem + ".md", "w") as f:
         f.write("Fashion-MNIST, %s, %d epoch(s), batch %d, lr %g, momentum %g, "
                 "weight decay %g, %s rounding, loss-grad=%s, %s; merged from "
-                "%s\n\n" % (train.run_name(ns), ns.epochs, ns.batch_size, ns.lr,
-                            ns.momentum, ns.weight_decay, ns.rounding,
-                            ns.loss_grad, train.scale_text(ns),
+                "%s\n\n" % (report.run_name(ns), ns.epochs, ns.batch_size,
+                            ns.lr, ns.momentum, ns.weight_decay, ns.rounding,
+                            ns.loss_grad, report.scale_text(ns),
                             ", ".join(args["merged_from"])) + table)
     with open(stem + ".json", "w") as f:
         json.dump({"args": args, "runs": runs, "summary": rows}, f)
-    train.plot(runs, ns, stem + ".png")
+    report.plot(runs, ns, stem + ".png")
     print(table)
     return 0
 

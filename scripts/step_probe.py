@@ -41,10 +41,9 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     import torch
-    from bm import data as bmdata, models
+    from bm.train import data as bmdata, models
     torch.manual_seed(args.seed)
-    kwargs = {} if args.width is None else {"width": args.width}
-    model = models.MODELS[args.model](**kwargs).train()
+    model = models.build(args.model, args.width).train()
     (xtr, ytr) = bmdata.load("train", None, args.limit)
     rng = np.random.default_rng(args.seed)
     batches = list(bmdata.batches(xtr, ytr, args.batch_size, rng))

@@ -1,7 +1,14 @@
-"""bm: Block Minifloat for MLIR -- Python reference of the BM numerics.
+"""bm: Block Minifloat for MLIR -- the Python library.
 
-``bm.numerics`` implements docs/numerics.md bit for bit; its main entry
-points are re-exported here.
+* ``bm.numerics``: the reference of docs/numerics.md, bit for bit; its main
+  entry points are re-exported here;
+* ``bm.compiler``: compiles modules with bm ops through bm-opt into a shared
+  library and calls them from numpy;
+* ``bm.frontend``: captures a PyTorch model's training step or forward pass
+  as MLIR.
+
+``bm.train`` (``python -m bm.train``) is the Fashion-MNIST training
+application built on them; the library never imports it.
 """
 
 __version__ = "0.1.0"

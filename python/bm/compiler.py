@@ -101,10 +101,13 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import numerics
+
 __all__ = [
     "CompileError", "ToolNotFoundError", "TensorType", "ScalarType",
     "FunctionSignature", "Function", "CompiledModule", "compile_module",
     "compile_file", "read_signatures", "find_tools", "cache_dir",
+    "TRAINING_FORMATS", "LOSS_GRAD_OPTIONS", "quantize_training_passes",
 ]
 
 _VERSION = "bm.compiler/2"
@@ -373,12 +376,6 @@ def host_cpu_target() -> str:
     most capable of :func:`host_cpu_targets` (what bm-opt's cpu=host
     picks)."""
     return host_cpu_targets()[0]
-
-
-def host_has_avx2() -> bool:
-    """Whether this machine is an x86-64 CPU with AVX2 and FMA (from
-    /proc/cpuinfo; False where that cannot be read)."""
-    return "avx2" in host_cpu_targets()
 
 
 def _host_cpu(llc):
@@ -770,6 +767,66 @@ class CompiledModule:
 _lock = threading.Lock()
 
 
+# ---------------------------------------------------------------------------
+# The training rewrite (bm-quantize-training) as compile_module passes
+# ---------------------------------------------------------------------------
+
+#: The formats a captured training step compiles in: FP32 (no rewrite) and
+#: the presets of ``bm-quantize-training`` (docs/training.md).
+TRAINING_FORMATS = ("fp32",) + tuple(numerics.PRESETS)
+
+#: The values of bm-quantize-training's ``loss-grad`` option.
+LOSS_GRAD_OPTIONS = ("auto", "fp32", "bm")
+
+
+def quantize_training_passes(fmt: str, rounding: str = "stochastic",
+                             loss_grad: str = "auto", scale: str = "floor",
+                             forward_scale: Optional[str] = None,
+                             backward_scale: Optional[str] = None
+                             ) -> List[str]:
+    """The bm-opt passes (``compile_module(passes=...)``) that turn a
+    captured FP32 training step into format `fmt`, one of
+    :data:`TRAINING_FORMATS`; none for "fp32".
+    ``rounding``: the rounding of every quantize (:data:`numerics.ROUNDINGS`;
+    stochastic rounding draws from the step's seed argument).
+    ``loss_grad``: the rewrite's loss-grad option (contractions reading the
+    loss gradient itself: "fp32" keeps them in FP32, "bm" quantizes them,
+    "auto" keeps them for bm5 and bm4; see docs/training.md).
+    ``scale``: the shared-exponent rule of every quantize, "floor" (the
+    paper's) or "fit" (docs/numerics.md); ``forward_scale`` (weights and
+    activations) and ``backward_scale`` (errors) override it per role."""
+    if fmt not in TRAINING_FORMATS:
+        raise ValueError("unknown format %r; use one of %s"
+                         % (fmt, ", ".join(TRAINING_FORMATS)))
+    if rounding not in numerics.ROUNDINGS:
+        raise ValueError("unknown rounding %r; use one of %s"
+                         % (rounding, ", ".join(numerics.ROUNDINGS)))
+    if loss_grad not in LOSS_GRAD_OPTIONS:
+        raise ValueError("unknown loss_grad %r; use one of %s"
+                         % (loss_grad, ", ".join(LOSS_GRAD_OPTIONS)))
+    for name, value in (("scale", scale), ("forward_scale", forward_scale),
+                        ("backward_scale", backward_scale)):
+        if value is not None and value not in numerics.SCALES:
+            raise ValueError("unknown %s %r; use one of %s"
+                             % (name, value, ", ".join(numerics.SCALES)))
+    if fmt == "fp32":
+        return []
+    options = "preset=%s rounding=%s loss-grad=%s" % (fmt, rounding, loss_grad)
+    # Only rules other than the default are spelled out, so that a floor
+    # run compiles exactly the pass pipeline it always did.
+    if scale != "floor":
+        options += " scale=%s" % scale
+    if forward_scale is not None:
+        options += " forward-scale=%s" % forward_scale
+    if backward_scale is not None:
+        options += " backward-scale=%s" % backward_scale
+    return ["--bm-quantize-training=" + options]
+
+
+# ---------------------------------------------------------------------------
+# Compiling
+# ---------------------------------------------------------------------------
+
 def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    opt_level: int = 3,
                    bm_opt_args: Sequence[str] = (), use_cache: bool = True,
@@ -777,7 +834,6 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    parallel: Optional[bool] = None,
                    vector_kernels: bool = True,
                    cpu: Optional[str] = None,
-                   x86_avx2: Optional[bool] = None,
                    out_params: Optional[bool] = None,
                    lower_options: Sequence[str] = (),
                    ) -> CompiledModule:
@@ -799,8 +855,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     :data:`CPU_TARGETS`; unless ``mcpu="native"``, llc also gets its
     features as ``-mattr``), None
     (the default) meaning :func:`host_cpu_target` when compiling for this
-    host (``mcpu="native"``) and ``generic`` otherwise; ``x86_avx2``: the
-    former switch, True for ``cpu="avx2"``, False for ``cpu="generic"``;
+    host (``mcpu="native"``) and ``generic`` otherwise;
     ``out_params``: compile every function to write its results into
     caller-provided buffers (``bm-lower-to-cpu{out-params=...}``); calls
     then allocate each result (or take it from ``out=``) and the code
@@ -835,15 +890,10 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     lower.extend(lower_options)
     triple = _default_triple(tools.llc)
     if cpu is None:
-        if x86_avx2 is not None:
-            cpu = "avx2" if x86_avx2 else "generic"
-        elif mcpu == "native" and (triple or "").startswith("x86_64"):
+        if mcpu == "native" and (triple or "").startswith("x86_64"):
             cpu = host_cpu_target()
         else:
             cpu = "generic"
-    elif x86_avx2 is not None and cpu != ("avx2" if x86_avx2 else "generic"):
-        raise ValueError("compile_module: x86_avx2=%s contradicts cpu=%r "
-                         "(give only cpu)" % (x86_avx2, cpu))
     if cpu not in CPU_TARGETS:
         raise ValueError("compile_module: unknown cpu %r; use one of %s"
                          % (cpu, ", ".join(CPU_TARGETS)))

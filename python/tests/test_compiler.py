@@ -339,17 +339,13 @@ class CompilerTest(unittest.TestCase):
         """BM6 (e2m3 x e2m3) through every CPU target this host can run
         (the u8 x s8 steps of AVX2 and VNNI, the i16 step) and the generic
         lowering: the reference's bits from each, and each lowered module
-        calls its target's byte-step intrinsic and no other. x86_avx2, the
-        former switch, still selects avx2 / generic."""
+        calls its target's byte-step intrinsic and no other."""
         m, k, n = 30, 100, 40   # runs of 48, 48 and 4 (unaligned)
         src = bm6_module(m, k, n, (48, 48), (48, 48))
         qa, qb, init, want = bm6_case(self.rng, m, k, n)
         variants = [(cpu, dict(cpu=cpu), cpu)
                     for cpu in compiler.host_cpu_targets()]
         variants += [("generic lowering", dict(vector_kernels=False), None)]
-        if compiler.host_has_avx2():
-            variants += [("x86_avx2=True", dict(x86_avx2=True), "avx2"),
-                         ("x86_avx2=False", dict(x86_avx2=False), "generic")]
         for what, kwargs, cpu in variants:
             lib = compiler.compile_module(src, **kwargs)
             with open(lib.lowered_path) as f:
@@ -658,6 +654,52 @@ func.func @step(%x: tensor<4xf32>) -> tensor<4xf32> {
         lib2 = compiler.compile_module(MODULE)
         self.assertEqual(lib2.path, self.lib.path)
         self.assertTrue(os.path.isfile(lib2.lowered_path))
+
+
+class QuantizeTrainingPasses(unittest.TestCase):
+    """The bm-opt flags of each training format (no tools needed)."""
+
+    def test_formats(self):
+        self.assertEqual(compiler.TRAINING_FORMATS,
+                         ("fp32", "bm8", "bm6", "bm5", "bm4"))
+        self.assertEqual(compiler.quantize_training_passes("fp32"), [])
+        self.assertEqual(compiler.quantize_training_passes("bm8"),
+                         ["--bm-quantize-training=preset=bm8 "
+                          "rounding=stochastic loss-grad=auto"])
+
+    def test_options(self):
+        passes = compiler.quantize_training_passes
+        # floor spells nothing new: the pipeline of a floor run is the one
+        # every earlier result was measured with.
+        self.assertEqual(passes("bm5", "stochastic", "auto"),
+                         ["--bm-quantize-training=preset=bm5 rounding=stochastic "
+                          "loss-grad=auto"])
+        self.assertEqual(passes("bm5", "stochastic", "auto", "floor"),
+                         passes("bm5", "stochastic", "auto"))
+        self.assertEqual(passes("bm4", "nearest", "bm", "fit",
+                                backward_scale="floor"),
+                         ["--bm-quantize-training=preset=bm4 rounding=nearest "
+                          "loss-grad=bm scale=fit backward-scale=floor"])
+        self.assertEqual(passes("bm6", "zero", "fp32", forward_scale="fit"),
+                         ["--bm-quantize-training=preset=bm6 rounding=zero "
+                          "loss-grad=fp32 forward-scale=fit"])
+        self.assertEqual(passes("fp32", scale="fit"), [])
+
+    def test_bad_options(self):
+        passes = compiler.quantize_training_passes
+        with self.assertRaisesRegex(ValueError, "unknown format 'bm7'; use one "
+                                    "of fp32, bm8, bm6, bm5, bm4"):
+            passes("bm7")
+        with self.assertRaisesRegex(ValueError, "unknown rounding 'up'"):
+            passes("bm6", rounding="up")
+        with self.assertRaisesRegex(ValueError, "unknown loss_grad 'bf16'"):
+            passes("bm6", loss_grad="bf16")
+        with self.assertRaisesRegex(ValueError, "unknown scale 'ceil'"):
+            passes("bm6", scale="ceil")
+        with self.assertRaisesRegex(ValueError, "unknown forward_scale"):
+            passes("bm6", forward_scale="Fit")
+        with self.assertRaisesRegex(ValueError, "unknown backward_scale"):
+            passes("fp32", backward_scale="round")
 
 
 if __name__ == "__main__":

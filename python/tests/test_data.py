@@ -11,7 +11,7 @@ import unittest
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from bm import data  # noqa: E402
+from bm.train import data  # noqa: E402
 
 
 class RealFiles(unittest.TestCase):

@@ -31,8 +31,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from bm import frontend, models  # noqa: E402
+from bm import frontend  # noqa: E402
 from bm.frontend import reference  # noqa: E402
+from bm.train import models  # noqa: E402
 
 RTOL, ATOL = 1e-4, 1e-5
 

@@ -12,16 +12,16 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
-from bm import train  # noqa: E402
+from bm.train import cli  # noqa: E402
 
 
 class TinyRun(unittest.TestCase):
     def test_loss_goes_down_in_fp32_and_bm6(self):
         with tempfile.TemporaryDirectory() as out:
-            code = train.main(["--model", "mlp", "--formats", "fp32,bm6",
-                               "--epochs", "2", "--batch-size", "32",
-                               "--limit", "640", "--test-limit", "500",
-                               "--lr", "0.05", "--out", out])
+            code = cli.main(["--model", "mlp", "--formats", "fp32,bm6",
+                            "--epochs", "2", "--batch-size", "32",
+                            "--limit", "640", "--test-limit", "500",
+                            "--lr", "0.05", "--out", out])
             self.assertEqual(code, 0)
             with open(os.path.join(out, "mlp.json")) as f:
                 log = json.load(f)
@@ -45,10 +45,10 @@ class TinyRun(unittest.TestCase):
         # Same initial weights, same batches: PyTorch's eager steps and the
         # compiled FP32 steps give the same losses, step by step.
         with tempfile.TemporaryDirectory() as out:
-            code = train.main(["--model", "mlp", "--width", "32",
-                               "--formats", "torch,fp32", "--epochs", "1",
-                               "--batch-size", "32", "--limit", "320",
-                               "--test-limit", "500", "--out", out])
+            code = cli.main(["--model", "mlp", "--width", "32",
+                            "--formats", "torch,fp32", "--epochs", "1",
+                            "--batch-size", "32", "--limit", "320",
+                            "--test-limit", "500", "--out", out])
             self.assertEqual(code, 0)
             with open(os.path.join(out, "mlp-w32.json")) as f:
                 log = json.load(f)
@@ -61,8 +61,8 @@ class TinyRun(unittest.TestCase):
                                  - runs["torch"]["epoch_test_acc"][0]), 1 / 500)
 
     def test_model_names_are_the_models(self):
-        from bm import models
-        self.assertEqual(sorted(train.MODEL_NAMES), sorted(models.MODELS))
+        from bm.train import models
+        self.assertEqual(sorted(cli.MODEL_NAMES), sorted(models.MODELS))
 
     def test_scale_rule_reaches_the_step(self):
         # BM4 with fit for every quantize, and with fit for the errors
@@ -72,10 +72,10 @@ class TinyRun(unittest.TestCase):
         for scale in (["--scale", "floor"], ["--scale", "fit"],
                       ["--backward-scale", "fit"]):
             with tempfile.TemporaryDirectory() as out:
-                code = train.main(["--model", "mlp", "--formats", "bm4",
-                                   "--epochs", "1", "--batch-size", "32",
-                                   "--limit", "640", "--test-limit", "500",
-                                   "--out", out] + scale)
+                code = cli.main(["--model", "mlp", "--formats", "bm4",
+                                "--epochs", "1", "--batch-size", "32",
+                                "--limit", "640", "--test-limit", "500",
+                                "--out", out] + scale)
                 self.assertEqual(code, 0)
                 with open(os.path.join(out, "mlp.json")) as f:
                     run = json.load(f)["runs"][0]
@@ -97,32 +97,13 @@ class TinyRun(unittest.TestCase):
         self.assertFalse(np.array_equal(losses["--scale fit"],
                                         losses["--backward-scale fit"]))
 
-    def test_rewrite_options(self):
-        from bm.runner import rewrite_passes
-        # floor spells nothing new: the pipeline of a floor run is the one
-        # every earlier result was measured with.
-        self.assertEqual(rewrite_passes("bm5", "stochastic", "auto"),
-                         ["--bm-quantize-training=preset=bm5 rounding=stochastic "
-                          "loss-grad=auto"])
-        self.assertEqual(rewrite_passes("bm5", "stochastic", "auto", "floor"),
-                         rewrite_passes("bm5", "stochastic", "auto"))
-        self.assertEqual(rewrite_passes("bm4", "nearest", "bm", "fit",
-                                        backward_scale="floor"),
-                         ["--bm-quantize-training=preset=bm4 rounding=nearest "
-                          "loss-grad=bm scale=fit backward-scale=floor"])
-        self.assertEqual(rewrite_passes("fp32", scale="fit"), [])
-        with self.assertRaisesRegex(ValueError, "unknown scale 'ceil'"):
-            rewrite_passes("bm6", scale="ceil")
-        with self.assertRaisesRegex(ValueError, "unknown forward_scale"):
-            rewrite_passes("bm6", forward_scale="Fit")
-
     def test_unknown_scale_is_an_error(self):
         with self.assertRaises(SystemExit):
-            train.main(["--formats", "bm4", "--scale", "ceil"])
+            cli.main(["--formats", "bm4", "--scale", "ceil"])
 
     def test_unknown_format_is_an_error(self):
         with self.assertRaises(SystemExit):
-            train.main(["--formats", "fp32,bm7"])
+            cli.main(["--formats", "fp32,bm7"])
 
 
 if __name__ == "__main__":

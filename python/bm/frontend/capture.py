@@ -423,7 +423,7 @@ def capture_train_step(model, input_shape: Sequence[int], *, lr: float,
     return TrainStep(text, signature, gm)
 
 
-def _attr_dict(spec: TensorSpec, result=False) -> str:
+def _attr_dict(spec: TensorSpec) -> str:
     parts = ['bm.name = "%s"' % spec.name, 'bm.role = "%s"' % spec.role]
     return "{%s}" % ", ".join(parts)
 
@@ -458,7 +458,7 @@ def _module_text(body, func_name, arg_specs, res_specs, res_vals, signature,
         ty = "i64" if s.dtype == "i64" else tensor_type(s.shape, s.dtype)
         name = "%%arg%d" % i if s.role != "seed" else "%seed"
         args.append("    %s: %s %s" % (name, ty, _attr_dict(s)))
-    res = ["    %s %s" % (tensor_type(s.shape, s.dtype), _attr_dict(s, True))
+    res = ["    %s %s" % (tensor_type(s.shape, s.dtype), _attr_dict(s))
            for s in res_specs]
     lines.append("func.func @%s(\n%s)\n    -> (\n%s) {" % (
         func_name, ",\n".join(args), ",\n".join(res)))

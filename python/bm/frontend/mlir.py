@@ -71,9 +71,6 @@ class BodyBuilder:
         self.lines.append("%s%s = %s" % (self.indent, name, text))
         return name
 
-    def raw(self, text: str):
-        self.lines.append(self.indent + text)
-
     # arith helpers -------------------------------------------------------
     def cf(self, value: float) -> str:
         return self.op("arith.constant %s : f32" % f32_literal(value), "cst")

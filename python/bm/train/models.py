@@ -4,7 +4,7 @@ inputs, 10 classes).
 ``MODELS`` maps the names that ``python -m bm.train --model`` takes to
 constructors; every constructor takes ``width`` (the models' base width:
 hidden units, channels or embedding size) and builds its default without
-it."""
+it. :func:`build` builds one by name."""
 
 import torch
 from torch import nn
@@ -126,3 +126,9 @@ def vit(width=64, **kwargs):
 
 MODELS = {"mlp": mlp, "cnn": cnn, "resnet18": resnet18,
           "resnet18-cifar": resnet18_cifar, "vit": vit}
+
+
+def build(name, width=None):
+    """The model ``name`` of :data:`MODELS`, with base width ``width`` (None:
+    the model's own)."""
+    return MODELS[name]() if width is None else MODELS[name](width=width)

@@ -1,6 +1,6 @@
 """Train a PyTorch model with compiled FP32 or BM training steps.
 
-    from bm.runner import Runner
+    from bm.train.runner import Runner
     r = Runner(model, (64, 1, 28, 28), fmt="bm6", lr=0.05, momentum=0.9)
     loss = r.step(x, labels)          # numpy in, numpy weights kept inside
     acc = r.accuracy(x_test, y_test)  # compiled eval-mode forward pass
@@ -17,48 +17,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-FORMATS = ("fp32", "bm8", "bm6", "bm5", "bm4")
-
-
-LOSS_GRAD = ("auto", "fp32", "bm")
-
-SCALES = ("floor", "fit")
-
-
-def rewrite_passes(fmt: str, rounding: str = "stochastic",
-                   loss_grad: str = "auto", scale: str = "floor",
-                   forward_scale: Optional[str] = None,
-                   backward_scale: Optional[str] = None) -> list:
-    """bm-opt passes that turn the FP32 step into format `fmt`.
-    ``loss_grad``: the rewrite's loss-grad option (contractions reading the
-    loss gradient itself: "fp32" keeps them in FP32, "bm" quantizes them,
-    "auto" keeps them for bm5 and bm4; see docs/training.md).
-    ``scale``: the shared-exponent rule of every quantize, "floor" (the
-    paper's) or "fit" (docs/numerics.md); ``forward_scale`` (weights and
-    activations) and ``backward_scale`` (errors) override it per role."""
-    if fmt not in FORMATS:
-        raise ValueError("unknown format %r; use one of %s"
-                         % (fmt, ", ".join(FORMATS)))
-    if loss_grad not in LOSS_GRAD:
-        raise ValueError("unknown loss_grad %r; use one of %s"
-                         % (loss_grad, ", ".join(LOSS_GRAD)))
-    for name, value in (("scale", scale), ("forward_scale", forward_scale),
-                        ("backward_scale", backward_scale)):
-        if value is not None and value not in SCALES:
-            raise ValueError("unknown %s %r; use one of %s"
-                             % (name, value, ", ".join(SCALES)))
-    if fmt == "fp32":
-        return []
-    options = "preset=%s rounding=%s loss-grad=%s" % (fmt, rounding, loss_grad)
-    # Only rules other than the default are spelled out, so that a floor
-    # run compiles exactly the pass pipeline it always did.
-    if scale != "floor":
-        options += " scale=%s" % scale
-    if forward_scale is not None:
-        options += " forward-scale=%s" % forward_scale
-    if backward_scale is not None:
-        options += " backward-scale=%s" % backward_scale
-    return ["--bm-quantize-training=" + options]
+from bm import compiler
 
 
 class Runner:
@@ -85,11 +44,12 @@ class Runner:
         scales = dict(scale=scale, forward_scale=forward_scale,
                       backward_scale=backward_scale)
         self._step = self.step_module.compile(
-            passes=rewrite_passes(fmt, rounding, loss_grad, **scales))
+            passes=compiler.quantize_training_passes(fmt, rounding, loss_grad,
+                                                     **scales))
         # Inference in the trained format and scale rule, deterministic
         # rounding.
         self._forward = self.forward_module.compile(
-            passes=rewrite_passes(fmt, "nearest", **scales))
+            passes=compiler.quantize_training_passes(fmt, "nearest", **scales))
 
     def step(self, x, labels) -> float:
         """One SGD step on a batch; returns the loss."""

@@ -13,9 +13,6 @@ import numpy as np
 
 DEFAULT_DIR = "/usr/share/datasets/fashion-mnist"
 
-CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
-           "Shirt", "Sneaker", "Bag", "Ankle boot")
-
 _FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
@@ -72,12 +69,12 @@ def load(split="train", directory=None, limit=None):
     return x, labels.astype(np.int64)
 
 
-def batches(x, y, batch_size, rng=None, drop_last=True):
+def batches(x, y, batch_size, rng=None):
     """Yields (x, y) minibatches, shuffled when an ``rng`` is given. The
-    compiled step has a fixed batch size, so a short last batch is dropped
-    unless ``drop_last`` is False."""
+    compiled step has a fixed batch size, so a short last batch is
+    dropped."""
     order = np.arange(len(x)) if rng is None else rng.permutation(len(x))
-    stop = len(x) - (len(x) % batch_size if drop_last else 0)
+    stop = len(x) - len(x) % batch_size
     for start in range(0, stop, batch_size):
         idx = order[start:start + batch_size]
         yield x[idx], y[idx]

@@ -3,7 +3,7 @@
     /usr/bin/python3 -m bm.train --model mlp --formats fp32,bm6 --epochs 1
     /usr/bin/python3 -m bm.train --model resnet18 --formats bm6 --epochs 1
 
-Models (bm/models.py; --width sets the base width):
+Models (bm/train/models.py; --width sets the base width):
 
   mlp             784-256-10 MLP with ReLU (width: hidden units, 256)
   cnn             two 3x3 conv + max-pool layers and a linear layer
@@ -33,14 +33,12 @@ import time
 
 import numpy as np
 
-from bm.runner import FORMATS  # noqa: E402
+from bm import compiler, numerics
 
-# "torch": the FP32 reference trained by PyTorch in eager mode (same model,
-# initial weights and batches; bm.runner.TorchRunner).
-RUN_FORMATS = ("torch",) + FORMATS
+from .report import RUN_FORMATS, plot, run_name, scale_text, summarize
 
-# The keys of bm.models.MODELS (spelled out here so that --help does not
-# import torch).
+# The keys of bm.train.models.MODELS (spelled out here so that --help does
+# not import torch).
 MODEL_NAMES = ("mlp", "cnn", "resnet18", "resnet18-cifar", "vit")
 
 
@@ -71,8 +69,8 @@ class Progress:
 
 def train_one(args, fmt, seed, step_module, forward_module, data):
     import torch
-    from bm import data as bmdata
-    from bm.runner import Runner, TorchRunner
+    from . import data as bmdata
+    from .runner import Runner, TorchRunner
     (xtr, ytr), (xte, yte) = data
     torch.manual_seed(seed)
     if fmt == "torch":
@@ -114,78 +112,8 @@ def train_one(args, fmt, seed, step_module, forward_module, data):
 
 
 def build_model(args):
-    from bm import models
-    kwargs = {} if args.width is None else {"width": args.width}
-    return models.MODELS[args.model](**kwargs)
-
-
-def run_name(args):
-    """The model name, with the width when it is not the default."""
-    return args.model if args.width is None else "%s-w%d" % (args.model, args.width)
-
-
-def summarize(runs, args):
-    rows = []
-    by_fmt = {}
-    for r in runs:
-        by_fmt.setdefault(r["format"], []).append(r)
-    fp32 = by_fmt.get("fp32") or by_fmt.get("torch")
-    base = np.mean([r["epoch_test_acc"][-1] for r in fp32]) if fp32 else None
-    lines = ["| model | format | seeds | epochs | train loss | test accuracy (%) "
-             "| vs FP32 (points) | steps/s |",
-             "|---|---|---|---|---|---|---|---|"]
-    for fmt in [f for f in RUN_FORMATS if f in by_fmt]:
-        rs = by_fmt[fmt]
-        accs = np.array([r["epoch_test_acc"][-1] for r in rs]) * 100
-        loss = np.mean([r["final_train_loss"] for r in rs])
-        rate = np.mean([np.mean(r["steps_per_s"]) for r in rs])
-        # (rounded first, so that FP32 against itself reads +0.00, not -0.00)
-        delta = "" if base is None else "%+.2f" % (
-            round(accs.mean() - 100 * base, 2) + 0.0)
-        acc = "%.2f" % accs.mean() + (" ± %.2f" % accs.std() if len(rs) > 1 else "")
-        lines.append("| %s | %s | %d | %d | %.4f | %s | %s | %.1f |" % (
-            run_name(args), fmt, len(rs), args.epochs, loss, acc, delta, rate))
-        rows.append({"format": fmt, "test_acc": accs.tolist(), "loss": loss,
-                     "steps_per_s": rate})
-    return "\n".join(lines) + "\n", rows
-
-
-def plot(runs, args, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    for r in runs:
-        loss = np.array(r["loss"])
-        k = max(1, len(loss) // 100)
-        smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
-        label = "%s (seed %d)" % (r["format"], r["seed"])
-        ax1.plot(np.arange(len(smooth)) + k, smooth, label=label)
-        ax2.plot(np.arange(1, len(r["epoch_test_acc"]) + 1),
-                 100 * np.array(r["epoch_test_acc"]), marker="o", label=label)
-    ax1.set_xlabel("step")
-    ax1.set_ylabel("training loss (moving average)")
-    ax1.set_yscale("log")
-    ax2.set_xlabel("epoch")
-    ax2.set_ylabel("test accuracy (%)")
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.suptitle("Fashion-MNIST, %s, batch %d: FP32 vs Block Minifloat"
-                 % (run_name(args).upper(), args.batch_size))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def scale_text(args):
-    """The scale options of a run, e.g. "scale=fit" or
-    "scale=floor backward-scale=fit"."""
-    text = "scale=%s" % args.scale
-    for name in ("forward_scale", "backward_scale"):
-        if getattr(args, name) is not None:
-            text += " %s=%s" % (name.replace("_", "-"), getattr(args, name))
-    return text
+    from . import models
+    return models.build(args.model, args.width)
 
 
 def main(argv=None):
@@ -197,10 +125,11 @@ def main(argv=None):
     p.add_argument("--width", type=int, default=None,
                    help="the model's base width (default: the model's own)")
     p.add_argument("--formats", default="fp32,bm6",
-                   help="comma list of fp32, bm8, bm6, bm5, bm4 (compiled steps) "
+                   help="comma list of %s (compiled steps) "
                         "and torch (the FP32 step of PyTorch itself, eager; the "
                         "compiled FP32 step computes the same, more slowly for "
-                        "convolutions) (default fp32,bm6)")
+                        "convolutions) (default fp32,bm6)"
+                        % ", ".join(compiler.TRAINING_FORMATS))
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.05)
@@ -208,19 +137,19 @@ def main(argv=None):
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--seeds", default="0", help="comma list of seeds (default 0)")
     p.add_argument("--rounding", default="stochastic",
-                   choices=("stochastic", "nearest", "zero"))
+                   choices=numerics.ROUNDINGS)
     p.add_argument("--loss-grad", default="auto",
-                   choices=("auto", "fp32", "bm"),
+                   choices=compiler.LOSS_GRAD_OPTIONS,
                    help="contractions reading the loss gradient itself: "
                         "auto (FP32 for bm5/bm4), fp32 or bm (default auto)")
-    p.add_argument("--scale", default="floor", choices=("floor", "fit"),
+    p.add_argument("--scale", default="floor", choices=numerics.SCALES,
                    help="shared-exponent rule of every quantize: floor (the "
                         "paper's) or fit (no block maximum saturates; "
                         "docs/numerics.md) (default floor)")
-    p.add_argument("--forward-scale", default=None, choices=("floor", "fit"),
+    p.add_argument("--forward-scale", default=None, choices=numerics.SCALES,
                    help="scale rule of weights and activations (overrides "
                         "--scale)")
-    p.add_argument("--backward-scale", default=None, choices=("floor", "fit"),
+    p.add_argument("--backward-scale", default=None, choices=numerics.SCALES,
                    help="scale rule of errors (overrides --scale)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only the first N training images")
@@ -235,8 +164,8 @@ def main(argv=None):
     seeds = [int(s) for s in args.seeds.split(",")]
 
     import torch
-    from bm import data as bmdata
     from bm import frontend
+    from . import data as bmdata
     if "torch" not in formats:
         torch.set_num_threads(1)   # torch only traces
     data = (bmdata.load("train", args.data, args.limit),
@@ -272,6 +201,3 @@ def main(argv=None):
     print("wrote %s.md, %s.json, %s.png" % (stem, stem, stem))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
