@@ -420,7 +420,7 @@ def bench_step(example, fmt, rounds, mcpu, rng, threads, cpu=None):
     # and its quantizes alone, compiled the same way, on random data.
     import subprocess
     rewritten = subprocess.run(
-        [compiler.find_tools().bm_opt, "-", *rewrite_passes(fmt)], input=text,
+        [compiler.find_tools().bm_opt, "-", *compiler.quantize_training_passes(fmt)], input=text,
         capture_output=True, text=True, check=True).stdout
     parts = {}
     for part, quantize_only in (("bm ops", False), ("quantize", True)):
