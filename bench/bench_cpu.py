@@ -411,17 +411,18 @@ def bench_step(example, fmt, rounds, mcpu, rng, threads, cpu=None):
     batch = sig["batch_size"]
     libs = {}
     for name in ("fp32", fmt):
-        libs[name] = compiler.compile_module(text, mcpu=mcpu, cpu=cpu,
-                                             passes=compiler.quantize_training_passes(name),
-                                             use_cache=False)
+        libs[name] = compiler.compile_module(
+            text, mcpu=mcpu, cpu=cpu,
+            passes=compiler.quantize_training_passes(name), use_cache=False)
     args = step_arguments(sig, rng)
     fn = sig["function"]
     # The per-op-class split (bench/step_split.py): the step's bm ops alone
     # and its quantizes alone, compiled the same way, on random data.
     import subprocess
     rewritten = subprocess.run(
-        [compiler.find_tools().bm_opt, "-", *compiler.quantize_training_passes(fmt)], input=text,
-        capture_output=True, text=True, check=True).stdout
+        [compiler.find_tools().bm_opt, "-",
+         *compiler.quantize_training_passes(fmt)],
+        input=text, capture_output=True, text=True, check=True).stdout
     parts = {}
     for part, quantize_only in (("bm ops", False), ("quantize", True)):
         module, part_args = step_split.extract(rewritten, quantize_only)
