@@ -1,5 +1,6 @@
 // RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg))" | FileCheck %s
 // RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg{tile-matmuls=false}))" | FileCheck %s --check-prefix=NOMM
+// RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg{im2col-convs=false}))" | FileCheck %s --check-prefix=NOCONV
 
 // bm-vectorize-linalg: the float32 linalg ops of a training step, fused,
 // tiled and vectorized on tensors.
@@ -116,17 +117,40 @@ func.func @maxpool(%x: tensor<16x8x28x28xf32>) -> tensor<16x8x14x14xf32> {
 // CHECK-LABEL: func.func @left_alone
 // CHECK:         linalg.generic
 // CHECK:         linalg.batch_matmul
-// CHECK:         linalg.conv_2d_nchw_fchw
-// Left alone: dynamic shapes, transposed and batched matmuls, convolutions.
-func.func @left_alone(%x: tensor<?x8xf32>, %a: tensor<4x8x8xf32>, %i: tensor<1x1x6x6xf32>, %k: tensor<1x1x3x3xf32>, %o: tensor<1x1x4x4xf32>) -> (tensor<?x8xf32>, tensor<4x8x8xf32>, tensor<1x1x4x4xf32>) {
+// CHECK:         linalg.conv_2d_nhwc_hwcf
+// Left alone: dynamic shapes, transposed and batched matmuls, convolutions
+// other than NCHW / FCHW.
+func.func @left_alone(%x: tensor<?x8xf32>, %a: tensor<4x8x8xf32>, %i: tensor<1x6x6x1xf32>, %k: tensor<3x3x1x1xf32>, %o: tensor<1x4x4x1xf32>) -> (tensor<?x8xf32>, tensor<4x8x8xf32>, tensor<1x4x4x1xf32>) {
   %n = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<?x8xf32>) outs(%x : tensor<?x8xf32>) {
   ^bb0(%p: f32, %q: f32):
     %r = arith.negf %p : f32
     linalg.yield %r : f32
   } -> tensor<?x8xf32>
   %b = linalg.batch_matmul ins(%a, %a : tensor<4x8x8xf32>, tensor<4x8x8xf32>) outs(%a : tensor<4x8x8xf32>) -> tensor<4x8x8xf32>
-  %v = linalg.conv_2d_nchw_fchw ins(%i, %k : tensor<1x1x6x6xf32>, tensor<1x1x3x3xf32>) outs(%o : tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
-  return %n, %b, %v : tensor<?x8xf32>, tensor<4x8x8xf32>, tensor<1x1x4x4xf32>
+  %v = linalg.conv_2d_nhwc_hwcf ins(%i, %k : tensor<1x6x6x1xf32>, tensor<3x3x1x1xf32>) outs(%o : tensor<1x4x4x1xf32>) -> tensor<1x4x4x1xf32>
+  return %n, %b, %v : tensor<?x8xf32>, tensor<4x8x8xf32>, tensor<1x4x4x1xf32>
+}
+
+// An NCHW / FCHW convolution (stride 2): im2col into [N, C, KH, KW, OH, OW]
+// with strided window reads, then per image the filter [F, C*KH*KW] times
+// the image's columns [C*KH*KW, OH*OW] as a register tile (4 x 16 here),
+// summed over k = (c, kh, kw) in order with FMAs.
+// CHECK-LABEL: func.func @conv_im2col
+// CHECK-NOT:     linalg.conv
+// CHECK:         tensor.extract_slice %{{.*}} [1, 1, 4, 4] [1, 1, 2, 2] : tensor<1x1x7x7xf32> to tensor<4x4xf32>
+// CHECK:         %[[COL:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3], [4, 5]] : tensor<2x3x3x3x4x4xf32> into tensor<2x27x16xf32>
+// CHECK:         %[[W:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
+// CHECK:         scf.for %[[N:.*]] = %c0 to %c2 step %c1 iter_args(%{{.*}}) -> (tensor<2x4x16xf32>)
+// CHECK:           scf.for %[[K:.*]] = %c0 to %c27 step %c1
+// CHECK:             vector.transfer_read %[[W]][%c0, %[[K]]]
+// CHECK:             vector.transfer_read %[[COL]][%[[N]], %[[K]], %c0]
+// CHECK-COUNT-4:     vector.fma
+// CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [2, 4, 4, 4]
+// NOCONV-LABEL: func.func @conv_im2col
+// NOCONV:         linalg.conv_2d_nchw_fchw
+func.func @conv_im2col(%i: tensor<2x3x9x9xf32>, %k: tensor<4x3x3x3xf32>, %o: tensor<2x4x4x4xf32>) -> tensor<2x4x4x4xf32> {
+  %v = linalg.conv_2d_nchw_fchw {strides = dense<2> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>} ins(%i, %k : tensor<2x3x9x9xf32>, tensor<4x3x3x3xf32>) outs(%o : tensor<2x4x4x4xf32>) -> tensor<2x4x4x4xf32>
+  return %v : tensor<2x4x4x4xf32>
 }
 
 // A pad becomes a fill and a copy into the interior; the strided insertion

@@ -350,10 +350,16 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
       tile's accumulators stay in registers over a loop of outer products
       along k.
 
+    * a float32 `linalg.conv_2d_nchw_fchw` with static shapes (unless
+      `im2col-convs=false`) becomes an im2col copy ([N, C, KH, KW, OH, OW],
+      window reads) and, per image, a plain matmul of the filter
+      (F x C*KH*KW) by the image's columns, tiled as above.
+
     Float reductions of elementwise ops are reassociated within a tile; a
-    matmul sums each result in order of k (as fused multiply-adds); every
-    other result is the same as the scalar loops'. Ops with dynamic shapes,
-    transposed or batched matmuls and convolutions are left alone. Run it before `convert-bm-to-linalg`: the
+    matmul or convolution sums each result in its own order (k; c, kh, kw),
+    as fused multiply-adds; every other result is the same as the scalar
+    loops'. Ops with dynamic shapes, transposed or batched matmuls and
+    other convolutions are left alone. Run it before `convert-bm-to-linalg`: the
     linalg ops of a bm lowering (exact integer sums, run-ordered float
     conversions) must not be reassociated.
   }];
@@ -363,6 +369,10 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
     Option<"tileMatmuls", "tile-matmuls", "bool", /*default=*/"true",
            "Compute float32 linalg.matmul ops as register tiles of outer "
            "products (else leave them to the scalar loops)">,
+    Option<"im2colConvs", "im2col-convs", "bool", /*default=*/"true",
+           "Compute float32 linalg.conv_2d_nchw_fchw ops with static shapes "
+           "as im2col and a matmul per image (else leave them to the scalar "
+           "loops)">,
     Option<"minParallelElements", "min-parallel-elements", "int64_t",
            /*default=*/"131072",
            "Iterations from which an op is distributed over the cores "

@@ -683,6 +683,104 @@ void insertAsCopy(RewriterBase &rewriter, tensor::InsertSliceOp op) {
       op, [&] { op.getSourceMutable().assign(copy.getResult(0)); });
 }
 
+/// A float32 `linalg.conv_2d_nchw_fchw` with static shapes as im2col and
+/// one plain matmul per image (tiled as register tiles below):
+///
+///   col[n, c, kh, kw, oh, ow] = in[n, c, oh * sh + kh * dh, ow * sw + kw * dw]
+///   out[n] (F x OH*OW) += filter (F x C*KH*KW) * col[n] (C*KH*KW x OH*OW)
+///
+/// The im2col is a copy generic with window reads (tiled and vectorized
+/// like pooling's). Each result is summed in the order of (c, kh, kw), as
+/// the convolution's own loops do (as fused multiply-adds).
+LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
+                                 linalg::Conv2DNchwFchwOp conv) {
+  if (!conv.hasPureTensorSemantics())
+    return failure();
+  auto inType = cast<RankedTensorType>(conv.getInputs()[0].getType());
+  auto fType = cast<RankedTensorType>(conv.getInputs()[1].getType());
+  auto outType = cast<RankedTensorType>(conv.getOutputs()[0].getType());
+  if (!inType.hasStaticShape() || !fType.hasStaticShape() ||
+      !outType.hasStaticShape() || !inType.getElementType().isF32() ||
+      !fType.getElementType().isF32() || !outType.getElementType().isF32())
+    return failure();
+  int64_t n = outType.getDimSize(0), f = outType.getDimSize(1);
+  int64_t oh = outType.getDimSize(2), ow = outType.getDimSize(3);
+  int64_t c = fType.getDimSize(1), kh = fType.getDimSize(2),
+          kw = fType.getDimSize(3);
+  if (llvm::is_contained(outType.getShape(), 0) ||
+      llvm::is_contained(fType.getShape(), 0))
+    return failure();
+  SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
+  SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
+  Location loc = conv.getLoc();
+  MLIRContext *ctx = conv.getContext();
+  rewriter.setInsertionPoint(conv);
+
+  // The im2col: [N, C, KH, KW, OH, OW].
+  AffineExpr dn, dc, dkh, dkw, doh, dow;
+  bindDims(ctx, dn, dc, dkh, dkw, doh, dow);
+  AffineMap readMap = AffineMap::get(
+      6, 0,
+      {dn, dc, doh * strides[0] + dkh * dilations[0],
+       dow * strides[1] + dkw * dilations[1]},
+      ctx);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(6, ctx);
+  SmallVector<int64_t> colShape = {n, c, kh, kw, oh, ow};
+  Value colInit = tensor::EmptyOp::create(rewriter, loc, colShape,
+                                          rewriter.getF32Type());
+  auto im2col = linalg::GenericOp::create(
+      rewriter, loc, colInit.getType(), ValueRange{conv.getInputs()[0]},
+      ValueRange{colInit}, ArrayRef<AffineMap>{readMap, identity},
+      SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
+      [](OpBuilder &b, Location loc, ValueRange args) {
+        linalg::YieldOp::create(b, loc, args[0]);
+      });
+  int64_t ckk = c * kh * kw, pixels = oh * ow;
+  Value col = tensor::CollapseShapeOp::create(
+      rewriter, loc, RankedTensorType::get({n, ckk, pixels}, rewriter.getF32Type()),
+      im2col.getResult(0), SmallVector<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
+  Value filter = tensor::CollapseShapeOp::create(
+      rewriter, loc, RankedTensorType::get({f, ckk}, rewriter.getF32Type()),
+      conv.getInputs()[1], SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  SmallVector<ReassociationIndices> outGroups = {{0}, {1}, {2, 3}};
+  auto flatOutType = RankedTensorType::get({n, f, pixels}, rewriter.getF32Type());
+  Value acc = tensor::CollapseShapeOp::create(rewriter, loc, flatOutType,
+                                              conv.getOutputs()[0], outGroups);
+
+  // One matmul per image.
+  auto one = [&](int64_t v) { return rewriter.getIndexAttr(v); };
+  Value lb = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value ub = arith::ConstantIndexOp::create(rewriter, loc, n);
+  Value step = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  auto loop = scf::ForOp::create(
+      rewriter, loc, lb, ub, step, ValueRange{acc},
+      [&](OpBuilder &b, Location loc, Value img, ValueRange args) {
+        auto colSlice = tensor::ExtractSliceOp::create(
+            b, loc, RankedTensorType::get({ckk, pixels}, b.getF32Type()), col,
+            ArrayRef<OpFoldResult>{img, one(0), one(0)},
+            ArrayRef<OpFoldResult>{one(1), one(ckk), one(pixels)},
+            ArrayRef<OpFoldResult>{one(1), one(1), one(1)});
+        auto outSlice = tensor::ExtractSliceOp::create(
+            b, loc, RankedTensorType::get({f, pixels}, b.getF32Type()),
+            args[0], ArrayRef<OpFoldResult>{img, one(0), one(0)},
+            ArrayRef<OpFoldResult>{one(1), one(f), one(pixels)},
+            ArrayRef<OpFoldResult>{one(1), one(1), one(1)});
+        auto matmul = linalg::MatmulOp::create(
+            b, loc, ValueRange{filter, colSlice.getResult()},
+            ValueRange{outSlice.getResult()});
+        Value updated = tensor::InsertSliceOp::create(
+            b, loc, matmul.getResult(0), args[0],
+            ArrayRef<OpFoldResult>{img, one(0), one(0)},
+            ArrayRef<OpFoldResult>{one(1), one(f), one(pixels)},
+            ArrayRef<OpFoldResult>{one(1), one(1), one(1)});
+        scf::YieldOp::create(b, loc, updated);
+      });
+  Value result = tensor::ExpandShapeOp::create(rewriter, loc, outType,
+                                               loop.getResult(0), outGroups);
+  rewriter.replaceOp(conv, result);
+  return success();
+}
+
 /// Whether bm-vectorize-linalg leaves `op` to another lowering.
 bool isLeftAlone(Operation *op, bool tileMatmuls) {
   if (isPlainF32Matmul(op))
@@ -716,6 +814,12 @@ struct BMVectorizeLinalgPass
     // (the bufferized insertion would be a memref.copy into a strided view:
     // the runtime's element-by-element copy).
     IRRewriter rewriter(ctx);
+    if (im2colConvs) {
+      SmallVector<linalg::Conv2DNchwFchwOp> convs;
+      func.walk([&](linalg::Conv2DNchwFchwOp op) { convs.push_back(op); });
+      for (linalg::Conv2DNchwFchwOp conv : convs)
+        (void)convAsIm2colMatmul(rewriter, conv);
+    }
     {
       RewritePatternSet patterns(ctx);
       linalg::populateDecomposePadPatterns(patterns);
