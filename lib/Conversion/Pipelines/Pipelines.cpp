@@ -183,7 +183,7 @@ void mlir::bm::registerBMPipelines() {
         buildLowerToNVVMPipeline(pm, options);
         return success();
       },
-      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+      [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {
         optHandler(LowerToNVVMOptions());
       });
   PassPipelineRegistration<LowerToCPUOptions>(
