@@ -28,7 +28,8 @@
 // On the GPU, from convert-bm-to-gpu, which marks the tensor-core generics
 // bm.gpu_mma, to bufferization only the bm lowerings and cse run on
 // tensors, so that bm-map-to-gpu finds every operand of the kernel
-// (test/Conversion/BMToGPU/map-to-gpu-invalid.mlir: the error otherwise).
+// (test/Conversion/BMToGPU/map-to-gpu-invalid.mlir: the error it reports
+// for a generic that lost some).
 // RUN: bm-opt %s --bm-lower-to-gpu --dump-pass-pipeline -o /dev/null 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=GPU
 // GPU:      convert-bm-to-gpu{

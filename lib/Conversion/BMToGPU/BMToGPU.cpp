@@ -145,8 +145,8 @@ struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
         map({m, n})};
     auto kulischType = KulischType::get(context, kulischWidth);
     FormatAttr faAttr = lhsType.getFormat(), fbAttr = rhsType.getFormat();
-    // Marks of the fused matmul for bm-map-to-gpu (BMDialect.td): nothing
-    // but bufferization may rewrite the generic before that pass.
+    // Marks of the fused matmul (BMDialect.td); bm-map-to-gpu reads
+    // bm.gpu_mma and checks that the generic still has these operands.
     auto *dialect = context->getLoadedDialect<BMDialect>();
     SmallVector<NamedAttribute> attrs = {
         NamedAttribute(dialect->getGpuFusedMatmulAttrHelper().getName(),

@@ -73,14 +73,14 @@ def BM_Dialect : Dialect {
       `bm-vectorize-quantize` then leaves the generics scalar (same bits,
       slower) with a remark (test/Transforms/vectorize-quantize-fallback.mlir,
       and test/Conversion/pipeline-order.mlir for the pipeline).
-    * `bm.gpu_mma`: between `convert-bm-to-gpu` and bufferization only the
-      bm lowerings and `cse` run on tensors. `canonicalize` there can drop
-      inputs of the fused matmul generic that the tensor-core kernel reads;
-      `bm-map-to-gpu` then reports that the generic "does not have the fused
-      matmul operands" (test/Conversion/BMToGPU/map-to-gpu-invalid.mlir).
-      test/Conversion/pipeline-order.mlir checks the pipeline's order, and
-      the emulated GPU tests (test/GPU/emulated-matmul.test) run the
-      tensor-core kernel through the whole pipeline.
+    * `bm.gpu_mma`: the fused matmul generic it marks must reach
+      `bm-map-to-gpu` with the four run-buffer inputs that the tensor-core
+      kernel reads, so between `convert-bm-to-gpu` and bufferization only
+      the bm lowerings and `cse` run on tensors. A pass there that dropped
+      inputs would make `bm-map-to-gpu` report that the generic "does not
+      have the fused matmul operands"
+      (test/Conversion/BMToGPU/map-to-gpu-invalid.mlir);
+      test/Conversion/pipeline-order.mlir checks the pipeline's order.
   }];
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
