@@ -115,6 +115,11 @@ def ConvertBMToArith : Pass<"convert-bm-to-arith", "::mlir::ModuleOp"> {
     `bm.kulisch.to_f32` rounds `acc * 2^scale` once to float32 with integer
     operations only (numerics.md section 5). Scalar operands only; vector
     operands are reported as unsupported.
+
+    It is the last bm pass of both lowering pipelines, and drops the
+    `bm.role` marks of function arguments and results: no later pass reads
+    them, and tools without the bm dialect (`mlir-translate`,
+    `mlir-runner`) could not parse a `#bm.role` value in the lowered code.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"
