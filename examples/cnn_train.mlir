@@ -39,35 +39,35 @@
 //   #12  state      7.bias.momentum_buffer           tensor<10xf32>
 // bm.signature: {"format":"bm.train_step/1","function":"train_step","batch_size":16,"num_classes":10,"loss":"softmax cross-entropy, mean over the batch","labels":"one-hot (or probability) rows, f32 [batch, classes]","hyperparameters":{"lr":0.05,"momentum":0.9,"weight_decay":0.0005,"nesterov":false,"dampening":0.0},"arguments":[{"index":0,"name":"0.weight","role":"weight","shape":[8,1,3,3],"dtype":"f32"},{"index":1,"name":"0.bias","role":"weight","shape":[8],"dtype":"f32"},{"index":2,"name":"3.weight","role":"weight","shape":[16,8,3,3],"dtype":"f32"},{"index":3,"name":"3.bias","role":"weight","shape":[16],"dtype":"f32"},{"index":4,"name":"7.weight","role":"weight","shape":[10,784],"dtype":"f32"},{"index":5,"name":"7.bias","role":"weight","shape":[10],"dtype":"f32"},{"index":6,"name":"0.weight.momentum_buffer","role":"state","shape":[8,1,3,3],"dtype":"f32"},{"index":7,"name":"0.bias.momentum_buffer","role":"state","shape":[8],"dtype":"f32"},{"index":8,"name":"3.weight.momentum_buffer","role":"state","shape":[16,8,3,3],"dtype":"f32"},{"index":9,"name":"3.bias.momentum_buffer","role":"state","shape":[16],"dtype":"f32"},{"index":10,"name":"7.weight.momentum_buffer","role":"state","shape":[10,784],"dtype":"f32"},{"index":11,"name":"7.bias.momentum_buffer","role":"state","shape":[10],"dtype":"f32"},{"index":12,"name":"input","role":"activation","shape":[16,1,28,28],"dtype":"f32"},{"index":13,"name":"labels","role":"label","shape":[16,10],"dtype":"f32"},{"index":14,"name":"seed","role":"seed","shape":[],"dtype":"i64"}],"results":[{"index":0,"name":"loss","role":"loss","shape":[],"dtype":"f32"},{"index":1,"name":"0.weight","role":"weight","shape":[8,1,3,3],"dtype":"f32","updates":"0.weight"},{"index":2,"name":"0.bias","role":"weight","shape":[8],"dtype":"f32","updates":"0.bias"},{"index":3,"name":"3.weight","role":"weight","shape":[16,8,3,3],"dtype":"f32","updates":"3.weight"},{"index":4,"name":"3.bias","role":"weight","shape":[16],"dtype":"f32","updates":"3.bias"},{"index":5,"name":"7.weight","role":"weight","shape":[10,784],"dtype":"f32","updates":"7.weight"},{"index":6,"name":"7.bias","role":"weight","shape":[10],"dtype":"f32","updates":"7.bias"},{"index":7,"name":"0.weight.momentum_buffer","role":"state","shape":[8,1,3,3],"dtype":"f32","updates":"0.weight.momentum_buffer"},{"index":8,"name":"0.bias.momentum_buffer","role":"state","shape":[8],"dtype":"f32","updates":"0.bias.momentum_buffer"},{"index":9,"name":"3.weight.momentum_buffer","role":"state","shape":[16,8,3,3],"dtype":"f32","updates":"3.weight.momentum_buffer"},{"index":10,"name":"3.bias.momentum_buffer","role":"state","shape":[16],"dtype":"f32","updates":"3.bias.momentum_buffer"},{"index":11,"name":"7.weight.momentum_buffer","role":"state","shape":[10,784],"dtype":"f32","updates":"7.weight.momentum_buffer"},{"index":12,"name":"7.bias.momentum_buffer","role":"state","shape":[10],"dtype":"f32","updates":"7.bias.momentum_buffer"}]}
 func.func @train_step(
-    %arg0: tensor<8x1x3x3xf32> {bm.name = "0.weight", bm.role = "weight"},
-    %arg1: tensor<8xf32> {bm.name = "0.bias", bm.role = "weight"},
-    %arg2: tensor<16x8x3x3xf32> {bm.name = "3.weight", bm.role = "weight"},
-    %arg3: tensor<16xf32> {bm.name = "3.bias", bm.role = "weight"},
-    %arg4: tensor<10x784xf32> {bm.name = "7.weight", bm.role = "weight"},
-    %arg5: tensor<10xf32> {bm.name = "7.bias", bm.role = "weight"},
-    %arg6: tensor<8x1x3x3xf32> {bm.name = "0.weight.momentum_buffer", bm.role = "state"},
-    %arg7: tensor<8xf32> {bm.name = "0.bias.momentum_buffer", bm.role = "state"},
-    %arg8: tensor<16x8x3x3xf32> {bm.name = "3.weight.momentum_buffer", bm.role = "state"},
-    %arg9: tensor<16xf32> {bm.name = "3.bias.momentum_buffer", bm.role = "state"},
-    %arg10: tensor<10x784xf32> {bm.name = "7.weight.momentum_buffer", bm.role = "state"},
-    %arg11: tensor<10xf32> {bm.name = "7.bias.momentum_buffer", bm.role = "state"},
-    %arg12: tensor<16x1x28x28xf32> {bm.name = "input", bm.role = "activation"},
-    %arg13: tensor<16x10xf32> {bm.name = "labels", bm.role = "label"},
-    %seed: i64 {bm.name = "seed", bm.role = "seed"})
+    %arg0: tensor<8x1x3x3xf32> {bm.name = "0.weight", bm.role = #bm.role<weight>},
+    %arg1: tensor<8xf32> {bm.name = "0.bias", bm.role = #bm.role<weight>},
+    %arg2: tensor<16x8x3x3xf32> {bm.name = "3.weight", bm.role = #bm.role<weight>},
+    %arg3: tensor<16xf32> {bm.name = "3.bias", bm.role = #bm.role<weight>},
+    %arg4: tensor<10x784xf32> {bm.name = "7.weight", bm.role = #bm.role<weight>},
+    %arg5: tensor<10xf32> {bm.name = "7.bias", bm.role = #bm.role<weight>},
+    %arg6: tensor<8x1x3x3xf32> {bm.name = "0.weight.momentum_buffer", bm.role = #bm.role<state>},
+    %arg7: tensor<8xf32> {bm.name = "0.bias.momentum_buffer", bm.role = #bm.role<state>},
+    %arg8: tensor<16x8x3x3xf32> {bm.name = "3.weight.momentum_buffer", bm.role = #bm.role<state>},
+    %arg9: tensor<16xf32> {bm.name = "3.bias.momentum_buffer", bm.role = #bm.role<state>},
+    %arg10: tensor<10x784xf32> {bm.name = "7.weight.momentum_buffer", bm.role = #bm.role<state>},
+    %arg11: tensor<10xf32> {bm.name = "7.bias.momentum_buffer", bm.role = #bm.role<state>},
+    %arg12: tensor<16x1x28x28xf32> {bm.name = "input", bm.role = #bm.role<activation>},
+    %arg13: tensor<16x10xf32> {bm.name = "labels", bm.role = #bm.role<label>},
+    %seed: i64 {bm.name = "seed", bm.role = #bm.role<seed>})
     -> (
-    tensor<f32> {bm.name = "loss", bm.role = "loss"},
-    tensor<8x1x3x3xf32> {bm.name = "0.weight", bm.role = "weight"},
-    tensor<8xf32> {bm.name = "0.bias", bm.role = "weight"},
-    tensor<16x8x3x3xf32> {bm.name = "3.weight", bm.role = "weight"},
-    tensor<16xf32> {bm.name = "3.bias", bm.role = "weight"},
-    tensor<10x784xf32> {bm.name = "7.weight", bm.role = "weight"},
-    tensor<10xf32> {bm.name = "7.bias", bm.role = "weight"},
-    tensor<8x1x3x3xf32> {bm.name = "0.weight.momentum_buffer", bm.role = "state"},
-    tensor<8xf32> {bm.name = "0.bias.momentum_buffer", bm.role = "state"},
-    tensor<16x8x3x3xf32> {bm.name = "3.weight.momentum_buffer", bm.role = "state"},
-    tensor<16xf32> {bm.name = "3.bias.momentum_buffer", bm.role = "state"},
-    tensor<10x784xf32> {bm.name = "7.weight.momentum_buffer", bm.role = "state"},
-    tensor<10xf32> {bm.name = "7.bias.momentum_buffer", bm.role = "state"}) {
+    tensor<f32> {bm.name = "loss", bm.role = #bm.role<loss>},
+    tensor<8x1x3x3xf32> {bm.name = "0.weight", bm.role = #bm.role<weight>},
+    tensor<8xf32> {bm.name = "0.bias", bm.role = #bm.role<weight>},
+    tensor<16x8x3x3xf32> {bm.name = "3.weight", bm.role = #bm.role<weight>},
+    tensor<16xf32> {bm.name = "3.bias", bm.role = #bm.role<weight>},
+    tensor<10x784xf32> {bm.name = "7.weight", bm.role = #bm.role<weight>},
+    tensor<10xf32> {bm.name = "7.bias", bm.role = #bm.role<weight>},
+    tensor<8x1x3x3xf32> {bm.name = "0.weight.momentum_buffer", bm.role = #bm.role<state>},
+    tensor<8xf32> {bm.name = "0.bias.momentum_buffer", bm.role = #bm.role<state>},
+    tensor<16x8x3x3xf32> {bm.name = "3.weight.momentum_buffer", bm.role = #bm.role<state>},
+    tensor<16xf32> {bm.name = "3.bias.momentum_buffer", bm.role = #bm.role<state>},
+    tensor<10x784xf32> {bm.name = "7.weight.momentum_buffer", bm.role = #bm.role<state>},
+    tensor<10xf32> {bm.name = "7.bias.momentum_buffer", bm.role = #bm.role<state>}) {
   // convolution: aten.convolution.default
   %cst1 = arith.constant 0.0 : f32
   %pad2 = tensor.pad %arg12 low[0, 0, 1, 1] high[0, 0, 1, 1] {

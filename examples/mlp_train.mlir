@@ -31,27 +31,27 @@
 //   #8   state      2.bias.momentum_buffer           tensor<10xf32>
 // bm.signature: {"format":"bm.train_step/1","function":"train_step","batch_size":64,"num_classes":10,"loss":"softmax cross-entropy, mean over the batch","labels":"one-hot (or probability) rows, f32 [batch, classes]","hyperparameters":{"lr":0.1,"momentum":0.9,"weight_decay":0.0005,"nesterov":false,"dampening":0.0},"arguments":[{"index":0,"name":"0.weight","role":"weight","shape":[256,784],"dtype":"f32"},{"index":1,"name":"0.bias","role":"weight","shape":[256],"dtype":"f32"},{"index":2,"name":"2.weight","role":"weight","shape":[10,256],"dtype":"f32"},{"index":3,"name":"2.bias","role":"weight","shape":[10],"dtype":"f32"},{"index":4,"name":"0.weight.momentum_buffer","role":"state","shape":[256,784],"dtype":"f32"},{"index":5,"name":"0.bias.momentum_buffer","role":"state","shape":[256],"dtype":"f32"},{"index":6,"name":"2.weight.momentum_buffer","role":"state","shape":[10,256],"dtype":"f32"},{"index":7,"name":"2.bias.momentum_buffer","role":"state","shape":[10],"dtype":"f32"},{"index":8,"name":"input","role":"activation","shape":[64,784],"dtype":"f32"},{"index":9,"name":"labels","role":"label","shape":[64,10],"dtype":"f32"},{"index":10,"name":"seed","role":"seed","shape":[],"dtype":"i64"}],"results":[{"index":0,"name":"loss","role":"loss","shape":[],"dtype":"f32"},{"index":1,"name":"0.weight","role":"weight","shape":[256,784],"dtype":"f32","updates":"0.weight"},{"index":2,"name":"0.bias","role":"weight","shape":[256],"dtype":"f32","updates":"0.bias"},{"index":3,"name":"2.weight","role":"weight","shape":[10,256],"dtype":"f32","updates":"2.weight"},{"index":4,"name":"2.bias","role":"weight","shape":[10],"dtype":"f32","updates":"2.bias"},{"index":5,"name":"0.weight.momentum_buffer","role":"state","shape":[256,784],"dtype":"f32","updates":"0.weight.momentum_buffer"},{"index":6,"name":"0.bias.momentum_buffer","role":"state","shape":[256],"dtype":"f32","updates":"0.bias.momentum_buffer"},{"index":7,"name":"2.weight.momentum_buffer","role":"state","shape":[10,256],"dtype":"f32","updates":"2.weight.momentum_buffer"},{"index":8,"name":"2.bias.momentum_buffer","role":"state","shape":[10],"dtype":"f32","updates":"2.bias.momentum_buffer"}]}
 func.func @train_step(
-    %arg0: tensor<256x784xf32> {bm.name = "0.weight", bm.role = "weight"},
-    %arg1: tensor<256xf32> {bm.name = "0.bias", bm.role = "weight"},
-    %arg2: tensor<10x256xf32> {bm.name = "2.weight", bm.role = "weight"},
-    %arg3: tensor<10xf32> {bm.name = "2.bias", bm.role = "weight"},
-    %arg4: tensor<256x784xf32> {bm.name = "0.weight.momentum_buffer", bm.role = "state"},
-    %arg5: tensor<256xf32> {bm.name = "0.bias.momentum_buffer", bm.role = "state"},
-    %arg6: tensor<10x256xf32> {bm.name = "2.weight.momentum_buffer", bm.role = "state"},
-    %arg7: tensor<10xf32> {bm.name = "2.bias.momentum_buffer", bm.role = "state"},
-    %arg8: tensor<64x784xf32> {bm.name = "input", bm.role = "activation"},
-    %arg9: tensor<64x10xf32> {bm.name = "labels", bm.role = "label"},
-    %seed: i64 {bm.name = "seed", bm.role = "seed"})
+    %arg0: tensor<256x784xf32> {bm.name = "0.weight", bm.role = #bm.role<weight>},
+    %arg1: tensor<256xf32> {bm.name = "0.bias", bm.role = #bm.role<weight>},
+    %arg2: tensor<10x256xf32> {bm.name = "2.weight", bm.role = #bm.role<weight>},
+    %arg3: tensor<10xf32> {bm.name = "2.bias", bm.role = #bm.role<weight>},
+    %arg4: tensor<256x784xf32> {bm.name = "0.weight.momentum_buffer", bm.role = #bm.role<state>},
+    %arg5: tensor<256xf32> {bm.name = "0.bias.momentum_buffer", bm.role = #bm.role<state>},
+    %arg6: tensor<10x256xf32> {bm.name = "2.weight.momentum_buffer", bm.role = #bm.role<state>},
+    %arg7: tensor<10xf32> {bm.name = "2.bias.momentum_buffer", bm.role = #bm.role<state>},
+    %arg8: tensor<64x784xf32> {bm.name = "input", bm.role = #bm.role<activation>},
+    %arg9: tensor<64x10xf32> {bm.name = "labels", bm.role = #bm.role<label>},
+    %seed: i64 {bm.name = "seed", bm.role = #bm.role<seed>})
     -> (
-    tensor<f32> {bm.name = "loss", bm.role = "loss"},
-    tensor<256x784xf32> {bm.name = "0.weight", bm.role = "weight"},
-    tensor<256xf32> {bm.name = "0.bias", bm.role = "weight"},
-    tensor<10x256xf32> {bm.name = "2.weight", bm.role = "weight"},
-    tensor<10xf32> {bm.name = "2.bias", bm.role = "weight"},
-    tensor<256x784xf32> {bm.name = "0.weight.momentum_buffer", bm.role = "state"},
-    tensor<256xf32> {bm.name = "0.bias.momentum_buffer", bm.role = "state"},
-    tensor<10x256xf32> {bm.name = "2.weight.momentum_buffer", bm.role = "state"},
-    tensor<10xf32> {bm.name = "2.bias.momentum_buffer", bm.role = "state"}) {
+    tensor<f32> {bm.name = "loss", bm.role = #bm.role<loss>},
+    tensor<256x784xf32> {bm.name = "0.weight", bm.role = #bm.role<weight>},
+    tensor<256xf32> {bm.name = "0.bias", bm.role = #bm.role<weight>},
+    tensor<10x256xf32> {bm.name = "2.weight", bm.role = #bm.role<weight>},
+    tensor<10xf32> {bm.name = "2.bias", bm.role = #bm.role<weight>},
+    tensor<256x784xf32> {bm.name = "0.weight.momentum_buffer", bm.role = #bm.role<state>},
+    tensor<256xf32> {bm.name = "0.bias.momentum_buffer", bm.role = #bm.role<state>},
+    tensor<10x256xf32> {bm.name = "2.weight.momentum_buffer", bm.role = #bm.role<state>},
+    tensor<10xf32> {bm.name = "2.bias.momentum_buffer", bm.role = #bm.role<state>}) {
   // transpose: aten.transpose.int
   %e1 = tensor.empty() : tensor<784x256xf32>
   %tr2 = linalg.transpose ins(%arg0 : tensor<256x784xf32>) outs(%e1 : tensor<784x256xf32>) permutation = [1, 0]

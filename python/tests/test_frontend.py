@@ -328,13 +328,15 @@ class FrontendTest(unittest.TestCase):
         self.assertEqual(res[9:], [("grad", n) for _, n in args[:4]])
         text = self.mlp_step.mlir
         self.assertIn('%arg0: tensor<256x784xf32> {bm.name = "0.weight", '
-                      'bm.role = "weight"}', text)
+                      'bm.role = #bm.role<weight>}', text)
         self.assertIn('%arg8: tensor<64x784xf32> {bm.name = "input", '
-                      'bm.role = "activation"}', text)
+                      'bm.role = #bm.role<activation>}', text)
         self.assertIn('%arg9: tensor<64x10xf32> {bm.name = "labels", '
-                      'bm.role = "label"}', text)
-        self.assertIn('%seed: i64 {bm.name = "seed", bm.role = "seed"}', text)
-        self.assertIn('tensor<f32> {bm.name = "loss", bm.role = "loss"}', text)
+                      'bm.role = #bm.role<label>}', text)
+        self.assertIn('%seed: i64 {bm.name = "seed", '
+                      'bm.role = #bm.role<seed>}', text)
+        self.assertIn('tensor<f32> {bm.name = "loss", '
+                      'bm.role = #bm.role<loss>}', text)
         self.assertEqual(frontend.signature_from_mlir(text), sig)
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "step.mlir")

@@ -113,7 +113,7 @@ class Form:
 def module(name, a_shape, b_shape, init_shape, body, prologue=""):
     return f"""
 func.func @{name}(%a: {tensor(a_shape)}, %b: {tensor(b_shape)},
-                  %init: {tensor(init_shape)}, %seed: i64 {{bm.role = "seed"}})
+                  %init: {tensor(init_shape)}, %seed: i64 {{bm.role = #bm.role<seed>}})
     -> {tensor(init_shape)} {{
 {prologue}  %r = {body} outs(%init : {tensor(init_shape)}) -> {tensor(init_shape)}
   return %r : {tensor(init_shape)}
@@ -320,7 +320,7 @@ def matmul_forms():
         f"  %s3 = linalg.batch_matmul ins(%q3, %kt3 : {tensor((6, 10, 64))}, {tensor((6, 64, 12))}) outs(%i3 : {tensor((6, 10, 12))}) -> {tensor((6, 10, 12))}\n")
     text = f"""
 func.func @bmm_scores(%a: {tensor(a)}, %b: {tensor(b)}, %init: {tensor(c)},
-                      %seed: i64 {{bm.role = "seed"}}) -> {tensor(c)} {{
+                      %seed: i64 {{bm.role = #bm.role<seed>}}) -> {tensor(c)} {{
 {prologue}  %r = tensor.expand_shape %s3 [[0, 1], [2], [3]] output_shape [2, 3, 10, 12] : {tensor((6, 10, 12))} into {tensor(c)}
   return %r : {tensor(c)}
 }}

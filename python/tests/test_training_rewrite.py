@@ -26,9 +26,9 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 from bm import compiler  # noqa: E402
 
 GEMM = """
-func.func @gemm(%a: tensor<64x200xf32> {bm.role = "activation"},
-                %b: tensor<200x48xf32> {bm.role = "weight"},
-                %seed: i64 {bm.role = "seed"}) -> tensor<64x48xf32> {
+func.func @gemm(%a: tensor<64x200xf32> {bm.role = #bm.role<activation>},
+                %b: tensor<200x48xf32> {bm.role = #bm.role<weight>},
+                %seed: i64 {bm.role = #bm.role<seed>}) -> tensor<64x48xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<64x48xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<64x48xf32>) -> tensor<64x48xf32>

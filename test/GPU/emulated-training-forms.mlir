@@ -28,8 +28,8 @@
 #id2 = affine_map<(a, b) -> (a, b)>
 
 // NHWC x FHWC, zero pad 1, stride 2.
-func.func @nhwc(%x: tensor<2x7x7x56xf32>, %w: tensor<8x3x3x56xf32> {bm.role = "weight"},
-                %init: tensor<2x4x4x8xf32>, %seed: i64 {bm.role = "seed"}) -> tensor<2x4x4x8xf32> {
+func.func @nhwc(%x: tensor<2x7x7x56xf32>, %w: tensor<8x3x3x56xf32> {bm.role = #bm.role<weight>},
+                %init: tensor<2x4x4x8xf32>, %seed: i64 {bm.role = #bm.role<seed>}) -> tensor<2x4x4x8xf32> {
   %zero = arith.constant 0.0 : f32
   %p = tensor.pad %x low[0, 1, 1, 0] high[0, 1, 1, 0] {
   ^bb0(%i: index, %j: index, %k: index, %l: index):
@@ -41,16 +41,16 @@ func.func @nhwc(%x: tensor<2x7x7x56xf32>, %w: tensor<8x3x3x56xf32> {bm.role = "w
 }
 
 // NHWC x HWCF.
-func.func @hwcf(%x: tensor<2x7x7x56xf32>, %w: tensor<3x3x56x8xf32> {bm.role = "weight"},
-                %init: tensor<2x5x5x8xf32>, %seed: i64 {bm.role = "seed"}) -> tensor<2x5x5x8xf32> {
+func.func @hwcf(%x: tensor<2x7x7x56xf32>, %w: tensor<3x3x56x8xf32> {bm.role = #bm.role<weight>},
+                %init: tensor<2x5x5x8xf32>, %seed: i64 {bm.role = #bm.role<seed>}) -> tensor<2x5x5x8xf32> {
   %y = linalg.conv_2d_nhwc_hwcf ins(%x, %w : tensor<2x7x7x56xf32>, tensor<3x3x56x8xf32>) outs(%init : tensor<2x5x5x8xf32>) -> tensor<2x5x5x8xf32>
   return %y : tensor<2x5x5x8xf32>
 }
 
 // A weight broadcast over two batch dims (collapsed to one) of a
 // transposed rhs: "mk,bhnk->bhmn".
-func.func @bcast(%w: tensor<12x56xf32> {bm.role = "weight"}, %x: tensor<2x3x10x56xf32>,
-                 %init: tensor<2x3x12x10xf32>, %seed: i64 {bm.role = "seed"}) -> tensor<2x3x12x10xf32> {
+func.func @bcast(%w: tensor<12x56xf32> {bm.role = #bm.role<weight>}, %x: tensor<2x3x10x56xf32>,
+                 %init: tensor<2x3x12x10xf32>, %seed: i64 {bm.role = #bm.role<seed>}) -> tensor<2x3x12x10xf32> {
   %r = linalg.contract indexing_maps = [affine_map<(b, h, m, n, k) -> (m, k)>, affine_map<(b, h, m, n, k) -> (b, h, n, k)>, affine_map<(b, h, m, n, k) -> (b, h, m, n)>]
       ins(%w, %x : tensor<12x56xf32>, tensor<2x3x10x56xf32>) outs(%init : tensor<2x3x12x10xf32>) -> tensor<2x3x12x10xf32>
   return %r : tensor<2x3x12x10xf32>

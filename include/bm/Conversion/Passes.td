@@ -101,7 +101,7 @@ def BMTileParallel : Pass<"bm-tile-parallel", "::mlir::func::FuncOp"> {
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::tensor::TensorDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",
-    "::mlir::affine::AffineDialect"
+    "::mlir::affine::AffineDialect", "::mlir::bm::BMDialect"
   ];
 }
 
@@ -115,6 +115,11 @@ def ConvertBMToArith : Pass<"convert-bm-to-arith", "::mlir::ModuleOp"> {
     `bm.kulisch.to_f32` rounds `acc * 2^scale` once to float32 with integer
     operations only (numerics.md section 5). Scalar operands only; vector
     operands are reported as unsupported.
+
+    It is the last bm pass of both lowering pipelines, and drops the
+    `bm.role` marks of function arguments and results: no later pass reads
+    them, and tools without the bm dialect (`mlir-translate`,
+    `mlir-runner`) could not parse a `#bm.role` value in the lowered code.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"
@@ -235,7 +240,7 @@ def ConvertBMToGPU : Pass<"convert-bm-to-gpu", "::mlir::ModuleOp"> {
     With `mma` (default), when both integer forms are `i8` (e2m3, e2m2,
     e2m1, e3m0, ...) and the Kulisch width is at most 32 bits, the runs are
     padded to a multiple of 32, B is laid out `[batch?, N, runs, L]` and the
-    generic is marked `bm.gpu.mma`: `bm-map-to-gpu` then emits an int8
+    generic is marked `bm.gpu_mma`: `bm-map-to-gpu` then emits an int8
     tensor-core kernel (`nvvm.mma.sync` m16n8k32, s32 accumulators, one
     exact sum per run) for it. Its body stays the scalar reference.
 
@@ -271,7 +276,7 @@ def BMMapToGPU : Pass<"bm-map-to-gpu", "::mlir::ModuleOp"> {
       idempotent, associative and commutative (max, min, and, or: quantize's
       block maximum) one thread per (block, index along the first blocked
       dimension) computes a partial result and a second loop combines them;
-    * a `bm.gpu.mma` matmul (see `convert-bm-to-gpu`) becomes an int8
+    * a `bm.gpu_mma` matmul (see `convert-bm-to-gpu`) becomes an int8
       tensor-core kernel unless `mma=false`;
     * every other linalg op becomes `scf.parallel` over its parallel
       dimensions with sequential `scf.for` loops for its reductions inside;
@@ -294,14 +299,14 @@ def BMMapToGPU : Pass<"bm-map-to-gpu", "::mlir::ModuleOp"> {
     Option<"hostShared", "host-shared", "bool", /*default=*/"false",
            "Allocate host-shared (managed) memory; allow host accesses">,
     Option<"mma", "mma", "bool", /*default=*/"true",
-           "Emit the tensor-core kernel for bm.gpu.mma matmuls">
+           "Emit the tensor-core kernel for bm.gpu_mma matmuls">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect",
     "::mlir::vector::VectorDialect", "::mlir::NVVM::NVVMDialect",
-    "::mlir::LLVM::LLVMDialect"
+    "::mlir::LLVM::LLVMDialect", "::mlir::bm::BMDialect"
   ];
 }
 

@@ -87,7 +87,10 @@ void markParallel(OpBuilder &b, const KernelContext &kc, Value packed) {
     return;
   // (Packing in vector code, packBRows, has its own scf.forall.)
   if (auto op = packed.getDefiningOp<linalg::GenericOp>())
-    op->setAttr(kTileParallelAttr, b.getI64IntegerAttr(kc.g.nb + 1));
+    b.getContext()
+        ->getLoadedDialect<BMDialect>()
+        ->getTileParallelAttrHelper()
+        .setAttr(op, b.getI64IntegerAttr(kc.g.nb + 1));
 }
 
 Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,

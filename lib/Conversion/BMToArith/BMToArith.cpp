@@ -181,8 +181,25 @@ struct ConvertBMToArithPass
       mlir::emitError(getOperation().getLoc(),
                       "convert-bm-to-arith: could not lower every FMA-unit "
                       "op (see the diagnostics above)");
-      signalPassFailure();
+      return signalPassFailure();
     }
+    dropRoles();
+  }
+
+  /// The `bm.role` marks of function arguments and results end here: no
+  /// pass after this one reads them, and tools without the bm dialect
+  /// (mlir-translate, mlir-runner) cannot parse a #bm.role value.
+  void dropRoles() {
+    auto *dialect = getContext().getLoadedDialect<BMDialect>();
+    if (!dialect)
+      return;
+    StringAttr role = dialect->getRoleAttrHelper().getName();
+    getOperation().walk([&](FunctionOpInterface func) {
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+        func.removeArgAttr(i, role);
+      for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+        func.removeResultAttr(i, role);
+    });
   }
 };
 

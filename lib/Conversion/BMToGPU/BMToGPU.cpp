@@ -145,11 +145,15 @@ struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
         map({m, n})};
     auto kulischType = KulischType::get(context, kulischWidth);
     FormatAttr faAttr = lhsType.getFormat(), fbAttr = rhsType.getFormat();
+    // Marks of the fused matmul (BMDialect.td); bm-map-to-gpu reads
+    // bm.gpu_mma and checks that the generic still has these operands.
+    auto *dialect = context->getLoadedDialect<BMDialect>();
     SmallVector<NamedAttribute> attrs = {
-        rewriter.getNamedAttr(kFusedMatmulAttrName, rewriter.getUnitAttr())};
+        NamedAttribute(dialect->getGpuFusedMatmulAttrHelper().getName(),
+                       rewriter.getUnitAttr())};
     if (useMma)
-      attrs.push_back(
-          rewriter.getNamedAttr(kMmaAttrName, rewriter.getUnitAttr()));
+      attrs.push_back(NamedAttribute(dialect->getGpuMmaAttrHelper().getName(),
+                                     rewriter.getUnitAttr()));
     Value result =
         linalg::GenericOp::create(
             rewriter, loc, init.getType(),

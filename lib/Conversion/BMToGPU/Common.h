@@ -21,13 +21,6 @@
 
 namespace mlir::bm::gpu_lowering {
 
-/// Attribute marking a fused matmul generic whose int8 operands the
-/// tensor-core kernel may compute (set by convert-bm-to-gpu, read by
-/// bm-map-to-gpu).
-constexpr llvm::StringLiteral kMmaAttrName = "bm.gpu.mma";
-/// Attribute marking every fused matmul generic (scalar or mma).
-constexpr llvm::StringLiteral kFusedMatmulAttrName = "bm.gpu.fused_matmul";
-
 /// K padding of the tensor-core layout: one m16n8k32 step.
 constexpr int64_t kMmaK = 32;
 

@@ -644,6 +644,8 @@ struct BMMapToGPUPass
     }
 
     // 2. Linalg ops -> kernels or parallel loops.
+    BMDialect::GpuMmaAttrHelper gpuMma =
+        func->getContext()->getLoadedDialect<BMDialect>()->getGpuMmaAttrHelper();
     SmallVector<linalg::LinalgOp> linalgOps;
     func.walk<WalkOrder::PreOrder>([&](Operation *op) {
       if (isa<gpu::LaunchOp>(op))
@@ -659,7 +661,7 @@ struct BMMapToGPUPass
         return op.emitOpError(
             "on tensors reached bm-map-to-gpu; run bufferization first");
       auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-      if (generic && mma && generic->hasAttr(kMmaAttrName)) {
+      if (generic && mma && gpuMma.isAttrPresent(generic)) {
         if (failed(emitMmaMatmul(rewriter, generic)))
           return failure();
         continue;

@@ -53,6 +53,9 @@ using namespace mlir::bm::gpu_lowering;
 using namespace mlir::bm::lowering;
 
 namespace {
+/// The mark of convert-bm-to-gpu that selects this kernel.
+constexpr llvm::StringLiteral kMmaAttrName =
+    BMDialect::GpuMmaAttrHelper::getNameStr();
 constexpr int64_t kWarpsPerBlock = 4; // along M
 constexpr int64_t kTilesN = 4;        // m16n8 tiles per warp along N
 constexpr int64_t kTileM = 16, kTileN = 8;

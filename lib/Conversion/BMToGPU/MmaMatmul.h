@@ -8,7 +8,7 @@
 
 namespace mlir::bm::gpu_lowering {
 
-/// Replaces `op`, a bufferized fused matmul generic marked `bm.gpu.mma` by
+/// Replaces `op`, a bufferized fused matmul generic marked `bm.gpu_mma` by
 /// convert-bm-to-gpu, with a gpu.launch that computes it with
 /// nvvm.mma.sync m16n8k32 (s8 x s8 -> s32): every run of every output is
 /// summed exactly in an s32 accumulator, converted once (integer numerics)

@@ -86,10 +86,6 @@ namespace {
 // bm.quantize
 //===----------------------------------------------------------------------===//
 
-/// Marks the codes generic of a lowered bm.quantize for
-/// bm-vectorize-quantize: {e, m, rounding, scale, block}.
-constexpr llvm::StringLiteral kQuantizeAttrName = "bm.quant_codes";
-
 struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -129,9 +125,7 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
             .getResult(0);
 
     // 2. The biases, by the op's scale rule.
-    ::bm::numerics::ScaleRule scaleRule =
-        op.getScale() == ScaleRule::fit ? ::bm::numerics::ScaleRule::Fit
-                                        : ::bm::numerics::ScaleRule::Floor;
+    ::bm::numerics::ScaleRule scaleRule = toNumerics(op.getScale());
     AffineMap gridIdentity = rewriter.getMultiDimIdentityMap(grid.size());
     SmallVector<IteratorType> gridParallel(grid.size(),
                                            IteratorType::parallel);
@@ -149,18 +143,7 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
 
     // 3. The codes (section 3). Stochastic rounding draws the random word
     //    of the element's row-major linear index.
-    ::bm::numerics::Rounding rounding;
-    switch (op.getRounding()) {
-    case Rounding::nearest:
-      rounding = ::bm::numerics::Rounding::Nearest;
-      break;
-    case Rounding::zero:
-      rounding = ::bm::numerics::Rounding::Zero;
-      break;
-    case Rounding::stochastic:
-      rounding = ::bm::numerics::Rounding::Stochastic;
-      break;
-    }
+    ::bm::numerics::Rounding rounding = toNumerics(op.getRounding());
     Value seed = op.getSeed() ? adaptor.getSeed().front() : Value();
     RankedTensorType codesType = type.getCodesType();
     Value codesInit =
@@ -194,19 +177,9 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
             });
     // What bm-vectorize-quantize (CPU) needs to rebuild the three ops as
     // vector loops; the GPU lowering maps the generics as they are.
-    codesOp->setAttr(
-        kQuantizeAttrName,
-        rewriter.getDictionaryAttr(
-            {rewriter.getNamedAttr("e", rewriter.getI64IntegerAttr(format.e)),
-             rewriter.getNamedAttr("m", rewriter.getI64IntegerAttr(format.m)),
-             rewriter.getNamedAttr(
-                 "rounding",
-                 rewriter.getStringAttr(stringifyRounding(op.getRounding()))),
-             rewriter.getNamedAttr(
-                 "scale",
-                 rewriter.getStringAttr(stringifyScaleRule(op.getScale()))),
-             rewriter.getNamedAttr(
-                 "block", rewriter.getDenseI64ArrayAttr(type.getBlock()))}));
+    context->getLoadedDialect<BMDialect>()->getQuantCodesAttrHelper().setAttr(
+        codesOp, QuantCodesAttr::get(context, type.getFormat(), type.getBlock(),
+                                     op.getRounding(), op.getScale()));
     Value codes = codesOp.getResult(0);
 
     rewriter.replaceOpWithMultiple(op, {{codes, biases}});
@@ -412,8 +385,11 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
                                         args[1], faAttr, fbAttr);
               linalg::YieldOp::create(b, loc, acc);
             },
-            ArrayRef<NamedAttribute>{rewriter.getNamedAttr(
-                kRunSumsAttrName, rewriter.getUnitAttr())})
+            ArrayRef<NamedAttribute>{NamedAttribute(
+                context->getLoadedDialect<BMDialect>()
+                    ->getRunSumsAttrHelper()
+                    .getName(),
+                rewriter.getUnitAttr())})
             .getResult(0);
 
     // Step 4: convert each run once and add in run order. The run loop is

@@ -31,28 +31,30 @@ namespace {
 struct BMTileParallelPass
     : public mlir::bm::impl::BMTileParallelBase<BMTileParallelPass> {
   void runOnOperation() override {
+    auto *dialect = getContext().getLoadedDialect<BMDialect>();
+    BMDialect::TileParallelAttrHelper tileParallel =
+        dialect->getTileParallelAttrHelper();
     SmallVector<std::pair<linalg::LinalgOp, int64_t>> marked;
     bool bad = false;
     getOperation().walk([&](linalg::LinalgOp op) {
-      Attribute mark = op->getAttr(mlir::bm::kTileParallelAttr);
+      Attribute mark = op->getAttr(tileParallel.getName());
       if (!mark)
         return;
-      auto dims = dyn_cast<IntegerAttr>(mark);
-      if (!dims || dims.getInt() < 1) {
-        op->emitError() << "'" << mlir::bm::kTileParallelAttr
-                        << "' must be a positive integer (the number of "
-                           "leading loops to tile into scf.forall), got "
-                        << mark;
+      // The dialect's check, also when the input was parsed before the bm
+      // dialect was loaded (and so was not verified).
+      if (failed(dialect->verifyOperationAttribute(
+              op, NamedAttribute(tileParallel.getName(), mark)))) {
         bad = true;
         return;
       }
-      marked.push_back(std::make_pair(op, dims.getInt()));
+      marked.push_back(
+          std::make_pair(op, tileParallel.getAttr(op).getInt()));
     });
     if (bad)
       return signalPassFailure();
     IRRewriter rewriter(&getContext());
     for (auto [op, dims] : marked) {
-      op->removeAttr(mlir::bm::kTileParallelAttr);
+      tileParallel.removeAttr(op);
       auto tileable = cast<TilingInterface>(op.getOperation());
       unsigned loops = op.getNumLoops();
       SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();

@@ -85,10 +85,10 @@ struct BMExportSignaturesPass
           << output << "': " << error;
       return signalPassFailure();
     }
-    std::optional<std::string> blocker = bm::findResultWithoutStaticShape(module);
+    std::optional<std::string> blocker = mlir::bm::findResultWithoutStaticShape(module);
     bool outParamsUsed =
-        outParams == bm::OutParamsMode::On ||
-        (outParams == bm::OutParamsMode::Auto && !blocker);
+        outParams == mlir::bm::OutParamsMode::On ||
+        (outParams == mlir::bm::OutParamsMode::Auto && !blocker);
     {
       llvm::json::OStream json(file->os(), /*IndentSize=*/1);
       json.object([&] {

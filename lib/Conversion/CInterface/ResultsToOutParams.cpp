@@ -24,7 +24,7 @@ struct BMResultsToOutParamsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (!bm::usesOutParams(module, mode))
+    if (!mlir::bm::usesOutParams(module, mode))
       return markAllAnalysesPreserved();
     bufferization::BufferResultsToOutParamsOpts options;
     options.hoistStaticAllocs = true;

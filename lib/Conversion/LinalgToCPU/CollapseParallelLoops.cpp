@@ -25,7 +25,7 @@ using namespace mlir;
 namespace {
 
 struct CollapseParallelLoopsPass
-    : bm::impl::BMCollapseParallelLoopsBase<CollapseParallelLoopsPass> {
+    : mlir::bm::impl::BMCollapseParallelLoopsBase<CollapseParallelLoopsPass> {
   void runOnOperation() override {
     SmallVector<scf::ParallelOp> loops;
     // Inner loops first: collapsing an outer loop moves its body.

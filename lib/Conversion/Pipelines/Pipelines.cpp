@@ -53,6 +53,11 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
   if (options.parallel)
     pm.addNestedPass<func::FuncOp>(createBMTileParallel());
   pm.addPass(createConvertBMToArith());
+  // Ordering constraint: bm-vectorize-quantize finds each quantize by the
+  // bm.quant_codes mark of convert-bm-to-linalg and matches its three
+  // generics as that pass built them. It runs before any canonicalize,
+  // which hoists their constants and leaves the quantize scalar (a remark;
+  // BMDialect.td, test/Conversion/pipeline-order.mlir).
   BMVectorizeQuantizeOptions quantize;
   quantize.vectorBits = target ? cpu::getVectorBits(*target) : 256;
   pm.addNestedPass<func::FuncOp>(createBMVectorizeQuantize(quantize));
@@ -119,11 +124,13 @@ void addGPULoweringPasses(OpPassManager &pm,
   toLinalg.vectorKernels = false;
   pm.addPass(createConvertBMToLinalg(toLinalg));
   pm.addPass(createConvertBMToArith());
-  // Ordering constraint: the fused matmul generic of convert-bm-to-gpu must
-  // reach bm-map-to-gpu with its four run-buffer inputs, which the
-  // tensor-core kernel reads. So only cse runs on tensors here; a pass that
-  // dropped inputs would make bm-map-to-gpu report "does not have the fused
-  // matmul operands" (test/Conversion/BMToGPU/map-to-gpu-invalid.mlir).
+  // Ordering constraint: the fused matmul generic of convert-bm-to-gpu
+  // (marked bm.gpu_mma) must reach bm-map-to-gpu with its four run-buffer
+  // inputs, which the tensor-core kernel reads. So only cse runs on tensors
+  // here; a pass that dropped inputs would make bm-map-to-gpu report "does
+  // not have the fused matmul operands"
+  // (test/Conversion/BMToGPU/map-to-gpu-invalid.mlir; the order is checked
+  // by test/Conversion/pipeline-order.mlir).
   pm.addPass(createCSEPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
@@ -185,7 +192,7 @@ void mlir::bm::registerBMPipelines() {
         buildLowerToNVVMPipeline(pm, options);
         return success();
       },
-      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+      [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {
         optHandler(LowerToNVVMOptions());
       });
   PassPipelineRegistration<LowerToCPUOptions>(

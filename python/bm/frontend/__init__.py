@@ -38,16 +38,17 @@ batch size is fixed. docs/frontend.md has the details.
 
 The function (``@train_step`` by default):
 
-* arguments, in order: every parameter ``{bm.role = "weight", bm.name =
-  "<torch name>"}`` (biases too; ``model.named_parameters()`` order); the
-  momentum buffers ``{bm.role = "state", bm.name = "<param>.momentum_buffer"}``
-  (same order; none when momentum is 0); the float buffers (batch-norm
-  running_mean / running_var) ``{bm.role = "state", bm.name = "<torch name>"}``
-  (``named_buffers()`` order; integer buffers such as num_batches_tracked
-  are not carried); the input batch ``{bm.role = "activation", bm.name =
-  "input"}``; the labels, one-hot (or probability) f32 rows [batch, classes]
-  ``{bm.role = "label", bm.name = "labels"}``; and ``%seed: i64 {bm.role =
-  "seed"}`` (unused by the FP32 graph);
+* arguments, in order: every parameter ``{bm.role = #bm.role<weight>,
+  bm.name = "<torch name>"}`` (biases too; ``model.named_parameters()``
+  order); the momentum buffers ``{bm.role = #bm.role<state>, bm.name =
+  "<param>.momentum_buffer"}`` (same order; none when momentum is 0); the
+  float buffers (batch-norm running_mean / running_var) ``{bm.role =
+  #bm.role<state>, bm.name = "<torch name>"}`` (``named_buffers()`` order;
+  integer buffers such as num_batches_tracked are not carried); the input
+  batch ``{bm.role = #bm.role<activation>, bm.name = "input"}``; the labels,
+  one-hot (or probability) f32 rows [batch, classes] ``{bm.role =
+  #bm.role<label>, bm.name = "labels"}``; and ``%seed: i64 {bm.role =
+  #bm.role<seed>}`` (unused by the FP32 graph);
 * results, in order (each with ``bm.role`` / ``bm.name`` result attributes):
   the loss ``tensor<f32>`` (role "loss"); the updated parameters (role
   "weight", argument order); the updated state (role "state": momentum

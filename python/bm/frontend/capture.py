@@ -424,7 +424,7 @@ def capture_train_step(model, input_shape: Sequence[int], *, lr: float,
 
 
 def _attr_dict(spec: TensorSpec) -> str:
-    parts = ['bm.name = "%s"' % spec.name, 'bm.role = "%s"' % spec.role]
+    parts = ['bm.name = "%s"' % spec.name, 'bm.role = #bm.role<%s>' % spec.role]
     return "{%s}" % ", ".join(parts)
 
 

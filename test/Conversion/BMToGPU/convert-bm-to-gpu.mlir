@@ -2,7 +2,7 @@
 // fused linalg.generic over the outputs (all parallel: one GPU thread per
 // output element) whose body walks the runs in order: an exact Kulisch sum
 // per run, one conversion, one float32 add. int8 integer forms (e2m3) get
-// the tensor-core layout (runs padded to 32, B n-major) and bm.gpu.mma;
+// the tensor-core layout (runs padded to 32, B n-major) and bm.gpu_mma;
 // wider forms (e4m3 -> i32) the scalar layout (B run-major, n innermost).
 // RUN: bm-opt %s --convert-bm-to-gpu | FileCheck %s
 // RUN: bm-opt %s --convert-bm-to-gpu=mma=false | FileCheck %s --check-prefix=NOMMA
@@ -18,7 +18,7 @@
 // CHECK: %[[SB:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<40x2xi32>)
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
 // CHECK-SAME: ins(%[[RA]], %[[RB]], %[[SA]], %[[SB]] :
-// CHECK-SAME: outs(%arg2 : tensor<64x40xf32>) attrs = {bm.gpu.fused_matmul, bm.gpu.mma}
+// CHECK-SAME: outs(%arg2 : tensor<64x40xf32>) attrs = {bm.gpu_fused_matmul, bm.gpu_mma}
 // The runs, in order, then the products of one run.
 // CHECK: scf.for %[[R:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (f32)
 // CHECK: bm.kulisch.zero : !bm.kulisch<19>
@@ -30,7 +30,7 @@
 // NOMMA-LABEL: func.func @bm6
 // NOMMA: tensor<64x2x48xi8>
 // NOMMA: tensor<2x48x40xi8>
-// NOMMA: attrs = {bm.gpu.fused_matmul}
+// NOMMA: attrs = {bm.gpu_fused_matmul}
 func.func @bm6(%a: !bm.tensor<64x96xe2m3, block = [48, 48]>,
                %b: !bm.tensor<96x40xe2m3, block = [48, 32]>,
                %init: tensor<64x40xf32>) -> tensor<64x40xf32> {
@@ -44,7 +44,7 @@ func.func @bm6(%a: !bm.tensor<64x96xe2m3, block = [48, 48]>,
 // CHECK-LABEL: func.func @bm8
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<64x2x48xi32>)
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x48x40xi32>)
-// CHECK: attrs = {bm.gpu.fused_matmul} {
+// CHECK: attrs = {bm.gpu_fused_matmul} {
 // CHECK: bm.fma {{.*}} formats(e4m3, e4m3) : !bm.kulisch<43>, i32, i32
 func.func @bm8(%a: !bm.tensor<64x96xe4m3, block = [48, 48]>,
                %b: !bm.tensor<96x40xe4m3, block = [48, 32]>,
@@ -62,7 +62,7 @@ func.func @bm8(%a: !bm.tensor<64x96xe4m3, block = [48, 48]>,
 // CHECK: tensor<2x24x4x32xi8>
 // CHECK: tensor<2x12x4x32xi8>
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins
-// CHECK-SAME: attrs = {bm.gpu.fused_matmul, bm.gpu.mma}
+// CHECK-SAME: attrs = {bm.gpu_fused_matmul, bm.gpu_mma}
 func.func @batched_transposed(%a: !bm.tensor<2x40x24xe2m1, block = [1, 16, 24]>,
                               %b: !bm.tensor<2x12x40xe3m0, block = [1, 12, 24]>,
                               %init: tensor<2x24x12xf32>) -> tensor<2x24x12xf32> {

@@ -53,11 +53,11 @@ func.func @parallel_reduce(%x: memref<8xf32>) -> f32 {
 #mn = affine_map<(m, n, r) -> (m, n)>
 func.func @mma_missing_run_buffers(%a: memref<16x1xi8>, %b: memref<8x1xi8>,
                                    %c: memref<16x8xf32>) {
-  // expected-error @+1 {{'linalg.generic' op marked bm.gpu.mma does not have the fused matmul operands}}
+  // expected-error @+1 {{'linalg.generic' op marked bm.gpu_mma does not have the fused matmul operands}}
   linalg.generic {indexing_maps = [#mk, #nk, #mn],
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%a, %b : memref<16x1xi8>, memref<8x1xi8>) outs(%c : memref<16x8xf32>)
-      attrs = {bm.gpu.mma, bm.gpu.fused_matmul} {
+      attrs = {bm.gpu_mma, bm.gpu_fused_matmul} {
   ^bb0(%x: i8, %y: i8, %o: f32):
     linalg.yield %o : f32
   }

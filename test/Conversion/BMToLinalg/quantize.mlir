@@ -38,7 +38,7 @@ func.func @quantize_nearest(%x: tensor<64x96xf32>) -> !bm.tensor<64x96xe2m3, blo
 // CHECK: arith.extui %{{.*}} : i1 to i32
 // CHECK: linalg.yield %{{.*}} : i8
 // CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[BIAS]] : tensor<8x16xf32>, tensor<1x2xi8>)
-// CHECK: bm.quant_codes = {block = array<i64: 8, 8>, e = 2 : i64, m = 1 : i64, rounding = "nearest", scale = "fit"}
+// CHECK: bm.quant_codes = #bm.quant_codes<e2m1, block = [8, 8], rounding = nearest, scale = fit>
 func.func @quantize_fit(%x: tensor<8x16xf32>) -> !bm.tensor<8x16xe2m1, block = [8, 8]> {
   %q = bm.quantize %x nearest scale(fit) : tensor<8x16xf32> -> !bm.tensor<8x16xe2m1, block = [8, 8]>
   return %q : !bm.tensor<8x16xe2m1, block = [8, 8]>
@@ -52,7 +52,7 @@ func.func @quantize_fit(%x: tensor<8x16xf32>) -> !bm.tensor<8x16xe2m1, block = [
 // CHECK: linalg.generic
 // CHECK-NOT: arith.cmpi ugt
 // CHECK: linalg.yield %{{.*}} : i8
-// CHECK: bm.quant_codes = {block = array<i64: 8, 8>, e = 2 : i64, m = 1 : i64, rounding = "nearest", scale = "floor"}
+// CHECK: bm.quant_codes = #bm.quant_codes<e2m1, block = [8, 8], rounding = nearest, scale = floor>
 func.func @quantize_floor(%x: tensor<8x16xf32>) -> !bm.tensor<8x16xe2m1, block = [8, 8]> {
   %q = bm.quantize %x nearest : tensor<8x16xf32> -> !bm.tensor<8x16xe2m1, block = [8, 8]>
   return %q : !bm.tensor<8x16xe2m1, block = [8, 8]>

@@ -51,10 +51,10 @@ func.func private @kulisch_narrow(!bm.kulisch<1>)
 // -----
 
 // expected-error @+1 {{format e3m99: mantissa width m = 99 is out of range; use 0 <= m <= 23}}
-func.func private @format_attr() attributes {bm.f = #bm.format<e3m99>}
+func.func private @format_attr() attributes {test.f = #bm.format<e3m99>}
 
 // -----
 
 // expected-error @+2 {{expected ::mlir::bm::Rounding to be one of: nearest, stochastic, zero}}
 // expected-error @+1 {{failed to parse BM_RoundingAttr parameter 'value'}}
-func.func private @rounding_attr() attributes {bm.r = #bm.rounding<upward>}
+func.func private @rounding_attr() attributes {test.r = #bm.rounding<upward>}

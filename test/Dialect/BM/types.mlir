@@ -41,6 +41,8 @@ func.func private @ranks(!bm.tensor<e2m3>, !bm.tensor<7xe3m2, block = [3]>,
 func.func private @accumulators(!bm.kulisch<19>, !bm.kulisch<2>, !bm.kulisch<64>)
 
 // CHECK-LABEL: func.func private @attributes
-// CHECK-SAME: bm.f = #bm.format<e2m3>
-// CHECK-SAME: bm.r = #bm.rounding<stochastic>
-func.func private @attributes() attributes {bm.f = #bm.format<e2m3>, bm.r = #bm.rounding<stochastic>}
+// CHECK-SAME: test.f = #bm.format<e2m3>
+// CHECK-SAME: test.r = #bm.rounding<stochastic>
+// CHECK-SAME: test.role = #bm.role<weight>
+// CHECK-SAME: test.s = #bm.scale<fit>
+func.func private @attributes() attributes {test.f = #bm.format<e2m3>, test.r = #bm.rounding<stochastic>, test.role = #bm.role<weight>, test.s = #bm.scale<fit>}

@@ -28,41 +28,41 @@
 // CHECK-DAG: %[[X2:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<2x8x16xf32> into tensor<16x16xf32>
 // CHECK-DAG: %[[QX:.*]] = bm.quantize %[[X2]]
 // Projections: x W^T.
-// CHECK: bm.matmul %[[QX]], %[[WQ]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "weight"], transpose_rhs}
+// CHECK: bm.matmul %[[QX]], %[[WQ]], %{{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>], transpose_rhs}
 // CHECK: %[[QQ:.*]] = bm.quantize %{{.*}} : tensor<4x8x8xf32> -> !bm.tensor<4x8x8xe2m3, block = [1, 8, 8]>
-// CHECK: bm.matmul %[[QX]], %[[WK]], %{{.*}} {bm.index = 1 : i64, bm.roles = ["activation", "weight"], transpose_rhs}
+// CHECK: bm.matmul %[[QX]], %[[WK]], %{{.*}} {bm.index = 1 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>], transpose_rhs}
 // CHECK: %[[QK:.*]] = bm.quantize %{{.*}} : tensor<4x8x8xf32> -> !bm.tensor<4x8x8xe2m3, block = [1, 8, 8]>
-// CHECK: bm.matmul %[[QX]], %[[WV]], %{{.*}} {bm.index = 2 : i64, bm.roles = ["activation", "weight"], transpose_rhs}
+// CHECK: bm.matmul %[[QX]], %[[WV]], %{{.*}} {bm.index = 2 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>], transpose_rhs}
 // CHECK: %[[QV:.*]] = bm.quantize %{{.*}} : tensor<4x8x8xf32> -> !bm.tensor<4x8x8xe2m3, block = [1, 8, 8]>
 // scores = q k^T: k quantized as [B*H, S, D] and read transposed.
-// CHECK: bm.matmul %[[QQ]], %[[QK]], %{{.*}} {bm.index = 3 : i64, bm.roles = ["activation", "activation"], transpose_rhs}
+// CHECK: bm.matmul %[[QQ]], %[[QK]], %{{.*}} {bm.index = 3 : i64, bm.roles = [#bm.role<activation>, #bm.role<activation>], transpose_rhs}
 // CHECK: %[[QP:.*]] = bm.quantize %{{.*}} : tensor<4x8x8xf32> -> !bm.tensor<4x8x8xe2m3, block = [1, 8, 8]>
 // o = p v
-// CHECK: bm.matmul %[[QP]], %[[QV]], %{{.*}} {bm.index = 4 : i64, bm.roles = ["activation", "activation"]}
+// CHECK: bm.matmul %[[QP]], %[[QV]], %{{.*}} {bm.index = 4 : i64, bm.roles = [#bm.role<activation>, #bm.role<activation>]}
 // CHECK: %[[QO:.*]] = bm.quantize %{{.*}} : tensor<16x16xf32> -> !bm.tensor<16x16xe2m3
-// CHECK: bm.matmul %[[QO]], %[[WO]], %{{.*}} {bm.index = 5 : i64, bm.roles = ["activation", "weight"], transpose_rhs}
+// CHECK: bm.matmul %[[QO]], %[[WO]], %{{.*}} {bm.index = 5 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>], transpose_rhs}
 // The loss gradient, in the backward format.
 // CHECK: %[[QDY:.*]] = bm.quantize %{{.*}} : tensor<16x16xf32> -> !bm.tensor<16x16xe3m2
-// CHECK: bm.matmul %[[QDY]], %[[QO]], %{{.*}} {bm.index = 6 : i64, bm.roles = ["error", "activation"], transpose_lhs}
-// CHECK: bm.matmul %[[QDY]], %[[WO]], %{{.*}} {bm.index = 7 : i64, bm.roles = ["error", "weight"]}
+// CHECK: bm.matmul %[[QDY]], %[[QO]], %{{.*}} {bm.index = 6 : i64, bm.roles = [#bm.role<error>, #bm.role<activation>], transpose_lhs}
+// CHECK: bm.matmul %[[QDY]], %[[WO]], %{{.*}} {bm.index = 7 : i64, bm.roles = [#bm.role<error>, #bm.role<weight>]}
 // CHECK: %[[QDO:.*]] = bm.quantize %{{.*}} : tensor<4x8x8xf32> -> !bm.tensor<4x8x8xe3m2, block = [1, 8, 8]>
 // dp = do v^T, dv = p^T do
-// CHECK: bm.matmul %[[QDO]], %[[QV]], %{{.*}} {bm.index = 8 : i64, bm.roles = ["error", "activation"], transpose_rhs}
-// CHECK: bm.matmul %[[QP]], %[[QDO]], %{{.*}} {bm.index = 9 : i64, bm.roles = ["activation", "error"], transpose_lhs}
+// CHECK: bm.matmul %[[QDO]], %[[QV]], %{{.*}} {bm.index = 8 : i64, bm.roles = [#bm.role<error>, #bm.role<activation>], transpose_rhs}
+// CHECK: bm.matmul %[[QP]], %[[QDO]], %{{.*}} {bm.index = 9 : i64, bm.roles = [#bm.role<activation>, #bm.role<error>], transpose_lhs}
 // CHECK: %[[QDS:.*]] = bm.quantize %{{.*}} : tensor<4x8x8xf32> -> !bm.tensor<4x8x8xe3m2, block = [1, 8, 8]>
 // dq = ds k (k^T transposed back), dk^T = q^T ds
-// CHECK: bm.matmul %[[QDS]], %[[QK]], %{{.*}} {bm.index = 10 : i64, bm.roles = ["error", "activation"]}
-// CHECK: bm.matmul %[[QQ]], %[[QDS]], %{{.*}} {bm.index = 11 : i64, bm.roles = ["activation", "error"], transpose_lhs}
+// CHECK: bm.matmul %[[QDS]], %[[QK]], %{{.*}} {bm.index = 10 : i64, bm.roles = [#bm.role<error>, #bm.role<activation>]}
+// CHECK: bm.matmul %[[QQ]], %[[QDS]], %{{.*}} {bm.index = 11 : i64, bm.roles = [#bm.role<activation>, #bm.role<error>], transpose_lhs}
 // CHECK: %[[QDQ:.*]] = bm.quantize %{{.*}} : tensor<16x16xf32> -> !bm.tensor<16x16xe3m2
 // CHECK: %[[QDK:.*]] = bm.quantize %{{.*}} : tensor<16x16xf32> -> !bm.tensor<16x16xe3m2
 // CHECK: %[[QDV:.*]] = bm.quantize %{{.*}} : tensor<16x16xf32> -> !bm.tensor<16x16xe3m2
 // Weight gradients d^T x and data gradients d W, each error shared.
-// CHECK: bm.matmul %[[QDQ]], %[[QX]], %{{.*}} {bm.index = 12 : i64, bm.roles = ["error", "activation"], transpose_lhs}
-// CHECK: bm.matmul %[[QDK]], %[[QX]], %{{.*}} {bm.index = 13 : i64, bm.roles = ["error", "activation"], transpose_lhs}
-// CHECK: bm.matmul %[[QDV]], %[[QX]], %{{.*}} {bm.index = 14 : i64, bm.roles = ["error", "activation"], transpose_lhs}
-// CHECK: bm.matmul %[[QDQ]], %[[WQ]], %{{.*}} {bm.index = 15 : i64, bm.roles = ["error", "weight"]}
-// CHECK: bm.matmul %[[QDK]], %[[WK]], %{{.*}} {bm.index = 16 : i64, bm.roles = ["error", "weight"]}
-// CHECK: bm.matmul %[[QDV]], %[[WV]], %{{.*}} {bm.index = 17 : i64, bm.roles = ["error", "weight"]}
+// CHECK: bm.matmul %[[QDQ]], %[[QX]], %{{.*}} {bm.index = 12 : i64, bm.roles = [#bm.role<error>, #bm.role<activation>], transpose_lhs}
+// CHECK: bm.matmul %[[QDK]], %[[QX]], %{{.*}} {bm.index = 13 : i64, bm.roles = [#bm.role<error>, #bm.role<activation>], transpose_lhs}
+// CHECK: bm.matmul %[[QDV]], %[[QX]], %{{.*}} {bm.index = 14 : i64, bm.roles = [#bm.role<error>, #bm.role<activation>], transpose_lhs}
+// CHECK: bm.matmul %[[QDQ]], %[[WQ]], %{{.*}} {bm.index = 15 : i64, bm.roles = [#bm.role<error>, #bm.role<weight>]}
+// CHECK: bm.matmul %[[QDK]], %[[WK]], %{{.*}} {bm.index = 16 : i64, bm.roles = [#bm.role<error>, #bm.role<weight>]}
+// CHECK: bm.matmul %[[QDV]], %[[WV]], %{{.*}} {bm.index = 17 : i64, bm.roles = [#bm.role<error>, #bm.role<weight>]}
 // CHECK-NOT: bm.quantize
 // CHECK-NOT: linalg.matmul
 // CHECK-NOT: linalg.batch_matmul
@@ -93,10 +93,10 @@
 #id2 = affine_map<(i, j) -> (i, j)>
 #id3 = affine_map<(i, j, k) -> (i, j, k)>
 #rows = affine_map<(i, j, k) -> (i, j)>
-func.func @step(%x: tensor<2x8x16xf32> {bm.role = "activation"},
-                %wq: tensor<16x16xf32> {bm.role = "weight"}, %wk: tensor<16x16xf32> {bm.role = "weight"},
-                %wv: tensor<16x16xf32> {bm.role = "weight"}, %wo: tensor<16x16xf32> {bm.role = "weight"},
-                %seed: i64 {bm.role = "seed"})
+func.func @step(%x: tensor<2x8x16xf32> {bm.role = #bm.role<activation>},
+                %wq: tensor<16x16xf32> {bm.role = #bm.role<weight>}, %wk: tensor<16x16xf32> {bm.role = #bm.role<weight>},
+                %wv: tensor<16x16xf32> {bm.role = #bm.role<weight>}, %wo: tensor<16x16xf32> {bm.role = #bm.role<weight>},
+                %seed: i64 {bm.role = #bm.role<seed>})
     -> (tensor<16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>, tensor<16x16xf32>, tensor<2x8x16xf32>) {
   %zero = arith.constant 0.0 : f32
   %scale = arith.constant 0.353553385 : f32

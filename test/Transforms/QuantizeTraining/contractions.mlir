@@ -7,10 +7,10 @@
 // CHECK-SAME: (%[[X:[^:]*]]: tensor<2x3x8x8xf32>
 // CHECK: %[[QX:.*]] = bm.quantize %[[X]] nearest : tensor<2x3x8x8xf32> -> !bm.tensor<2x3x8x8xe2m3, block = [1, 3, 8, 8]>
 // CHECK: %[[QW:.*]] = bm.quantize %{{.*}} nearest : tensor<4x3x3x3xf32> -> !bm.tensor<4x3x3x3xe2m3, block = [4, 3, 3, 3]>
-// CHECK: bm.conv2d %[[QX]], %[[QW]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "weight"], padding = array<i64: 1, 1>, strides = array<i64: 2, 2>}
+// CHECK: bm.conv2d %[[QX]], %[[QW]], %{{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>], padding = array<i64: 1, 1>, strides = array<i64: 2, 2>}
 // CHECK-NOT: linalg.conv_2d
-func.func @conv(%x: tensor<2x3x8x8xf32> {bm.role = "activation"},
-                %w: tensor<4x3x3x3xf32> {bm.role = "weight"},
+func.func @conv(%x: tensor<2x3x8x8xf32> {bm.role = #bm.role<activation>},
+                %w: tensor<4x3x3x3xf32> {bm.role = #bm.role<weight>},
                 %init: tensor<2x4x4x4xf32>) -> tensor<2x4x4x4xf32> {
   %zero = arith.constant 0.0 : f32
   %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
@@ -31,7 +31,7 @@ func.func @conv(%x: tensor<2x3x8x8xf32> {bm.role = "activation"},
 // CHECK: bm.quantize %[[P]] nearest : tensor<1x1x7x6xf32>
 // CHECK: bm.conv2d
 // CHECK-NOT: padding
-func.func @conv_other_pad(%x: tensor<1x1x5x5xf32>, %w: tensor<1x1x3x3xf32> {bm.role = "weight"},
+func.func @conv_other_pad(%x: tensor<1x1x5x5xf32>, %w: tensor<1x1x3x3xf32> {bm.role = #bm.role<weight>},
                           %init: tensor<1x1x5x4xf32>) -> tensor<1x1x5x4xf32> {
   %zero = arith.constant 0.0 : f32
   %p = tensor.pad %x low[0, 0, 1, 0] high[0, 0, 1, 1] {
@@ -58,8 +58,8 @@ func.func @batch(%a: tensor<4x64x96xf32>, %b: tensor<4x96x8xf32>, %c: tensor<4x6
 // linalg.matmul with transposing indexing maps, and a linalg.generic that
 // is a matmul-like contraction, both become bm.matmul with transpose flags.
 // CHECK-LABEL: func.func @transposed_forms
-// CHECK: bm.matmul {{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "activation"], transpose_rhs}
-// CHECK: bm.matmul {{.*}} {bm.index = 1 : i64, bm.roles = ["activation", "activation"], transpose_lhs}
+// CHECK: bm.matmul {{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<activation>], transpose_rhs}
+// CHECK: bm.matmul {{.*}} {bm.index = 1 : i64, bm.roles = [#bm.role<activation>, #bm.role<activation>], transpose_lhs}
 // CHECK-NOT: linalg.matmul
 // CHECK-NOT: linalg.generic
 func.func @transposed_forms(%a: tensor<16x32xf32>, %bt: tensor<8x32xf32>, %at: tensor<32x16xf32>,

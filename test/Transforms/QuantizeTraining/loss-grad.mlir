@@ -22,10 +22,10 @@
 // QUANTIZED-NOT:     linalg.matmul
 
 
-func.func @step(%x: tensor<64x96xf32> {bm.role = "activation"},
-                %w1: tensor<96x48xf32> {bm.role = "weight"},
-                %w2: tensor<48x16xf32> {bm.role = "weight"},
-                %seed: i64 {bm.role = "seed"})
+func.func @step(%x: tensor<64x96xf32> {bm.role = #bm.role<activation>},
+                %w1: tensor<96x48xf32> {bm.role = #bm.role<weight>},
+                %w2: tensor<48x16xf32> {bm.role = #bm.role<weight>},
+                %seed: i64 {bm.role = #bm.role<seed>})
     -> (tensor<96x48xf32>, tensor<48x16xf32>) {
   %zero = arith.constant 0.0 : f32
   %e0 = tensor.empty() : tensor<64x48xf32>

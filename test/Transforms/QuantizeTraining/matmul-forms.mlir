@@ -15,7 +15,7 @@
 // CHECK-SAME: (%[[AT:[^:]*]]: tensor<32x16xf32>, %[[BT:[^:]*]]: tensor<8x32xf32>
 // CHECK-DAG: %[[QA:.*]] = bm.quantize %[[AT]] nearest : tensor<32x16xf32>
 // CHECK-DAG: %[[QB:.*]] = bm.quantize %[[BT]] nearest : tensor<8x32xf32>
-// CHECK: bm.matmul %[[QA]], %[[QB]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "activation"], transpose_lhs, transpose_rhs}
+// CHECK: bm.matmul %[[QA]], %[[QB]], %{{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<activation>], transpose_lhs, transpose_rhs}
 // REPORT-LABEL: bm-report: @matmul_maps_transposed: 1 BM contraction
 // REPORT: bm.matmul {{.*}} activation*activation floor*floor linalg.matmul
 func.func @matmul_maps_transposed(%at: tensor<32x16xf32>, %bt: tensor<8x32xf32>, %c: tensor<16x8xf32>) -> tensor<16x8xf32> {
@@ -30,15 +30,15 @@ func.func @matmul_maps_transposed(%at: tensor<32x16xf32>, %bt: tensor<8x32xf32>,
 // the batch dim is a second M dim, so [B, M, K] collapses to [B*M, K] and
 // the weight is quantized once, as a matrix.
 // CHECK-LABEL: func.func @batch_matmul_broadcast_rhs
-// CHECK-SAME: (%[[X:[^:]*]]: tensor<4x12x96xf32>, %[[W:[^:]*]]: tensor<96x16xf32> {bm.role = "weight"}, %[[C:[^:]*]]: tensor<4x12x16xf32>)
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<4x12x96xf32>, %[[W:[^:]*]]: tensor<96x16xf32> {bm.role = #bm.role<weight>}, %[[C:[^:]*]]: tensor<4x12x16xf32>)
 // CHECK-DAG: %[[QW:.*]] = bm.quantize %[[W]] nearest : tensor<96x16xf32> -> !bm.tensor<96x16xe2m3, block = [48, 16]>
 // CHECK-DAG: %[[X2:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1], [2]] : tensor<4x12x96xf32> into tensor<48x96xf32>
 // CHECK-DAG: %[[QX:.*]] = bm.quantize %[[X2]] nearest : tensor<48x96xf32> -> !bm.tensor<48x96xe2m3, block = [48, 48]>
 // CHECK: %[[C2:.*]] = tensor.collapse_shape %[[C]] {{\[\[}}0, 1], [2]] : tensor<4x12x16xf32> into tensor<48x16xf32>
-// CHECK: %[[R:.*]] = bm.matmul %[[QX]], %[[QW]], %[[C2]] {bm.index = 0 : i64, bm.roles = ["activation", "weight"]} : {{.*}} -> tensor<48x16xf32>
+// CHECK: %[[R:.*]] = bm.matmul %[[QX]], %[[QW]], %[[C2]] {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>]} : {{.*}} -> tensor<48x16xf32>
 // CHECK: %[[E:.*]] = tensor.expand_shape %[[R]] {{\[\[}}0, 1], [2]] output_shape [4, 12, 16] : tensor<48x16xf32> into tensor<4x12x16xf32>
 // CHECK: return %[[E]]
-func.func @batch_matmul_broadcast_rhs(%x: tensor<4x12x96xf32>, %w: tensor<96x16xf32> {bm.role = "weight"},
+func.func @batch_matmul_broadcast_rhs(%x: tensor<4x12x96xf32>, %w: tensor<96x16xf32> {bm.role = #bm.role<weight>},
                                       %c: tensor<4x12x16xf32>) -> tensor<4x12x16xf32> {
   %r = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>]
       ins(%x, %w : tensor<4x12x96xf32>, tensor<96x16xf32>) outs(%c : tensor<4x12x16xf32>) -> tensor<4x12x16xf32>
@@ -51,15 +51,15 @@ func.func @batch_matmul_broadcast_rhs(%x: tensor<4x12x96xf32>, %w: tensor<96x16x
 // apart from N), so the lhs is quantized once as a matrix and broadcast in
 // BM (codes and biases; the new dim has block size 1).
 // CHECK-LABEL: func.func @batch_matmul_broadcast_lhs
-// CHECK-SAME: (%[[W:[^:]*]]: tensor<16x96xf32> {bm.role = "weight"}, %[[X:[^:]*]]: tensor<4x96x8xf32>
+// CHECK-SAME: (%[[W:[^:]*]]: tensor<16x96xf32> {bm.role = #bm.role<weight>}, %[[X:[^:]*]]: tensor<4x96x8xf32>
 // CHECK-DAG: %[[QW:.*]] = bm.quantize %[[W]] nearest : tensor<16x96xf32> -> !bm.tensor<16x96xe2m3, block = [16, 48]>
 // CHECK-DAG: %[[QX:.*]] = bm.quantize %[[X]] nearest : tensor<4x96x8xf32> -> !bm.tensor<4x96x8xe2m3, block = [1, 48, 8]>
 // CHECK: %[[CODES:.*]], %[[BIASES:.*]] = bm.unpack %[[QW]] : !bm.tensor<16x96xe2m3, block = [16, 48]> -> tensor<16x96xi8>, tensor<1x2xi8>
 // CHECK: %[[BC:.*]] = linalg.broadcast ins(%[[CODES]] : tensor<16x96xi8>) outs(%{{.*}} : tensor<4x16x96xi8>) dimensions = [0]
 // CHECK: %[[BB:.*]] = linalg.broadcast ins(%[[BIASES]] : tensor<1x2xi8>) outs(%{{.*}} : tensor<4x1x2xi8>) dimensions = [0]
 // CHECK: %[[PW:.*]] = bm.pack %[[BC]], %[[BB]] : tensor<4x16x96xi8>, tensor<4x1x2xi8> -> !bm.tensor<4x16x96xe2m3, block = [1, 16, 48]>
-// CHECK: bm.matmul %[[PW]], %[[QX]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["weight", "activation"]}
-func.func @batch_matmul_broadcast_lhs(%w: tensor<16x96xf32> {bm.role = "weight"}, %x: tensor<4x96x8xf32>,
+// CHECK: bm.matmul %[[PW]], %[[QX]], %{{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<weight>, #bm.role<activation>]}
+func.func @batch_matmul_broadcast_lhs(%w: tensor<16x96xf32> {bm.role = #bm.role<weight>}, %x: tensor<4x96x8xf32>,
                                       %c: tensor<4x16x8xf32>) -> tensor<4x16x8xf32> {
   %r = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (m, k)>, affine_map<(b, m, n, k) -> (b, k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>]
       ins(%w, %x : tensor<16x96xf32>, tensor<4x96x8xf32>) outs(%c : tensor<4x16x8xf32>) -> tensor<4x16x8xf32>
@@ -75,8 +75,8 @@ func.func @batch_matmul_broadcast_lhs(%w: tensor<16x96xf32> {bm.role = "weight"}
 // CHECK-DAG: %[[QW:.*]] = bm.quantize %{{.*}} nearest : tensor<96x16xf32> -> !bm.tensor<96x16xe2m3, block = [48, 16]>
 // CHECK: bm.unpack %[[QW]]
 // CHECK: %[[PW:.*]] = bm.pack {{.*}} -> !bm.tensor<4x96x16xe2m3, block = [1, 48, 16]>
-// CHECK: bm.matmul %[[QX]], %[[PW]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "weight"], transpose_lhs}
-func.func @batch_matmul_transposed_lhs_broadcast_rhs(%x: tensor<4x96x12xf32>, %w: tensor<96x16xf32> {bm.role = "weight"},
+// CHECK: bm.matmul %[[QX]], %[[PW]], %{{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>], transpose_lhs}
+func.func @batch_matmul_transposed_lhs_broadcast_rhs(%x: tensor<4x96x12xf32>, %w: tensor<96x16xf32> {bm.role = #bm.role<weight>},
                                                      %c: tensor<4x12x16xf32>) -> tensor<4x12x16xf32> {
   %r = linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (b, k, m)>, affine_map<(b, m, n, k) -> (k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>]
       ins(%x, %w : tensor<4x96x12xf32>, tensor<96x16xf32>) outs(%c : tensor<4x12x16xf32>) -> tensor<4x12x16xf32>
@@ -89,12 +89,12 @@ func.func @batch_matmul_transposed_lhs_broadcast_rhs(%x: tensor<4x96x12xf32>, %w
 // (output element (b, k, n) = w[n, k]): read through, quantized once as
 // [N, K] and read transposed, the batch joining M.
 // CHECK-LABEL: func.func @generic_moved_weight
-// CHECK-SAME: (%[[X:[^:]*]]: tensor<2x4x8xf32>, %[[W:[^:]*]]: tensor<3x8xf32> {bm.role = "weight"}
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<2x4x8xf32>, %[[W:[^:]*]]: tensor<3x8xf32> {bm.role = #bm.role<weight>}
 // CHECK-DAG: %[[QW:.*]] = bm.quantize %[[W]] nearest : tensor<3x8xf32>
 // CHECK-DAG: %[[X2:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1], [2]] : tensor<2x4x8xf32> into tensor<8x8xf32>
 // CHECK-DAG: %[[QX:.*]] = bm.quantize %[[X2]]
-// CHECK: bm.matmul %[[QX]], %[[QW]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "weight"], transpose_rhs} : {{.*}} -> tensor<8x3xf32>
-func.func @generic_moved_weight(%x: tensor<2x4x8xf32>, %w: tensor<3x8xf32> {bm.role = "weight"}, %c: tensor<2x4x3xf32>) -> tensor<2x4x3xf32> {
+// CHECK: bm.matmul %[[QX]], %[[QW]], %{{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>], transpose_rhs} : {{.*}} -> tensor<8x3xf32>
+func.func @generic_moved_weight(%x: tensor<2x4x8xf32>, %w: tensor<3x8xf32> {bm.role = #bm.role<weight>}, %c: tensor<2x4x3xf32>) -> tensor<2x4x3xf32> {
   %e0 = tensor.empty() : tensor<2x8x3xf32>
   %wb = linalg.generic {indexing_maps = [affine_map<(b, k, n) -> (n, k)>, affine_map<(b, k, n) -> (b, k, n)>],
                         iterator_types = ["parallel", "parallel", "parallel"]}
@@ -114,11 +114,11 @@ func.func @generic_moved_weight(%x: tensor<2x4x8xf32>, %w: tensor<3x8xf32> {bm.r
 // CHECK-DAG: %[[X2:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<2x10x32xf32> into tensor<20x32xf32>
 // CHECK-DAG: %[[QX:.*]] = bm.quantize %[[X2]] nearest : tensor<20x32xf32>
 // CHECK-DAG: %[[QW:.*]] = bm.quantize %{{.*}} nearest : tensor<24x32xf32>
-// CHECK: bm.matmul %[[QX]], %[[QW]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "weight"], transpose_rhs}
+// CHECK: bm.matmul %[[QX]], %[[QW]], %{{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>], transpose_rhs}
 // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1], [2]] output_shape [2, 10, 24]
 // REPORT-LABEL: bm-report: @contract_linear: 1 BM contraction
 // REPORT: bm.matmul {{.*}} activation*weight floor*floor linalg.contract
-func.func @contract_linear(%x: tensor<2x10x32xf32>, %w: tensor<24x32xf32> {bm.role = "weight"},
+func.func @contract_linear(%x: tensor<2x10x32xf32>, %w: tensor<24x32xf32> {bm.role = #bm.role<weight>},
                            %c: tensor<2x10x24xf32>) -> tensor<2x10x24xf32> {
   %r = linalg.contract indexing_maps = [affine_map<(b, s, f, e) -> (b, s, e)>, affine_map<(b, s, f, e) -> (f, e)>, affine_map<(b, s, f, e) -> (b, s, f)>]
       ins(%x, %w : tensor<2x10x32xf32>, tensor<24x32xf32>) outs(%c : tensor<2x10x24xf32>) -> tensor<2x10x24xf32>
@@ -136,7 +136,7 @@ func.func @contract_linear(%x: tensor<2x10x32xf32>, %w: tensor<24x32xf32> {bm.ro
 // CHECK-DAG: %[[QQ:.*]] = bm.quantize %[[Q3]] nearest : tensor<6x8x16xf32> -> !bm.tensor<6x8x16xe2m3, block = [1, 8, 16]>
 // CHECK-DAG: %[[QK:.*]] = bm.quantize %[[K3]] nearest : tensor<6x8x16xf32> -> !bm.tensor<6x8x16xe2m3, block = [1, 8, 16]>
 // CHECK: %[[C3:.*]] = tensor.collapse_shape %[[C]] {{\[\[}}0, 1], [2], [3]] : tensor<2x3x8x8xf32> into tensor<6x8x8xf32>
-// CHECK: %[[S:.*]] = bm.matmul %[[QQ]], %[[QK]], %[[C3]] {bm.index = 0 : i64, bm.roles = ["activation", "activation"], transpose_rhs}
+// CHECK: %[[S:.*]] = bm.matmul %[[QQ]], %[[QK]], %[[C3]] {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<activation>], transpose_rhs}
 // CHECK: tensor.expand_shape %[[S]] {{\[\[}}0, 1], [2], [3]] output_shape [2, 3, 8, 8] : tensor<6x8x8xf32> into tensor<2x3x8x8xf32>
 func.func @contract_two_batch_dims(%q: tensor<2x3x8x16xf32>, %k: tensor<2x3x8x16xf32>, %c: tensor<2x3x8x8xf32>) -> tensor<2x3x8x8xf32> {
   %r = linalg.contract indexing_maps = [affine_map<(b, h, s, t, d) -> (b, h, s, d)>, affine_map<(b, h, s, t, d) -> (b, h, t, d)>, affine_map<(b, h, s, t, d) -> (b, h, s, t)>]
@@ -151,7 +151,7 @@ func.func @contract_two_batch_dims(%q: tensor<2x3x8x16xf32>, %k: tensor<2x3x8x16
 // CHECK-LABEL: func.func @generic_two_k_dims
 // CHECK-DAG: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<8x4x12xf32> into tensor<8x48xf32>
 // CHECK-DAG: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<4x12x5xf32> into tensor<48x5xf32>
-// CHECK: bm.matmul %{{.*}}, %{{.*}}, %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "activation"]} : !bm.tensor<8x48xe2m3, block = [8, 48]>, !bm.tensor<48x5xe2m3, block = [48, 5]>, tensor<8x5xf32> -> tensor<8x5xf32>
+// CHECK: bm.matmul %{{.*}}, %{{.*}}, %{{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<activation>]} : !bm.tensor<8x48xe2m3, block = [8, 48]>, !bm.tensor<48x5xe2m3, block = [48, 5]>, tensor<8x5xf32> -> tensor<8x5xf32>
 func.func @generic_two_k_dims(%a: tensor<8x4x12xf32>, %b: tensor<4x12x5xf32>, %c: tensor<8x5xf32>) -> tensor<8x5xf32> {
   %r = linalg.generic {indexing_maps = [affine_map<(m, n, i, j) -> (m, i, j)>, affine_map<(m, n, i, j) -> (i, j, n)>, affine_map<(m, n, i, j) -> (m, n)>],
                        iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
@@ -169,11 +169,11 @@ func.func @generic_two_k_dims(%a: tensor<8x4x12xf32>, %b: tensor<4x12x5xf32>, %c
 // An output laid out [N, M] is computed as B^T A^T: the operand that
 // owns the output's leading group becomes the lhs ("kn,mk->nm").
 // CHECK-LABEL: func.func @output_transposed
-// CHECK-SAME: (%[[B:[^:]*]]: tensor<32x8xf32> {bm.role = "weight"}, %[[A:[^:]*]]: tensor<16x32xf32>
+// CHECK-SAME: (%[[B:[^:]*]]: tensor<32x8xf32> {bm.role = #bm.role<weight>}, %[[A:[^:]*]]: tensor<16x32xf32>
 // CHECK-DAG: %[[QB:.*]] = bm.quantize %[[B]]
 // CHECK-DAG: %[[QA:.*]] = bm.quantize %[[A]]
-// CHECK: bm.matmul %[[QB]], %[[QA]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["weight", "activation"], transpose_lhs, transpose_rhs} : {{.*}} -> tensor<8x16xf32>
-func.func @output_transposed(%b: tensor<32x8xf32> {bm.role = "weight"}, %a: tensor<16x32xf32>, %c: tensor<8x16xf32>) -> tensor<8x16xf32> {
+// CHECK: bm.matmul %[[QB]], %[[QA]], %{{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<weight>, #bm.role<activation>], transpose_lhs, transpose_rhs} : {{.*}} -> tensor<8x16xf32>
+func.func @output_transposed(%b: tensor<32x8xf32> {bm.role = #bm.role<weight>}, %a: tensor<16x32xf32>, %c: tensor<8x16xf32>) -> tensor<8x16xf32> {
   %r = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, m)>],
                        iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%b, %a : tensor<32x8xf32>, tensor<16x32xf32>) outs(%c : tensor<8x16xf32>) {
@@ -192,7 +192,7 @@ func.func @output_transposed(%b: tensor<32x8xf32> {bm.role = "weight"}, %a: tens
 // the last two dims, a linalg.broadcast of a weight, a copy. Each source
 // is quantized once per shape and shared.
 // CHECK-LABEL: func.func @read_through
-// CHECK-SAME: (%[[X:[^:]*]]: tensor<2x16x8xf32>, %[[W:[^:]*]]: tensor<8x8xf32> {bm.role = "weight"}, %[[K4:[^:]*]]: tensor<2x2x16x8xf32>
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<2x16x8xf32>, %[[W:[^:]*]]: tensor<8x8xf32> {bm.role = #bm.role<weight>}, %[[K4:[^:]*]]: tensor<2x2x16x8xf32>
 // CHECK-DAG: %[[QW:.*]] = bm.quantize %[[W]] nearest : tensor<8x8xf32>
 // CHECK-DAG: %[[QX:.*]] = bm.quantize %[[X]] nearest : tensor<2x16x8xf32>
 // CHECK-DAG: %[[X2:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1], [2]] : tensor<2x16x8xf32> into tensor<32x8xf32>
@@ -203,11 +203,11 @@ func.func @output_transposed(%b: tensor<32x8xf32> {bm.role = "weight"}, %a: tens
 // CHECK: bm.matmul %[[QX]], %[[QX]], %{{.*}} {bm.index = 0 : i64, {{.*}}transpose_lhs}
 // x W, W broadcast over the batch by the front end: W is quantized as a
 // matrix and the batch dim joins M.
-// CHECK: bm.matmul %[[QX2]], %[[QW]], %{{.*}} {bm.index = 1 : i64, bm.roles = ["activation", "weight"]} : {{.*}} -> tensor<32x8xf32>
+// CHECK: bm.matmul %[[QX2]], %[[QW]], %{{.*}} {bm.index = 1 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>]} : {{.*}} -> tensor<32x8xf32>
 // K K^T with K^T = collapse(transpose(K4)), and K through a copy.
 // CHECK: bm.matmul %[[QK]], %[[QK]], %{{.*}} {bm.index = 2 : i64, {{.*}}transpose_rhs}
 // CHECK-NOT: bm.quantize
-func.func @read_through(%x: tensor<2x16x8xf32>, %w: tensor<8x8xf32> {bm.role = "weight"}, %k4: tensor<2x2x16x8xf32>,
+func.func @read_through(%x: tensor<2x16x8xf32>, %w: tensor<8x8xf32> {bm.role = #bm.role<weight>}, %k4: tensor<2x2x16x8xf32>,
                         %c0: tensor<2x8x8xf32>, %c1: tensor<2x16x8xf32>, %c2: tensor<4x16x16xf32>)
     -> (tensor<2x8x8xf32>, tensor<2x16x8xf32>, tensor<4x16x16xf32>) {
   %e0 = tensor.empty() : tensor<2x8x16xf32>

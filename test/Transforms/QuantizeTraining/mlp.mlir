@@ -12,22 +12,22 @@
 // serves the forward GEMM and (through transpose_rhs) the data gradient.
 
 // CHECK-LABEL: func.func @step
-// CHECK-SAME: (%[[X:[^:]*]]: tensor<64x96xf32> {bm.role = "activation"}, %[[W1:[^:]*]]: tensor<96x48xf32> {bm.role = "weight"}, %[[W2:[^:]*]]: tensor<48x16xf32> {bm.role = "weight"}, %[[SEED:[^:]*]]: i64 {bm.role = "seed"})
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<64x96xf32> {bm.role = #bm.role<activation>}, %[[W1:[^:]*]]: tensor<96x48xf32> {bm.role = #bm.role<weight>}, %[[W2:[^:]*]]: tensor<48x16xf32> {bm.role = #bm.role<weight>}, %[[SEED:[^:]*]]: i64 {bm.role = #bm.role<seed>})
 // Arguments are quantized at the top, each with its own stream (seed << 16) + i.
 // CHECK-DAG: %[[QX:.*]] = bm.quantize %[[X]] stochastic seed %{{.*}} : tensor<64x96xf32> -> !bm.tensor<64x96xe2m3, block = [48, 48]>
 // CHECK-DAG: %[[QW1:.*]] = bm.quantize %[[W1]] stochastic seed %{{.*}} : tensor<96x48xf32> -> !bm.tensor<96x48xe2m3, block = [48, 48]>
 // CHECK-DAG: %[[QW2:.*]] = bm.quantize %[[W2]] stochastic seed %{{.*}} : tensor<48x16xf32> -> !bm.tensor<48x16xe2m3, block = [48, 16]>
-// CHECK: %[[H:.*]] = bm.matmul %[[QX]], %[[QW1]], %{{.*}} {bm.index = 0 : i64, bm.roles = ["activation", "weight"]}
+// CHECK: %[[H:.*]] = bm.matmul %[[QX]], %[[QW1]], %{{.*}} {bm.index = 0 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>]}
 // CHECK: %[[QH:.*]] = bm.quantize %[[H]] stochastic seed %{{.*}} : tensor<64x48xf32> -> !bm.tensor<64x48xe2m3, block = [48, 48]>
-// CHECK: %[[Y:.*]] = bm.matmul %[[QH]], %[[QW2]], %{{.*}} {bm.index = 1 : i64, bm.roles = ["activation", "weight"]}
+// CHECK: %[[Y:.*]] = bm.matmul %[[QH]], %[[QW2]], %{{.*}} {bm.index = 1 : i64, bm.roles = [#bm.role<activation>, #bm.role<weight>]}
 // CHECK: %[[DY:.*]] = linalg.generic {{.*}} ins(%[[Y]] : tensor<64x16xf32>)
 // CHECK: bm.grad_seed
 // Errors use the backward format.
 // CHECK: %[[QDY:.*]] = bm.quantize %[[DY]] stochastic seed %{{.*}} : tensor<64x16xf32> -> !bm.tensor<64x16xe3m2, block = [48, 16]>
-// CHECK: bm.matmul %[[QH]], %[[QDY]], %{{.*}} {bm.index = 2 : i64, bm.roles = ["activation", "error"], transpose_lhs}
-// CHECK: %[[DH:.*]] = bm.matmul %[[QDY]], %[[QW2]], %{{.*}} {bm.index = 3 : i64, bm.roles = ["error", "weight"], transpose_rhs}
+// CHECK: bm.matmul %[[QH]], %[[QDY]], %{{.*}} {bm.index = 2 : i64, bm.roles = [#bm.role<activation>, #bm.role<error>], transpose_lhs}
+// CHECK: %[[DH:.*]] = bm.matmul %[[QDY]], %[[QW2]], %{{.*}} {bm.index = 3 : i64, bm.roles = [#bm.role<error>, #bm.role<weight>], transpose_rhs}
 // CHECK: %[[QDH:.*]] = bm.quantize %[[DH]] stochastic seed %{{.*}} : tensor<64x48xf32> -> !bm.tensor<64x48xe3m2, block = [48, 48]>
-// CHECK: bm.matmul %[[QX]], %[[QDH]], %{{.*}} {bm.index = 4 : i64, bm.roles = ["activation", "error"], transpose_lhs}
+// CHECK: bm.matmul %[[QX]], %[[QDH]], %{{.*}} {bm.index = 4 : i64, bm.roles = [#bm.role<activation>, #bm.role<error>], transpose_lhs}
 // CHECK-NOT: linalg.matmul
 
 // Six tensors, six quantize ops, six distinct streams (seed << 16) + 0..5.
@@ -59,10 +59,10 @@
 // The data gradient: K = 16 is the run: 9 + 6 + 4 + 1 bits.
 // REPORT-NEXT: bm.matmul e3m2 [48x16] e2m3 [48x16] 16 20 i32 {{[0-9]+}} {{[0-9]+}} error*weight
 // REPORT-NEXT: bm.matmul e2m3 [48x48] e3m2 [48x48] 48 22 i32 {{[0-9]+}} {{[0-9]+}} activation*error
-func.func @step(%x: tensor<64x96xf32> {bm.role = "activation"},
-                %w1: tensor<96x48xf32> {bm.role = "weight"},
-                %w2: tensor<48x16xf32> {bm.role = "weight"},
-                %seed: i64 {bm.role = "seed"})
+func.func @step(%x: tensor<64x96xf32> {bm.role = #bm.role<activation>},
+                %w1: tensor<96x48xf32> {bm.role = #bm.role<weight>},
+                %w2: tensor<48x16xf32> {bm.role = #bm.role<weight>},
+                %seed: i64 {bm.role = #bm.role<seed>})
     -> (tensor<96x48xf32>, tensor<48x16xf32>) {
   %zero = arith.constant 0.0 : f32
   %e0 = tensor.empty() : tensor<64x48xf32>

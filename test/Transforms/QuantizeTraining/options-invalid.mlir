@@ -97,9 +97,9 @@ module {
 }
 
 //--- wide.mlir
-func.func @wide(%x: tensor<64x96xf32> {bm.role = "activation"},
-                %w: tensor<96x48xf32> {bm.role = "weight"},
-                %seed: i64 {bm.role = "seed"}) -> tensor<64x48xf32> {
+func.func @wide(%x: tensor<64x96xf32> {bm.role = #bm.role<activation>},
+                %w: tensor<96x48xf32> {bm.role = #bm.role<weight>},
+                %seed: i64 {bm.role = #bm.role<seed>}) -> tensor<64x48xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<64x48xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<64x48xf32>) -> tensor<64x48xf32>

@@ -11,10 +11,10 @@
 // MACS: bm.matmul {{.*}}bm.index = 0
 // MACS: linalg.matmul
 
-func.func @two_layers(%x: tensor<64x96xf32> {bm.role = "activation"},
-                      %w1: tensor<96x48xf32> {bm.role = "weight"},
-                      %w2: tensor<48x16xf32> {bm.role = "weight"},
-                      %seed: i64 {bm.role = "seed"}) -> tensor<64x16xf32> {
+func.func @two_layers(%x: tensor<64x96xf32> {bm.role = #bm.role<activation>},
+                      %w1: tensor<96x48xf32> {bm.role = #bm.role<weight>},
+                      %w2: tensor<48x16xf32> {bm.role = #bm.role<weight>},
+                      %seed: i64 {bm.role = #bm.role<seed>}) -> tensor<64x16xf32> {
   %zero = arith.constant 0.0 : f32
   %e0 = tensor.empty() : tensor<64x48xf32>
   %z0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<64x48xf32>) -> tensor<64x48xf32>

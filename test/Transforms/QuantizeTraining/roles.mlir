@@ -10,9 +10,9 @@
 // filter flipped by a generic tagged bm.data_movement, then spread into
 // zeros by tensor.insert_slice. It is still the weight.
 // CHECK-LABEL: func.func @dilated_data_gradient
-// CHECK: bm.conv2d {{.*}}bm.roles = ["error", "weight"]
-func.func @dilated_data_gradient(%w: tensor<4x2x2x2xf32> {bm.role = "weight"},
-                                 %g: tensor<1x4x7x7xf32> {bm.role = "error"},
+// CHECK: bm.conv2d {{.*}}bm.roles = [#bm.role<error>, #bm.role<weight>]
+func.func @dilated_data_gradient(%w: tensor<4x2x2x2xf32> {bm.role = #bm.role<weight>},
+                                 %g: tensor<1x4x7x7xf32> {bm.role = #bm.role<error>},
                                  %init: tensor<1x2x5x5xf32>) -> tensor<1x2x5x5xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<2x4x2x2xf32>
@@ -33,8 +33,8 @@ func.func @dilated_data_gradient(%w: tensor<4x2x2x2xf32> {bm.role = "weight"},
 
 // A weight padded with zeros is a weight.
 // CHECK-LABEL: func.func @padded_filter
-// CHECK: bm.conv2d {{.*}}bm.roles = ["activation", "weight"]
-func.func @padded_filter(%x: tensor<1x4x6x6xf32>, %w: tensor<2x4x2x2xf32> {bm.role = "weight"},
+// CHECK: bm.conv2d {{.*}}bm.roles = [#bm.role<activation>, #bm.role<weight>]
+func.func @padded_filter(%x: tensor<1x4x6x6xf32>, %w: tensor<2x4x2x2xf32> {bm.role = #bm.role<weight>},
                          %init: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %zero = arith.constant 0.0 : f32
   %wp = tensor.pad %w low[0, 0, 0, 0] high[0, 0, 1, 1] {
@@ -55,13 +55,13 @@ func.func @padded_filter(%x: tensor<1x4x6x6xf32>, %w: tensor<2x4x2x2xf32> {bm.ro
 // CHECK: %[[WB:.*]] = linalg.generic
 // CHECK: %[[W2:.*]] = tensor.collapse_shape %[[WB]]
 // CHECK: bm.quantize %[[W2]]
-// CHECK: bm.matmul {{.*}}bm.roles = ["activation", "weight"]
+// CHECK: bm.matmul {{.*}}bm.roles = [#bm.role<activation>, #bm.role<weight>]
 // CHECK: %[[DT:.*]] = linalg.generic
 // CHECK: %[[D2:.*]] = tensor.collapse_shape %[[DT]]
 // CHECK: %[[QD:.*]] = bm.quantize %[[D2]] nearest : tensor<6x4xf32> -> !bm.tensor<6x4xe3m2
-// CHECK: bm.matmul %[[QD]], {{.*}}bm.roles = ["error", "activation"]
-func.func @generic_moves_then_collapse(%x: tensor<5x8xf32>, %w: tensor<4x3xf32> {bm.role = "weight"},
-                                       %d: tensor<2x3x4xf32> {bm.role = "error"},
+// CHECK: bm.matmul %[[QD]], {{.*}}bm.roles = [#bm.role<error>, #bm.role<activation>]
+func.func @generic_moves_then_collapse(%x: tensor<5x8xf32>, %w: tensor<4x3xf32> {bm.role = #bm.role<weight>},
+                                       %d: tensor<2x3x4xf32> {bm.role = #bm.role<error>},
                                        %c: tensor<5x3xf32>, %c2: tensor<6x5xf32>) -> (tensor<5x3xf32>, tensor<6x5xf32>) {
   // w broadcast to [2, 4, 3], collapsed to [8, 3]: a broadcast under a
   // collapse is not read through.
@@ -98,7 +98,7 @@ func.func @generic_moves_then_collapse(%x: tensor<5x8xf32>, %w: tensor<4x3xf32> 
 // contraction.
 // LOSSGRAD: remark: bm-quantize-training: contraction #1 kept in FP32: it reads the loss gradient
 // LOSSGRAD-NOT: remark
-func.func @loss_grad_moved(%x: tensor<8x4xf32>, %w: tensor<4x6xf32> {bm.role = "weight"},
+func.func @loss_grad_moved(%x: tensor<8x4xf32>, %w: tensor<4x6xf32> {bm.role = #bm.role<weight>},
                            %v: tensor<5x12xf32>) -> tensor<5x6xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<8x6xf32>

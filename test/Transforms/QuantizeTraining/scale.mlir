@@ -49,10 +49,10 @@
 // REPORT-NEXT: bm.matmul e2m1 [48x48] e2m1 [48x48] {{.*}} activation*weight floor*floor
 // REPORT-NEXT: bm.matmul e2m1 [48x48] e2m1 [48x16] {{.*}} activation*weight floor*floor
 // REPORT-NEXT: bm.matmul e2m1 [48x48] e3m0 [48x48] {{.*}} activation*error floor*fit
-func.func @step(%x: tensor<64x96xf32> {bm.role = "activation"},
-                %w1: tensor<96x48xf32> {bm.role = "weight"},
-                %w2: tensor<48x16xf32> {bm.role = "weight"},
-                %seed: i64 {bm.role = "seed"})
+func.func @step(%x: tensor<64x96xf32> {bm.role = #bm.role<activation>},
+                %w1: tensor<96x48xf32> {bm.role = #bm.role<weight>},
+                %w2: tensor<48x16xf32> {bm.role = #bm.role<weight>},
+                %seed: i64 {bm.role = #bm.role<seed>})
     -> (tensor<96x48xf32>, tensor<48x16xf32>) {
   %zero = arith.constant 0.0 : f32
   %e0 = tensor.empty() : tensor<64x48xf32>

@@ -15,6 +15,10 @@ using namespace mlir::bm;
 
 #include "bm/Dialect/BM/IR/BMEnums.cpp.inc"
 
+// `e2m3` in an attribute's assembly (custom<ElementFormat>).
+static ParseResult parseElementFormat(AsmParser &parser, FormatAttr &format);
+static void printElementFormat(AsmPrinter &printer, FormatAttr format);
+
 #define GET_ATTRDEF_CLASSES
 #include "bm/Dialect/BM/IR/BMAttrs.cpp.inc"
 
@@ -69,6 +73,18 @@ static FailureOr<FormatAttr> parseFormatKeyword(AsmParser &parser) {
   return attr;
 }
 
+static ParseResult parseElementFormat(AsmParser &parser, FormatAttr &format) {
+  FailureOr<FormatAttr> parsed = parseFormatKeyword(parser);
+  if (failed(parsed))
+    return failure();
+  format = *parsed;
+  return success();
+}
+
+static void printElementFormat(AsmPrinter &printer, FormatAttr format) {
+  printer << format.getName();
+}
+
 Attribute FormatAttr::parse(AsmParser &parser, Type) {
   if (parser.parseLess())
     return {};
@@ -89,6 +105,22 @@ FormatAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       static_cast<int>(exponentBits), static_cast<int>(mantissaBits));
   if (!problem.empty())
     return emitError() << problem;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantCodesAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+QuantCodesAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       FormatAttr format, ArrayRef<int64_t> block,
+                       Rounding rounding, ScaleRule scale) {
+  if (!format)
+    return emitError() << "#bm.quant_codes needs an element format";
+  if (block.empty() || llvm::any_of(block, [](int64_t b) { return b < 1; }))
+    return emitError() << "#bm.quant_codes block sizes must be positive, got ["
+                       << block << "]";
   return success();
 }
 

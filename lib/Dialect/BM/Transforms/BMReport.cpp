@@ -78,12 +78,13 @@ ContractionRow makeRow(OpTy op, Value lhsValue, Value rhsValue) {
   // Roles set by bm-quantize-training, e.g. "error*weight".
   std::string roles = "-";
   Operation *operation = op.getOperation();
-  if (ArrayAttr attr = operation->getAttrOfType<ArrayAttr>("bm.roles")) {
+  auto *dialect = operation->getContext()->getLoadedDialect<BMDialect>();
+  if (ArrayAttr attr = dialect->getRolesAttrHelper().getAttr(operation)) {
     roles.clear();
     llvm::raw_string_ostream os(roles);
     llvm::interleave(
-        attr.getAsValueRange<StringAttr>(), os,
-        [&](StringRef role) { os << role; }, "*");
+        attr.getAsRange<RoleAttr>(), os,
+        [&](RoleAttr role) { os << stringifyRole(role.getValue()); }, "*");
   }
   // The FP32 op it replaces, e.g. "linalg.conv_2d_nhwc_fhwc", which
   // bm-quantize-training records in the location.

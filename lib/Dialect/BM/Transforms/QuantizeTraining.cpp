@@ -39,7 +39,7 @@ namespace {
 struct FoundContraction {
   Operation *op;
   bool matched = false;
-  std::array<Role, 2> roles = {Role::Activation, Role::Activation};
+  std::array<Role, 2> roles = {Role::activation, Role::activation};
   bool readsLossGrad = false;
 };
 
@@ -181,12 +181,13 @@ struct BMQuantizeTrainingPass
     if (contractions.empty())
       return success();
 
-    // The seed: an i64 argument marked {bm.role = "seed"}.
+    // The seed: an i64 argument marked {bm.role = #bm.role<seed>}.
+    auto *dialect = func->getContext()->getLoadedDialect<BMDialect>();
+    StringAttr roleName = dialect->getRoleAttrHelper().getName();
     Value seed;
     for (BlockArgument arg : func.getArguments()) {
-      auto role = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                    "bm.role");
-      if (role && role.getValue() == "seed") {
+      auto role = func.getArgAttrOfType<RoleAttr>(arg.getArgNumber(), roleName);
+      if (role && role.getValue() == Role::seed) {
         if (!arg.getType().isInteger(64))
           return func.emitError("bm-quantize-training: the seed argument #")
                  << arg.getArgNumber() << " must be an i64, not "
@@ -197,7 +198,8 @@ struct BMQuantizeTrainingPass
     if (anyMatched && roundingEnum == Rounding::stochastic && !seed)
       return func.emitError(
           "bm-quantize-training: stochastic rounding needs a seed; mark an "
-          "i64 argument (e.g. the step number) with {bm.role = \"seed\"}, "
+          "i64 argument (e.g. the step number) with "
+          "{bm.role = #bm.role<seed>}, "
           "or use rounding=nearest");
 
     OpBuilder builder(func.getContext());
@@ -321,8 +323,8 @@ struct BMQuantizeTrainingPass
         blk.assign(shape.size() - 2, 1); // batch dims: one block per entry
         blk.append(block.begin(), block.end());
       }
-      FormatAttr format = role == Role::Error ? backward : forward;
-      ScaleRule rule = role == Role::Error ? backwardRule : forwardRule;
+      FormatAttr format = role == Role::error ? backward : forward;
+      ScaleRule rule = role == Role::error ? backwardRule : forwardRule;
       Value q = quantize(v, BMTensorType::get(shape, format, blk), rule);
       if (!plan.permutation.empty())
         q = transposeOnce(q, plan.permutation);
@@ -363,7 +365,7 @@ struct BMQuantizeTrainingPass
       }
       Role ra = found.roles[plan.lhs.operandNumber];
       Role rb = found.roles[plan.rhs.operandNumber];
-      if (ra == Role::Error && rb == Role::Error) {
+      if (ra == Role::error && rb == Role::error) {
         op->emitWarning("bm-quantize-training: both operands of contraction "
                         "#")
             << index
@@ -405,9 +407,12 @@ struct BMQuantizeTrainingPass
         replacement->erase();
         return failure();
       }
-      replacement->setAttr(
-          "bm.roles", builder.getStrArrayAttr({roleName(ra), roleName(rb)}));
-      replacement->setAttr("bm.index", builder.getI64IntegerAttr(index));
+      dialect->getRolesAttrHelper().setAttr(
+          replacement,
+          builder.getArrayAttr({RoleAttr::get(builder.getContext(), ra),
+                                RoleAttr::get(builder.getContext(), rb)}));
+      dialect->getIndexAttrHelper().setAttr(replacement,
+                                            builder.getI64IntegerAttr(index));
       // The result back in the op's layout.
       Value result = replacement->getResult(0);
       if (!plan.resultCollapse.empty())

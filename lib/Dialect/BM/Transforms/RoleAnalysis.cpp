@@ -3,6 +3,8 @@
 #include "RoleAnalysis.h"
 #include "ContractionMatchers.h"
 
+#include "bm/Dialect/BM/IR/BMDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -10,18 +12,6 @@
 
 using namespace mlir;
 using namespace mlir::bm::training;
-
-StringRef mlir::bm::training::roleName(Role role) {
-  switch (role) {
-  case Role::Activation:
-    return "activation";
-  case Role::Weight:
-    return "weight";
-  case Role::Error:
-    return "error";
-  }
-  llvm_unreachable("role");
-}
 
 /// A tensor whose every element is the same constant (a fill, an empty
 /// tensor or a splat): inserting data into it moves that data only.
@@ -32,7 +22,8 @@ static bool isBlankTensor(Value v) {
 }
 
 bool mlir::bm::training::isDataMovement(Operation *op) {
-  if (op->hasAttr("bm.data_movement"))
+  auto *dialect = op->getContext()->getLoadedDialect<BMDialect>();
+  if (dialect && dialect->getDataMovementAttrHelper().isAttrPresent(op))
     return true;
   if (isa<linalg::TransposeOp, linalg::CopyOp, linalg::BroadcastOp,
           tensor::CollapseShapeOp, tensor::ExpandShapeOp, tensor::ReshapeOp,
@@ -49,21 +40,24 @@ bool mlir::bm::training::isDataMovement(Operation *op) {
 }
 
 RoleAnalysis::RoleAnalysis(func::FuncOp func) {
+  auto *dialect = func->getContext()->getLoadedDialect<BMDialect>();
+  StringAttr roleName = dialect->getRoleAttrHelper().getName();
+  BMDialect::GradSeedAttrHelper gradSeed = dialect->getGradSeedAttrHelper();
   for (BlockArgument arg : func.getArguments()) {
-    auto role =
-        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "bm.role");
-    if (role && role.getValue() == "weight")
+    auto role = func.getArgAttrOfType<RoleAttr>(arg.getArgNumber(), roleName);
+    if (role && role.getValue() == Role::weight)
       weights.insert(arg);
-    else if (role && role.getValue() == "error")
+    else if (role && role.getValue() == Role::error)
       errors.insert(arg);
   }
   func.walk([&](Operation *op) {
     bool moves = isDataMovement(op) && op->getNumOperands() >= 1;
-    if (op->hasAttr("bm.grad_seed"))
+    bool isGradSeed = gradSeed.isAttrPresent(op);
+    if (isGradSeed)
       lossGrads.insert(op->getResults().begin(), op->getResults().end());
     else if (moves && lossGrads.contains(op->getOperand(0)))
       lossGrads.insert(op->getResults().begin(), op->getResults().end());
-    bool fromError = op->hasAttr("bm.grad_seed") ||
+    bool fromError = isGradSeed ||
                      llvm::any_of(op->getOperands(),
                                   [&](Value v) { return errors.contains(v); });
     bool fromWeight = moves && weights.contains(op->getOperand(0));

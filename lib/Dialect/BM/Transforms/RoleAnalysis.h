@@ -9,14 +9,12 @@
 #ifndef BM_LIB_DIALECT_BM_TRANSFORMS_ROLEANALYSIS_H
 #define BM_LIB_DIALECT_BM_TRANSFORMS_ROLEANALYSIS_H
 
+#include "bm/Dialect/BM/IR/BMTypes.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseSet.h"
 
 namespace mlir::bm::training {
-
-enum class Role { Activation, Weight, Error };
-
-StringRef roleName(Role role);
 
 /// Ops that only move data: a value obtained from a weight through them is
 /// still a weight, and one obtained from the loss gradient is still the
@@ -36,12 +34,13 @@ public:
   /// op, or obtained from one by data movement only.
   bool isLossGrad(Value v) const { return lossGrads.contains(v); }
 
+  /// The role of v as a contraction operand: error, weight or activation.
   Role roleOf(Value v) const {
     if (errors.contains(v))
-      return Role::Error;
+      return Role::error;
     if (weights.contains(v))
-      return Role::Weight;
-    return Role::Activation;
+      return Role::weight;
+    return Role::activation;
   }
 
 private:

@@ -36,15 +36,9 @@ namespace mlir::bm {
 using namespace mlir;
 using namespace mlir::bm;
 using ::bm::numerics::Format;
-using ::bm::numerics::Rounding;
-using ::bm::numerics::ScaleRule;
 
 namespace {
 
-/// Set by convert-bm-to-linalg on the codes generic of a bm.quantize:
-/// {e, m, rounding = "nearest" | "zero" | "stochastic",
-///  scale = "floor" | "fit", block}.
-constexpr llvm::StringLiteral kQuantizeAttrName = "bm.quant_codes";
 /// Vector steps of a block row that are unrolled in the max pass.
 constexpr int64_t kMaxUnroll = 8;
 
@@ -52,8 +46,8 @@ struct QuantizeMatch {
   linalg::GenericOp maxOp, biasOp, codesOp;
   Value input, seed;
   Format format;
-  Rounding rounding;
-  ScaleRule scale;
+  ::bm::numerics::Rounding rounding;
+  ::bm::numerics::ScaleRule scale;
   /// The tensor's shape and blocks with the trailing dimensions that one
   /// block spans whole merged into the last (see mergeWholeTrailingDims);
   /// `groups` lists the tensor's dimensions of each of those.
@@ -83,36 +77,19 @@ void mergeWholeTrailingDims(QuantizeMatch &match) {
   }
 }
 
-FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp) {
-  auto attr = codesOp->getAttrOfType<DictionaryAttr>(kQuantizeAttrName);
-  if (!attr || !codesOp.hasPureTensorSemantics() ||
-      codesOp.getNumDpsInputs() != 2 || codesOp->getNumResults() != 1)
-    return failure();
-  auto e = attr.getAs<IntegerAttr>("e");
-  auto m = attr.getAs<IntegerAttr>("m");
-  auto rounding = attr.getAs<StringAttr>("rounding");
-  auto block = attr.getAs<DenseI64ArrayAttr>("block");
-  auto scale = attr.getAs<StringAttr>("scale");
-  if (!e || !m || !rounding || !block || !scale)
+/// The quantize that convert-bm-to-linalg marked on its codes generic
+/// (bm.quant_codes) and the two generics before it.
+FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp,
+                                       QuantCodesAttr attr) {
+  if (!codesOp.hasPureTensorSemantics() || codesOp.getNumDpsInputs() != 2 ||
+      codesOp->getNumResults() != 1)
     return failure();
   QuantizeMatch match;
   match.codesOp = codesOp;
-  match.format = Format{static_cast<int>(e.getInt()),
-                        static_cast<int>(m.getInt())};
-  if (!match.format.isValid())
-    return failure();
-  if (rounding.getValue() == "nearest")
-    match.rounding = Rounding::Nearest;
-  else if (rounding.getValue() == "zero")
-    match.rounding = Rounding::Zero;
-  else if (rounding.getValue() == "stochastic")
-    match.rounding = Rounding::Stochastic;
-  else
-    return failure();
-  std::optional<ScaleRule> rule = ::bm::numerics::parseScaleRule(scale.getValue());
-  if (!rule)
-    return failure();
-  match.scale = *rule;
+  match.format = attr.getFormat().getNumerics();
+  match.rounding = toNumerics(attr.getRounding());
+  match.scale = toNumerics(attr.getScale());
+  ArrayRef<int64_t> block = attr.getBlock();
 
   match.input = codesOp.getDpsInputs()[0];
   auto inputType = dyn_cast<RankedTensorType>(match.input.getType());
@@ -120,7 +97,7 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp) {
       !inputType.getElementType().isF32() || inputType.getRank() < 1)
     return failure();
   match.shape.assign(inputType.getShape().begin(), inputType.getShape().end());
-  match.block.assign(block.asArrayRef().begin(), block.asArrayRef().end());
+  match.block.assign(block.begin(), block.end());
   if (match.block.size() != match.shape.size())
     return failure();
   for (auto [s, b] : llvm::zip(match.shape, match.block))
@@ -151,7 +128,7 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp) {
       return failure();
   }
 
-  if (match.rounding == Rounding::Stochastic) {
+  if (match.rounding == ::bm::numerics::Rounding::Stochastic) {
     // The seed is the only i64 the codes body reads from above.
     llvm::SetVector<Value> above;
     getUsedValuesDefinedAbove(codesOp.getRegion(), above);
@@ -368,7 +345,7 @@ struct QuantizeBuilder {
                       int64_t width, Value beta, Value codes, Value codesRow,
                       Value scratch, Value wordOffset) {
     int64_t steps = width / kLanes;
-    bool stochastic = q.rounding == Rounding::Stochastic;
+    bool stochastic = q.rounding == ::bm::numerics::Rounding::Stochastic;
     if (steps > 0) {
       // The vector steps, with `codeOf` giving the codes of 8 elements.
       auto vectorLoop = [&](OpBuilder &b, Value codes,
@@ -406,7 +383,7 @@ struct QuantizeBuilder {
                                      q.rounding, word);
         });
       };
-      if (q.rounding == Rounding::Nearest &&
+      if (q.rounding == ::bm::numerics::Rounding::Nearest &&
           hasScaledNearestPath(q.format)) {
         // Finite blocks of a usual scale take the float32 form of nearest
         // rounding (same bits, about half the instructions).
@@ -557,7 +534,7 @@ struct QuantizeBuilder {
     vF32 = VectorType::get({kLanes}, b.getF32Type());
     vCode = VectorType::get({kLanes}, codeType);
     (void)ctx;
-    bool stochastic = q.rounding == Rounding::Stochastic;
+    bool stochastic = q.rounding == ::bm::numerics::Rounding::Stochastic;
 
     Value input = to3D(b, q.input, {d0, inner, n});
     SmallVector<int64_t> grid3 = {g0Count, gMid, gN};
@@ -750,14 +727,16 @@ struct BMVectorizeQuantizePass
           << static_cast<unsigned>(vectorBits);
       return signalPassFailure();
     }
-    SmallVector<linalg::GenericOp> targets;
+    BMDialect::QuantCodesAttrHelper quantCodes =
+        getContext().getLoadedDialect<BMDialect>()->getQuantCodesAttrHelper();
+    SmallVector<std::pair<linalg::GenericOp, QuantCodesAttr>> targets;
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (op->hasAttr(kQuantizeAttrName))
-        targets.push_back(op);
+      if (QuantCodesAttr attr = quantCodes.getAttr(op))
+        targets.push_back({op, attr});
     });
     IRRewriter rewriter(&getContext());
-    for (linalg::GenericOp codesOp : targets) {
-      FailureOr<QuantizeMatch> match = matchQuantize(codesOp);
+    for (auto [codesOp, attr] : targets) {
+      FailureOr<QuantizeMatch> match = matchQuantize(codesOp, attr);
       if (failed(match)) {
         codesOp.emitRemark(
             "bm-vectorize-quantize: unexpected quantize form; left scalar");

@@ -37,9 +37,11 @@ struct BMVectorizeRunSumsPass
   using Base::Base;
 
   void runOnOperation() override {
+    BMDialect::RunSumsAttrHelper runSums =
+        getContext().getLoadedDialect<BMDialect>()->getRunSumsAttrHelper();
     SmallVector<linalg::GenericOp> targets;
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (op->hasAttr(kRunSumsAttrName) && op.hasPureTensorSemantics())
+      if (runSums.isAttrPresent(op) && op.hasPureTensorSemantics())
         targets.push_back(op);
     });
     IRRewriter rewriter(&getContext());

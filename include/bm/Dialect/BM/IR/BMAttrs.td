@@ -67,4 +67,57 @@ def BM_ScaleRuleAttr : EnumAttr<BM_Dialect, BM_ScaleRule, "scale"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+def BM_Role : I32EnumAttr<"Role",
+    "what a value is in a training step", [
+    I32EnumAttrCase<"activation", 0>,
+    I32EnumAttrCase<"weight", 1>,
+    I32EnumAttrCase<"error", 2>,
+    I32EnumAttrCase<"seed", 3>,
+    I32EnumAttrCase<"state", 4>,
+    I32EnumAttrCase<"label", 5>,
+    I32EnumAttrCase<"loss", 6>,
+    I32EnumAttrCase<"grad", 7>]> {
+  let cppNamespace = "::mlir::bm";
+  let genSpecializedAttr = 0;
+}
+
+def BM_RoleAttr : EnumAttr<BM_Dialect, BM_Role, "role"> {
+  let summary = "Role of a training-step argument, result or contraction operand";
+  let description = [{
+    Written `#bm.role<weight>`. On a function argument (`bm.role`):
+    `weight`, `error` and `activation` seed the role dataflow of
+    `bm-quantize-training` (docs/training.md, "Roles"), `seed` marks the
+    `i64` Philox seed of stochastic rounding; the front end also marks
+    `state` (optimizer and batch-norm buffers) and `label` arguments. On a
+    function result: `loss`, `weight`, `state` or `grad`. In `bm.roles` (the
+    two operands of a contraction that `bm-quantize-training` made):
+    `weight`, `activation` or `error` only.
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def BM_QuantCodesAttr : BM_Attr<"QuantCodes", "quant_codes"> {
+  let summary = "The quantize that a codes generic computes";
+  let description = [{
+    Set by `convert-bm-to-linalg` on the generic that computes the element
+    codes of a lowered `bm.quantize`, and read by `bm-vectorize-quantize`,
+    which rebuilds that generic and the two before it (block maxima, biases)
+    as vector loops. It records what the generics no longer say plainly: the
+    element format, the block shape, the rounding mode and the scale rule.
+
+    ```mlir
+    #bm.quant_codes<e2m1, block = [8, 8], rounding = nearest, scale = fit>
+    ```
+  }];
+  let parameters = (ins "FormatAttr":$format,
+                        ArrayRefParameter<"int64_t">:$block,
+                        EnumParameter<BM_Rounding>:$rounding,
+                        EnumParameter<BM_ScaleRule>:$scale);
+  let assemblyFormat = [{
+    `<` custom<ElementFormat>($format) `,` `block` `=` `[` $block `]` `,`
+        `rounding` `=` $rounding `,` `scale` `=` $scale `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
 #endif // BM_DIALECT_BM_IR_BMATTRS_TD

@@ -12,6 +12,27 @@
 
 #include "bm/Dialect/BM/IR/BMEnums.h.inc"
 
+namespace mlir::bm {
+/// The rounding mode as the reference numerics library sees it.
+inline ::bm::numerics::Rounding toNumerics(Rounding rounding) {
+  switch (rounding) {
+  case Rounding::nearest:
+    return ::bm::numerics::Rounding::Nearest;
+  case Rounding::stochastic:
+    return ::bm::numerics::Rounding::Stochastic;
+  case Rounding::zero:
+    return ::bm::numerics::Rounding::Zero;
+  }
+  llvm_unreachable("rounding");
+}
+
+/// The scale rule as the reference numerics library sees it.
+inline ::bm::numerics::ScaleRule toNumerics(ScaleRule rule) {
+  return rule == ScaleRule::fit ? ::bm::numerics::ScaleRule::Fit
+                                : ::bm::numerics::ScaleRule::Floor;
+}
+} // namespace mlir::bm
+
 #define GET_ATTRDEF_CLASSES
 #include "bm/Dialect/BM/IR/BMAttrs.h.inc"
 

@@ -10,11 +10,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
-namespace mlir::bm {
+#include "bm/Dialect/BM/IR/BMDialect.h"
 
-/// Marks the linalg.generic that sums the integer products of each run of a
-/// lowered contraction (see bm-vectorize-run-sums).
-constexpr llvm::StringLiteral kRunSumsAttrName = "bm.run_sums";
+namespace mlir::bm {
 
 #define GEN_PASS_DECL
 #include "bm/Dialect/BM/Transforms/Passes.h.inc"

@@ -28,6 +28,7 @@ def BMReport : Pass<"bm-report", "::mlir::ModuleOp"> {
     Option<"output", "output", "std::string", /*default=*/"\"-\"",
            "File to write the report to ('-' for standard error)">,
   ];
+  let dependentDialects = ["::mlir::bm::BMDialect"];
 }
 
 def BMVectorizeRunSums : Pass<"bm-vectorize-run-sums"> {
@@ -48,7 +49,8 @@ def BMVectorizeRunSums : Pass<"bm-vectorize-run-sums"> {
   ];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
-    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::bm::BMDialect"
   ];
 }
 
@@ -94,7 +96,8 @@ def BMVectorizeQuantize : Pass<"bm-vectorize-quantize"> {
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
     "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
-    "::mlir::math::MathDialect", "::mlir::linalg::LinalgDialect"
+    "::mlir::math::MathDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::bm::BMDialect"
   ];
 }
 
@@ -142,10 +145,10 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
 
     Roles, by dataflow (documented in docs/training.md):
 
-    * error: a function argument `{bm.role = "error"}`, the result of an
+    * error: a function argument `{bm.role = #bm.role<error>}`, the result of an
       op carrying the unit attribute `bm.grad_seed` (the loss gradient), and
       every value computed from an error;
-    * weight: a function argument `{bm.role = "weight"}`, and values
+    * weight: a function argument `{bm.role = #bm.role<weight>}`, and values
       obtained from weights only through data movement (transpose, reshape,
       slices, casts, or ops tagged `bm.data_movement`);
     * activation: every other value.
@@ -153,7 +156,7 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
     A contraction of two errors has no role the paper defines: it is kept in
     FP32 with a warning. Each quantize of a tensor is created once and reused
     (same value, format, block, rounding and scale rule). Stochastic
-    rounding draws from the seed argument (`{bm.role = "seed"}`, an `i64`,
+    rounding draws from the seed argument (`{bm.role = #bm.role<seed>}`, an `i64`,
     e.g. the step number): quantize op `i` of a step uses seed
     `(seed << 16) + i`, so no two quantize ops of a step, or of different
     steps, share random words.

@@ -4,7 +4,10 @@
 // independent; bm-lower-to-cpu{parallel=true} turns every scf.forall into
 // tasks on the async runtime. Dispatching tasks costs tens of
 // microseconds, more than small loops take, so loops over little work are
-// emitted as sequential scf.for loops instead.
+// emitted as sequential scf.for loops instead. A linalg op whose loops are
+// worth it is marked `bm.tile_parallel = N` (declared on the dialect,
+// BMDialect.td), which bm-tile-parallel turns into an scf.forall over its
+// first N loops.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,10 +19,6 @@
 #include <cstdint>
 
 namespace mlir::bm {
-
-/// Integer attribute N on a linalg op: bm-tile-parallel tiles its first N
-/// loops into scf.forall (parallel CPU pipeline).
-constexpr llvm::StringLiteral kTileParallelAttr = "bm.tile_parallel";
 
 /// Elements (of the tensor a loop reads or writes) below which a loop stays
 /// sequential.

@@ -1,0 +1,46 @@
+// The ordering rules of the pipelines (BMDialect.td, "Discardable
+// attributes"; docs/lowering.md, "Contracts between passes").
+//
+// On the CPU, bm-vectorize-quantize reads bm.quant_codes from the generics of
+// convert-bm-to-linalg, and runs right after convert-bm-to-arith, before any
+// canonicalize (test/Transforms/vectorize-quantize-fallback.mlir shows what
+// a canonicalize before it does).
+// RUN: bm-opt %s --bm-lower-to-cpu --dump-pass-pipeline -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=CPU
+// RUN: bm-opt %s --bm-lower-to-cpu=parallel=true --dump-pass-pipeline -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=CPU
+// CPU-NOT:  canonicalize
+// CPU:      convert-bm-to-linalg
+// CPU-NOT:  canonicalize
+// CPU:      convert-bm-to-arith,
+// CPU-NEXT: func.func(
+// CPU-NEXT: bm-vectorize-quantize
+// CPU:      canonicalize
+//
+// ... and so the pipeline's quantize is vectorized, stochastic rounding
+// included: no "left scalar" remark.
+// RUN: bm-opt %s --bm-lower-to-cpu=cpu=avx2 2>&1 | FileCheck %s --check-prefix=LOWERED
+// LOWERED-NOT: left scalar
+// LOWERED:     llvm.func @quantize
+// LOWERED:     llvm.load {{.*}} -> vector<8xf32>
+// LOWERED-NOT: left scalar
+//
+// On the GPU, from convert-bm-to-gpu, which marks the tensor-core generics
+// bm.gpu_mma, to bufferization only the bm lowerings and cse run on
+// tensors, so that bm-map-to-gpu finds every operand of the kernel
+// (test/Conversion/BMToGPU/map-to-gpu-invalid.mlir: the error it reports
+// for a generic that lost some).
+// RUN: bm-opt %s --bm-lower-to-gpu --dump-pass-pipeline -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=GPU
+// GPU:      convert-bm-to-gpu{
+// GPU-NEXT: convert-bm-to-linalg{
+// GPU-NEXT: convert-bm-to-arith,
+// GPU-NEXT: cse,
+// GPU-NEXT: eliminate-empty-tensors,
+// GPU-NEXT: one-shot-bufferize{
+// GPU:      bm-map-to-gpu{
+
+func.func @quantize(%x: tensor<8x32xf32>, %seed: i64) -> !bm.tensor<8x32xe2m3, block = [8, 32]> {
+  %q = bm.quantize %x stochastic seed %seed : tensor<8x32xf32> -> !bm.tensor<8x32xe2m3, block = [8, 32]>
+  return %q : !bm.tensor<8x32xe2m3, block = [8, 32]>
+}
