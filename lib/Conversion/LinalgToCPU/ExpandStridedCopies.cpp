@@ -100,7 +100,7 @@ void expandCopy(memref::CopyOp copy) {
 }
 
 struct ExpandStridedCopiesPass
-    : bm::impl::BMExpandStridedCopiesBase<ExpandStridedCopiesPass> {
+    : mlir::bm::impl::BMExpandStridedCopiesBase<ExpandStridedCopiesPass> {
   void runOnOperation() override {
     SmallVector<memref::CopyOp> copies;
     getOperation().walk([&](memref::CopyOp copy) {
