@@ -537,22 +537,33 @@ void vectorizeTile(RewriterBase &rewriter, Operation *tile) {
     rewriter.replaceOp(tile, vectorized->replacements);
 }
 
+/// Tiles `op` by `sizes` (0: not tiled) into an scf.forall or scf.for
+/// nest, replaces it, and returns the tiled op inside; failure leaves `op`.
+FailureOr<Operation *> tileOp(RewriterBase &rewriter, Operation *op,
+                              ArrayRef<int64_t> sizes, bool forall) {
+  scf::SCFTilingOptions options;
+  if (forall)
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  options.setTileSizes(getAsIndexOpFoldResult(op->getContext(), sizes));
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(rewriter, cast<TilingInterface>(op), options);
+  if (failed(tiled))
+    return failure();
+  rewriter.replaceOp(op, tiled->replacements);
+  return tiled->tiledOps.front();
+}
+
 /// Tiles `op` by `plan` and vectorizes each tile.
 void tileAndVectorize(RewriterBase &rewriter, linalg::LinalgOp op,
                       const TilePlan &plan) {
-  MLIRContext *ctx = op.getContext();
   Operation *current = op.getOperation();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(plan.forall, [](int64_t t) { return t != 0; })) {
-    scf::SCFTilingOptions options;
-    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-    options.setTileSizes(getAsIndexOpFoldResult(ctx, plan.forall));
-    rewriter.setInsertionPoint(current);
-    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-        rewriter, cast<TilingInterface>(current), options);
+    FailureOr<Operation *> tiled =
+        tileOp(rewriter, current, plan.forall, /*forall=*/true);
     if (succeeded(tiled)) {
-      rewriter.replaceOp(current, tiled->replacements);
-      current = tiled->tiledOps.front();
+      current = *tiled;
       for (auto [d, t] : llvm::enumerate(plan.forall))
         if (t)
           ranges[d] = t;
@@ -566,15 +577,11 @@ void tileAndVectorize(RewriterBase &rewriter, linalg::LinalgOp op,
       any = true;
     }
   if (any) {
-    scf::SCFTilingOptions options;
-    options.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
-    rewriter.setInsertionPoint(current);
-    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-        rewriter, cast<TilingInterface>(current), options);
+    FailureOr<Operation *> tiled =
+        tileOp(rewriter, current, sizes, /*forall=*/false);
     if (failed(tiled))
       return;
-    rewriter.replaceOp(current, tiled->replacements);
-    current = tiled->tiledOps.front();
+    current = *tiled;
   }
   vectorizeTile(rewriter, current);
 }
@@ -612,7 +619,6 @@ bool isPlainF32Matmul(Operation *op) {
 /// below). Each result is summed in order of k, as the scalar loops do.
 void tileMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
                 int64_t minParallel) {
-  MLIRContext *ctx = op.getContext();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   int64_t m = ranges[0], n = ranges[1], k = ranges[2];
   Operation *current = op.getOperation();
@@ -628,15 +634,10 @@ void tileMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
         break;
       }
     if (chunks >= 2) {
-      scf::SCFTilingOptions options;
-      options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-      options.setTileSizes(getAsIndexOpFoldResult(ctx, {m / chunks, 0, 0}));
-      rewriter.setInsertionPoint(current);
-      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(current), options);
+      FailureOr<Operation *> tiled =
+          tileOp(rewriter, current, {m / chunks, 0, 0}, /*forall=*/true);
       if (succeeded(tiled)) {
-        rewriter.replaceOp(current, tiled->replacements);
-        current = tiled->tiledOps.front();
+        current = *tiled;
         m /= chunks;
       }
     }
@@ -644,15 +645,11 @@ void tileMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
   SmallVector<int64_t> sizes = {rows, chooseVectorTile(n, kMatmulCols), 1};
   if (k == 1)
     sizes[2] = 0;
-  scf::SCFTilingOptions options;
-  options.setTileSizes(getAsIndexOpFoldResult(ctx, sizes));
-  rewriter.setInsertionPoint(current);
-  FailureOr<scf::SCFTilingResult> tiled =
-      scf::tileUsingSCF(rewriter, cast<TilingInterface>(current), options);
+  FailureOr<Operation *> tiled =
+      tileOp(rewriter, current, sizes, /*forall=*/false);
   if (failed(tiled))
     return;
-  rewriter.replaceOp(current, tiled->replacements);
-  current = tiled->tiledOps.front();
+  current = *tiled;
   rewriter.setInsertionPoint(current);
   FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(
       rewriter, current, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
@@ -681,6 +678,38 @@ void insertAsCopy(RewriterBase &rewriter, tensor::InsertSliceOp op) {
                                      slice);
   rewriter.modifyOpInPlace(
       op, [&] { op.getSourceMutable().assign(copy.getResult(0)); });
+}
+
+/// The im2col of an NCHW `input` as [N, C*KH*KW, OH*OW]: a copy generic
+/// into [N, C, KH, KW, OH, OW] (`shape`) reading
+/// input[n, c, oh * sh + kh * dh, ow * sw + kw * dw], then collapsed.
+Value buildIm2col(RewriterBase &rewriter, Location loc, Value input,
+                  ArrayRef<int64_t> shape, ArrayRef<int64_t> strides,
+                  ArrayRef<int64_t> dilations) {
+  MLIRContext *ctx = rewriter.getContext();
+  AffineExpr dn, dc, dkh, dkw, doh, dow;
+  bindDims(ctx, dn, dc, dkh, dkw, doh, dow);
+  AffineMap readMap = AffineMap::get(
+      6, 0,
+      {dn, dc, doh * strides[0] + dkh * dilations[0],
+       dow * strides[1] + dkw * dilations[1]},
+      ctx);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(6, ctx);
+  Value init =
+      tensor::EmptyOp::create(rewriter, loc, shape, rewriter.getF32Type());
+  auto im2col = linalg::GenericOp::create(
+      rewriter, loc, init.getType(), ValueRange{input}, ValueRange{init},
+      ArrayRef<AffineMap>{readMap, identity},
+      SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
+      [](OpBuilder &b, Location loc, ValueRange args) {
+        linalg::YieldOp::create(b, loc, args[0]);
+      });
+  auto type = RankedTensorType::get(
+      {shape[0], shape[1] * shape[2] * shape[3], shape[4] * shape[5]},
+      rewriter.getF32Type());
+  return tensor::CollapseShapeOp::create(
+      rewriter, loc, type, im2col.getResult(0),
+      SmallVector<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
 }
 
 /// A float32 `linalg.conv_2d_nchw_fchw` with static shapes as im2col and
@@ -713,32 +742,10 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
   SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
   SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
   Location loc = conv.getLoc();
-  MLIRContext *ctx = conv.getContext();
   rewriter.setInsertionPoint(conv);
-
-  // The im2col: [N, C, KH, KW, OH, OW].
-  AffineExpr dn, dc, dkh, dkw, doh, dow;
-  bindDims(ctx, dn, dc, dkh, dkw, doh, dow);
-  AffineMap readMap = AffineMap::get(
-      6, 0,
-      {dn, dc, doh * strides[0] + dkh * dilations[0],
-       dow * strides[1] + dkw * dilations[1]},
-      ctx);
-  AffineMap identity = AffineMap::getMultiDimIdentityMap(6, ctx);
-  SmallVector<int64_t> colShape = {n, c, kh, kw, oh, ow};
-  Value colInit = tensor::EmptyOp::create(rewriter, loc, colShape,
-                                          rewriter.getF32Type());
-  auto im2col = linalg::GenericOp::create(
-      rewriter, loc, colInit.getType(), ValueRange{conv.getInputs()[0]},
-      ValueRange{colInit}, ArrayRef<AffineMap>{readMap, identity},
-      SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
-      [](OpBuilder &b, Location loc, ValueRange args) {
-        linalg::YieldOp::create(b, loc, args[0]);
-      });
   int64_t ckk = c * kh * kw, pixels = oh * ow;
-  Value col = tensor::CollapseShapeOp::create(
-      rewriter, loc, RankedTensorType::get({n, ckk, pixels}, rewriter.getF32Type()),
-      im2col.getResult(0), SmallVector<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
+  Value col = buildIm2col(rewriter, loc, conv.getInputs()[0],
+                          {n, c, kh, kw, oh, ow}, strides, dilations);
   Value filter = tensor::CollapseShapeOp::create(
       rewriter, loc, RankedTensorType::get({f, ckk}, rewriter.getF32Type()),
       conv.getInputs()[1], SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
@@ -748,7 +755,7 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
                                               conv.getOutputs()[0], outGroups);
 
   // One matmul per image.
-  auto one = [&](int64_t v) { return rewriter.getIndexAttr(v); };
+  auto attr = [&](int64_t v) { return rewriter.getIndexAttr(v); };
   Value lb = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value ub = arith::ConstantIndexOp::create(rewriter, loc, n);
   Value step = arith::ConstantIndexOp::create(rewriter, loc, 1);
@@ -757,22 +764,22 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
       [&](OpBuilder &b, Location loc, Value img, ValueRange args) {
         auto colSlice = tensor::ExtractSliceOp::create(
             b, loc, RankedTensorType::get({ckk, pixels}, b.getF32Type()), col,
-            ArrayRef<OpFoldResult>{img, one(0), one(0)},
-            ArrayRef<OpFoldResult>{one(1), one(ckk), one(pixels)},
-            ArrayRef<OpFoldResult>{one(1), one(1), one(1)});
+            ArrayRef<OpFoldResult>{img, attr(0), attr(0)},
+            ArrayRef<OpFoldResult>{attr(1), attr(ckk), attr(pixels)},
+            ArrayRef<OpFoldResult>{attr(1), attr(1), attr(1)});
         auto outSlice = tensor::ExtractSliceOp::create(
             b, loc, RankedTensorType::get({f, pixels}, b.getF32Type()),
-            args[0], ArrayRef<OpFoldResult>{img, one(0), one(0)},
-            ArrayRef<OpFoldResult>{one(1), one(f), one(pixels)},
-            ArrayRef<OpFoldResult>{one(1), one(1), one(1)});
+            args[0], ArrayRef<OpFoldResult>{img, attr(0), attr(0)},
+            ArrayRef<OpFoldResult>{attr(1), attr(f), attr(pixels)},
+            ArrayRef<OpFoldResult>{attr(1), attr(1), attr(1)});
         auto matmul = linalg::MatmulOp::create(
             b, loc, ValueRange{filter, colSlice.getResult()},
             ValueRange{outSlice.getResult()});
         Value updated = tensor::InsertSliceOp::create(
             b, loc, matmul.getResult(0), args[0],
-            ArrayRef<OpFoldResult>{img, one(0), one(0)},
-            ArrayRef<OpFoldResult>{one(1), one(f), one(pixels)},
-            ArrayRef<OpFoldResult>{one(1), one(1), one(1)});
+            ArrayRef<OpFoldResult>{img, attr(0), attr(0)},
+            ArrayRef<OpFoldResult>{attr(1), attr(f), attr(pixels)},
+            ArrayRef<OpFoldResult>{attr(1), attr(1), attr(1)});
         scf::YieldOp::create(b, loc, updated);
       });
   Value result = tensor::ExpandShapeOp::create(rewriter, loc, outType,
