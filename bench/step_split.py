@@ -150,7 +150,11 @@ def main(argv=None):
     with open(a.check) as f:
         text = f.read()
     for quantize_only, name in ((False, "bm_part"), (True, "quantize_part")):
-        module, _ = extract(text, quantize_only, name)
+        try:
+            module, _ = extract(text, quantize_only, name)
+        except ValueError as e:
+            p.exit(2, "step_split.py: %s: %s (give the step after "
+                   "bm-opt --bm-quantize-training)\n" % (a.check, e))
         sys.stdout.write(module)
     return 0
 
