@@ -1,6 +1,6 @@
-// A bad binary format is rejected before anything runs.
+// A bad binary format is rejected by the option parser before anything runs.
 // RUN: not bm-opt %s --bm-lower-to-nvvm=format=ptx 2>&1 | FileCheck %s
-// CHECK: bm-lower-to-nvvm: format must be isa (PTX), bin (cubin) or fatbin, not 'ptx'
+// CHECK: for the --format option: Cannot find option named 'ptx'!
 func.func @f() {
   return
 }

@@ -118,6 +118,9 @@ struct GPULoweringOptionsBase : public PassPipelineOptions<Derived> {
 /// Options of the `bm-lower-to-gpu` pipeline.
 struct LowerToGPUOptions : public GPULoweringOptionsBase<LowerToGPUOptions> {};
 
+/// The binary format of `bm-lower-to-nvvm`'s GPU modules.
+enum class GPUBinaryFormat { isa, bin, fatbin };
+
 /// Options of `bm-lower-to-nvvm`: those of `bm-lower-to-gpu`, plus the
 /// target of the GPU binary.
 struct LowerToNVVMOptions
@@ -128,11 +131,13 @@ struct LowerToNVVMOptions
   PassOptions::Option<std::string> features{
       *this, "features", llvm::cl::desc("PTX features (e.g. +ptx80)"),
       llvm::cl::init("+ptx80")};
-  PassOptions::Option<std::string> format{
-      *this, "format",
-      llvm::cl::desc("GPU binary format: isa (PTX), bin (cubin, through "
-                     "ptxas) or fatbin"),
-      llvm::cl::init("isa")};
+  PassOptions::Option<GPUBinaryFormat> format{
+      *this, "format", llvm::cl::desc("GPU binary format"),
+      llvm::cl::init(GPUBinaryFormat::isa),
+      llvm::cl::values(
+          clEnumValN(GPUBinaryFormat::isa, "isa", "PTX assembly"),
+          clEnumValN(GPUBinaryFormat::bin, "bin", "cubin, through ptxas"),
+          clEnumValN(GPUBinaryFormat::fatbin, "fatbin", "fat binary"))};
   PassOptions::Option<int> optLevel{
       *this, "opt-level",
       llvm::cl::desc("Optimization level of the NVVM compilation"),

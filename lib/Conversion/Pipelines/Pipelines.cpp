@@ -5,12 +5,18 @@
 #include "bm/Codegen/CPU/CpuTarget.h"
 #include "bm/Dialect/BM/Transforms/Passes.h"
 
-#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Async/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -18,8 +24,11 @@
 using namespace mlir;
 using namespace mlir::bm;
 
-void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
-                                       const LowerToCPUOptions &options) {
+/// Stage 1 (on tensors): the signatures and C wrappers of the module as it
+/// comes in, the float32 linalg ops, then the bm ops to linalg and arith
+/// with their vectorized quantize and run-sum loops.
+static void addCPUBMLoweringStage(OpPassManager &pm,
+                                  const LowerToCPUOptions &options) {
   // The signatures describe the module as it comes in, and say whether
   // bm-results-to-out-params below will take the results as out-params.
   if (!options.signatures.empty()) {
@@ -62,51 +71,93 @@ void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
   quantize.vectorBits = target ? cpu::getVectorBits(*target) : 256;
   pm.addNestedPass<func::FuncOp>(createBMVectorizeQuantize(quantize));
 
-  // The upstream part is spelled as a textual pipeline: it only names
-  // registered passes, and reads like the equivalent bm-opt command line.
-  StringRef outParams = options.outParams == OutParamsMode::Auto ? "auto"
-                        : options.outParams == OutParamsMode::On ? "true"
-                                                                 : "false";
-  std::string pipeline = "canonicalize,cse,"
-                         "func.func(bm-vectorize-run-sums),canonicalize,cse,";
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createBMVectorizeRunSums());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+/// Stage 2 (tensors to buffers): one-shot bufferization, the caller's
+/// buffers as out-params, deallocation, and the copies it leaves as loops of
+/// row memcpys.
+static void addCPUBufferizationStage(OpPassManager &pm,
+                                     const LowerToCPUOptions &options) {
   // Out-params need one buffer per result (nothing may run in between).
   if (options.outParams != OutParamsMode::Off)
-    pipeline += "func.func(bm-distinct-results),";
-  pipeline += "one-shot-bufferize{bufferize-function-boundaries "
-              "function-boundary-type-conversion=identity-layout-map},";
+    pm.addNestedPass<func::FuncOp>(createBMDistinctResults());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   // The caller's buffers replace the allocations of the results.
-  if (options.outParams != OutParamsMode::Off)
-    pipeline += "func.func(bm-reshape-result-allocs),bm-results-to-out-params{"
-                "mode=" + outParams.str() + "},";
+  if (options.outParams != OutParamsMode::Off) {
+    pm.addNestedPass<func::FuncOp>(createBMReshapeResultAllocs());
+    BMResultsToOutParamsOptions outParams;
+    outParams.mode = options.outParams;
+    pm.addPass(createBMResultsToOutParams(outParams));
+  }
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
   // Strided copies (in and out of padded kernel results) as row memcpys.
-  pipeline += "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-              "func.func(bm-expand-strided-copies),";
-  // Tiles of a parallel loop run as async tasks on the runtime's thread
-  // pool (one worker per core), or in order. The loops are made
-  // one-dimensional first: async-parallel-for can run some iterations of a
-  // multi-dimensional loop twice, concurrently (see Passes.td).
-  pipeline += options.parallel
-                  ? "scf-forall-to-parallel,"
-                    "func.func(bm-collapse-parallel-loops),"
-                    "async-parallel-for{"
-                    "async-dispatch=true num-workers=-1 min-task-size=1},"
-                    "async-to-async-runtime,async-runtime-ref-counting,"
-                    "async-runtime-ref-counting-opt,"
-                  : "scf-forall-to-for,";
-  pipeline += "convert-linalg-to-loops,"
-              "convert-vector-to-scf{full-unroll=true},"
-              "func.func(lower-vector-multi-reduction),convert-scf-to-cf,"
-              "expand-strided-metadata,lower-affine,";
+  pm.addNestedPass<func::FuncOp>(createBMExpandStridedCopies());
+}
+
+/// Stage 3 (buffers to loops): parallel loops as tasks on the runtime's
+/// thread pool, or in order; linalg and vector ops as scf loops, then cf.
+static void addCPULoopsStage(OpPassManager &pm,
+                             const LowerToCPUOptions &options) {
+  if (options.parallel) {
+    // Tiles of a parallel loop run as async tasks, one worker per core.
+    // Ordering constraint: the loops are made one-dimensional first;
+    // async-parallel-for can run some iterations of a multi-dimensional
+    // loop twice, concurrently (Passes.td; checked by
+    // test/Integration/CPU/parallel-loops.mlir).
+    pm.addPass(createForallToParallelLoopPass());
+    pm.addNestedPass<func::FuncOp>(createBMCollapseParallelLoops());
+    AsyncParallelForPassOptions async;
+    async.asyncDispatch = true;
+    async.numWorkerThreads = -1;
+    async.minTaskSize = 1;
+    pm.addPass(createAsyncParallelForPass(async));
+    pm.addPass(createAsyncToAsyncRuntimePass());
+    pm.addPass(createAsyncRuntimeRefCountingPass());
+    pm.addPass(createAsyncRuntimeRefCountingOptPass());
+  } else {
+    pm.addPass(createForallToForLoopPass());
+  }
+  pm.addPass(createConvertLinalgToLoopsPass());
+  VectorTransferToSCFOptions vectorToSCF;
+  vectorToSCF.enableFullUnroll(true);
+  pm.addPass(createConvertVectorToSCFPass(vectorToSCF));
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+}
+
+/// Stage 4 (to the LLVM dialect).
+static void addCPULLVMStage(OpPassManager &pm,
+                            const LowerToCPUOptions &options) {
   if (options.parallel)
-    pipeline += "convert-async-to-llvm,";
+    pm.addPass(createConvertAsyncToLLVMPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   // Math functions without an LLVM intrinsic (math.erf, e.g. of GELU)
   // become libm calls; only those are left after convert-to-llvm, which
   // lowers the rest to intrinsics.
-  pipeline += "convert-vector-to-llvm,convert-to-llvm,"
-              "convert-math-to-libm,convert-to-llvm,"
-              "reconcile-unrealized-casts";
-  if (failed(parsePassPipeline(pipeline, pm)))
-    llvm::report_fatal_error("bm-lower-to-cpu: bad built-in pipeline");
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::bm::buildLowerToCPUPipeline(OpPassManager &pm,
+                                       const LowerToCPUOptions &options) {
+  addCPUBMLoweringStage(pm, options);
+  addCPUBufferizationStage(pm, options);
+  addCPULoopsStage(pm, options);
+  addCPULLVMStage(pm, options);
 }
 
 namespace {
@@ -162,7 +213,17 @@ void mlir::bm::buildLowerToNVVMPipeline(OpPassManager &pm,
   gpu::GPUToNVVMPipelineOptions nvvm;
   nvvm.cubinChip = options.chip;
   nvvm.cubinFeatures = options.features;
-  nvvm.cubinFormat = options.format;
+  switch (options.format) {
+  case GPUBinaryFormat::isa:
+    nvvm.cubinFormat = "isa";
+    break;
+  case GPUBinaryFormat::bin:
+    nvvm.cubinFormat = "bin";
+    break;
+  case GPUBinaryFormat::fatbin:
+    nvvm.cubinFormat = "fatbin";
+    break;
+  }
   nvvm.optLevel = options.optLevel;
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
 }
@@ -174,27 +235,11 @@ void mlir::bm::registerBMPipelines() {
       "loops are gpu.launch kernels (convert-bm-to-gpu, convert-bm-to-linalg, "
       "convert-bm-to-arith, bufferization, bm-map-to-gpu)",
       buildLowerToGPUPipeline);
-  // Registered by hand to reject a bad format before any work is done.
-  registerPassPipeline(
+  PassPipelineRegistration<LowerToNVVMOptions>(
       "bm-lower-to-nvvm",
       "Lower bm ops on tensors to LLVM host code plus a gpu.binary for "
       "NVIDIA GPUs (bm-lower-to-gpu, then gpu-lower-to-nvvm-pipeline)",
-      [](OpPassManager &pm, StringRef text,
-         function_ref<LogicalResult(const Twine &)> errorHandler) {
-        LowerToNVVMOptions options;
-        if (failed(options.parseFromString(text)))
-          return failure();
-        StringRef format = options.format;
-        if (format != "isa" && format != "bin" && format != "fatbin")
-          return errorHandler("bm-lower-to-nvvm: format must be isa (PTX), "
-                              "bin (cubin) or fatbin, not '" +
-                              format + "'");
-        buildLowerToNVVMPipeline(pm, options);
-        return success();
-      },
-      [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {
-        optHandler(LowerToNVVMOptions());
-      });
+      buildLowerToNVVMPipeline);
   PassPipelineRegistration<LowerToCPUOptions>(
       "bm-lower-to-cpu",
       "Lower bm ops on tensors to the LLVM dialect for the CPU "
