@@ -1,28 +1,16 @@
-// Every option error of bm-quantize-training, as a diagnostic. Option
-// errors are reported on the module, so each case spells its module out
-// (an implicit module has no line to expect the error on).
+// The option errors of bm-quantize-training that depend on the values
+// together (formats, block shapes), as diagnostics. They are reported on the
+// module, so each case spells its module out (an implicit module has no line
+// to expect the error on). The enum options are checked by the option
+// parser: options-enum-invalid.test.
 // RUN: split-file %s %t
-// RUN: bm-opt %t/preset.mlir --bm-quantize-training=preset=bm7 -verify-diagnostics
 // RUN: bm-opt %t/format.mlir --bm-quantize-training="forward=e9m2 backward=e3m2" -verify-diagnostics
 // RUN: bm-opt %t/format-preset.mlir --bm-quantize-training="preset=bm6 backward=e3" -verify-diagnostics
-// RUN: bm-opt %t/rounding.mlir --bm-quantize-training=rounding=up -verify-diagnostics
 // RUN: bm-opt %t/block.mlir --bm-quantize-training=block=48 -verify-diagnostics
 // RUN: bm-opt %t/conv-block.mlir --bm-quantize-training=conv-block=1,48 -verify-diagnostics
-// RUN: bm-opt %t/loss-grad.mlir --bm-quantize-training=loss-grad=some -verify-diagnostics
-// RUN: bm-opt %t/scale.mlir --bm-quantize-training=scale=ceil -verify-diagnostics
-// RUN: bm-opt %t/forward-scale.mlir --bm-quantize-training="scale=fit forward-scale=Fit" -verify-diagnostics
-// RUN: bm-opt %t/backward-scale.mlir --bm-quantize-training=backward-scale=round -verify-diagnostics
 // A format pair whose exact sums do not fit 64 bits is refused with the
 // verifier's advice, on the contraction it would have replaced.
 // RUN: bm-opt %t/wide.mlir --bm-quantize-training="forward=e5m6 backward=e5m6 block=0,0" -verify-diagnostics
-
-//--- preset.mlir
-// expected-error @+1 {{bm-quantize-training: unknown preset 'bm7'; use bm8, bm6, bm5 or bm4, or give both forward= and backward= formats}}
-module {
-  func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
-    return %x : tensor<4xf32>
-  }
-}
 
 //--- format.mlir
 // expected-error @+1 {{bm-quantize-training: 'e9m2' is not a valid format; write eXmY, e.g. e2m3}}
@@ -40,14 +28,6 @@ module {
   }
 }
 
-//--- rounding.mlir
-// expected-error @+1 {{bm-quantize-training: unknown rounding 'up'; use nearest, stochastic or zero}}
-module {
-  func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
-    return %x : tensor<4xf32>
-  }
-}
-
 //--- block.mlir
 // expected-error @+1 {{bm-quantize-training: block needs 2 sizes, conv-block and filter-block 4 each}}
 module {
@@ -58,38 +38,6 @@ module {
 
 //--- conv-block.mlir
 // expected-error @+1 {{bm-quantize-training: block needs 2 sizes, conv-block and filter-block 4 each}}
-module {
-  func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
-    return %x : tensor<4xf32>
-  }
-}
-
-//--- loss-grad.mlir
-// expected-error @+1 {{bm-quantize-training: loss-grad must be auto, fp32 or bm, not 'some'}}
-module {
-  func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
-    return %x : tensor<4xf32>
-  }
-}
-
-//--- scale.mlir
-// expected-error @+1 {{bm-quantize-training: unknown scale 'ceil'; use floor or fit}}
-module {
-  func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
-    return %x : tensor<4xf32>
-  }
-}
-
-//--- forward-scale.mlir
-// expected-error @+1 {{bm-quantize-training: unknown forward-scale 'Fit'; use floor or fit, or leave it out to follow scale}}
-module {
-  func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
-    return %x : tensor<4xf32>
-  }
-}
-
-//--- backward-scale.mlir
-// expected-error @+1 {{bm-quantize-training: unknown backward-scale 'round'; use floor or fit, or leave it out to follow scale}}
 module {
   func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {
     return %x : tensor<4xf32>

@@ -69,28 +69,37 @@ struct BMQuantizeTrainingPass
   using Base::Base;
 
   FormatAttr forward, backward;
-  ::bm::numerics::Rounding roundingMode;
-  Rounding roundingEnum;
   ScaleRule forwardRule = ScaleRule::floor, backwardRule = ScaleRule::floor;
   bool lossGradFP32 = false;
 
-  LogicalResult parseOptions(ModuleOp module) {
+  /// The enum options are checked by the option parser; this names the
+  /// accepted values when one is wrong.
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (succeeded(Base::initializeOptions(options, errorHandler)))
+      return success();
+    return errorHandler(
+        "bm-quantize-training: accepted values are preset=bm8|bm6|bm5|bm4, "
+        "rounding=nearest|stochastic|zero, loss-grad=auto|fp32|bm, "
+        "scale=floor|fit, forward-scale and backward-scale=same|floor|fit");
+  }
+
+  /// The formats, scale rules and loss-gradient choice from the options.
+  LogicalResult resolveOptions(ModuleOp module) {
     MLIRContext *context = module.getContext();
-    static const std::pair<StringRef, std::pair<StringRef, StringRef>>
-        presets[] = {{"bm8", {"e2m5", "e4m3"}},
-                     {"bm6", {"e2m3", "e3m2"}},
-                     {"bm5", {"e2m2", "e3m1"}},
-                     {"bm4", {"e2m1", "e3m0"}}};
+    static constexpr std::pair<StringLiteral, StringLiteral> presetFormats[] =
+        {/*bm8*/ {"e2m5", "e4m3"},
+         /*bm6*/ {"e2m3", "e3m2"},
+         /*bm5*/ {"e2m2", "e3m1"},
+         /*bm4*/ {"e2m1", "e3m0"}};
+    auto [presetForward, presetBackward] =
+        presetFormats[static_cast<int>(FormatPreset(preset))];
     StringRef fwd = forwardFormat, bwd = backwardFormat;
-    auto it = llvm::find_if(presets, [&](auto &p) { return p.first == preset; });
-    if (it == std::end(presets) && (fwd.empty() || bwd.empty()))
-      return module.emitError("bm-quantize-training: unknown preset '")
-             << preset << "'; use bm8, bm6, bm5 or bm4, or give both "
-                          "forward= and backward= formats";
     if (fwd.empty())
-      fwd = it->second.first;
+      fwd = presetForward;
     if (bwd.empty())
-      bwd = it->second.second;
+      bwd = presetBackward;
     for (auto [text, attr] : {std::pair<StringRef, FormatAttr *>{fwd, &forward},
                               {bwd, &backward}}) {
       std::optional<::bm::numerics::Format> f =
@@ -100,31 +109,19 @@ struct BMQuantizeTrainingPass
                << text << "' is not a valid format; write eXmY, e.g. e2m3";
       *attr = FormatAttr::get(context, f->e, f->m);
     }
-    std::optional<Rounding> r = symbolizeRounding(rounding);
-    if (!r)
-      return module.emitError("bm-quantize-training: unknown rounding '")
-             << rounding << "'; use nearest, stochastic or zero";
-    roundingEnum = *r;
-    // scale, then the per-role overrides.
-    std::optional<ScaleRule> common = symbolizeScaleRule(scale);
-    if (!common)
-      return module.emitError("bm-quantize-training: unknown scale '")
-             << scale << "'; use floor or fit";
-    for (auto [name, text, rule] :
-         {std::tuple<StringRef, StringRef, ScaleRule *>{
-              "forward-scale", forwardScale, &forwardRule},
-          {"backward-scale", backwardScale, &backwardRule}}) {
-      if (text.empty()) {
-        *rule = *common;
-        continue;
+    auto resolveScale = [&](ScaleOverride override) {
+      switch (override) {
+      case ScaleOverride::same:
+        return ScaleRule(scale);
+      case ScaleOverride::floor:
+        return ScaleRule::floor;
+      case ScaleOverride::fit:
+        return ScaleRule::fit;
       }
-      std::optional<ScaleRule> parsed = symbolizeScaleRule(text);
-      if (!parsed)
-        return module.emitError("bm-quantize-training: unknown ")
-               << name << " '" << text
-               << "'; use floor or fit, or leave it out to follow scale";
-      *rule = *parsed;
-    }
+      llvm_unreachable("unknown scale override");
+    };
+    forwardRule = resolveScale(forwardScale);
+    backwardRule = resolveScale(backwardScale);
     if (block.empty())
       block = {48, 48};
     if (convBlock.empty())
@@ -134,22 +131,26 @@ struct BMQuantizeTrainingPass
     if (block.size() != 2 || convBlock.size() != 4 || filterBlock.size() != 4)
       return module.emitError("bm-quantize-training: block needs 2 sizes, "
                               "conv-block and filter-block 4 each");
-    StringRef lg = lossGrad;
-    if (lg == "auto")
-      lossGradFP32 = forwardFormat.empty() && backwardFormat.empty() &&
-                     (preset == "bm5" || preset == "bm4");
-    else if (lg == "fp32" || lg == "bm")
-      lossGradFP32 = lg == "fp32";
-    else
-      return module.emitError("bm-quantize-training: loss-grad must be "
-                              "auto, fp32 or bm, not '")
-             << lg << "'";
+    switch (LossGradMode(lossGrad)) {
+    case LossGradMode::automatic:
+      lossGradFP32 =
+          forwardFormat.empty() && backwardFormat.empty() &&
+          (FormatPreset(preset) == FormatPreset::bm5 ||
+           FormatPreset(preset) == FormatPreset::bm4);
+      break;
+    case LossGradMode::fp32:
+      lossGradFP32 = true;
+      break;
+    case LossGradMode::bm:
+      lossGradFP32 = false;
+      break;
+    }
     return success();
   }
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (failed(parseOptions(module)))
+    if (failed(resolveOptions(module)))
       return signalPassFailure();
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
       if (!func.isExternal() && failed(rewriteFunction(func)))
@@ -195,7 +196,7 @@ struct BMQuantizeTrainingPass
         seed = arg;
       }
     }
-    if (anyMatched && roundingEnum == Rounding::stochastic && !seed)
+    if (anyMatched && Rounding(rounding) == Rounding::stochastic && !seed)
       return func.emitError(
           "bm-quantize-training: stochastic rounding needs a seed; mark an "
           "i64 argument (e.g. the step number) with "
@@ -231,7 +232,7 @@ struct BMQuantizeTrainingPass
       }
       Location loc = v.getLoc();
       Value opSeed;
-      if (roundingEnum == Rounding::stochastic) {
+      if (Rounding(rounding) == Rounding::stochastic) {
         // (seed << 16) + index: distinct for every quantize of every step.
         Value shifted = arith::ShLIOp::create(
             builder, loc, seed,
@@ -245,7 +246,7 @@ struct BMQuantizeTrainingPass
       ++quantizeCount;
       Value q = QuantizeOp::create(
           builder, loc, type, v,
-          RoundingAttr::get(builder.getContext(), roundingEnum), opSeed,
+          RoundingAttr::get(builder.getContext(), Rounding(rounding)), opSeed,
           ScaleRuleAttr::get(builder.getContext(), rule));
       cache[key] = q;
       if (auto arg = dyn_cast<BlockArgument>(v))
@@ -355,7 +356,8 @@ struct BMQuantizeTrainingPass
       if (lossGradFP32 && found.readsLossGrad) {
         op->emitRemark("bm-quantize-training: contraction #")
             << index << " kept in FP32: it reads the loss gradient (loss-grad="
-            << lossGrad << ")";
+            << (LossGradMode(lossGrad) == LossGradMode::fp32 ? "fp32" : "auto")
+            << ")";
         continue;
       }
       if (plan.macs < minMacs) {

@@ -185,9 +185,16 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
     the op it replaced, for `--bm-report`.
   }];
   let options = [
-    Option<"preset", "preset", "std::string", /*default=*/"\"bm6\"",
+    Option<"preset", "preset", "::mlir::bm::FormatPreset",
+           /*default=*/"::mlir::bm::FormatPreset::bm6",
            "Format preset: bm8 (e2m5/e4m3), bm6 (e2m3/e3m2), bm5 (e2m2/e3m1), "
-           "bm4 (e2m1/e3m0)">,
+           "bm4 (e2m1/e3m0)",
+           [{::llvm::cl::values(
+               clEnumValN(::mlir::bm::FormatPreset::bm8, "bm8", "e2m5/e4m3"),
+               clEnumValN(::mlir::bm::FormatPreset::bm6, "bm6", "e2m3/e3m2"),
+               clEnumValN(::mlir::bm::FormatPreset::bm5, "bm5", "e2m2/e3m1"),
+               clEnumValN(::mlir::bm::FormatPreset::bm4, "bm4",
+                          "e2m1/e3m0"))}]>,
     Option<"forwardFormat", "forward", "std::string", /*default=*/"\"\"",
            "Forward format (weights, activations), e.g. e2m3; overrides the "
            "preset">,
@@ -202,29 +209,56 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
     ListOption<"filterBlock", "filter-block", "int64_t",
                "Block shape of convolution filters, as F,C,KH,KW whatever "
                "the layout (default 48,48,0,0)">,
-    Option<"rounding", "rounding", "std::string", /*default=*/"\"stochastic\"",
-           "Rounding of every quantize: nearest, stochastic or zero">,
+    Option<"rounding", "rounding", "::mlir::bm::Rounding",
+           /*default=*/"::mlir::bm::Rounding::stochastic",
+           "Rounding of every quantize: nearest, stochastic or zero",
+           [{::llvm::cl::values(
+               clEnumValN(::mlir::bm::Rounding::nearest, "nearest",
+                          "round to nearest, ties to even"),
+               clEnumValN(::mlir::bm::Rounding::stochastic, "stochastic",
+                          "stochastic rounding from the seeded Philox "
+                          "stream"),
+               clEnumValN(::mlir::bm::Rounding::zero, "zero",
+                          "round toward zero"))}]>,
     ListOption<"keepFP32", "keep-fp32", "int64_t",
                "Indices (program order of the linalg contractions and "
                "convolutions within each function, as in the remarks) of "
                "contractions to keep in FP32">,
     Option<"minMacs", "min-macs", "int64_t", /*default=*/"0",
            "Keep contractions with fewer multiply-accumulates in FP32">,
-    Option<"lossGrad", "loss-grad", "std::string", /*default=*/"\"auto\"",
+    Option<"lossGrad", "loss-grad", "::mlir::bm::LossGradMode",
+           /*default=*/"::mlir::bm::LossGradMode::automatic",
            "Contractions that read the loss gradient itself (a result of "
-           "the bm.grad_seed op, through data movement only): bm "
-           "(backward format), fp32 (kept in FP32), or auto (fp32 for the "
-           "bm5 and bm4 presets, whose backward formats clip it, else bm)">,
-    Option<"scale", "scale", "std::string", /*default=*/"\"floor\"",
-           "Shared-exponent rule of every quantize: floor (the paper's) or "
-           "fit (one scale up for a block whose maximum would saturate)">,
-    Option<"forwardScale", "forward-scale", "std::string",
-           /*default=*/"\"\"",
-           "Scale rule of weights and activations (floor or fit); overrides "
-           "scale">,
-    Option<"backwardScale", "backward-scale", "std::string",
-           /*default=*/"\"\"",
-           "Scale rule of errors (floor or fit); overrides scale">,
+           "the bm.grad_seed op, through data movement only): bm (backward "
+           "format), fp32 (kept in FP32), or auto (fp32 for the bm5 and bm4 "
+           "presets, whose backward formats clip it, else bm)",
+           [{::llvm::cl::values(
+               clEnumValN(::mlir::bm::LossGradMode::automatic, "auto",
+                          "fp32 for the bm5 and bm4 presets, whose "
+                          "backward formats clip it, else bm"),
+               clEnumValN(::mlir::bm::LossGradMode::fp32, "fp32",
+                          "kept in FP32"),
+               clEnumValN(::mlir::bm::LossGradMode::bm, "bm",
+                          "in the backward format"))}]>,
+    Option<"scale", "scale", "::mlir::bm::ScaleRule",
+           /*default=*/"::mlir::bm::ScaleRule::floor",
+           "Shared-exponent rule of every quantize: floor (the paper's) or fit "
+           "(one scale up for a block whose maximum would saturate)",
+           [{::llvm::cl::values(
+               clEnumValN(::mlir::bm::ScaleRule::floor, "floor",
+                          "the paper's rule"),
+               clEnumValN(::mlir::bm::ScaleRule::fit, "fit",
+                          "one scale up for a block whose maximum would "
+                          "saturate"))}]>,
+    Option<"forwardScale", "forward-scale", "::mlir::bm::ScaleOverride",
+           /*default=*/"::mlir::bm::ScaleOverride::same",
+           "Scale rule of weights and activations (same, floor or fit); same "
+           "follows scale",
+           [{BM_SCALE_OVERRIDE_VALUES}]>,
+    Option<"backwardScale", "backward-scale", "::mlir::bm::ScaleOverride",
+           /*default=*/"::mlir::bm::ScaleOverride::same",
+           "Scale rule of errors (same, floor or fit); same follows scale",
+           [{BM_SCALE_OVERRIDE_VALUES}]>,
   ];
   let dependentDialects = ["::mlir::bm::BMDialect",
                            "::mlir::arith::ArithDialect"];
