@@ -7,6 +7,7 @@
 #ifndef BM_LIB_CONVERSION_BMTOLINALG_COMMON_H
 #define BM_LIB_CONVERSION_BMTOLINALG_COMMON_H
 
+#include "bm/Conversion/BMToLinalg/BMToLinalg.h"
 #include "bm/Conversion/Utils/MatmulOperands.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
 #include "bm/Dialect/BM/Utils/MatmulGeometry.h"
@@ -43,6 +44,26 @@ bool convLowersAsMatmul(Conv2DOp op);
 Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op, Value codesIn,
                        Value biasesIn, Value codesF, Value biasesF,
                        Value init);
+
+//===----------------------------------------------------------------------===//
+// The patterns of convert-bm-to-linalg, one file per op family. Together
+// they are populateBMToLinalgConversionPatterns (BMToLinalg.cpp).
+//===----------------------------------------------------------------------===//
+
+/// bm.quantize, bm.dequantize (QuantizeLowering.cpp).
+void populateQuantizeLoweringPatterns(const TypeConverter &converter,
+                                      RewritePatternSet &patterns);
+/// bm.transpose, bm.pack, bm.unpack (LayoutLowering.cpp).
+void populateLayoutLoweringPatterns(const TypeConverter &converter,
+                                    RewritePatternSet &patterns);
+/// bm.matmul (MatmulLowering.cpp).
+void populateMatmulLoweringPatterns(const TypeConverter &converter,
+                                    RewritePatternSet &patterns,
+                                    const BMToLinalgKernelOptions &options);
+/// bm.conv2d (ConvLowering.cpp, ConvAsMatmul.cpp).
+void populateConvLoweringPatterns(const TypeConverter &converter,
+                                  RewritePatternSet &patterns,
+                                  const BMToLinalgKernelOptions &options);
 
 } // namespace mlir::bm::detail
 
