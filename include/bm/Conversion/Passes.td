@@ -415,6 +415,30 @@ def BMCollapseParallelLoops
   ];
 }
 
+def BMOrderGlobals : Pass<"bm-order-globals", "::mlir::ModuleOp"> {
+  let summary = "Order and name constant globals by their first use";
+  let description = [{
+    `one-shot-bufferize` turns each constant tensor into a private constant
+    `memref.global` (`__constant_4xi64`, then `__constant_4xi64_0`, ...)
+    in the order in which it bufferizes the functions, and that order
+    varies from run to run: the same input then gives a module whose
+    globals, and the suffixes of their names, come in a different order.
+
+    This pass makes the result depend on the program only. It places the
+    private constant `memref.global` ops whose names start with
+    `__constant_` at the start of the module in the order of their first
+    `memref.get_global` in a walk of the module, and renames them in that
+    order: the first of each base name keeps it, the next ones get `_0`,
+    `_1`, ... as `one-shot-bufferize` would. Globals that nothing reads go
+    after them, in their current order. Other globals and symbols are left
+    as they are.
+
+    Part of `bm-lower-to-cpu` and `bm-lower-to-gpu`, right after
+    `one-shot-bufferize` (where `memref.get_global` is the only user of
+    these globals).
+  }];
+}
+
 def BMExpandStridedCopies
     : Pass<"bm-expand-strided-copies", "::mlir::func::FuncOp"> {
   let summary = "Copy strided static memrefs row by row";

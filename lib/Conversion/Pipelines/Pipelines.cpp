@@ -91,6 +91,8 @@ static void addCPUBufferizationStage(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // The constant globals in an order that depends on the program only.
+  pm.addPass(createBMOrderGlobals());
   // The caller's buffers replace the allocations of the results.
   if (options.outParams != OutParamsMode::Off) {
     pm.addNestedPass<func::FuncOp>(createBMReshapeResultAllocs());
@@ -189,6 +191,7 @@ void addGPULoweringPasses(OpPassManager &pm,
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createBMOrderGlobals());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   BMMapToGPUOptions map;
