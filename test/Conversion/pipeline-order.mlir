@@ -1,24 +1,25 @@
 // The ordering rules of the pipelines (BMDialect.td, "Discardable
 // attributes"; docs/lowering.md, "Contracts between passes").
 //
-// On the CPU, bm-vectorize-quantize reads bm.quant_codes from the generics of
-// convert-bm-to-linalg, and runs right after convert-bm-to-arith, before any
-// canonicalize (test/Transforms/vectorize-quantize-fallback.mlir shows what
-// a canonicalize before it does).
-// RUN: bm-opt %s --bm-lower-to-cpu --dump-pass-pipeline -o /dev/null 2>&1 \
+// On the CPU there is none for bm.quantize: convert-bm-to-linalg emits the
+// vectorized quantize kernel straight from the op, in the vector width of
+// the CPU target; no bm-vectorize-quantize, no bm.quant_codes generics.
+// RUN: bm-opt %s --bm-lower-to-cpu=cpu=avx2 --dump-pass-pipeline -o /dev/null 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=CPU
-// RUN: bm-opt %s --bm-lower-to-cpu=parallel=true --dump-pass-pipeline -o /dev/null 2>&1 \
-// RUN:   | FileCheck %s --check-prefix=CPU
-// CPU-NOT:  canonicalize
-// CPU:      convert-bm-to-linalg
-// CPU-NOT:  canonicalize
-// CPU:      convert-bm-to-arith,
-// CPU-NEXT: func.func(
-// CPU-NEXT: bm-vectorize-quantize
-// CPU:      canonicalize
+// RUN: bm-opt %s --bm-lower-to-cpu="cpu=avx512-vnni parallel=true" --dump-pass-pipeline -o /dev/null 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=CPU512
+// CPU-NOT:    bm-vectorize-quantize
+// CPU:        convert-bm-to-linalg{cpu=avx2 vector-kernels=true vector-quantize-bits=256
+// CPU-NOT:    bm-vectorize-quantize
+// CPU512:     convert-bm-to-linalg{cpu=avx512-vnni vector-kernels=true vector-quantize-bits=512
+// RUN: bm-opt %s --pass-pipeline='builtin.module(convert-bm-to-linalg{cpu=avx2 vector-quantize-bits=256})' \
+// RUN:   | FileCheck %s --check-prefix=KERNEL
+// KERNEL-NOT:  bm.quant_codes
+// KERNEL:      vector.transfer_read {{.*}} vector<8xf32>
+// KERNEL-NOT:  bm.quant_codes
 //
 // ... and so the pipeline's quantize is vectorized, stochastic rounding
-// included: no "left scalar" remark.
+// included.
 // RUN: bm-opt %s --bm-lower-to-cpu=cpu=avx2 2>&1 | FileCheck %s --check-prefix=LOWERED
 // LOWERED-NOT: left scalar
 // LOWERED:     llvm.func @quantize

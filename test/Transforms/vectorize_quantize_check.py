@@ -1,4 +1,4 @@
-"""Compiled bm.quantize (bm-vectorize-quantize's vector loops) against
+"""Compiled bm.quantize (the CPU quantize kernel, Codegen/CPU) against
 python/bm/numerics.py, bit for bit, on block rows wide enough for the 8-lane
 path: vector steps plus scalar remainders, partial edge blocks, ranks 1-4,
 all three roundings, 8/16/32-bit code storage, e = 0, and blocks holding

@@ -16,7 +16,9 @@ def ConvertBMToLinalg : Pass<"convert-bm-to-linalg", "::mlir::ModuleOp"> {
     * `bm.quantize`: a block-max reduction over the float bits, the block
       biases from the exact exponent, and an elementwise rounding with
       Philox-based stochastic rounding (numerics.md sections 2-3), all in
-      integer `arith` inside `linalg.generic`s;
+      integer `arith` inside `linalg.generic`s; with `vector-quantize-bits`
+      (as `bm-lower-to-cpu` sets it), the CPU quantize kernel instead: one
+      vectorized pass over each band of block rows, same bits;
     * `bm.dequantize`: elementwise, exactly rounded (section 4);
     * `bm.matmul`: operands are decoded once (`bm.decode`) and laid out run
       by run; each run is one exact `bm.fma` reduction into a
@@ -75,6 +77,11 @@ def ConvertBMToLinalg : Pass<"convert-bm-to-linalg", "::mlir::ModuleOp"> {
            "The CPU the matmul kernel is for: generic (portable vector IR), "
            "avx2, avx-vnni, avx512-vnni (x86 intrinsics; the compiled code "
            "then needs such a CPU), or host (the CPU running this pass)">,
+    Option<"vectorQuantizeBits", "vector-quantize-bits", "unsigned",
+           /*default=*/"0",
+           "bm.quantize of a static tensor as the CPU quantize kernel for "
+           "vectors of 256 or 512 bits; 0 (the default): three "
+           "linalg.generic ops, the form the GPU lowering maps">,
     Option<"x86Avx2", "x86-avx2", "bool", /*default=*/"false",
            "The same as cpu=avx2 (its former spelling)">
   ];

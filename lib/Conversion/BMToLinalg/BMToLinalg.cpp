@@ -114,6 +114,15 @@ struct ConvertBMToLinalgPass
     if (failed(cpuTarget))
       return signalPassFailure();
     kernels.cpuTarget = *cpuTarget;
+    if (vectorQuantizeBits != 0 && vectorQuantizeBits != 256 &&
+        vectorQuantizeBits != 512) {
+      getOperation().emitError()
+          << "convert-bm-to-linalg: vector-quantize-bits must be 0, 256 or "
+             "512, not "
+          << static_cast<unsigned>(vectorQuantizeBits);
+      return signalPassFailure();
+    }
+    kernels.vectorQuantizeBits = vectorQuantizeBits;
     populateBMToLinalgConversionPatterns(converter, patterns, kernels);
 
     ConversionTarget target(*context);
@@ -145,7 +154,7 @@ struct ConvertBMToLinalgPass
 void mlir::bm::populateBMToLinalgConversionPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns,
     const BMToLinalgKernelOptions &options) {
-  populateQuantizeLoweringPatterns(converter, patterns);
+  populateQuantizeLoweringPatterns(converter, patterns, options);
   populateLayoutLoweringPatterns(converter, patterns);
   populateMatmulLoweringPatterns(converter, patterns, options);
   populateConvLoweringPatterns(converter, patterns, options);

@@ -52,7 +52,8 @@ Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op, Value codesIn,
 
 /// bm.quantize, bm.dequantize (QuantizeLowering.cpp).
 void populateQuantizeLoweringPatterns(const TypeConverter &converter,
-                                      RewritePatternSet &patterns);
+                                      RewritePatternSet &patterns,
+                                      const BMToLinalgKernelOptions &options);
 /// bm.transpose, bm.pack, bm.unpack (LayoutLowering.cpp).
 void populateLayoutLoweringPatterns(const TypeConverter &converter,
                                     RewritePatternSet &patterns);

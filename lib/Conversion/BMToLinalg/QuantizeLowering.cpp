@@ -9,6 +9,7 @@
 #include "Common.h"
 #include "bm/Codegen/CPU/CpuTarget.h"
 #include "bm/Codegen/CPU/MatmulKernel.h"
+#include "bm/Codegen/CPU/QuantizeKernel.h"
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
 #include "bm/Numerics/Kulisch.h"
@@ -35,7 +36,9 @@ namespace {
 //===----------------------------------------------------------------------===//
 
 struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
-  using OpConversionPattern::OpConversionPattern;
+  QuantizeLowering(const TypeConverter &converter, MLIRContext *context,
+                   const BMToLinalgKernelOptions &options)
+      : OpConversionPattern(converter, context), options(options) {}
 
   LogicalResult
   matchAndRewrite(QuantizeOp op, OneToNOpAdaptor adaptor,
@@ -45,6 +48,27 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
     BMTensorType type = op.getType();
     Format format = type.getFormat().getNumerics();
     Value input = adaptor.getInput().front();
+
+    // The CPU kernel, straight from the op.
+    auto inputType = cast<RankedTensorType>(input.getType());
+    if (options.vectorQuantizeBits &&
+        cpu::isQuantizeKernelSupported(inputType, type.getBlock())) {
+      cpu::QuantizeKernelSpec spec;
+      spec.input = input;
+      spec.seed = op.getSeed() ? adaptor.getSeed().front() : Value();
+      spec.format = format;
+      spec.rounding = toNumerics(op.getRounding());
+      spec.scale = toNumerics(op.getScale());
+      spec.block.assign(type.getBlock().begin(), type.getBlock().end());
+      spec.codesType = type.getCodesType();
+      spec.biasesType = type.getBiasesType();
+      auto [codes, biases] = cpu::emitQuantizeKernel(
+          rewriter, loc, spec, options.vectorQuantizeBits);
+      rewriter.replaceOpWithMultiple(op, {{codes, biases}});
+      return success();
+    }
+
+    // The generic form: three linalg.generic ops.
     int64_t rank = type.getRank();
     ArrayRef<int64_t> shape = type.getShape();
     SmallVector<int64_t> grid = type.getBlockGridShape();
@@ -123,8 +147,8 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
                   emitQuantizeElement(b, loc, bits, args[1], format, rounding,
                                       word));
             });
-    // What bm-vectorize-quantize (CPU) needs to rebuild the three ops as
-    // vector loops; the GPU lowering maps the generics as they are.
+    // What bm-vectorize-quantize needs to rebuild the three ops as the CPU
+    // kernel; the GPU lowering maps the generics as they are.
     context->getLoadedDialect<BMDialect>()->getQuantCodesAttrHelper().setAttr(
         codesOp, QuantCodesAttr::get(context, type.getFormat(), type.getBlock(),
                                      op.getRounding(), op.getScale()));
@@ -133,6 +157,9 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
     rewriter.replaceOpWithMultiple(op, {{codes, biases}});
     return success();
   }
+
+private:
+  BMToLinalgKernelOptions options;
 };
 
 //===----------------------------------------------------------------------===//
@@ -174,6 +201,8 @@ struct DequantizeLowering : public OpConversionPattern<DequantizeOp> {
 } // namespace
 
 void mlir::bm::detail::populateQuantizeLoweringPatterns(
-    const TypeConverter &converter, RewritePatternSet &patterns) {
-  patterns.add<QuantizeLowering, DequantizeLowering>(converter, patterns.getContext());
+    const TypeConverter &converter, RewritePatternSet &patterns,
+    const BMToLinalgKernelOptions &options) {
+  patterns.add<QuantizeLowering>(converter, patterns.getContext(), options);
+  patterns.add<DequantizeLowering>(converter, patterns.getContext());
 }

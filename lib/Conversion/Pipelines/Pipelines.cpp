@@ -57,20 +57,14 @@ static void addCPUBMLoweringStage(OpPassManager &pm,
   linalg.vectorKernels = options.vectorKernels;
   linalg.cpu = cpuName;
   linalg.x86Avx2 = options.x86Avx2 && options.cpu.hasValue();
+  // bm.quantize straight to the vectorized CPU kernel, in the vector width
+  // of the target.
+  linalg.vectorQuantizeBits = target ? cpu::getVectorBits(*target) : 256;
   pm.addPass(createConvertBMToLinalg(linalg));
   // The kernel's packing ops run on all cores too.
   if (options.parallel)
     pm.addNestedPass<func::FuncOp>(createBMTileParallel());
   pm.addPass(createConvertBMToArith());
-  // Ordering constraint: bm-vectorize-quantize finds each quantize by the
-  // bm.quant_codes mark of convert-bm-to-linalg and matches its three
-  // generics as that pass built them. It runs before any canonicalize,
-  // which hoists their constants and leaves the quantize scalar (a remark;
-  // BMDialect.td, test/Conversion/pipeline-order.mlir).
-  BMVectorizeQuantizeOptions quantize;
-  quantize.vectorBits = target ? cpu::getVectorBits(*target) : 256;
-  pm.addNestedPass<func::FuncOp>(createBMVectorizeQuantize(quantize));
-
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createBMVectorizeRunSums());

@@ -27,6 +27,12 @@ struct BMToLinalgKernelOptions {
   /// llvm.x86.*), the u8 x s8 step (pmaddubsw) for narrow forms such as
   /// e2m3 x e2m3. The compiled code then needs an x86 target with AVX2.
   cpu::CpuTarget cpuTarget = cpu::CpuTarget::Generic;
+  /// 0: bm.quantize becomes three linalg.generic ops (block maxima, biases,
+  /// codes), as the GPU lowering maps them. 256 or 512: the CPU quantize
+  /// kernel for vectors of that many bits (Codegen/CPU/QuantizeKernel.h),
+  /// for statically shaped inputs. Off by default, as the pass option
+  /// `vector-quantize-bits` is.
+  unsigned vectorQuantizeBits = 0;
 };
 
 /// Patterns lowering bm.quantize, bm.dequantize, bm.matmul, bm.conv2d,

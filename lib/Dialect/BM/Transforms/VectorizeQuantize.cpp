@@ -1,30 +1,19 @@
-//===- VectorizeQuantize.cpp - Vectorized CPU loops for bm.quantize -------===//
+//===- VectorizeQuantize.cpp - Quantize generics as the CPU kernel --------===//
 //
-// Replaces the three linalg.generic ops of a lowered bm.quantize (block
-// maximum, biases, codes; tagged `bm.quant_codes` by convert-bm-to-linalg) by
-// one scf.forall over bands of block rows (independent, so the parallel CPU
-// pipeline runs them on all cores): per band, the block maxima of its
-// rows (8-lane vector maxima, one horizontal reduction per row and block),
-// the band's biases, then the codes of its rows, 8 lanes at a time with the
-// vector form of the element math of ArithNumerics. The band is still in
-// cache when its codes are computed. Stochastic rounding fills a row buffer
-// with the row's random words, one Philox4x32-10 block per 4 consecutive
-// elements (8 blocks per vector step), instead of one block per element.
-// Partial blocks and the last (width mod 8) elements of a block row take the
-// scalar element math. Every element gets exactly the bits of the generic
-// form (numerics.md sections 2-3).
+// Replaces the three linalg.generic ops of a bm.quantize lowered in its
+// generic form (block maximum, biases, codes; the codes generic tagged
+// `bm.quant_codes` by convert-bm-to-linalg) by the CPU quantize kernel
+// (Codegen/CPU/QuantizeKernel.h). bm-lower-to-cpu does not need this: its
+// convert-bm-to-linalg emits the kernel directly (vector-quantize-bits).
 //
 //===----------------------------------------------------------------------===//
 
 #include "bm/Dialect/BM/Transforms/Passes.h"
 
-#include "bm/Conversion/BMToArith/ArithNumerics.h"
-#include "bm/Dialect/BM/Utils/ParallelLoops.h"
-#include "bm/Numerics/Format.h"
+#include "bm/Codegen/CPU/QuantizeKernel.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -39,43 +28,10 @@ using ::bm::numerics::Format;
 
 namespace {
 
-/// Vector steps of a block row that are unrolled in the max pass.
-constexpr int64_t kMaxUnroll = 8;
-
 struct QuantizeMatch {
   linalg::GenericOp maxOp, biasOp, codesOp;
-  Value input, seed;
-  Format format;
-  ::bm::numerics::Rounding rounding;
-  ::bm::numerics::ScaleRule scale;
-  /// The tensor's shape and blocks with the trailing dimensions that one
-  /// block spans whole merged into the last (see mergeWholeTrailingDims);
-  /// `groups` lists the tensor's dimensions of each of those.
-  SmallVector<int64_t> shape, block;
-  SmallVector<ReassociationIndices> groups;
+  cpu::QuantizeKernelSpec spec;
 };
-
-/// Merges dimension i into the last while the last is spanned by one block
-/// (block == size), keeping dimension 0 apart (bands of first-dimension
-/// blocks). The merged dimension's block is block[i] * size(last): an
-/// element's block index along it is the same as along dimension i, and the
-/// row-major order (the element index the random stream uses) is
-/// unchanged. A [16, 8, 14, 14] tensor in [1, 8, 14, 14] blocks is
-/// quantized as [16, 1568] in [1, 1568] blocks: rows of 1568 vectorized
-/// elements instead of 14.
-void mergeWholeTrailingDims(QuantizeMatch &match) {
-  match.groups.clear();
-  for (int64_t i = 0, e = match.shape.size(); i < e; ++i)
-    match.groups.push_back({i});
-  while (match.shape.size() > 2 && match.block.back() == match.shape.back()) {
-    int64_t size = match.shape.pop_back_val();
-    match.block.pop_back();
-    match.shape.back() *= size;
-    match.block.back() *= size;
-    ReassociationIndices last = match.groups.pop_back_val();
-    llvm::append_range(match.groups.back(), last);
-  }
-}
 
 /// The quantize that convert-bm-to-linalg marked on its codes generic
 /// (bm.quant_codes) and the two generics before it.
@@ -86,35 +42,29 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp,
     return failure();
   QuantizeMatch match;
   match.codesOp = codesOp;
-  match.format = attr.getFormat().getNumerics();
-  match.rounding = toNumerics(attr.getRounding());
-  match.scale = toNumerics(attr.getScale());
-  ArrayRef<int64_t> block = attr.getBlock();
-
-  match.input = codesOp.getDpsInputs()[0];
-  auto inputType = dyn_cast<RankedTensorType>(match.input.getType());
-  if (!inputType || !inputType.hasStaticShape() ||
-      !inputType.getElementType().isF32() || inputType.getRank() < 1)
+  cpu::QuantizeKernelSpec &spec = match.spec;
+  spec.format = attr.getFormat().getNumerics();
+  spec.rounding = toNumerics(attr.getRounding());
+  spec.scale = toNumerics(attr.getScale());
+  spec.block.assign(attr.getBlock().begin(), attr.getBlock().end());
+  spec.input = codesOp.getDpsInputs()[0];
+  auto inputType = dyn_cast<RankedTensorType>(spec.input.getType());
+  if (!inputType || !cpu::isQuantizeKernelSupported(inputType, spec.block))
     return failure();
-  match.shape.assign(inputType.getShape().begin(), inputType.getShape().end());
-  match.block.assign(block.begin(), block.end());
-  if (match.block.size() != match.shape.size())
-    return failure();
-  for (auto [s, b] : llvm::zip(match.shape, match.block))
-    if (s <= 0 || b <= 0)
-      return failure();
-  mergeWholeTrailingDims(match);
+  spec.codesType = cast<RankedTensorType>(codesOp->getResult(0).getType());
 
   match.biasOp = codesOp.getDpsInputs()[1].getDefiningOp<linalg::GenericOp>();
   if (!match.biasOp || !match.biasOp.hasPureTensorSemantics() ||
       match.biasOp.getNumDpsInputs() != 1 ||
       match.biasOp->getNumResults() != 1)
     return failure();
+  spec.biasesType =
+      cast<RankedTensorType>(match.biasOp->getResult(0).getType());
   match.maxOp =
       match.biasOp.getDpsInputs()[0].getDefiningOp<linalg::GenericOp>();
   if (!match.maxOp || !match.maxOp.hasPureTensorSemantics() ||
       match.maxOp.getNumDpsInputs() != 1 ||
-      match.maxOp.getDpsInputs()[0] != match.input)
+      match.maxOp.getDpsInputs()[0] != spec.input)
     return failure();
   // The new ops go where the codes generic is; every other user of the
   // biases must come after it (directly or nested in an op after it, e.g. a
@@ -128,593 +78,22 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp,
       return failure();
   }
 
-  if (match.rounding == ::bm::numerics::Rounding::Stochastic) {
+  if (spec.rounding == ::bm::numerics::Rounding::Stochastic) {
     // The seed is the only i64 the codes body reads from above.
     llvm::SetVector<Value> above;
     getUsedValuesDefinedAbove(codesOp.getRegion(), above);
     for (Value v : above) {
       if (!v.getType().isInteger(64))
         continue;
-      if (match.seed)
+      if (spec.seed)
         return failure();
-      match.seed = v;
+      spec.seed = v;
     }
-    if (!match.seed)
+    if (!spec.seed)
       return failure();
   }
   return match;
 }
-
-/// Builds the loop nest of one quantize.
-struct QuantizeBuilder {
-  const QuantizeMatch &q;
-  Location loc;
-  /// Vector lanes (32-bit elements per vector: vector-bits / 32).
-  int64_t kLanes;
-  // The tensor viewed as [D0, I, N] with blocks [b0, (middle), bN].
-  int64_t d0, b0, inner, n, bN;
-  SmallVector<int64_t> midShape, midBlock, midGrid;
-  int64_t g0Count, gMid, gN;
-  Type codeType;
-  VectorType vI32, vI8, vF32, vCode;
-  int64_t scratchSize = 0;
-  Value k0, k1; // vector keys (stochastic)
-
-  QuantizeBuilder(const QuantizeMatch &q, Location loc, int64_t lanes)
-      : q(q), loc(loc), kLanes(lanes) {
-    int64_t rank = q.shape.size();
-    d0 = rank >= 2 ? q.shape[0] : 1;
-    b0 = rank >= 2 ? q.block[0] : 1;
-    n = q.shape.back();
-    bN = q.block.back();
-    inner = 1;
-    gMid = 1;
-    for (int64_t i = 1; i + 1 < rank; ++i) {
-      midShape.push_back(q.shape[i]);
-      midBlock.push_back(q.block[i]);
-      midGrid.push_back(llvm::divideCeil(q.shape[i], q.block[i]));
-      inner *= q.shape[i];
-      gMid *= midGrid.back();
-    }
-    g0Count = llvm::divideCeil(d0, b0);
-    gN = llvm::divideCeil(n, bN);
-    scratchSize = llvm::divideCeil(n + 3, 4 * kLanes) * 4 * kLanes;
-  }
-
-  /// The low and high 32-bit halves of an i64.
-  std::pair<Value, Value> splitI64(OpBuilder &b, Value v) {
-    Value lo = arith::TruncIOp::create(b, loc, b.getI32Type(), v);
-    Value hi = arith::TruncIOp::create(
-        b, loc, b.getI32Type(),
-        arith::ShRUIOp::create(
-            b, loc, v,
-            arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
-    return {lo, hi};
-  }
-
-  Value idx(OpBuilder &b, int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  }
-  Value addI(OpBuilder &b, Value x, Value y) {
-    return arith::AddIOp::create(b, loc, x, y);
-  }
-  Value mulI(OpBuilder &b, Value x, int64_t y) {
-    return arith::MulIOp::create(b, loc, x, idx(b, y));
-  }
-
-  using BodyFn =
-      function_ref<SmallVector<Value>(OpBuilder &, Value, ValueRange)>;
-  SmallVector<Value> loop(OpBuilder &b, Value lb, Value ub, int64_t step,
-                          ValueRange init, BodyFn body) {
-    auto op = scf::ForOp::create(
-        b, loc, lb, ub, idx(b, step), init,
-        [&](OpBuilder &b, Location, Value iv, ValueRange args) {
-          scf::YieldOp::create(b, loc, body(b, iv, args));
-        });
-    return SmallVector<Value>(op.getResults());
-  }
-  SmallVector<Value> loop(OpBuilder &b, int64_t lb, int64_t ub, int64_t step,
-                          ValueRange init, BodyFn body) {
-    return loop(b, idx(b, lb), idx(b, ub), step, init, body);
-  }
-
-  /// The [A, B, C] view of the merged shape: which merged dimensions form
-  /// each of A, B, C (a rank below 3 gets unit dimensions).
-  SmallVector<ReassociationIndices> mergedTo3D() {
-    int64_t rank = q.shape.size();
-    if (rank == 1)
-      return {{0, 1, 2}};
-    if (rank == 2)
-      return {{0}, {1, 2}};
-    ReassociationIndices mid;
-    for (int64_t i = 1; i + 1 < rank; ++i)
-      mid.push_back(i);
-    return {{0}, mid, {rank - 1}};
-  }
-  /// Reshapes `v` (the tensor's own rank: input, codes, or biases over the
-  /// block grid) to the 3-D `shape3`, and back: through the merged shape.
-  Value to3D(OpBuilder &b, Value v, ArrayRef<int64_t> shape3) {
-    auto type = cast<RankedTensorType>(v.getType());
-    return reshape(b, v, RankedTensorType::get(shape3, type.getElementType()),
-                   /*toView=*/true);
-  }
-  Value from3D(OpBuilder &b, Value v, RankedTensorType type) {
-    return reshape(b, v, type, /*toView=*/false);
-  }
-  Value reshape(OpBuilder &b, Value v, RankedTensorType to, bool toView) {
-    auto from = cast<RankedTensorType>(v.getType());
-    RankedTensorType tensorType = toView ? from : to;
-    SmallVector<int64_t> mergedShape;
-    for (const ReassociationIndices &group : q.groups) {
-      int64_t size = 1;
-      for (int64_t d : group)
-        size *= tensorType.getDimSize(d);
-      mergedShape.push_back(size);
-    }
-    auto mergedType =
-        RankedTensorType::get(mergedShape, tensorType.getElementType());
-    SmallVector<ReassociationIndices> toMerged = q.groups;
-    SmallVector<ReassociationIndices> mergedToView = mergedTo3D();
-    // A merged rank below 3 expands into the view; above, collapses.
-    bool viewExpands = mergedShape.size() < 3;
-    auto step = [&](Value x, RankedTensorType target,
-                    ArrayRef<ReassociationIndices> groups,
-                    bool collapse) -> Value {
-      if (x.getType() == target)
-        return x;
-      if (collapse)
-        return tensor::CollapseShapeOp::create(b, loc, target, x, groups);
-      return tensor::ExpandShapeOp::create(b, loc, target, x, groups);
-    };
-    if (toView)
-      return step(step(v, mergedType, toMerged, /*collapse=*/true), to,
-                  mergedToView, /*collapse=*/!viewExpands);
-    return step(step(v, mergedType, mergedToView, /*collapse=*/viewExpands),
-                to, toMerged, /*collapse=*/false);
-  }
-
-  /// Middle grid index of middle row `im`.
-  Value midGridIndex(OpBuilder &b, Value im) {
-    if (midShape.empty())
-      return idx(b, 0);
-    Value rest = im, gm = idx(b, 0);
-    int64_t stride = 1;
-    for (int64_t k = midShape.size() - 1; k >= 0; --k) {
-      Value ik = arith::RemUIOp::create(b, loc, rest, idx(b, midShape[k]));
-      rest = arith::DivUIOp::create(b, loc, rest, idx(b, midShape[k]));
-      Value gk = arith::DivUIOp::create(b, loc, ik, idx(b, midBlock[k]));
-      gm = addI(b, gm, mulI(b, gk, stride));
-      stride *= midGrid[k];
-    }
-    return gm;
-  }
-
-  Value absBitsVector(OpBuilder &b, Value input, ValueRange indices) {
-    Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-    Value x = vector::TransferReadOp::create(b, loc, vF32, input, indices, pad,
-                                             ArrayRef<bool>{true});
-    Value bits = arith::BitcastOp::create(b, loc, vI32, x);
-    Value mask = arith::ConstantOp::create(
-        b, loc,
-        cast<TypedAttr>(DenseElementsAttr::get(
-            vI32, b.getI32IntegerAttr(0x7fffffff))));
-    return arith::AndIOp::create(b, loc, bits, mask);
-  }
-
-  /// Largest |x| bits (i32) of row (i0, im), columns [c0, c0 + width).
-  Value blockRowMax(OpBuilder &b, Value input, Value i0, Value im, Value c0,
-                    int64_t width) {
-    int64_t steps = width / kLanes;
-    Value result = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-    if (steps > 0) {
-      Value acc = arith::ConstantOp::create(
-          b, loc,
-          cast<TypedAttr>(DenseElementsAttr::get(vI32, b.getI32IntegerAttr(0))));
-      auto step = [&](OpBuilder &b, Value acc, Value c) -> Value {
-        return arith::MaxUIOp::create(b, loc, acc,
-                                      absBitsVector(b, input, {i0, im, c}));
-      };
-      if (steps <= kMaxUnroll) {
-        for (int64_t s = 0; s < steps; ++s)
-          acc = step(b, acc, addI(b, c0, idx(b, s * kLanes)));
-      } else {
-        acc = loop(b, c0, addI(b, c0, idx(b, steps * kLanes)), kLanes, {acc},
-                   [&](OpBuilder &b, Value c, ValueRange args) {
-                     return SmallVector<Value>{step(b, args[0], c)};
-                   })[0];
-      }
-      result = vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXUI,
-                                           acc);
-    }
-    for (int64_t t = steps * kLanes; t < width; ++t) {
-      Value c = addI(b, c0, idx(b, t));
-      Value x = tensor::ExtractOp::create(b, loc, input, ValueRange{i0, im, c});
-      Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), x);
-      Value abs = arith::AndIOp::create(
-          b, loc, bits,
-          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0x7fffffff)));
-      result = arith::MaxUIOp::create(b, loc, result, abs);
-    }
-    return result;
-  }
-
-  /// Codes of row (i0, im), columns [c0, c0 + width), in a block with bias
-  /// `beta` (i8), written to row (codesRow, im) of `codes`; random word of
-  /// column c at scratch[wordOffset + c].
-  Value blockRowCodes(OpBuilder &b, Value input, Value i0, Value im, Value c0,
-                      int64_t width, Value beta, Value codes, Value codesRow,
-                      Value scratch, Value wordOffset) {
-    int64_t steps = width / kLanes;
-    bool stochastic = q.rounding == ::bm::numerics::Rounding::Stochastic;
-    if (steps > 0) {
-      // The vector steps, with `codeOf` giving the codes of 8 elements.
-      auto vectorLoop = [&](OpBuilder &b, Value codes,
-                            function_ref<Value(OpBuilder &, Value, Value)>
-                                codeOf) -> Value {
-        return loop(b, c0, addI(b, c0, idx(b, steps * kLanes)), kLanes,
-                    {codes}, [&](OpBuilder &b, Value c, ValueRange args) {
-          Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-          Value x = vector::TransferReadOp::create(
-              b, loc, vF32, input, ValueRange{i0, im, c}, pad,
-              ArrayRef<bool>{true});
-          Value bits = arith::BitcastOp::create(b, loc, vI32, x);
-          Value code = codeOf(b, bits, c);
-          Value written =
-              vector::TransferWriteOp::create(b, loc, code, args[0],
-                                              ValueRange{codesRow, im, c},
-                                              ArrayRef<bool>{true})
-                  ->getResult(0);
-          return SmallVector<Value>{written};
-        })[0];
-      };
-      // The exact integer element math, any block.
-      auto integerLoop = [&](OpBuilder &b, Value codes) {
-        Value betaV = vector::BroadcastOp::create(b, loc, vI8, beta);
-        return vectorLoop(b, codes, [&](OpBuilder &b, Value bits, Value c) {
-          Value word;
-          if (stochastic) {
-            Value zero =
-                arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-            word = vector::TransferReadOp::create(
-                b, loc, vI32, scratch, ValueRange{addI(b, wordOffset, c)},
-                zero, ArrayRef<bool>{true});
-          }
-          return emitQuantizeElement(b, loc, bits, betaV, q.format,
-                                     q.rounding, word);
-        });
-      };
-      if (q.rounding == ::bm::numerics::Rounding::Nearest &&
-          hasScaledNearestPath(q.format)) {
-        // Finite blocks of a usual scale take the float32 form of nearest
-        // rounding (same bits, about half the instructions).
-        Value negUnit = arith::SubIOp::create(
-            b, loc, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0)),
-            emitUnitExponent(b, loc, beta, q.format));
-        auto cmp = [&](arith::CmpIPredicate p, Value x, int64_t y) {
-          return arith::CmpIOp::create(
-              b, loc, p, x,
-              arith::ConstantOp::create(b, loc,
-                                        b.getIntegerAttr(x.getType(), y)));
-        };
-        Value ok = arith::AndIOp::create(
-            b, loc,
-            arith::AndIOp::create(
-                b, loc, cmp(arith::CmpIPredicate::ne, beta, -128),
-                cmp(arith::CmpIPredicate::sge, negUnit, -126)),
-            cmp(arith::CmpIPredicate::sle, negUnit, 124));
-        auto ifOp = scf::IfOp::create(
-            b, loc, ok,
-            [&](OpBuilder &b, Location) {
-              Value scaleBits = arith::ShLIOp::create(
-                  b, loc,
-                  arith::AddIOp::create(
-                      b, loc, negUnit,
-                      arith::ConstantOp::create(b, loc,
-                                                b.getI32IntegerAttr(127))),
-                  arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(23)));
-              Value scale = vector::BroadcastOp::create(
-                  b, loc, vF32,
-                  arith::BitcastOp::create(b, loc, b.getF32Type(), scaleBits));
-              Value out = vectorLoop(
-                  b, codes, [&](OpBuilder &b, Value bits, Value) {
-                    return emitQuantizeNearestScaled(b, loc, bits, scale,
-                                                     q.format);
-                  });
-              scf::YieldOp::create(b, loc, out);
-            },
-            [&](OpBuilder &b, Location) {
-              scf::YieldOp::create(b, loc, integerLoop(b, codes));
-            });
-        codes = ifOp.getResult(0);
-      } else {
-        codes = integerLoop(b, codes);
-      }
-    }
-    if (steps * kLanes < width) {
-      codes = loop(
-          b, addI(b, c0, idx(b, steps * kLanes)), addI(b, c0, idx(b, width)),
-          1, {codes}, [&](OpBuilder &b, Value c, ValueRange args) {
-            Value x =
-                tensor::ExtractOp::create(b, loc, input, ValueRange{i0, im, c});
-            Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), x);
-            Value word;
-            if (stochastic)
-              word = tensor::ExtractOp::create(
-                  b, loc, scratch, ValueRange{addI(b, wordOffset, c)});
-            Value code = emitQuantizeElement(b, loc, bits, beta, q.format,
-                                             q.rounding, word);
-            Value written = tensor::InsertOp::create(
-                b, loc, code, args[0], ValueRange{codesRow, im, c});
-            return SmallVector<Value>{written};
-          })[0];
-    }
-    return codes;
-  }
-
-  /// Fills scratch[0, scratchSize) with the random words of linear indices
-  /// 4 * (rowStart / 4) + j; returns (scratch, rowStart mod 4).
-  std::pair<Value, Value> fillWords(OpBuilder &b, Value scratch,
-                                    Value rowStart) {
-    Value offset = arith::RemUIOp::create(b, loc, rowStart, idx(b, 4));
-    Value counter0 = arith::IndexCastUIOp::create(
-        b, loc, b.getI64Type(),
-        arith::DivUIOp::create(b, loc, rowStart, idx(b, 4)));
-    SmallVector<int32_t> steps;
-    for (int64_t l = 0; l < kLanes; ++l)
-      steps.push_back(l);
-    scratch = loop(
-        b, 0, scratchSize, 4 * kLanes, {scratch},
-        [&](OpBuilder &b, Value j, ValueRange args) {
-          // Counters counter0 + j/4 + lane, lane < 8, as (lo, hi) words.
-          Value base = arith::AddIOp::create(
-              b, loc, counter0,
-              arith::IndexCastUIOp::create(
-                  b, loc, b.getI64Type(),
-                  arith::DivUIOp::create(b, loc, j, idx(b, 4))));
-          auto [lo, hi] = splitI64(b, base);
-          Value loSplat = vector::BroadcastOp::create(b, loc, vI32, lo);
-          Value lanes = arith::ConstantOp::create(
-              b, loc,
-              cast<TypedAttr>(
-                  DenseElementsAttr::get(vI32, ArrayRef<int32_t>(steps))));
-          Value loV = arith::AddIOp::create(b, loc, loSplat, lanes);
-          Value carry = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                              loV, loSplat);
-          Value hiV = arith::AddIOp::create(
-              b, loc, vector::BroadcastOp::create(b, loc, vI32, hi),
-              arith::ExtUIOp::create(b, loc, vI32, carry));
-          std::array<Value, 4> w = emitPhilox4x32(b, loc, loV, hiV, k0, k1);
-          // Element order: word (i mod 4) of counter i / 4. Interleave
-          // words 0 and 1 (2 and 3) lane by lane, then the two results in
-          // pairs of lanes: out[k] holds counters k*L/4 .. k*L/4 + L/4-1.
-          auto shuffle = [&](Value x, Value y, ArrayRef<int64_t> mask) {
-            return vector::ShuffleOp::create(b, loc, x, y, mask).getResult();
-          };
-          int64_t L = kLanes;
-          // Lanes [from, from + L/2) of x and y, interleaved in groups of
-          // `group` lanes.
-          auto interleave = [&](int64_t from, int64_t group) {
-            SmallVector<int64_t> mask;
-            for (int64_t i = 0; i < L / 2; i += group) {
-              for (int64_t g = 0; g < group; ++g)
-                mask.push_back(from + i + g);
-              for (int64_t g = 0; g < group; ++g)
-                mask.push_back(L + from + i + g);
-            }
-            return mask;
-          };
-          Value p01lo = shuffle(w[0], w[1], interleave(0, 1));
-          Value p01hi = shuffle(w[0], w[1], interleave(L / 2, 1));
-          Value p23lo = shuffle(w[2], w[3], interleave(0, 1));
-          Value p23hi = shuffle(w[2], w[3], interleave(L / 2, 1));
-          Value out[4] = {shuffle(p01lo, p23lo, interleave(0, 2)),
-                          shuffle(p01lo, p23lo, interleave(L / 2, 2)),
-                          shuffle(p01hi, p23hi, interleave(0, 2)),
-                          shuffle(p01hi, p23hi, interleave(L / 2, 2))};
-          Value s = args[0];
-          for (int64_t k = 0; k < 4; ++k)
-            s = vector::TransferWriteOp::create(
-                    b, loc, out[k], s, ValueRange{addI(b, j, idx(b, k * kLanes))},
-                    ArrayRef<bool>{true})
-                    ->getResult(0);
-          return SmallVector<Value>{s};
-        })[0];
-    return {scratch, offset};
-  }
-
-  /// Builds the loop nest before the codes generic; returns (codes, biases)
-  /// in the tensor's shapes.
-  std::pair<Value, Value> build(OpBuilder &b) {
-    MLIRContext *ctx = b.getContext();
-    auto codesType = cast<RankedTensorType>(q.codesOp->getResult(0).getType());
-    auto biasType = cast<RankedTensorType>(q.biasOp->getResult(0).getType());
-    codeType = codesType.getElementType();
-    vI32 = VectorType::get({kLanes}, b.getI32Type());
-    vI8 = VectorType::get({kLanes}, b.getI8Type());
-    vF32 = VectorType::get({kLanes}, b.getF32Type());
-    vCode = VectorType::get({kLanes}, codeType);
-    (void)ctx;
-    bool stochastic = q.rounding == ::bm::numerics::Rounding::Stochastic;
-
-    Value input = to3D(b, q.input, {d0, inner, n});
-    SmallVector<int64_t> grid3 = {g0Count, gMid, gN};
-    SmallVector<int64_t> bandGrid = {1, gMid, gN};
-    Value zero32 = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-    if (stochastic) {
-      Value seed = q.seed;
-      auto [lo, hi] = splitI64(b, seed);
-      k0 = vector::BroadcastOp::create(b, loc, vI32, lo);
-      k1 = vector::BroadcastOp::create(b, loc, vI32, hi);
-    }
-
-    int64_t fullBlocks = n / bN, lastWidth = n % bN;
-    // Calls f(b, g1, c0, width) for every block column.
-    auto forBlockColumns =
-        [&](OpBuilder &b, ValueRange init,
-            function_ref<SmallVector<Value>(OpBuilder &, Value, Value, int64_t,
-                                            ValueRange)>
-                f) -> SmallVector<Value> {
-      SmallVector<Value> state(init);
-      if (fullBlocks > 0)
-        state = loop(b, 0, fullBlocks, 1, state,
-                     [&](OpBuilder &b, Value g1, ValueRange args) {
-                       return f(b, g1, mulI(b, g1, bN), bN, args);
-                     });
-      if (lastWidth > 0)
-        state = f(b, idx(b, fullBlocks), idx(b, fullBlocks * bN), lastWidth,
-                  state);
-      return state;
-    };
-
-    // Bands of block rows are independent: one scf.forall over them (on
-    // all cores in the parallel CPU pipeline). Each band has its own block
-    // maxima, biases and random-word buffer, and writes its rows of the
-    // codes and its row of the biases.
-    Value biasesInit = tensor::EmptyOp::create(b, loc, grid3, b.getI8Type());
-    Value codesInit = tensor::EmptyOp::create(
-        b, loc, SmallVector<int64_t>{d0, inner, n}, codeType);
-    // One band: its biases [1, gMid, gN] and codes (a slice of
-    // `sharedCodes`), with where the codes go.
-    struct Band {
-      Value biases, codes;
-      SmallVector<OpFoldResult> offsets, sizes;
-    };
-    auto buildBand = [&](OpBuilder &b, Value g0, Value sharedCodes) -> Band {
-      Value rBegin = mulI(b, g0, b0);
-      Value rEnd = arith::MinSIOp::create(b, loc, addI(b, rBegin, idx(b, b0)),
-                                          idx(b, d0));
-      // Rows of the band: b0, or fewer in a last partial band.
-      OpFoldResult rows = b.getIndexAttr(b0);
-      if (d0 % b0 != 0)
-        rows = arith::SubIOp::create(b, loc, rEnd, rBegin).getResult();
-      SmallVector<OpFoldResult> bandOffsets = {rBegin, b.getIndexAttr(0),
-                                               b.getIndexAttr(0)};
-      SmallVector<OpFoldResult> bandSizes = {rows, b.getIndexAttr(inner),
-                                             b.getIndexAttr(n)};
-      SmallVector<OpFoldResult> ones(3, b.getIndexAttr(1));
-      Value codes = tensor::ExtractSliceOp::create(
-          b, loc, sharedCodes, bandOffsets, bandSizes, ones);
-      Value zeroIdx = idx(b, 0);
-      Value maxT =
-          linalg::FillOp::create(
-              b, loc, ValueRange{zero32},
-              ValueRange{tensor::EmptyOp::create(b, loc, bandGrid,
-                                                 b.getI32Type())})
-              .getResult(0);
-      Value scratch;
-      if (stochastic)
-        scratch = tensor::EmptyOp::create(
-            b, loc, SmallVector<int64_t>{scratchSize}, b.getI32Type());
-      // 1. Block maxima of the band.
-      maxT = loop(b, rBegin, rEnd, 1, {maxT},
-                  [&](OpBuilder &b, Value i0, ValueRange args) {
-        return loop(b, 0, inner, 1, args,
-                    [&](OpBuilder &b, Value im, ValueRange args) {
-          Value gm = midGridIndex(b, im);
-          return forBlockColumns(
-              b, args,
-              [&](OpBuilder &b, Value g1, Value c0, int64_t width,
-                  ValueRange args) {
-                Value m = blockRowMax(b, input, i0, im, c0, width);
-                Value old = tensor::ExtractOp::create(
-                    b, loc, args[0], ValueRange{zeroIdx, gm, g1});
-                Value max = arith::MaxUIOp::create(b, loc, old, m);
-                return SmallVector<Value>{tensor::InsertOp::create(
-                    b, loc, max, args[0], ValueRange{zeroIdx, gm, g1})};
-              });
-        });
-      })[0];
-      // 2. Its biases.
-      Value biases = tensor::EmptyOp::create(b, loc, bandGrid, b.getI8Type());
-      biases = loop(b, 0, gMid, 1, {biases},
-                    [&](OpBuilder &b, Value gm, ValueRange args) {
-        return loop(b, 0, gN, 1, args,
-                    [&](OpBuilder &b, Value g1, ValueRange args) {
-          Value max = tensor::ExtractOp::create(b, loc, maxT,
-                                                ValueRange{zeroIdx, gm, g1});
-          Value beta = emitBlockBeta(b, loc, max, q.format, q.scale);
-          return SmallVector<Value>{tensor::InsertOp::create(
-              b, loc, beta, args[0], ValueRange{zeroIdx, gm, g1})};
-        });
-      })[0];
-      // 3. Its codes.
-      SmallVector<Value> state = {codes};
-      if (stochastic)
-        state.push_back(scratch);
-      SmallVector<Value> cs = loop(
-          b, rBegin, rEnd, 1, state,
-          [&](OpBuilder &b, Value i0, ValueRange args) {
-        return loop(b, 0, inner, 1, args,
-                    [&](OpBuilder &b, Value im, ValueRange args) {
-          Value gm = midGridIndex(b, im);
-          Value codes = args[0];
-          Value scratch, wordOffset;
-          if (stochastic) {
-            Value row = addI(b, mulI(b, i0, inner), im);
-            std::tie(scratch, wordOffset) =
-                fillWords(b, args[1], mulI(b, row, n));
-          }
-          Value codesRow = arith::SubIOp::create(b, loc, i0, rBegin);
-          SmallVector<Value> out = forBlockColumns(
-              b, {codes},
-              [&](OpBuilder &b, Value g1, Value c0, int64_t width,
-                  ValueRange args) {
-                Value beta = tensor::ExtractOp::create(
-                    b, loc, biases, ValueRange{zeroIdx, gm, g1});
-                return SmallVector<Value>{
-                    blockRowCodes(b, input, i0, im, c0, width, beta, args[0],
-                                  codesRow, scratch, wordOffset)};
-              });
-          SmallVector<Value> next = {out[0]};
-          if (stochastic)
-            next.push_back(scratch);
-          return next;
-        });
-      });
-      return Band{biases, cs[0], bandOffsets, bandSizes};
-    };
-    SmallVector<OpFoldResult> ones(3, b.getIndexAttr(1));
-    auto biasOffsets = [&](Value g0) {
-      return SmallVector<OpFoldResult>{g0, b.getIndexAttr(0),
-                                       b.getIndexAttr(0)};
-    };
-    SmallVector<OpFoldResult> biasSizes = {
-        b.getIndexAttr(1), b.getIndexAttr(gMid), b.getIndexAttr(gN)};
-    SmallVector<Value> results;
-    if (d0 * inner * n >= kMinParallelElements) {
-      auto forall = scf::ForallOp::create(
-          b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(g0Count)},
-          ValueRange{biasesInit, codesInit}, std::nullopt);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(forall.getBody());
-      Value g0 = forall.getInductionVars()[0];
-      Band band = buildBand(b, g0, forall.getRegionIterArgs()[1]);
-      b.setInsertionPointToStart(forall.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(b, loc, band.biases,
-                                            forall.getRegionIterArgs()[0],
-                                            biasOffsets(g0), biasSizes, ones);
-      tensor::ParallelInsertSliceOp::create(b, loc, band.codes,
-                                            forall.getRegionIterArgs()[1],
-                                            band.offsets, band.sizes, ones);
-      results = {Value(), forall.getResult(0), forall.getResult(1)};
-    } else {
-      // Little work: bands in order (ParallelLoops.h).
-      SmallVector<Value> outs = loop(
-          b, 0, g0Count, 1, {biasesInit, codesInit},
-          [&](OpBuilder &b, Value g0, ValueRange args) {
-            Band band = buildBand(b, g0, args[1]);
-            Value biases = tensor::InsertSliceOp::create(
-                b, loc, band.biases, args[0], biasOffsets(g0), biasSizes,
-                ones);
-            Value codes = tensor::InsertSliceOp::create(
-                b, loc, band.codes, args[1], band.offsets, band.sizes, ones);
-            return SmallVector<Value>{biases, codes};
-          });
-      results = {Value(), outs[0], outs[1]};
-    }
-    return {from3D(b, results[2], codesType), from3D(b, results[1], biasType)};
-  }
-};
 
 struct BMVectorizeQuantizePass
     : public mlir::bm::impl::BMVectorizeQuantizeBase<BMVectorizeQuantizePass> {
@@ -743,8 +122,8 @@ struct BMVectorizeQuantizePass
         continue;
       }
       rewriter.setInsertionPoint(codesOp);
-      QuantizeBuilder builder(*match, codesOp.getLoc(), vectorBits / 32);
-      auto [codes, biases] = builder.build(rewriter);
+      auto [codes, biases] = cpu::emitQuantizeKernel(
+          rewriter, codesOp.getLoc(), match->spec, vectorBits);
       rewriter.replaceAllUsesWith(match->biasOp->getResult(0), biases);
       rewriter.replaceOp(codesOp, codes);
       if (match->biasOp->use_empty())

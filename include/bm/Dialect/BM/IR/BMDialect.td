@@ -66,13 +66,15 @@ def BM_Dialect : Dialect {
     Ordering rules that these attributes create (docs/lowering.md lists
     them with the pipeline stages that rely on them):
 
-    * `bm.quant_codes`: `bm-vectorize-quantize` runs right after
-      `convert-bm-to-arith`, before any canonicalization. Canonicalization
-      hoists the constants of the three generics of a quantize into the
-      function, where the seed can no longer be told apart from them;
-      `bm-vectorize-quantize` then leaves the generics scalar (same bits,
-      slower) with a remark (test/Transforms/vectorize-quantize-fallback.mlir,
-      and test/Conversion/pipeline-order.mlir for the pipeline).
+    * `bm.quant_codes`: `bm-vectorize-quantize` must run before any
+      canonicalization. Canonicalization hoists the constants of the three
+      generics of a quantize into the function, where the seed can no
+      longer be told apart from them; `bm-vectorize-quantize` then leaves
+      the generics scalar (same bits, slower) with a remark
+      (test/Transforms/vectorize-quantize-fallback.mlir). The pipelines do
+      not rely on it: `bm-lower-to-cpu` emits the CPU quantize kernel
+      straight from `bm.quantize`, and the GPU maps the generics as they
+      are (test/Conversion/pipeline-order.mlir).
     * `bm.gpu_mma`: the fused matmul generic it marks must reach
       `bm-map-to-gpu` with the four run-buffer inputs that the tensor-core
       kernel reads, so between `convert-bm-to-gpu` and bufferization only

@@ -83,11 +83,14 @@ def BMVectorizeQuantize : Pass<"bm-vectorize-quantize"> {
     the generic form (numerics.md sections 2-3), so this is a CPU-only
     optimization; GPU lowering maps the generics themselves.
 
-    `bm-lower-to-cpu` runs it right after `convert-bm-to-arith`, before any
-    canonicalization: the codes op must still hold its own constants, so
-    that the seed is the only i64 its body reads from above. A quantize it
-    cannot match keeps the generics (scalar loops, same bits) and gets a
-    remark.
+    The loops are the CPU quantize kernel (Codegen/CPU/QuantizeKernel.h),
+    which `bm-lower-to-cpu` emits directly from each `bm.quantize`
+    (`convert-bm-to-linalg{vector-quantize-bits=...}`), with no generics in
+    between; this pass is for IR lowered in the generic form. It must run
+    before any canonicalization: the codes op must still hold its own
+    constants, so that the seed is the only i64 its body reads from above.
+    A quantize it cannot match keeps the generics (scalar loops, same bits)
+    and gets a remark.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"256",
