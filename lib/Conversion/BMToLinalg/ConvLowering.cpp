@@ -5,20 +5,16 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "bm/Conversion/BMToLinalg/BMToLinalg.h"
 #include "Common.h"
-#include "bm/Codegen/CPU/CpuTarget.h"
-#include "bm/Codegen/CPU/MatmulKernel.h"
+
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
 #include "bm/Numerics/Kulisch.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/AffineMap.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 using namespace mlir;
