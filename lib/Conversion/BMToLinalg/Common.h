@@ -33,18 +33,6 @@ Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
 Value flushRun(OpBuilder &b, Location loc, Value kulisch, Value scaleA,
                Value scaleB, Value acc32);
 
-/// Whether bm.conv2d `op` has the run structure of an im2col matmul
-/// (ConvAsMatmul.cpp): input blocks span H and W, filter blocks span KH and
-/// KW, and every output window overlaps the image.
-bool convLowersAsMatmul(Conv2DOp op);
-
-/// The convolution as bm.pack + bm.matmul (transpose_rhs) on an im2col copy
-/// of the input codes, with the layout transposes of init and result; null
-/// if the operand types cannot be formed. Requires convLowersAsMatmul(op).
-Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op, Value codesIn,
-                       Value biasesIn, Value codesF, Value biasesF,
-                       Value init);
-
 //===----------------------------------------------------------------------===//
 // The patterns of convert-bm-to-linalg, one file per op family. Together
 // they are populateBMToLinalgConversionPatterns (BMToLinalg.cpp).
@@ -61,7 +49,8 @@ void populateLayoutLoweringPatterns(const TypeConverter &converter,
 void populateMatmulLoweringPatterns(const TypeConverter &converter,
                                     RewritePatternSet &patterns,
                                     const BMToLinalgKernelOptions &options);
-/// bm.conv2d (ConvLowering.cpp, ConvAsMatmul.cpp).
+/// bm.conv2d (ConvLowering.cpp; bm-conv-to-matmul rewrites the convolutions
+/// that an im2col matmul computes before this runs).
 void populateConvLoweringPatterns(const TypeConverter &converter,
                                   RewritePatternSet &patterns,
                                   const BMToLinalgKernelOptions &options);

@@ -62,15 +62,6 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
       rewriter.replaceOp(op, init);
       return success();
     }
-    // Same runs as an im2col matmul: let the matmul kernel do it.
-    if (options.vectorKernels && convLowersAsMatmul(op))
-      if (Value result = emitConvAsMatmul(
-              rewriter, loc, op, adaptor.getInput()[0], adaptor.getInput()[1],
-              adaptor.getFilter()[0], adaptor.getFilter()[1], init)) {
-        rewriter.replaceOp(op, result);
-        return success();
-      }
-
     // Decode both operands and the block unit exponents once.
     auto decodeAll = [&](Value codes, BMTensorType type, IntegerType form) {
       int64_t rank = type.getRank();

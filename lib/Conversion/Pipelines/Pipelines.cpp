@@ -53,6 +53,11 @@ static void addCPUBMLoweringStage(OpPassManager &pm,
   // exact integer sums must not be reassociated).
   if (options.vectorizeLinalg)
     pm.addNestedPass<func::FuncOp>(createBMVectorizeLinalg());
+  // Convolutions with the runs of an im2col matmul, as that matmul: the
+  // vector kernel computes it (after bm-vectorize-linalg, which would
+  // otherwise also rewrite the im2col copy).
+  if (options.vectorKernels)
+    pm.addNestedPass<func::FuncOp>(createBMConvToMatmul());
   ConvertBMToLinalgOptions linalg;
   linalg.vectorKernels = options.vectorKernels;
   linalg.cpu = cpuName;
@@ -163,6 +168,9 @@ void addGPULoweringPasses(OpPassManager &pm,
                           const GPULoweringOptionsBase<Derived> &options) {
   if (options.emitCInterface)
     pm.addPass(createBMEmitCInterface());
+  // Convolutions with the runs of an im2col matmul, as that matmul: the
+  // tensor-core kernel computes it.
+  pm.addNestedPass<func::FuncOp>(createBMConvToMatmul());
   ConvertBMToGPUOptions toGPU;
   toGPU.mma = options.mma;
   toGPU.hostShared = options.hostShared;

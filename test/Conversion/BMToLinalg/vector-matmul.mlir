@@ -1,4 +1,4 @@
-// RUN: bm-opt %s --convert-bm-to-linalg -split-input-file | FileCheck %s
+// RUN: bm-opt %s --bm-conv-to-matmul --convert-bm-to-linalg -split-input-file | FileCheck %s
 // RUN: bm-opt %s --convert-bm-to-linalg=vector-kernels=false -split-input-file \
 // RUN:   | FileCheck %s --check-prefix=GENERIC
 
@@ -184,9 +184,10 @@ func.func @wide_forms(%a: !bm.tensor<4x8xe4m3, block = [4, 8]>,
 
 // A convolution whose input blocks span H, W and filter blocks span KH, KW
 // (the training rewrite's default blocking) has the runs of an im2col
-// matmul: channel blocks times 3x3 taps. It becomes bm.pack of an im2col
-// copy of the input codes (zero padding = code 0) and of the reshaped
-// filter, and a bm.matmul with transpose_rhs that takes the kernel above.
+// matmul: channel blocks times 3x3 taps. bm-conv-to-matmul makes it bm.pack
+// of an im2col copy of the input codes (zero padding = code 0) and of the
+// reshaped filter, and a bm.matmul with transpose_rhs, which takes the
+// kernel above (test/Transforms/conv-to-matmul.mlir checks the rewrite).
 
 // CHECK-LABEL: func.func @conv_im2col
 // CHECK:       %[[PAD:.*]] = tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]

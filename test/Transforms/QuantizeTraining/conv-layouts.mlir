@@ -1,6 +1,6 @@
 // RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file | FileCheck %s
 // RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file --bm-report -o /dev/null 2>&1 | FileCheck %s --check-prefix=REPORT
-// RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file --convert-bm-to-linalg --canonicalize | FileCheck %s --check-prefix=LOWERED
+// RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file --bm-conv-to-matmul --convert-bm-to-linalg --canonicalize | FileCheck %s --check-prefix=LOWERED
 // The GPU lowering takes the new data movement too (bm.transpose, bm.pack
 // and bm.unpack of broadcast codes).
 // RUN: bm-opt %s --bm-quantize-training=rounding=nearest -split-input-file --bm-lower-to-gpu -o /dev/null
@@ -26,8 +26,9 @@
 // CHECK: return %[[R]]
 // CHECK-NOT: linalg.conv_2d
 // REPORT: bm-report: @nhwc_fhwc: 1 BM contraction
-// On the CPU the convolution runs as an im2col matmul, which reads the init
-// as [N*OH*OW, F] and writes the result so: with the transposes around it,
+// On the CPU the convolution runs as an im2col matmul (bm-conv-to-matmul),
+// which reads the init as [N*OH*OW, F] and writes the result so: with the
+// transposes around it,
 // the f32 data movement cancels; only codes (i8) are permuted.
 // LOWERED-LABEL: func.func @nhwc_fhwc
 // LOWERED-NOT: linalg.transpose ins(%{{.*}} : tensor<{{[0-9x]*}}xf32>)

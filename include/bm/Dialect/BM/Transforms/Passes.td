@@ -54,6 +54,35 @@ def BMVectorizeRunSums : Pass<"bm-vectorize-run-sums"> {
   ];
 }
 
+def BMConvToMatmul : Pass<"bm-conv-to-matmul", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite bm.conv2d as an im2col bm.matmul where the runs agree";
+  let description = [{
+    A BM convolution whose input blocks span all of H and W and whose filter
+    blocks span all of KH and KW changes blocks only with the channel: its
+    runs (numerics.md section 5) are the channel blocks times KH x KW, in
+    ascending channel order, which is exactly the run structure of
+
+      im2col(input) [N*OH*OW, C*KH*KW]  x  filter [F, C*KH*KW]^T
+
+    with K blocks of (channel block) * KH * KW. When, in addition, every
+    output window overlaps the image (a run of padding only adds no term to
+    the convolution, but a zero term to the matmul), this pass rewrites the
+    convolution as that matmul: `bm.unpack` of both operands, an im2col
+    copy of the input codes (padding is code 0), `bm.pack` with the biases
+    reshaped (not copied), `bm.matmul` with `transpose_rhs`, and the layout
+    transposes of init and result. The bits are the same; the matmul then
+    uses the CPU or GPU matmul kernel. Other convolutions are left as they
+    are.
+
+    `bm-lower-to-cpu` runs it before `convert-bm-to-linalg` (with the
+    vector kernels), `bm-lower-to-gpu` before `convert-bm-to-gpu`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def BMVectorizeQuantize : Pass<"bm-vectorize-quantize"> {
   let summary = "Vectorized CPU loops for the lowered bm.quantize";
   let description = [{

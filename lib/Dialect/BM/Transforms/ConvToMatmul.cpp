@@ -1,4 +1,4 @@
-//===- ConvAsMatmul.cpp - bm.conv2d as an im2col bm.matmul ----------------===//
+//===- ConvToMatmul.cpp - bm.conv2d as an im2col bm.matmul ----------------===//
 //
 // A BM convolution whose input blocks span all of H and W and whose filter
 // blocks span all of KH and KW changes blocks only with the channel: its
@@ -14,24 +14,31 @@
 // output window overlaps the image in both dimensions; then the two give
 // the same bits, and the matmul can use the CPU kernel.
 //
-// The im2col operand is built on codes (zero padding is code 0, value 0);
-// biases are reshaped, not copied: input biases [N/bn, C/bc, 1, 1] are the
-// im2col operand's [N*OH*OW / (bn*OH*OW), C*KH*KW / (bc*KH*KW)] grid.
+// The im2col operand is built on codes (bm.unpack; zero padding is code 0,
+// value 0) and packed again (bm.pack); biases are reshaped, not copied:
+// input biases [N/bn, C/bc, 1, 1] are the im2col operand's
+// [N*OH*OW / (bn*OH*OW), C*KH*KW / (bc*KH*KW)] grid. Implements
+// bm-conv-to-matmul (see Passes.td), which the CPU and GPU pipelines run
+// before their lowerings, so that convolutions use their matmul kernels.
 //
 //===----------------------------------------------------------------------===//
 
-#include "Common.h"
+#include "bm/Dialect/BM/Transforms/Passes.h"
 
 #include "bm/Dialect/BM/IR/BMOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
+namespace mlir::bm {
+#define GEN_PASS_DEF_BMCONVTOMATMUL
+#include "bm/Dialect/BM/Transforms/Passes.h.inc"
+} // namespace mlir::bm
+
 using namespace mlir;
 using namespace mlir::bm;
-using namespace mlir::bm::detail;
-using namespace mlir::bm::lowering;
 
 namespace {
 
@@ -58,6 +65,11 @@ SmallVector<ReassociationIndices> groups(ArrayRef<ArrayRef<int64_t>> dims) {
   return result;
 }
 
+Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                  Type elementType) {
+  return tensor::EmptyOp::create(b, loc, shape, elementType);
+}
+
 Value transpose(OpBuilder &b, Location loc, Value source,
                 ArrayRef<int64_t> permutation) {
   auto type = cast<RankedTensorType>(source.getType());
@@ -69,9 +81,10 @@ Value transpose(OpBuilder &b, Location loc, Value source,
       .getResult()[0];
 }
 
-} // namespace
-
-bool mlir::bm::detail::convLowersAsMatmul(Conv2DOp op) {
+/// Whether bm.conv2d `op` has the run structure of an im2col matmul: input
+/// blocks span H and W, filter blocks span KH and KW, and every output
+/// window overlaps the image.
+bool convLowersAsMatmul(Conv2DOp op) {
   BMTensorType inType = op.getInput().getType();
   BMTensorType fType = op.getFilter().getType();
   if (inType.getNumElements() == 0 || fType.getNumElements() == 0)
@@ -84,19 +97,29 @@ bool mlir::bm::detail::convLowersAsMatmul(Conv2DOp op) {
   // generic form, whose run sums are vectorized: either beats the scalar
   // scan.
   ArrayRef<int64_t> os = op.getType().getShape();
+  if (os[2] == 0 || os[3] == 0)
+    return false;
   ArrayRef<int64_t> st = op.getStrides(), pd = op.getPadding(),
                     dl = op.getDilations();
   return everyWindowOverlaps(os[2], is[2], fs[2], st[0], pd[0], dl[0]) &&
          everyWindowOverlaps(os[3], is[3], fs[3], st[1], pd[1], dl[1]);
 }
 
-Value mlir::bm::detail::emitConvAsMatmul(OpBuilder &b, Location loc,
-                                         Conv2DOp op, Value codesIn,
-                                         Value biasesIn, Value codesF,
-                                         Value biasesF, Value init) {
+/// The convolution as bm.unpack, an im2col copy of the input codes,
+/// bm.pack and bm.matmul (transpose_rhs), with the layout transposes of init
+/// and result. Requires convLowersAsMatmul(op).
+Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op) {
   MLIRContext *context = op.getContext();
   BMTensorType inType = op.getInput().getType();
   BMTensorType fType = op.getFilter().getType();
+  auto unpackIn =
+      UnpackOp::create(b, loc, inType.getCodesType(), inType.getBiasesType(),
+                       op.getInput());
+  auto unpackF = UnpackOp::create(b, loc, fType.getCodesType(),
+                                  fType.getBiasesType(), op.getFilter());
+  Value codesIn = unpackIn.getCodes(), biasesIn = unpackIn.getBiases();
+  Value codesF = unpackF.getCodes(), biasesF = unpackF.getBiases();
+  Value init = op.getInit();
   ArrayRef<int64_t> is = inType.getShape(), fs = fType.getShape();
   ArrayRef<int64_t> ib = inType.getBlock(), fb = fType.getBlock();
   ArrayRef<int64_t> os = op.getType().getShape();
@@ -150,10 +173,11 @@ Value mlir::bm::detail::emitConvAsMatmul(OpBuilder &b, Location loc,
                                    {ib[0] * OH * OW, ib[1] * KH * KW});
   auto rhsType = BMTensorType::get({F, depth}, fType.getFormat(),
                                    {fb[0], fb[1] * KH * KW});
-  // The reshaped biases are the operands' block grids (same counts).
-  if (lhsType.getBiasesType() != lhsBiases.getType() ||
-      rhsType.getBiasesType() != rhsBiases.getType())
-    return {};
+  // The reshaped biases are the operands' block grids: ceil(N*OH*OW /
+  // (bn*OH*OW)) = ceil(N / bn), and so on.
+  assert(lhsType.getBiasesType() == lhsBiases.getType() &&
+         rhsType.getBiasesType() == rhsBiases.getType() &&
+         "im2col operands: bias grids differ");
   Value lhs = PackOp::create(b, loc, lhsType, lhsCodes, lhsBiases);
   Value rhs = PackOp::create(b, loc, rhsType, rhsCodes, rhsBiases);
 
@@ -161,11 +185,34 @@ Value mlir::bm::detail::emitConvAsMatmul(OpBuilder &b, Location loc,
   Value init2 = tensor::CollapseShapeOp::create(
       b, loc, transpose(b, loc, init, {0, 2, 3, 1}), groups({{0, 1, 2}, {3}}));
   auto resultType = RankedTensorType::get({rows, F}, b.getF32Type());
-  Value product = MatmulOp::create(b, loc, resultType, lhs, rhs, init2,
-                                   /*transpose_lhs=*/false,
-                                   /*transpose_rhs=*/true, op.getRelaxed());
+  auto product = MatmulOp::create(b, loc, resultType, lhs, rhs, init2,
+                                  /*transpose_lhs=*/false,
+                                  /*transpose_rhs=*/true, op.getRelaxed());
+  // The convolution's discardable attributes (bm.roles, bm.index: input
+  // and filter are lhs and rhs in that order).
+  for (NamedAttribute attr : op->getDiscardableAttrs())
+    product->setAttr(attr.getName(), attr.getValue());
   Value expanded = tensor::ExpandShapeOp::create(
       b, loc, RankedTensorType::get({N, OH, OW, F}, b.getF32Type()), product,
       groups({{0, 1, 2}, {3}}));
   return transpose(b, loc, expanded, {0, 3, 1, 2});
 }
+
+struct BMConvToMatmulPass
+    : public mlir::bm::impl::BMConvToMatmulBase<BMConvToMatmulPass> {
+  void runOnOperation() override {
+    SmallVector<Conv2DOp> convs;
+    getOperation().walk([&](Conv2DOp op) {
+      if (convLowersAsMatmul(op))
+        convs.push_back(op);
+    });
+    OpBuilder b(&getContext());
+    for (Conv2DOp op : convs) {
+      b.setInsertionPoint(op);
+      op.getResult().replaceAllUsesWith(emitConvAsMatmul(b, op.getLoc(), op));
+      op.erase();
+    }
+  }
+};
+
+} // namespace
