@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bm/Codegen/CPU/Passes.h"
 #include "bm/Conversion/Passes.h"
 #include "bm/Dialect/BM/IR/BMDialect.h"
 #include "bm/Dialect/BM/Transforms/Passes.h"
@@ -63,6 +64,7 @@ bool verbose;
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   registerAllPasses();
   bm::registerBMPasses();
+  bm::registerBMCodegenCPUPasses();
   bm::registerBMConversionPassesAndPipelines();
   DialectRegistry registry;
   registerAllDialects(registry);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bm/Codegen/CPU/Passes.h"
 #include "bm/Conversion/Passes.h"
 #include "bm/Dialect/BM/IR/BMDialect.h"
 #include "bm/Dialect/BM/Transforms/Passes.h"
@@ -26,6 +27,7 @@ void registerTestGPUPasses();
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::bm::registerBMPasses();
+  mlir::bm::registerBMCodegenCPUPasses();
   mlir::bm::registerBMConversionPassesAndPipelines();
 #ifdef BM_INCLUDE_TESTS
   mlir::bm::test::registerTestGPUPasses();

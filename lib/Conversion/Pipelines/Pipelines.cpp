@@ -3,6 +3,7 @@
 #include "bm/Conversion/Passes.h"
 
 #include "bm/Codegen/CPU/CpuTarget.h"
+#include "bm/Codegen/CPU/Passes.h"
 #include "bm/Dialect/BM/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"

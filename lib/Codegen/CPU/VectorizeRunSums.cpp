@@ -1,6 +1,6 @@
 //===- VectorizeRunSums.cpp - Vectorize exact integer run sums ------------===//
 
-#include "bm/Dialect/BM/Transforms/Passes.h"
+#include "bm/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -10,7 +10,7 @@
 
 namespace mlir::bm {
 #define GEN_PASS_DEF_BMVECTORIZERUNSUMS
-#include "bm/Dialect/BM/Transforms/Passes.h.inc"
+#include "bm/Codegen/CPU/Passes.h.inc"
 } // namespace mlir::bm
 
 using namespace mlir;

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "bm/Dialect/BM/Transforms/Passes.h"
+#include "bm/Codegen/CPU/Passes.h"
 
 #include "bm/Codegen/CPU/QuantizeKernel.h"
 
@@ -19,7 +19,7 @@
 
 namespace mlir::bm {
 #define GEN_PASS_DEF_BMVECTORIZEQUANTIZE
-#include "bm/Dialect/BM/Transforms/Passes.h.inc"
+#include "bm/Codegen/CPU/Passes.h.inc"
 } // namespace mlir::bm
 
 using namespace mlir;
