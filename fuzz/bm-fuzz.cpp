@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bm/Codegen/CPU/Passes.h"
+#include "bm/Codegen/GPU/Passes.h"
 #include "bm/Conversion/Passes.h"
 #include "bm/Dialect/BM/IR/BMDialect.h"
 #include "bm/Dialect/BM/Transforms/Passes.h"
@@ -65,6 +66,7 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   registerAllPasses();
   bm::registerBMPasses();
   bm::registerBMCodegenCPUPasses();
+  bm::registerBMCodegenGPUPasses();
   bm::registerBMConversionPassesAndPipelines();
   DialectRegistry registry;
   registerAllDialects(registry);

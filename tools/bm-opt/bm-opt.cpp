@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bm/Codegen/CPU/Passes.h"
+#include "bm/Codegen/GPU/Passes.h"
 #include "bm/Conversion/Passes.h"
 #include "bm/Dialect/BM/IR/BMDialect.h"
 #include "bm/Dialect/BM/Transforms/Passes.h"
@@ -28,6 +29,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::bm::registerBMPasses();
   mlir::bm::registerBMCodegenCPUPasses();
+  mlir::bm::registerBMCodegenGPUPasses();
   mlir::bm::registerBMConversionPassesAndPipelines();
 #ifdef BM_INCLUDE_TESTS
   mlir::bm::test::registerTestGPUPasses();

@@ -269,58 +269,6 @@ def ConvertBMToGPU : Pass<"convert-bm-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
-def BMMapToGPU : Pass<"bm-map-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Map bufferized linalg code to gpu.launch kernels and device memory";
-  let description = [{
-    Runs on bufferized host functions (memrefs), after
-    `convert-bm-to-linalg` and `convert-bm-to-arith`:
-
-    * `memref.copy` becomes `linalg.copy`;
-    * a reduction-only `linalg.generic` whose output is indexed by
-      `(d0 floordiv b0, ...)` (a block reduction) becomes a parallel loop
-      over the blocks, each scanning its block in row-major order (the
-      original order restricted to the block); when the combining op is
-      idempotent, associative and commutative (max, min, and, or: quantize's
-      block maximum) one thread per (block, index along the first blocked
-      dimension) computes a partial result and a second loop combines them;
-    * a `bm.gpu_mma` matmul (see `convert-bm-to-gpu`) becomes an int8
-      tensor-core kernel unless `mma=false`;
-    * every other linalg op becomes `scf.parallel` over its parallel
-      dimensions with sequential `scf.for` loops for its reductions inside;
-      a loop nest without parallel dimensions runs as one GPU thread;
-    * each outermost `scf.parallel` becomes a `gpu.launch` of
-      `ceildiv(trip count, block-size)` blocks of `block-size` threads, the
-      iteration space linearized row-major (consecutive threads take
-      consecutive innermost indices);
-    * `memref.alloc`/`memref.dealloc` become `gpu.alloc`/`gpu.dealloc`
-      (device memory, or `host_shared` managed memory with `host-shared`);
-    * `memref.get_global` used by a kernel is cloned into it, so that
-      `gpu-kernel-outlining` copies the global into the GPU module.
-
-    Unless `host-shared`, any remaining host access to buffer elements is
-    reported as an error naming the op.
-  }];
-  let options = [
-    Option<"blockSize", "block-size", "unsigned", /*default=*/"256",
-           "Threads per block of the elementwise kernels">,
-    Option<"hostShared", "host-shared", "bool", /*default=*/"false",
-           "Allocate host-shared (managed) memory; allow host accesses">,
-    Option<"mma", "mma", "bool", /*default=*/"true",
-           "Emit the tensor-core kernel for bm.gpu_mma matmuls">
-  ];
-  let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-    "::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect",
-    "::mlir::vector::VectorDialect", "::mlir::NVVM::NVVMDialect",
-    "::mlir::LLVM::LLVMDialect", "::mlir::bm::BMDialect"
-  ];
-}
-
-//===----------------------------------------------------------------------===//
-// The FP32 linalg ops of a step on the CPU (lib/Conversion/LinalgToCPU)
-//===----------------------------------------------------------------------===//
-
 def BMReshapeResultAllocs
     : Pass<"bm-reshape-result-allocs", "::mlir::func::FuncOp"> {
   let summary = "Allocate a returned reshape of an allocation in its own shape";

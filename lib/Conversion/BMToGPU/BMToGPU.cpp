@@ -8,7 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Common.h"
+#include "bm/Codegen/GPU/MmaMatmul.h"
+#include "bm/Conversion/Utils/MatmulOperands.h"
 
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 #include "bm/Conversion/Passes.h"

@@ -4,6 +4,7 @@
 
 #include "bm/Codegen/CPU/CpuTarget.h"
 #include "bm/Codegen/CPU/Passes.h"
+#include "bm/Codegen/GPU/Passes.h"
 #include "bm/Dialect/BM/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"

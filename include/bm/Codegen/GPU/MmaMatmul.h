@@ -1,12 +1,18 @@
 //===- MmaMatmul.h - int8 tensor-core kernel of a fused matmul --*- C++ -*-===//
 
-#ifndef BM_LIB_CONVERSION_BMTOGPU_MMAMATMUL_H
-#define BM_LIB_CONVERSION_BMTOGPU_MMAMATMUL_H
+#ifndef BM_CODEGEN_GPU_MMAMATMUL_H
+#define BM_CODEGEN_GPU_MMAMATMUL_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <cstdint>
+
 namespace mlir::bm::gpu_lowering {
+
+/// K padding of the tensor-core layout: one m16n8k32 step. convert-bm-to-gpu
+/// pads the runs of a bm.gpu_mma matmul to it; the kernel steps by it.
+constexpr int64_t kMmaK = 32;
 
 /// Replaces `op`, a bufferized fused matmul generic marked `bm.gpu_mma` by
 /// convert-bm-to-gpu, with a gpu.launch that computes it with
@@ -17,4 +23,4 @@ LogicalResult emitMmaMatmul(RewriterBase &rewriter, linalg::GenericOp op);
 
 } // namespace mlir::bm::gpu_lowering
 
-#endif // BM_LIB_CONVERSION_BMTOGPU_MMAMATMUL_H
+#endif // BM_CODEGEN_GPU_MMAMATMUL_H

@@ -7,10 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Common.h"
-#include "MmaMatmul.h"
-
-#include "bm/Conversion/Passes.h"
+#include "bm/Codegen/GPU/MmaMatmul.h"
+#include "bm/Codegen/GPU/Passes.h"
+#include "bm/Conversion/Utils/MatmulOperands.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -31,7 +30,7 @@
 
 namespace mlir::bm {
 #define GEN_PASS_DEF_BMMAPTOGPU
-#include "bm/Conversion/Passes.h.inc"
+#include "bm/Codegen/GPU/Passes.h.inc"
 } // namespace mlir::bm
 
 using namespace mlir;

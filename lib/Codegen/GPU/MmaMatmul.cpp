@@ -34,8 +34,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "MmaMatmul.h"
-#include "Common.h"
+#include "bm/Codegen/GPU/MmaMatmul.h"
+#include "bm/Conversion/Utils/MatmulOperands.h"
 
 #include "bm/Conversion/BMToArith/ArithNumerics.h"
 
