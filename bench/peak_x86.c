@@ -33,18 +33,18 @@ static double fma_rate(void) {
   __m256 c0 = a, c1 = a, c2 = a, c3 = a, c4 = a, c5 = a, c6 = a, c7 = a;
   double t = now();
   for (long n = 0; n < ITERS; ++n)
-    __asm__ volatile("vfmadd231ps %[a], %[b], %[c0]\n\t"
-                     "vfmadd231ps %[a], %[b], %[c1]\n\t"
-                     "vfmadd231ps %[a], %[b], %[c2]\n\t"
-                     "vfmadd231ps %[a], %[b], %[c3]\n\t"
-                     "vfmadd231ps %[a], %[b], %[c4]\n\t"
-                     "vfmadd231ps %[a], %[b], %[c5]\n\t"
-                     "vfmadd231ps %[a], %[b], %[c6]\n\t"
-                     "vfmadd231ps %[a], %[b], %[c7]\n\t"
-                     : [c0] "+x"(c0), [c1] "+x"(c1), [c2] "+x"(c2),
-                       [c3] "+x"(c3), [c4] "+x"(c4), [c5] "+x"(c5),
-                       [c6] "+x"(c6), [c7] "+x"(c7)
-                     : [a] "x"(a), [b] "x"(b));
+    __asm__ volatile(
+        "vfmadd231ps %[a], %[b], %[c0]\n\t"
+        "vfmadd231ps %[a], %[b], %[c1]\n\t"
+        "vfmadd231ps %[a], %[b], %[c2]\n\t"
+        "vfmadd231ps %[a], %[b], %[c3]\n\t"
+        "vfmadd231ps %[a], %[b], %[c4]\n\t"
+        "vfmadd231ps %[a], %[b], %[c5]\n\t"
+        "vfmadd231ps %[a], %[b], %[c6]\n\t"
+        "vfmadd231ps %[a], %[b], %[c7]\n\t"
+        : [c0] "+x"(c0), [c1] "+x"(c1), [c2] "+x"(c2), [c3] "+x"(c3),
+          [c4] "+x"(c4), [c5] "+x"(c5), [c6] "+x"(c6), [c7] "+x"(c7)
+        : [a] "x"(a), [b] "x"(b));
   t = now() - t;
   return (double)ITERS * 8 * 8 / t;
 }
@@ -55,8 +55,8 @@ static double maddwd_rate(void) {
 #define WD(c) "vpmaddwd %[b], %[a], %[s]\n\tvpaddd %[s], " c ", " c "\n\t"
   double t = now();
   for (long n = 0; n < ITERS; ++n)
-    __asm__ volatile(WD("%[c0]") WD("%[c1]") WD("%[c2]") WD("%[c3]")
-                         WD("%[c4]") WD("%[c5]") WD("%[c6]") WD("%[c7]")
+    __asm__ volatile(WD("%[c0]") WD("%[c1]") WD("%[c2]") WD("%[c3]") WD("%[c4]")
+                         WD("%[c5]") WD("%[c6]") WD("%[c7]")
                      : [c0] "+x"(c0), [c1] "+x"(c1), [c2] "+x"(c2),
                        [c3] "+x"(c3), [c4] "+x"(c4), [c5] "+x"(c5),
                        [c6] "+x"(c6), [c7] "+x"(c7), [s] "=&x"(s)
@@ -77,14 +77,13 @@ static double maddubsw_rate(void) {
   "vpaddd %[s], " c ", " c "\n\t"
   double t = now();
   for (long n = 0; n < ITERS; ++n)
-    __asm__ volatile(UB("%[c0]") UB("%[c1]") UB("%[c2]") UB("%[c3]")
-                         UB("%[c4]") UB("%[c5]") UB("%[c6]") UB("%[c7]")
-                     : [c0] "+x"(c0), [c1] "+x"(c1), [c2] "+x"(c2),
-                       [c3] "+x"(c3), [c4] "+x"(c4), [c5] "+x"(c5),
-                       [c6] "+x"(c6), [c7] "+x"(c7), [s] "=&x"(s),
-                       [u] "=&x"(u)
-                     : [a] "x"(a), [b0] "x"(b0), [b1] "x"(b1),
-                       [ones] "x"(ones));
+    __asm__ volatile(
+        UB("%[c0]") UB("%[c1]") UB("%[c2]") UB("%[c3]") UB("%[c4]") UB("%[c5]")
+            UB("%[c6]") UB("%[c7]")
+        : [c0] "+x"(c0), [c1] "+x"(c1), [c2] "+x"(c2), [c3] "+x"(c3),
+          [c4] "+x"(c4), [c5] "+x"(c5), [c6] "+x"(c6), [c7] "+x"(c7),
+          [s] "=&x"(s), [u] "=&x"(u)
+        : [a] "x"(a), [b0] "x"(b0), [b1] "x"(b1), [ones] "x"(ones));
   t = now() - t;
   return (double)ITERS * 8 * 64 / t;
 }

@@ -30,7 +30,8 @@ std::string Format::name() const {
 static int parseSmallDecimal(std::string_view text, size_t &pos) {
   size_t start = pos;
   int value = 0;
-  while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+  while (pos < text.size() &&
+         std::isdigit(static_cast<unsigned char>(text[pos]))) {
     if (pos - start >= 2)
       return -1;
     value = value * 10 + (text[pos] - '0');

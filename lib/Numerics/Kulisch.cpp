@@ -10,14 +10,13 @@
 
 namespace bm::numerics {
 
-int ceilLog2(uint64_t n) {
-  return n <= 1 ? 0 : 64 - __builtin_clzll(n - 1);
-}
+int ceilLog2(uint64_t n) { return n <= 1 ? 0 : 64 - __builtin_clzll(n - 1); }
 
 int kulischWidth(Format a, Format b, int64_t runLength) {
-  // |qA qB| < 2^(bits(qmaxA) + bits(qmaxB)); L of them < 2^(... + ceil(log2 L));
-  // one more bit for the sign.
-  return a.qmaxBits() + b.qmaxBits() + ceilLog2(uint64_t(std::max<int64_t>(runLength, 1))) + 1;
+  // |qA qB| < 2^(bits(qmaxA) + bits(qmaxB)); L of them < 2^(... + ceil(log2
+  // L)); one more bit for the sign.
+  return a.qmaxBits() + b.qmaxBits() +
+         ceilLog2(uint64_t(std::max<int64_t>(runLength, 1))) + 1;
 }
 
 int kulischStorageBits(int width) {
@@ -30,13 +29,15 @@ int kulischStorageBits(int width) {
   return 0;
 }
 
-std::vector<ReductionRun> contractionRuns(int64_t length, int64_t blockA, int64_t blockB) {
+std::vector<ReductionRun> contractionRuns(int64_t length, int64_t blockA,
+                                          int64_t blockB) {
   std::vector<ReductionRun> runs;
   if (blockA < 1 || blockB < 1)
     return runs;
   for (int64_t begin = 0; begin < length;) {
     // The run ends at the next boundary of either blocking.
-    int64_t end = std::min({(begin / blockA + 1) * blockA, (begin / blockB + 1) * blockB, length});
+    int64_t end = std::min(
+        {(begin / blockA + 1) * blockA, (begin / blockB + 1) * blockB, length});
     runs.push_back({begin, end});
     begin = end;
   }
@@ -49,11 +50,13 @@ int64_t maxRunLength(int64_t length, int64_t blockA, int64_t blockB) {
 
 void WideKulischAccumulator::add(bool negative, uint64_t magnitude, int shift) {
   if (shift < 0 || shift > kMaxShift) {
-    std::fprintf(stderr, "bm::numerics: Kulisch shift %d outside [0, %d]\n", shift, kMaxShift);
+    std::fprintf(stderr, "bm::numerics: Kulisch shift %d outside [0, %d]\n",
+                 shift, kMaxShift);
     std::abort();
   }
   int limb = shift / 64, offset = shift % 64;
-  uint64_t part[2] = {magnitude << offset, offset ? magnitude >> (64 - offset) : 0};
+  uint64_t part[2] = {magnitude << offset,
+                      offset ? magnitude >> (64 - offset) : 0};
   if (!negative) {
     uint64_t carry = 0;
     for (int i = limb; i < kLimbs; ++i) {
@@ -81,7 +84,8 @@ void WideKulischAccumulator::add(bool negative, uint64_t magnitude, int shift) {
 }
 
 bool WideKulischAccumulator::isZero() const {
-  return std::all_of(limbs_.begin(), limbs_.end(), [](uint64_t l) { return l == 0; });
+  return std::all_of(limbs_.begin(), limbs_.end(),
+                     [](uint64_t l) { return l == 0; });
 }
 
 float WideKulischAccumulator::toFloat32(int exponent) const {
@@ -97,7 +101,8 @@ float WideKulischAccumulator::toFloat32(int exponent) const {
   return float32FromScaledLimbs(negative, magnitude.data(), kLimbs, exponent);
 }
 
-float float32FromScaledLimbs(bool negative, const uint64_t *limbs, int count, int exponent) {
+float float32FromScaledLimbs(bool negative, const uint64_t *limbs, int count,
+                             int exponent) {
   int topLimb = count - 1;
   while (topLimb >= 0 && limbs[topLimb] == 0)
     --topLimb;
@@ -125,7 +130,8 @@ float float32FromScaledLimbs(bool negative, const uint64_t *limbs, int count, in
     kept |= 1;
   // Beyond +-2^20 the result is 0 or Inf either way; the clamp keeps int range.
   int64_t e = int64_t(exponent) + lowBit;
-  return float32FromScaled(negative, kept, int(std::clamp<int64_t>(e, -(1 << 20), 1 << 20)));
+  return float32FromScaled(negative, kept,
+                           int(std::clamp<int64_t>(e, -(1 << 20), 1 << 20)));
 }
 
 } // namespace bm::numerics

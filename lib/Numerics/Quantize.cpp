@@ -24,8 +24,12 @@ __extension__ typedef unsigned __int128 uint128;
 }
 
 // Number of significant bits; 0 for 0.
-static inline int bitWidth32(uint32_t v) { return v ? 32 - __builtin_clz(v) : 0; }
-static inline int bitWidth64(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
+static inline int bitWidth32(uint32_t v) {
+  return v ? 32 - __builtin_clz(v) : 0;
+}
+static inline int bitWidth64(uint64_t v) {
+  return v ? 64 - __builtin_clzll(v) : 0;
+}
 
 uint32_t floatToBits(float x) {
   uint32_t bits;
@@ -93,7 +97,8 @@ bool operator==(const IntegerForm &a, const IntegerForm &b) {
     return a.significand == b.significand;
   // Compare odd parts and total shifts, so non-canonical forms compare too.
   int ta = __builtin_ctz(a.significand), tb = __builtin_ctz(b.significand);
-  return a.negative == b.negative && (a.significand >> ta) == (b.significand >> tb) &&
+  return a.negative == b.negative &&
+         (a.significand >> ta) == (b.significand >> tb) &&
          a.shift + ta == b.shift + tb;
 }
 
@@ -211,7 +216,8 @@ static inline IntegerForm roundElementImpl(float x, Format f, int s, Rounding r,
   return q;
 }
 
-IntegerForm roundElement(float x, Format f, int s, Rounding r, uint32_t randomWord) {
+IntegerForm roundElement(float x, Format f, int s, Rounding r,
+                         uint32_t randomWord) {
   return roundElementImpl(x, f, s, r, randomWord);
 }
 
@@ -254,7 +260,8 @@ std::optional<uint32_t> tryEncodeElement(IntegerForm q, Format f) {
 uint32_t encodeElement(const IntegerForm &q, Format f) {
   std::optional<uint32_t> code = tryEncodeElement(q, f);
   if (!code)
-    fatal("integer form " + q.toDecimal() + " is not representable in " + f.name());
+    fatal("integer form " + q.toDecimal() + " is not representable in " +
+          f.name());
   return *code;
 }
 
@@ -272,10 +279,12 @@ IntegerForm decodeElement(uint32_t code, Format f) {
   return q;
 }
 
-uint32_t quantizeElement(float x, Format f, int beta, Rounding r, uint32_t randomWord) {
+uint32_t quantizeElement(float x, Format f, int beta, Rounding r,
+                         uint32_t randomWord) {
   if (beta == kNonFiniteBeta)
     return 0;
-  return encodeCanonical(roundElementImpl(x, f, scaleExponent(f, beta), r, randomWord), f);
+  return encodeCanonical(
+      roundElementImpl(x, f, scaleExponent(f, beta), r, randomWord), f);
 }
 
 //===----------------------------------------------------------------------===//

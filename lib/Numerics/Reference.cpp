@@ -16,7 +16,8 @@
 #error "bm::numerics must not be compiled with -ffast-math"
 #endif
 #if defined(__FLT_EVAL_METHOD__) && __FLT_EVAL_METHOD__ != 0
-#error "bm::numerics needs float arithmetic evaluated in float (FLT_EVAL_METHOD 0)"
+#error                                                                         \
+    "bm::numerics needs float arithmetic evaluated in float (FLT_EVAL_METHOD 0)"
 #endif
 
 namespace bm::numerics {
@@ -47,15 +48,16 @@ static int64_t product(const std::vector<int64_t> &v) {
 std::string validateBlockShape(const std::vector<int64_t> &shape,
                                const std::vector<int64_t> &block) {
   if (block.size() != shape.size())
-    return "block shape " + shapeText(block) + " has rank " + std::to_string(block.size()) +
-           " but the tensor shape " + shapeText(shape) + " has rank " +
-           std::to_string(shape.size()) + "; give one block size per dimension";
+    return "block shape " + shapeText(block) + " has rank " +
+           std::to_string(block.size()) + " but the tensor shape " +
+           shapeText(shape) + " has rank " + std::to_string(shape.size()) +
+           "; give one block size per dimension";
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d] < 0)
       return "tensor shape " + shapeText(shape) + " has a negative dimension";
     if (block[d] < -1)
-      return "block shape " + shapeText(block) + ": entry " + std::to_string(d) +
-             " is " + std::to_string(block[d]) +
+      return "block shape " + shapeText(block) + ": entry " +
+             std::to_string(d) + " is " + std::to_string(block[d]) +
              "; use a tile size >= 1, or 0 / -1 for the whole dimension";
   }
   return "";
@@ -147,7 +149,8 @@ std::string QuantizedTensor::verify() const {
     return msg;
   for (int64_t b : block)
     if (b < 1)
-      return "block shape " + shapeText(block) + " is not normalized (0/-1 entries)";
+      return "block shape " + shapeText(block) +
+             " is not normalized (0/-1 entries)";
   if (int64_t(beta.size()) != numBlocks())
     return "tensor has " + std::to_string(beta.size()) + " betas but " +
            std::to_string(numBlocks()) + " blocks";
@@ -158,7 +161,8 @@ std::string QuantizedTensor::verify() const {
   for (uint32_t code : codes)
     if (code >= codeLimit)
       return "code " + std::to_string(code) + " has bits above the " +
-             std::to_string(format.codeBits()) + "-bit code of " + format.name();
+             std::to_string(format.codeBits()) + "-bit code of " +
+             format.name();
   return "";
 }
 
@@ -227,8 +231,8 @@ std::string validateMatmul(const QuantizedTensor &a, const QuantizedTensor &b) {
   if (std::string msg = b.verify(); !msg.empty())
     return "operand B: " + msg;
   if (a.shape.size() != 2 || b.shape.size() != 2)
-    return "matmul needs 2-D operands, got A " + shapeText(a.shape) + " and B " +
-           shapeText(b.shape);
+    return "matmul needs 2-D operands, got A " + shapeText(a.shape) +
+           " and B " + shapeText(b.shape);
   if (a.shape[1] != b.shape[0])
     return "matmul reduction sizes differ: A " + shapeText(a.shape) + " x B " +
            shapeText(b.shape) + "; A's columns must equal B's rows";
@@ -245,7 +249,8 @@ __extension__ typedef unsigned __int128 uint128;
 struct Int64Run {
   uint64_t sum = 0;
   void add(const IntegerForm &x, const IntegerForm &y) {
-    uint64_t mag = (uint64_t(x.significand) * y.significand) << (x.shift + y.shift);
+    uint64_t mag = (uint64_t(x.significand) * y.significand)
+                   << (x.shift + y.shift);
     sum += (x.negative != y.negative) ? -mag : mag;
   }
   float toFloat32(int exponent) const {
@@ -257,7 +262,8 @@ struct Int64Run {
 struct Int128Run {
   uint128 sum = 0;
   void add(const IntegerForm &x, const IntegerForm &y) {
-    uint128 mag = uint128(uint64_t(x.significand) * y.significand) << (x.shift + y.shift);
+    uint128 mag = uint128(uint64_t(x.significand) * y.significand)
+                  << (x.shift + y.shift);
     sum += (x.negative != y.negative) ? -mag : mag;
   }
   float toFloat32(int exponent) const {
@@ -280,7 +286,8 @@ struct WideRun {
 } // namespace
 
 template <typename RunAcc>
-static std::vector<float> matmulWith(const QuantizedTensor &a, const QuantizedTensor &b,
+static std::vector<float> matmulWith(const QuantizedTensor &a,
+                                     const QuantizedTensor &b,
                                      const float *init) {
   int64_t M = a.shape[0], K = a.shape[1], N = b.shape[1];
   std::vector<ReductionRun> runs = contractionRuns(K, a.block[1], b.block[0]);
@@ -309,12 +316,14 @@ static std::vector<float> matmulWith(const QuantizedTensor &a, const QuantizedTe
         RunAcc p;
         for (int64_t k = run.begin; k < run.end; ++k)
           p.add(qa[i * K + k], qbT[j * K + k]);
-        int scale = a.scale(blockA) + a.format.c() + b.scale(blockB) + b.format.c();
+        int scale =
+            a.scale(blockA) + a.format.c() + b.scale(blockB) + b.format.c();
         acc = acc + p.toFloat32(scale);
       }
       // NaN payloads and signs differ across hardware; the reference returns
       // one canonical NaN.
-      out[i * N + j] = poisoned || std::isnan(acc) ? bitsToFloat(kCanonicalNaNBits) : acc;
+      out[i * N + j] =
+          poisoned || std::isnan(acc) ? bitsToFloat(kCanonicalNaNBits) : acc;
     }
   }
   return out;
@@ -325,19 +334,22 @@ std::vector<float> matmul(const QuantizedTensor &a, const QuantizedTensor &b,
   if (std::string msg = validateMatmul(a, b); !msg.empty())
     fatal(msg);
   int64_t K = a.shape[1];
-  int width = kulischWidth(a.format, b.format, maxRunLength(K, a.block[1], b.block[0]));
+  int width =
+      kulischWidth(a.format, b.format, maxRunLength(K, a.block[1], b.block[0]));
   if (path == KulischPath::Auto)
-    path = width <= 64 ? KulischPath::Int64 : width <= 128 ? KulischPath::Int128 : KulischPath::Wide;
+    path = width <= 64    ? KulischPath::Int64
+           : width <= 128 ? KulischPath::Int128
+                          : KulischPath::Wide;
   switch (path) {
   case KulischPath::Int64:
     if (width > 64)
-      fatal("Kulisch width " + std::to_string(width) + " of " + a.format.name() + " x " +
-            b.format.name() + " exceeds int64");
+      fatal("Kulisch width " + std::to_string(width) + " of " +
+            a.format.name() + " x " + b.format.name() + " exceeds int64");
     return matmulWith<Int64Run>(a, b, init);
   case KulischPath::Int128:
     if (width > 128)
-      fatal("Kulisch width " + std::to_string(width) + " of " + a.format.name() + " x " +
-            b.format.name() + " exceeds int128");
+      fatal("Kulisch width " + std::to_string(width) + " of " +
+            a.format.name() + " x " + b.format.name() + " exceeds int128");
     return matmulWith<Int128Run>(a, b, init);
   case KulischPath::Wide:
   case KulischPath::Auto:

@@ -163,10 +163,11 @@ BM_CUDA_EXPORT CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
                             CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
                             CU_JIT_OPTIMIZATION_LEVEL};
   void *values[] = {log, reinterpret_cast<void *>(sizeof(log)),
-                    reinterpret_cast<void *>(static_cast<intptr_t>(
-                        optLevel < 0 ? 0 : optLevel > 4 ? 4 : optLevel))};
-  CUresult result =
-      cuModuleLoadDataEx(&module, data, 3, options, values);
+                    reinterpret_cast<void *>(
+                        static_cast<intptr_t>(optLevel < 0   ? 0
+                                              : optLevel > 4 ? 4
+                                                             : optLevel))};
+  CUresult result = cuModuleLoadDataEx(&module, data, 3, options, values);
   if (result != CUDA_SUCCESS && log[0])
     std::fprintf(stderr, "bm_cuda_runtime: PTX JIT log:\n%s\n", log);
   report(result, "cuModuleLoadDataEx(PTX)");
@@ -325,8 +326,8 @@ BM_CUDA_EXPORT void mgpuMemset32(void *dst, unsigned int value, size_t count,
                          stream));
 }
 
-BM_CUDA_EXPORT void mgpuMemset16(void *dst, unsigned short value,
-                                 size_t count, CUstream stream) {
+BM_CUDA_EXPORT void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                                 CUstream stream) {
   ScopedContext scope;
   CHECK(cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
                          stream));

@@ -199,8 +199,8 @@ struct Context {
 };
 
 struct Counters {
-  uint64_t checked = 0, mismatches = 0, skipped = 0, ties = 0,
-           saturated = 0, nonFinite = 0;
+  uint64_t checked = 0, mismatches = 0, skipped = 0, ties = 0, saturated = 0,
+           nonFinite = 0;
   void add(const Counters &o) {
     checked += o.checked;
     mismatches += o.mismatches;
@@ -269,11 +269,9 @@ inline void checkOne(const Spec &s, const num::Format &f, const Context &ctx,
   uint64_t sig = biased ? (mant | 0x800000u) : mant;
   int exp = biased ? int(biased) - 150 : -149;
   size_t i = walk.advance(sig, exp);
-  if (i + 1 == s.q.size() &&
-      compareScaled(sig, exp, s.q.back(), walk.u) > 0)
+  if (i + 1 == s.q.size() && compareScaled(sig, exp, s.q.back(), walk.u) > 0)
     ++cnt.saturated;
-  uint32_t expectedCode =
-      (uint32_t(negative) << (s.e + s.m)) | s.code[i];
+  uint32_t expectedCode = (uint32_t(negative) << (s.e + s.m)) | s.code[i];
   uint32_t expectedDeq = negative ? walk.deqNeg[i] : walk.deqPos[i];
   if (ctx.self) {
     int refBeta = num::chooseBetaFromMaxAbsBits(absBits, f);
@@ -284,8 +282,8 @@ inline void checkOne(const Spec &s, const num::Format &f, const Context &ctx,
       return;
     }
   }
-  uint32_t code = num::quantizeElement(floatOf(bits), f, beta,
-                                       num::Rounding::Nearest, 0);
+  uint32_t code =
+      num::quantizeElement(floatOf(bits), f, beta, num::Rounding::Nearest, 0);
   if (code != expectedCode) {
     ++cnt.mismatches;
     reportMismatch(s, ctx, bits, "code", expectedCode, code, beta);
@@ -351,8 +349,7 @@ int runExhaustive(const std::vector<std::string> &formats,
   for (const std::string &name : formats) {
     Spec s;
     if (!makeSpec(name, s)) {
-      std::fprintf(stderr, "bm-sweep: unsupported format '%s'\n",
-                   name.c_str());
+      std::fprintf(stderr, "bm-sweep: unsupported format '%s'\n", name.c_str());
       return 2;
     }
     for (const Context &ctx : contexts) {
@@ -370,29 +367,27 @@ int runExhaustive(const std::vector<std::string> &formats,
       Counters c;
       for (const Counters &p : perThread)
         c.add(p);
-      double secs = std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
+      double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+              .count();
       std::string beta =
           ctx.self ? "own" : std::to_string(independentBeta(s, ctx.blockMax));
-      std::printf("%-5s context=%-12s beta=%-4s checked=%llu mismatches=%llu "
-                  "ties=%llu saturated=%llu non-finite=%llu skipped=%llu "
-                  "time=%.1fs\n",
-                  s.name.c_str(), ctx.label.c_str(), beta.c_str(),
-                  (unsigned long long)c.checked,
-                  (unsigned long long)c.mismatches,
-                  (unsigned long long)c.ties,
-                  (unsigned long long)c.saturated,
-                  (unsigned long long)c.nonFinite,
-                  (unsigned long long)c.skipped, secs);
+      std::printf(
+          "%-5s context=%-12s beta=%-4s checked=%llu mismatches=%llu "
+          "ties=%llu saturated=%llu non-finite=%llu skipped=%llu "
+          "time=%.1fs\n",
+          s.name.c_str(), ctx.label.c_str(), beta.c_str(),
+          (unsigned long long)c.checked, (unsigned long long)c.mismatches,
+          (unsigned long long)c.ties, (unsigned long long)c.saturated,
+          (unsigned long long)c.nonFinite, (unsigned long long)c.skipped, secs);
       std::fflush(stdout);
       totalMismatches += c.mismatches;
       totalChecked += c.checked;
     }
   }
-  double secs = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - start)
-                    .count();
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::printf("total: checked=%llu mismatches=%llu time=%.1fs\n",
               (unsigned long long)totalChecked,
               (unsigned long long)totalMismatches, secs);
@@ -409,9 +404,9 @@ int runExhaustive(const std::vector<std::string> &formats,
 std::vector<uint32_t> compiledPatterns(uint64_t count) {
   std::vector<uint32_t> p;
   for (uint32_t sign : {0u, 0x80000000u}) {
-    for (uint32_t v : {0x00000000u, 0x7f800000u, 0x7fc00000u, 0x7f800001u,
-                       0x7fffffffu, 0x00000001u, 0x007fffffu, 0x00800000u,
-                       0x7f7fffffu, 0x3f800000u})
+    for (uint32_t v :
+         {0x00000000u, 0x7f800000u, 0x7fc00000u, 0x7f800001u, 0x7fffffffu,
+          0x00000001u, 0x007fffffu, 0x00800000u, 0x7f7fffffu, 0x3f800000u})
       p.push_back(sign | v);
     for (uint32_t biased = 0; biased < 255; ++biased)
       for (uint32_t mant : {0u, 1u, 0x400000u, 0x7fffffu})
@@ -493,9 +488,9 @@ int runCompiled(const std::string &lib, const std::string &function,
     if (shown++ < 20)
       std::printf("MISMATCH %s block=%lld element %llu (x=0x%08x) %s: "
                   "expected 0x%llx, got 0x%llx\n",
-                  formatName.c_str(), (long long)block,
-                  (unsigned long long)i, patterns[i], what,
-                  (unsigned long long)expected, (unsigned long long)actual);
+                  formatName.c_str(), (long long)block, (unsigned long long)i,
+                  patterns[i], what, (unsigned long long)expected,
+                  (unsigned long long)actual);
   };
   std::vector<float> in(chunk);
   auto t0 = std::chrono::steady_clock::now();
@@ -508,9 +503,9 @@ int runCompiled(const std::string &lib, const std::string &function,
     QuantResults out{};
     auto c0 = std::chrono::steady_clock::now();
     fn(&out, &arg);
-    compiledSecs += std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - c0)
-                        .count();
+    compiledSecs +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - c0)
+            .count();
     if (out.codes.size != chunk || out.biases.size != chunk / block ||
         out.dequantized.size != chunk) {
       std::fprintf(stderr, "bm-sweep compiled: unexpected result sizes\n");
@@ -528,8 +523,8 @@ int runCompiled(const std::string &lib, const std::string &function,
       if (gotBeta != int8_t(beta))
         report("bias", base + first, uint8_t(beta), uint8_t(gotBeta));
       for (int64_t i = first; i < first + block && uint64_t(i) < n; ++i) {
-        uint32_t code = num::quantizeElement(in[i], *f, beta,
-                                             num::Rounding::Nearest, 0);
+        uint32_t code =
+            num::quantizeElement(in[i], *f, beta, num::Rounding::Nearest, 0);
         uint8_t gotCode = uint8_t(at(out.codes, i));
         if (gotCode != code)
           report("code", base + i, code, gotCode);

@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "bm/Codegen/CPU/CpuTarget.h"
 #include "bm/Codegen/CPU/KernelPlan.h"
+#include "bm/Codegen/CPU/CpuTarget.h"
 
 #include <gtest/gtest.h>
 
@@ -54,8 +54,8 @@ TEST(KernelPlan, Domain) {
   wide.kulischWidth = 33;
   EXPECT_FALSE(planMatmulKernel(wide, CpuTarget::Avx2));
   // BM8 (e2m5, 9-bit forms) is inside.
-  EXPECT_TRUE(planMatmulKernel(
-      problem(fmt(2, 5), fmt(2, 5), 8, 48, 16, 48, 48), CpuTarget::Generic));
+  EXPECT_TRUE(planMatmulKernel(problem(fmt(2, 5), fmt(2, 5), 8, 48, 16, 48, 48),
+                               CpuTarget::Generic));
 }
 
 TEST(KernelPlan, GenericTakesI16Pairs) {
@@ -74,8 +74,8 @@ TEST(KernelPlan, GenericTakesI16Pairs) {
 
 TEST(KernelPlan, Avx2U8StepWhereI16LanesStayExact) {
   // e2m3 x e2m3: 4 * 2 * 60 * 60 = 28800 <= 32767.
-  auto bm6 = planMatmulKernel(
-      problem(fmt(2, 3), fmt(2, 3), 96, 96, 96, 48, 48), CpuTarget::Avx2);
+  auto bm6 = planMatmulKernel(problem(fmt(2, 3), fmt(2, 3), 96, 96, 96, 48, 48),
+                              CpuTarget::Avx2);
   ASSERT_TRUE(bm6);
   EXPECT_EQ(bm6->step, StepKind::U8S8Avx2);
   EXPECT_EQ(bm6->offsetA, 60);
@@ -92,12 +92,13 @@ TEST(KernelPlan, Avx2U8StepWhereI16LanesStayExact) {
   EXPECT_EQ(mixed->offsetA, 28);
   // BM8 (252 does not fit a byte) and the backward e3m2 x e2m3
   // (4 * 2 * 448 * 60 > 32767) keep the i16 step.
-  for (auto [fa, fb] : {std::pair{fmt(2, 5), fmt(2, 5)},
-                        std::pair{fmt(3, 2), fmt(2, 3)}}) {
-    auto plan = planMatmulKernel(problem(fa, fb, 8, 48, 16, 48, 48),
-                                 CpuTarget::Avx2);
+  for (auto [fa, fb] :
+       {std::pair{fmt(2, 5), fmt(2, 5)}, std::pair{fmt(3, 2), fmt(2, 3)}}) {
+    auto plan =
+        planMatmulKernel(problem(fa, fb, 8, 48, 16, 48, 48), CpuTarget::Avx2);
     ASSERT_TRUE(plan);
-    EXPECT_EQ(plan->step, StepKind::I16Pairs) << fa.name() << " x " << fb.name();
+    EXPECT_EQ(plan->step, StepKind::I16Pairs)
+        << fa.name() << " x " << fb.name();
   }
 }
 
@@ -110,8 +111,8 @@ TEST(KernelPlan, TileRowsAndPadding) {
   EXPECT_EQ(tileM(96), 6); // 6 divides
   EXPECT_EQ(tileM(64), 4); // 4 divides and 6 does not
   EXPECT_EQ(tileM(7), 6);  // neither: 6, padded
-  auto plan = planMatmulKernel(
-      problem(fmt(2, 5), fmt(2, 5), 7, 48, 20, 48, 48), CpuTarget::Generic);
+  auto plan = planMatmulKernel(problem(fmt(2, 5), fmt(2, 5), 7, 48, 20, 48, 48),
+                               CpuTarget::Generic);
   EXPECT_EQ(plan->paddedM, 12);
   EXPECT_EQ(plan->paddedN, 32);
 }
@@ -143,8 +144,8 @@ TEST(KernelPlan, RunTables) {
   EXPECT_EQ(slots->runStepCounts, (std::vector<int64_t>{6, 6, 1}));
 
   // Blocks of 3 and 2: runs of 1 and 2 starting on odd k.
-  auto odd = planMatmulKernel(
-      problem(fmt(2, 5), fmt(2, 5), 6, 6, 16, 3, 2), CpuTarget::Generic);
+  auto odd = planMatmulKernel(problem(fmt(2, 5), fmt(2, 5), 6, 6, 16, 3, 2),
+                              CpuTarget::Generic);
   ASSERT_TRUE(odd);
   EXPECT_FALSE(odd->aligned);
   EXPECT_EQ(odd->runStarts, (std::vector<int64_t>{0, 2, 3, 4}));
@@ -156,8 +157,8 @@ TEST(KernelPlan, RunTables) {
 TEST(KernelPlan, VnniSteps) {
   // BM6 on AVX-512 VNNI: vpdpbusd (4 k per step, A offset by 60), 16 lanes,
   // 6 x 32 tiles kept in registers across runs.
-  auto bm6 = planMatmulKernel(
-      problem(fmt(2, 3), fmt(2, 3), 96, 96, 96, 48, 48), CpuTarget::Avx512Vnni);
+  auto bm6 = planMatmulKernel(problem(fmt(2, 3), fmt(2, 3), 96, 96, 96, 48, 48),
+                              CpuTarget::Avx512Vnni);
   ASSERT_TRUE(bm6);
   EXPECT_EQ(bm6->step, StepKind::U8S8Vnni);
   EXPECT_EQ(bm6->offsetA, 60);
@@ -184,13 +185,14 @@ TEST(KernelPlan, VnniSteps) {
   EXPECT_EQ(planMatmulKernel(e2m4, CpuTarget::Avx2)->step, StepKind::I16Pairs);
   // Forms beyond a byte take vpdpwssd: BM8 (252), the backward e3m2 (448)
   // on either side.
-  for (auto [fa, fb] : {std::pair{fmt(2, 5), fmt(2, 5)},
-                        std::pair{fmt(3, 2), fmt(2, 3)},
-                        std::pair{fmt(2, 3), fmt(3, 2)}}) {
+  for (auto [fa, fb] :
+       {std::pair{fmt(2, 5), fmt(2, 5)}, std::pair{fmt(3, 2), fmt(2, 3)},
+        std::pair{fmt(2, 3), fmt(3, 2)}}) {
     for (CpuTarget target : {CpuTarget::AvxVnni, CpuTarget::Avx512Vnni}) {
       auto plan = planMatmulKernel(problem(fa, fb, 8, 48, 16, 48, 48), target);
       ASSERT_TRUE(plan);
-      EXPECT_EQ(plan->step, StepKind::I16Vnni) << fa.name() << " x " << fb.name();
+      EXPECT_EQ(plan->step, StepKind::I16Vnni)
+          << fa.name() << " x " << fb.name();
       EXPECT_EQ(plan->kPerStep, 2);
       EXPECT_EQ(plan->packedBits, 16u);
       EXPECT_FALSE(plan->offsetsA());
@@ -221,8 +223,9 @@ TEST(CpuTarget, SelectedFromFeatures) {
     });
   };
   std::set<std::string> zen3 = {"avx", "avx2", "fma"};
-  std::set<std::string> zen4 = {"avx2", "fma", "avx512f", "avx512bw",
-                                "avx512vl", "avx512vnni", "avx512bf16"};
+  std::set<std::string> zen4 = {"avx2",      "fma",      "avx512f",
+                                "avx512bw",  "avx512vl", "avx512vnni",
+                                "avx512bf16"};
   std::set<std::string> alderLake = {"avx2", "fma", "avxvnni"};
   std::set<std::string> skylakeX = {"avx2", "fma", "avx512f", "avx512bw",
                                     "avx512vl"};
@@ -236,7 +239,7 @@ TEST(CpuTarget, SelectedFromFeatures) {
             CpuTarget::Avx2);
   EXPECT_EQ(select(true, {"avx", "sse4.2"}), CpuTarget::Generic);
   EXPECT_EQ(select(true, {"avx2"}), CpuTarget::Generic); // no FMA
-  EXPECT_EQ(select(false, zen4), CpuTarget::Generic);   // not x86-64
+  EXPECT_EQ(select(false, zen4), CpuTarget::Generic);    // not x86-64
 }
 
 } // namespace

@@ -19,10 +19,10 @@ struct TableRow {
 // The table of numerics.md section 1 (qmax), with emax = 2^(e-1)-1 and
 // c = 2 - 2^e - m.
 const TableRow kTable[] = {
-    {"e2m5", 2, 5, 252, 1, -7, 8},     {"e4m3", 4, 3, 245760, 7, -17, 18},
-    {"e2m3", 2, 3, 60, 1, -5, 6},      {"e3m2", 3, 2, 448, 3, -8, 9},
-    {"e2m2", 2, 2, 28, 1, -4, 5},      {"e3m1", 3, 1, 192, 3, -7, 8},
-    {"e2m1", 2, 1, 12, 1, -3, 4},      {"e3m0", 3, 0, 64, 3, -6, 7},
+    {"e2m5", 2, 5, 252, 1, -7, 8}, {"e4m3", 4, 3, 245760, 7, -17, 18},
+    {"e2m3", 2, 3, 60, 1, -5, 6},  {"e3m2", 3, 2, 448, 3, -8, 9},
+    {"e2m2", 2, 2, 28, 1, -4, 5},  {"e3m1", 3, 1, 192, 3, -7, 8},
+    {"e2m1", 2, 1, 12, 1, -3, 4},  {"e3m0", 3, 0, 64, 3, -6, 7},
 };
 
 TEST(Format, SpecTable) {
@@ -113,9 +113,9 @@ TEST(Format, Parse) {
   EXPECT_EQ(Format::parse("e0m7"), (Format{0, 7}));
   EXPECT_EQ(Format::parse("e8m23"), (Format{8, 23}));
   EXPECT_EQ(Format::parse("e3m0"), (Format{3, 0}));
-  for (const char *bad : {"", "e", "e2", "e2m", "m3", "E2M3", "e2m3 ", " e2m3", "e02m3",
-                          "e2m03", "e-1m3", "e+2m3", "e9m3", "e2m24", "e0m0", "e100m1",
-                          "e2m3x", "bm8", "e2.0m3"})
+  for (const char *bad : {"", "e", "e2", "e2m", "m3", "E2M3", "e2m3 ", " e2m3",
+                          "e02m3", "e2m03", "e-1m3", "e+2m3", "e9m3", "e2m24",
+                          "e0m0", "e100m1", "e2m3x", "bm8", "e2.0m3"})
     EXPECT_FALSE(Format::parse(bad)) << '"' << bad << '"';
   // name() and parse() round-trip over every legal format.
   for (int e = 0; e <= 8; ++e)
@@ -145,7 +145,8 @@ TEST(Kulisch, WidthExamples) {
   EXPECT_EQ(kulischWidth({2, 3}, {2, 3}, 32), 18);
   EXPECT_EQ(kulischWidth({2, 3}, {2, 3}, 33), 19);
   EXPECT_EQ(kulischWidth({2, 3}, {2, 3}, 0), 13);
-  EXPECT_EQ(kulischWidth({8, 23}, {8, 23}, int64_t(1) << 40), 278 + 278 + 40 + 1);
+  EXPECT_EQ(kulischWidth({8, 23}, {8, 23}, int64_t(1) << 40),
+            278 + 278 + 40 + 1);
 }
 
 TEST(Kulisch, StorageBits) {
@@ -179,7 +180,8 @@ TEST(Kulisch, RunsAreTheCommonRefinement) {
   EXPECT_EQ(bounds(12, 4, 6), (V{{0, 4}, {4, 6}, {6, 8}, {8, 12}}));
   EXPECT_EQ(bounds(10, 4, 4), (V{{0, 4}, {4, 8}, {8, 10}}));
   EXPECT_EQ(bounds(5, 16, 16), (V{{0, 5}}));
-  EXPECT_EQ(bounds(7, 1, 3), (V{{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 7}}));
+  EXPECT_EQ(bounds(7, 1, 3),
+            (V{{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5}, {5, 6}, {6, 7}}));
   EXPECT_EQ(bounds(0, 4, 4), V{});
   EXPECT_EQ(maxRunLength(12, 4, 6), 4);
   EXPECT_EQ(maxRunLength(3, 4, 6), 3);
@@ -191,7 +193,8 @@ TEST(Kulisch, RunsAreTheCommonRefinement) {
         int64_t longest = 0;
         for (const ReductionRun &r : contractionRuns(len, a, b))
           longest = std::max(longest, r.size());
-        EXPECT_EQ(longest, maxRunLength(len, a, b)) << len << " " << a << " " << b;
+        EXPECT_EQ(longest, maxRunLength(len, a, b))
+            << len << " " << a << " " << b;
       }
 }
 

@@ -17,7 +17,8 @@ const JsonValue *JsonValue::find(std::string_view key) const {
 }
 
 std::optional<int64_t> JsonValue::asInt64() const {
-  if (!isNumber() || text.empty() || text.find_first_of(".eE") != std::string::npos)
+  if (!isNumber() || text.empty() ||
+      text.find_first_of(".eE") != std::string::npos)
     return std::nullopt;
   errno = 0;
   char *end = nullptr;
@@ -66,8 +67,8 @@ private:
   }
 
   void skipSpace() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\r' || text_[pos_] == '\t'))
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' ||
+                                   text_[pos_] == '\r' || text_[pos_] == '\t'))
       ++pos_;
   }
 
@@ -202,14 +203,30 @@ private:
         break;
       char esc = text_[pos_++];
       switch (esc) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '"':
+        out += '"';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '/':
+        out += '/';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'u': {
         uint32_t cp;
         if (!parseHex4(cp))
@@ -277,7 +294,8 @@ std::optional<JsonValue> parseJson(std::string_view text, std::string *error) {
   return Parser(text).parseDocument(error);
 }
 
-std::optional<JsonValue> readJsonFile(const std::string &path, std::string *error) {
+std::optional<JsonValue> readJsonFile(const std::string &path,
+                                      std::string *error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     if (error)

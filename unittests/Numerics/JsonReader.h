@@ -1,4 +1,5 @@
-//===- JsonReader.h - Minimal JSON reader for the golden vectors -*- C++ -*-===//
+//===- JsonReader.h - Minimal JSON reader for the golden vectors -*- C++
+//-*-===//
 //
 // Numbers are kept as their raw text: integer forms q in the vectors exceed
 // 64 bits (up to ~2^278 for e8m23) and must be compared exactly.
@@ -41,7 +42,8 @@ struct JsonValue {
 std::optional<JsonValue> parseJson(std::string_view text, std::string *error);
 
 /// Reads and parses a file; nullopt with *error on I/O or syntax errors.
-std::optional<JsonValue> readJsonFile(const std::string &path, std::string *error);
+std::optional<JsonValue> readJsonFile(const std::string &path,
+                                      std::string *error);
 
 } // namespace bm::numerics::test
 

@@ -30,12 +30,13 @@ TEST(Philox, PiDigits) {
             (Block{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}));
 }
 
-// r_i is word (i mod 4) of the block with counter (lo32(i>>2), hi32(i>>2), 0, 0)
-// and key (lo32(seed), hi32(seed)).
+// r_i is word (i mod 4) of the block with counter (lo32(i>>2), hi32(i>>2), 0,
+// 0) and key (lo32(seed), hi32(seed)).
 TEST(Philox, RandomWordLayout) {
   const uint64_t seed = 0x0123456789abcdefull;
-  for (uint64_t i : {0ull, 1ull, 2ull, 3ull, 4ull, 7ull, 1000ull, 0x123456789ull,
-                     0xfffffffffffffffcull, 0xffffffffffffffffull}) {
+  for (uint64_t i :
+       {0ull, 1ull, 2ull, 3ull, 4ull, 7ull, 1000ull, 0x123456789ull,
+        0xfffffffffffffffcull, 0xffffffffffffffffull}) {
     Block expected = philox4x32_10({uint32_t(i >> 2), uint32_t(i >> 34), 0, 0},
                                    {uint32_t(seed), uint32_t(seed >> 32)});
     EXPECT_EQ(randomWord(seed, i), expected[i & 3]) << "index " << i;

@@ -23,17 +23,21 @@ using namespace bm::numerics;
 
 namespace {
 
-const Format kFormats[] = {{2, 5}, {4, 3}, {2, 3}, {3, 2}, {2, 2}, {3, 1}, {2, 1}, {3, 0},
-                           {0, 7}, {0, 3}, {0, 1}, {1, 0}, {1, 4}, {5, 2}, {6, 1}, {8, 23},
-                           {8, 0}, {0, 23}, {4, 11}};
+const Format kFormats[] = {{2, 5},  {4, 3}, {2, 3},  {3, 2}, {2, 2},
+                           {3, 1},  {2, 1}, {3, 0},  {0, 7}, {0, 3},
+                           {0, 1},  {1, 0}, {1, 4},  {5, 2}, {6, 1},
+                           {8, 23}, {8, 0}, {0, 23}, {4, 11}};
 
-const Rounding kRoundings[] = {Rounding::Nearest, Rounding::Stochastic, Rounding::Zero};
+const Rounding kRoundings[] = {Rounding::Nearest, Rounding::Stochastic,
+                               Rounding::Zero};
 
 double qToDouble(const IntegerForm &q) {
   return std::ldexp(double(q.significand), q.shift) * (q.negative ? -1.0 : 1.0);
 }
 
-double qmaxDouble(Format f) { return std::ldexp(double(f.qmaxSignificand()), f.maxShift()); }
+double qmaxDouble(Format f) {
+  return std::ldexp(double(f.qmaxSignificand()), f.maxShift());
+}
 
 // Grid step at t >= 0 (numerics.md section 3), in double.
 double gridStep(Format f, double t) {
@@ -91,7 +95,8 @@ TEST(Properties, NearestWithinHalfAStep) {
         for (float &v : x)
           v = normal(rng) * scale;
       }
-      QuantizedTensor t = quantize(x.data(), {4, 8}, f, {1, 8}, Rounding::Nearest, 0);
+      QuantizedTensor t =
+          quantize(x.data(), {4, 8}, f, {1, 8}, Rounding::Nearest, 0);
       std::vector<float> out = dequantize(t);
       for (int64_t i = 0; i < 32; ++i) {
         int64_t b = i / 8;
@@ -100,7 +105,8 @@ TEST(Properties, NearestWithinHalfAStep) {
         for (int64_t j = b * 8; j < b * 8 + 8; ++j)
           maxAbs = std::max(maxAbs, std::fabs(double(x[j])));
         int expectedBeta =
-            maxAbs == 0 ? 0 : std::clamp(f.emax() - std::ilogb(maxAbs), -127, 127);
+            maxAbs == 0 ? 0
+                        : std::clamp(f.emax() - std::ilogb(maxAbs), -127, 127);
         ASSERT_EQ(t.beta[b], expectedBeta) << "block " << b;
 
         int s = t.scale(b);
@@ -115,16 +121,19 @@ TEST(Properties, NearestWithinHalfAStep) {
           EXPECT_LT(tval, qv + step) << "element " << i;
         } else {
           double err = std::fabs(qv - tval);
-          EXPECT_LE(err, step / 2) << "element " << i << " t=" << tval << " q=" << qv;
+          EXPECT_LE(err, step / 2)
+              << "element " << i << " t=" << tval << " q=" << qv;
           if (err == step / 2) {
-            EXPECT_EQ(std::fmod(qv / step, 2.0), 0.0) << "tie not to even, element " << i;
+            EXPECT_EQ(std::fmod(qv / step, 2.0), 0.0)
+                << "tie not to even, element " << i;
           }
         }
         // Dequantized value: q * 2^(s+c) rounded once (double product exact).
         float expected = float(std::ldexp(qToDouble(q), s + f.c()));
         if (q.isZero())
           expected = q.negative ? -0.0f : 0.0f;
-        EXPECT_EQ(floatToBits(out[i]), floatToBits(expected)) << "element " << i;
+        EXPECT_EQ(floatToBits(out[i]), floatToBits(expected))
+            << "element " << i;
       }
     }
   }
@@ -159,17 +168,20 @@ TEST(Properties, ZeroRoundsTowardZero) {
 TEST(Properties, StochasticUnbiasedOverSeeds) {
   const int draws = 4000;
   std::mt19937_64 rng(3);
-  for (Format f : {Format{2, 3}, Format{4, 3}, Format{0, 3}, Format{3, 0}, Format{2, 1}}) {
+  for (Format f :
+       {Format{2, 3}, Format{4, 3}, Format{0, 3}, Format{3, 0}, Format{2, 1}}) {
     SCOPED_TRACE(f.name());
     for (int trial = 0; trial < 12; ++trial) {
       // A block [big, x]: big fixes the scale, x sits somewhere below it.
       std::uniform_real_distribution<float> frac(0.0f, 1.0f);
       float big = 1.5f;
-      float x = (trial % 3 == 0 ? -1.0f : 1.0f) * frac(rng) * std::ldexp(1.0f, -(trial % 4));
+      float x = (trial % 3 == 0 ? -1.0f : 1.0f) * frac(rng) *
+                std::ldexp(1.0f, -(trial % 4));
       float in[2] = {big, x};
       double sum = 0;
       for (int seed = 0; seed < draws; ++seed) {
-        QuantizedTensor t = quantize(in, {2}, f, {2}, Rounding::Stochastic, uint64_t(seed) * 7919);
+        QuantizedTensor t = quantize(in, {2}, f, {2}, Rounding::Stochastic,
+                                     uint64_t(seed) * 7919);
         sum += double(dequantize(t)[1]);
       }
       int s = f.emax() - chooseBetaFromMaxAbsBits(floatToBits(big), f);
@@ -199,7 +211,8 @@ TEST(Properties, StochasticRoundUpProbability) {
       float value = float(std::ldexp(5.0 + frac, s + f.c()));
       for (int i = 1; i <= n; ++i)
         x[i] = value;
-      QuantizedTensor t = quantize(x.data(), {n + 1}, f, {0}, Rounding::Stochastic, 12345);
+      QuantizedTensor t =
+          quantize(x.data(), {n + 1}, f, {0}, Rounding::Stochastic, 12345);
       int ups = 0;
       for (int i = 1; i <= n; ++i) {
         int64_t q = t.integerForm(i).toInt64();
@@ -218,10 +231,12 @@ TEST(Properties, StochasticUsesTheElementsWord) {
   for (Format f : kFormats) {
     std::vector<float> x = randomFloats(rng, 45);
     const uint64_t seed = rng();
-    QuantizedTensor t = quantize(x.data(), {5, 9}, f, {2, 4}, Rounding::Stochastic, seed);
+    QuantizedTensor t =
+        quantize(x.data(), {5, 9}, f, {2, 4}, Rounding::Stochastic, seed);
     for (int64_t i = 0; i < 45; ++i) {
       int beta = t.beta[t.blockOfLinear(i)];
-      EXPECT_EQ(t.codes[i], quantizeElement(x[i], f, beta, Rounding::Stochastic, randomWord(seed, i)))
+      EXPECT_EQ(t.codes[i], quantizeElement(x[i], f, beta, Rounding::Stochastic,
+                                            randomWord(seed, i)))
           << f.name() << " element " << i;
     }
   }
@@ -275,7 +290,8 @@ TEST(Properties, SaturatesAtQmax) {
         EXPECT_LE(qToDouble(q), qToDouble(qmax));
         EXPECT_EQ(quantizeElement(-x, f, beta, r, word) & maxCode,
                   quantizeElement(x, f, beta, r, word));
-        if (r == Rounding::Nearest || (r == Rounding::Stochastic && word == 0xffffffffu)) {
+        if (r == Rounding::Nearest ||
+            (r == Rounding::Stochastic && word == 0xffffffffu)) {
           EXPECT_EQ(q, qmax);
         }
       }
@@ -284,11 +300,15 @@ TEST(Properties, SaturatesAtQmax) {
     for (float big : {1.0f, 3e38f, std::numeric_limits<float>::max()})
       for (int s : {-4000, -200, -1, std::numeric_limits<int>::min()}) {
         EXPECT_EQ(roundElement(big, f, s, Rounding::Nearest, 0), qmax);
-        EXPECT_EQ(roundElement(-big, f, s, Rounding::Stochastic, ~0u).negative, true);
+        EXPECT_EQ(roundElement(-big, f, s, Rounding::Stochastic, ~0u).negative,
+                  true);
       }
     // Huge s flushes to zero.
-    EXPECT_TRUE(roundElement(1.0f, f, 4000, Rounding::Stochastic, ~0u).isZero());
-    EXPECT_TRUE(roundElement(1.0f, f, std::numeric_limits<int>::max(), Rounding::Nearest, 0).isZero());
+    EXPECT_TRUE(
+        roundElement(1.0f, f, 4000, Rounding::Stochastic, ~0u).isZero());
+    EXPECT_TRUE(roundElement(1.0f, f, std::numeric_limits<int>::max(),
+                             Rounding::Nearest, 0)
+                    .isZero());
   }
 }
 
@@ -300,9 +320,10 @@ TEST(Properties, NonFiniteBlocks) {
     for (Rounding r : kRoundings) {
       SCOPED_TRACE(f.name() + " " + std::string(roundingName(r)));
       std::vector<float> clean = randomFloats(rng, 16), dirty = clean;
-      dirty[1] = nan;                // block (0,0)
-      dirty[15] = -inf;              // block (1,1)
-      dirty[2] = bitsToFloat(0xff812345u); // signalling-looking NaN, block (0,1)
+      dirty[1] = nan;   // block (0,0)
+      dirty[15] = -inf; // block (1,1)
+      dirty[2] =
+          bitsToFloat(0xff812345u); // signalling-looking NaN, block (0,1)
       QuantizedTensor t = quantize(dirty.data(), {4, 4}, f, {2, 2}, r, 7);
       QuantizedTensor c = quantize(clean.data(), {4, 4}, f, {2, 2}, r, 7);
       EXPECT_EQ(t.beta[0], kNonFiniteBeta);
@@ -325,12 +346,14 @@ TEST(Properties, NonFiniteBlocks) {
       std::vector<float> bIn = randomFloats(rng, 8);
       for (float &v : bIn)
         v = std::isfinite(v) ? std::fmod(v, 100.0f) : 0.0f;
-      QuantizedTensor b = quantize(bIn.data(), {4, 2}, f, {2, 2}, Rounding::Nearest, 0);
+      QuantizedTensor b =
+          quantize(bIn.data(), {4, 2}, f, {2, 2}, Rounding::Nearest, 0);
       std::vector<float> dirtyOut = matmul(t, b, nullptr);
       for (int i = 0; i < 4; ++i)
         for (int j = 0; j < 2; ++j) {
           // Row blocks 0 (rows 0-1) hit blocks 0 and 1; rows 2-3 hit block 3.
-          EXPECT_EQ(floatToBits(dirtyOut[i * 2 + j]), kCanonicalNaNBits) << i << "," << j;
+          EXPECT_EQ(floatToBits(dirtyOut[i * 2 + j]), kCanonicalNaNBits)
+              << i << "," << j;
         }
     }
 }
@@ -339,8 +362,10 @@ TEST(Properties, NonFiniteBlockOnlyPoisonsItsOutputs) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::vector<float> a(4 * 8, 0.5f), bv(8 * 3, 0.25f), init(4 * 3, 1.0f);
   a[2 * 8 + 5] = nan; // A block (1, 1) with block 2x4
-  QuantizedTensor qa = quantize(a.data(), {4, 8}, {2, 3}, {2, 4}, Rounding::Nearest, 0);
-  QuantizedTensor qb = quantize(bv.data(), {8, 3}, {2, 3}, {4, 1}, Rounding::Nearest, 0);
+  QuantizedTensor qa =
+      quantize(a.data(), {4, 8}, {2, 3}, {2, 4}, Rounding::Nearest, 0);
+  QuantizedTensor qb =
+      quantize(bv.data(), {8, 3}, {2, 3}, {4, 1}, Rounding::Nearest, 0);
   std::vector<float> out = matmul(qa, qb, init.data());
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 3; ++j) {
@@ -363,7 +388,8 @@ TEST(Properties, CodesRoundTripAndAreMonotonic) {
         continue;
       SCOPED_TRACE(f.name());
       uint32_t magnitudes = uint32_t(1) << (e + m);
-      uint32_t stride = magnitudes > (1u << 14) ? magnitudes / (1u << 14) + 1 : 1;
+      uint32_t stride =
+          magnitudes > (1u << 14) ? magnitudes / (1u << 14) + 1 : 1;
       double previous = -1;
       for (uint32_t code = 0; code < magnitudes; code += stride) {
         for (uint32_t sign : {0u, magnitudes}) {
@@ -381,8 +407,9 @@ TEST(Properties, CodesRoundTripAndAreMonotonic) {
         previous = v;
         // The formula of section 1: |q| = F if E = 0, else (2^m + F) 2^(E-1).
         uint32_t E = code >> m, F = code & ((1u << m) - 1);
-        double expected = e == 0 || E == 0 ? double(code)
-                                           : std::ldexp(double((1u << m) + F), int(E) - 1);
+        double expected = e == 0 || E == 0
+                              ? double(code)
+                              : std::ldexp(double((1u << m) + F), int(E) - 1);
         ASSERT_EQ(v, expected) << code;
       }
       // The largest code is qmax.
@@ -393,9 +420,10 @@ TEST(Properties, CodesRoundTripAndAreMonotonic) {
 TEST(Properties, UnrepresentableFormsAreRejected) {
   Format f{2, 3};
   EXPECT_FALSE(tryEncodeElement({false, 61, 0}, f)); // above qmax = 60
-  EXPECT_FALSE(tryEncodeElement({false, 17, 1}, f)); // 34: five significant bits
-  EXPECT_FALSE(tryEncodeElement({false, 1, 6}, f));  // 64 > qmax
-  EXPECT_FALSE(tryEncodeElement({false, 3, -1}, f)); // 1.5 is not an integer
+  EXPECT_FALSE(
+      tryEncodeElement({false, 17, 1}, f));         // 34: five significant bits
+  EXPECT_FALSE(tryEncodeElement({false, 1, 6}, f)); // 64 > qmax
+  EXPECT_FALSE(tryEncodeElement({false, 3, -1}, f));   // 1.5 is not an integer
   EXPECT_EQ(tryEncodeElement({false, 15, 2}, f), 31u); // 60 = qmax
   EXPECT_EQ(tryEncodeElement({true, 4, -2}, f), 33u);  // -1
   EXPECT_FALSE(tryEncodeElement({false, 1, 0}, Format{9, 0}));
@@ -408,7 +436,8 @@ TEST(Properties, IntegerFormDecimal) {
   EXPECT_EQ((IntegerForm{true, 0, 0}).toDecimal(), "0");
   // qmax of e8m23: (2^24 - 1) * 2^254.
   EXPECT_EQ((IntegerForm{false, (1u << 24) - 1, 254}).toDecimal(),
-            "485667194108409958400816620813133474488624746445538713902812092570330069323019714560");
+            "485667194108409958400816620813133474488624746445538713902812092570"
+            "330069323019714560");
   EXPECT_EQ((IntegerForm{true, 5, 3}).toInt64(), -40);
   EXPECT_TRUE((IntegerForm{false, 1, 62}).fitsInt64());
   EXPECT_FALSE((IntegerForm{false, 1, 63}).fitsInt64());
@@ -433,17 +462,24 @@ TEST(Properties, Float32FromScaledMatchesHardware) {
     bool neg = rng() & 1;
     double exact = std::ldexp(double(mag), exp) * (neg ? -1 : 1);
     float expected = float(exact);
-    ASSERT_EQ(floatToBits(float32FromScaled(neg, mag, exp)), floatToBits(expected))
+    ASSERT_EQ(floatToBits(float32FromScaled(neg, mag, exp)),
+              floatToBits(expected))
         << mag << " * 2^" << exp;
   }
   // Exact boundary cases.
   EXPECT_EQ(floatToBits(float32FromScaled(false, 1, -149)), 1u);
-  EXPECT_EQ(floatToBits(float32FromScaled(false, 1, -150)), 0u);      // tie -> even 0
-  EXPECT_EQ(floatToBits(float32FromScaled(false, 3, -151)), 1u);      // 0.75 ulp -> 1
-  EXPECT_EQ(floatToBits(float32FromScaled(false, 3, -150)), 2u);      // 1.5 ulp tie -> 2
-  EXPECT_EQ(floatToBits(float32FromScaled(true, (1ull << 24) - 1, -150)), 0x80800000u);
-  EXPECT_EQ(floatToBits(float32FromScaled(false, (1ull << 24) - 1, 104)), 0x7f7fffffu);
-  EXPECT_EQ(floatToBits(float32FromScaled(false, (1ull << 25) - 1, 103)), 0x7f800000u);
+  EXPECT_EQ(floatToBits(float32FromScaled(false, 1, -150)),
+            0u); // tie -> even 0
+  EXPECT_EQ(floatToBits(float32FromScaled(false, 3, -151)),
+            1u); // 0.75 ulp -> 1
+  EXPECT_EQ(floatToBits(float32FromScaled(false, 3, -150)),
+            2u); // 1.5 ulp tie -> 2
+  EXPECT_EQ(floatToBits(float32FromScaled(true, (1ull << 24) - 1, -150)),
+            0x80800000u);
+  EXPECT_EQ(floatToBits(float32FromScaled(false, (1ull << 24) - 1, 104)),
+            0x7f7fffffu);
+  EXPECT_EQ(floatToBits(float32FromScaled(false, (1ull << 25) - 1, 103)),
+            0x7f800000u);
   EXPECT_EQ(floatToBits(float32FromScaled(false, ~0ull, -190)), 0x00800000u);
   EXPECT_EQ(floatToBits(float32FromScaled(false, ~0ull, -4000)), 0u);
   EXPECT_EQ(floatToBits(float32FromScaled(true, 1, 5000)), 0xff800000u);
@@ -464,7 +500,8 @@ TEST(Properties, WideConversionMatchesNarrow) {
               floatToBits(float32FromScaled(true, mag, exp)));
   }
   // A sticky bit 80 places below a tie decides the rounding.
-  uint64_t limbs[3] = {1, uint64_t((1u << 24) + 1) << 16, 0}; // (2^24+1)*2^80 + 1
+  uint64_t limbs[3] = {1, uint64_t((1u << 24) + 1) << 16,
+                       0}; // (2^24+1)*2^80 + 1
   EXPECT_EQ(floatToBits(float32FromScaledLimbs(false, limbs, 3, -81 - 23)),
             floatToBits(float(std::ldexp(double((1 << 23) + 1), -23))));
   limbs[0] = 0;
@@ -479,7 +516,8 @@ TEST(Properties, WideAccumulatorIsExact) {
   for (int trial = 0; trial < 2000; ++trial) {
     WideKulischAccumulator acc;
     int128 reference = 0;
-    int base = int(rng() % 400); // translation: the result must not depend on it
+    int base =
+        int(rng() % 400); // translation: the result must not depend on it
     WideKulischAccumulator shifted;
     for (int k = 0; k < 20; ++k) {
       uint64_t mag = rng() >> (16 + rng() % 48);
@@ -509,11 +547,16 @@ TEST(Properties, WideAccumulatorIsExact) {
 TEST(Properties, BlocksOfAnNdTensor) {
   std::mt19937_64 rng(9);
   const std::vector<int64_t> shape = {5, 7, 3};
-  for (std::vector<int64_t> block : {std::vector<int64_t>{2, 0, 2}, {-1, 3, 1}, {1, 1, 1},
-                                     {5, 7, 3}, {8, 8, 8}, {0, -1, 0}}) {
+  for (std::vector<int64_t> block : {std::vector<int64_t>{2, 0, 2},
+                                     {-1, 3, 1},
+                                     {1, 1, 1},
+                                     {5, 7, 3},
+                                     {8, 8, 8},
+                                     {0, -1, 0}}) {
     std::vector<float> x = randomFloats(rng, 105);
     for (Format f : {Format{2, 3}, Format{8, 23}}) {
-      QuantizedTensor t = quantize(x.data(), shape, f, block, Rounding::Stochastic, 3);
+      QuantizedTensor t =
+          quantize(x.data(), shape, f, block, Rounding::Stochastic, 3);
       ASSERT_EQ(t.verify(), "");
       std::vector<int64_t> nb = normalizeBlockShape(shape, block);
       EXPECT_EQ(t.block, nb);
@@ -524,10 +567,12 @@ TEST(Properties, BlocksOfAnNdTensor) {
       for (int64_t i = 0; i < 5; ++i)
         for (int64_t j = 0; j < 7; ++j)
           for (int64_t k = 0; k < 3; ++k, ++linear) {
-            int64_t b = ((i / nb[0]) * grid[1] + j / nb[1]) * grid[2] + k / nb[2];
+            int64_t b =
+                ((i / nb[0]) * grid[1] + j / nb[1]) * grid[2] + k / nb[2];
             EXPECT_EQ(t.blockOf({i, j, k}), b);
             EXPECT_EQ(t.blockOfLinear(linear), b);
-            maxAbs[b] = std::max(maxAbs[b], floatToBits(x[linear]) & 0x7fffffffu);
+            maxAbs[b] =
+                std::max(maxAbs[b], floatToBits(x[linear]) & 0x7fffffffu);
           }
       for (int64_t b = 0; b < t.numBlocks(); ++b)
         EXPECT_EQ(t.beta[b], chooseBetaFromMaxAbsBits(maxAbs[b], f)) << b;
@@ -540,13 +585,16 @@ TEST(Properties, EmptyAndScalarTensors) {
   QuantizedTensor scalar = quantize(&one, {}, {2, 3}, {}, Rounding::Nearest, 0);
   EXPECT_EQ(scalar.numBlocks(), 1);
   EXPECT_EQ(dequantize(scalar), std::vector<float>{1.5f});
-  QuantizedTensor empty = quantize(nullptr, {0, 4}, {2, 3}, {0, 2}, Rounding::Nearest, 0);
+  QuantizedTensor empty =
+      quantize(nullptr, {0, 4}, {2, 3}, {0, 2}, Rounding::Nearest, 0);
   EXPECT_EQ(empty.verify(), "");
   EXPECT_EQ(empty.numBlocks(), 0);
   EXPECT_TRUE(dequantize(empty).empty());
   // K = 0: the output is init.
-  QuantizedTensor a = quantize(nullptr, {2, 0}, {2, 3}, {1, 0}, Rounding::Nearest, 0);
-  QuantizedTensor b = quantize(nullptr, {0, 3}, {2, 3}, {0, 1}, Rounding::Nearest, 0);
+  QuantizedTensor a =
+      quantize(nullptr, {2, 0}, {2, 3}, {1, 0}, Rounding::Nearest, 0);
+  QuantizedTensor b =
+      quantize(nullptr, {0, 3}, {2, 3}, {0, 1}, Rounding::Nearest, 0);
   float init[6] = {1, -0.0f, 3, 4, 5, 6};
   std::vector<float> out = matmul(a, b, init);
   for (int i = 0; i < 6; ++i)
@@ -555,17 +603,21 @@ TEST(Properties, EmptyAndScalarTensors) {
 
 TEST(Properties, ValidationMessages) {
   EXPECT_NE(validateBlockShape({4, 4}, {2}).find("rank"), std::string::npos);
-  EXPECT_NE(validateBlockShape({4, 4}, {2, -3}).find("0 / -1"), std::string::npos);
+  EXPECT_NE(validateBlockShape({4, 4}, {2, -3}).find("0 / -1"),
+            std::string::npos);
   EXPECT_EQ(validateBlockShape({4, 4}, {0, -1}), "");
   float x[6] = {};
   QuantizedTensor a = quantize(x, {2, 3}, {2, 3}, {1, 3}, Rounding::Nearest, 0);
   QuantizedTensor b = quantize(x, {2, 3}, {2, 3}, {1, 3}, Rounding::Nearest, 0);
-  EXPECT_NE(validateMatmul(a, b).find("reduction sizes differ"), std::string::npos);
+  EXPECT_NE(validateMatmul(a, b).find("reduction sizes differ"),
+            std::string::npos);
   EXPECT_DEATH(matmul(a, b, nullptr), "reduction sizes differ");
-  QuantizedTensor w = quantize(x, {3, 2}, {8, 23}, {3, 2}, Rounding::Nearest, 0);
+  QuantizedTensor w =
+      quantize(x, {3, 2}, {8, 23}, {3, 2}, Rounding::Nearest, 0);
   EXPECT_EQ(validateMatmul(a, w), "");
   EXPECT_DEATH(matmul(a, w, nullptr, KulischPath::Int64), "exceeds int64");
-  EXPECT_DEATH(quantize(x, {2, 3}, {9, 3}, {1, 3}, Rounding::Nearest, 0), "0 <= e <= 8");
+  EXPECT_DEATH(quantize(x, {2, 3}, {9, 3}, {1, 3}, Rounding::Nearest, 0),
+               "0 <= e <= 8");
 }
 
 // Matmul against a double-precision model of section 5 where every run sum
@@ -582,30 +634,36 @@ TEST(Properties, MatmulMatchesRunModel) {
                      Config{{0, 7}, {3, 2}, 4, 9, 5, 3, 0, 2, 2},
                      Config{{3, 0}, {2, 1}, 2, 31, 3, 0, 5, 7, 0}}) {
     SCOPED_TRACE(cfg.fa.name() + "x" + cfg.fb.name());
-    std::vector<float> av(cfg.M * cfg.K), bv(cfg.K * cfg.N), init(cfg.M * cfg.N);
+    std::vector<float> av(cfg.M * cfg.K), bv(cfg.K * cfg.N),
+        init(cfg.M * cfg.N);
     for (float &v : av)
       v = normal(rng) * std::ldexp(1.0f, int(rng() % 9) - 4);
     for (float &v : bv)
       v = normal(rng);
     for (float &v : init)
       v = normal(rng);
-    QuantizedTensor a = quantize(av.data(), {cfg.M, cfg.K}, cfg.fa, {cfg.bma, cfg.bka},
-                                 Rounding::Stochastic, rng());
-    QuantizedTensor b = quantize(bv.data(), {cfg.K, cfg.N}, cfg.fb, {cfg.bkb, cfg.bnb},
-                                 Rounding::Nearest, 0);
+    QuantizedTensor a =
+        quantize(av.data(), {cfg.M, cfg.K}, cfg.fa, {cfg.bma, cfg.bka},
+                 Rounding::Stochastic, rng());
+    QuantizedTensor b = quantize(bv.data(), {cfg.K, cfg.N}, cfg.fb,
+                                 {cfg.bkb, cfg.bnb}, Rounding::Nearest, 0);
     std::vector<float> out = matmul(a, b, init.data());
     for (int64_t i = 0; i < cfg.M; ++i)
       for (int64_t j = 0; j < cfg.N; ++j) {
         float acc = init[i * cfg.N + j];
-        for (const ReductionRun &run : contractionRuns(cfg.K, a.block[1], b.block[0])) {
+        for (const ReductionRun &run :
+             contractionRuns(cfg.K, a.block[1], b.block[0])) {
           double p = 0;
           for (int64_t k = run.begin; k < run.end; ++k)
-            p += qToDouble(a.integerForm(i * cfg.K + k)) * qToDouble(b.integerForm(k * cfg.N + j));
-          int64_t ba = a.blockOf({i, run.begin}), bb = b.blockOf({run.begin, j});
+            p += qToDouble(a.integerForm(i * cfg.K + k)) *
+                 qToDouble(b.integerForm(k * cfg.N + j));
+          int64_t ba = a.blockOf({i, run.begin}),
+                  bb = b.blockOf({run.begin, j});
           int scale = a.scale(ba) + cfg.fa.c() + b.scale(bb) + cfg.fb.c();
           acc = acc + float(std::ldexp(p, scale));
         }
-        EXPECT_EQ(floatToBits(out[i * cfg.N + j]), floatToBits(acc)) << i << "," << j;
+        EXPECT_EQ(floatToBits(out[i * cfg.N + j]), floatToBits(acc))
+            << i << "," << j;
       }
   }
 }
@@ -614,12 +672,19 @@ TEST(Properties, MatmulMatchesRunModel) {
 // whose run sums need more than 64 or 128 bits.
 TEST(Properties, KulischPathsAgree) {
   std::mt19937_64 rng(11);
-  for (auto [fa, fb] : {std::pair<Format, Format>{{2, 3}, {2, 5}}, {{5, 2}, {5, 2}},
-                        {{6, 1}, {4, 3}}, {{8, 23}, {2, 3}}, {{8, 23}, {8, 23}}, {{8, 0}, {0, 23}}}) {
+  for (auto [fa, fb] : {std::pair<Format, Format>{{2, 3}, {2, 5}},
+                        {{5, 2}, {5, 2}},
+                        {{6, 1}, {4, 3}},
+                        {{8, 23}, {2, 3}},
+                        {{8, 23}, {8, 23}},
+                        {{8, 0}, {0, 23}}}) {
     SCOPED_TRACE(fa.name() + "x" + fb.name());
-    std::vector<float> av = randomFloats(rng, 6 * 40), bv = randomFloats(rng, 40 * 5);
-    QuantizedTensor a = quantize(av.data(), {6, 40}, fa, {2, 8}, Rounding::Stochastic, 1);
-    QuantizedTensor b = quantize(bv.data(), {40, 5}, fb, {12, 2}, Rounding::Nearest, 0);
+    std::vector<float> av = randomFloats(rng, 6 * 40),
+                       bv = randomFloats(rng, 40 * 5);
+    QuantizedTensor a =
+        quantize(av.data(), {6, 40}, fa, {2, 8}, Rounding::Stochastic, 1);
+    QuantizedTensor b =
+        quantize(bv.data(), {40, 5}, fb, {12, 2}, Rounding::Nearest, 0);
     int width = kulischWidth(fa, fb, maxRunLength(40, 8, 12));
     std::vector<float> wide = matmul(a, b, nullptr, KulischPath::Wide);
     std::vector<float> autoOut = matmul(a, b, nullptr);
@@ -676,7 +741,8 @@ std::optional<uint32_t> floatWithSignificand(uint32_t n, int exp) {
 TEST(Properties, FitRuleAgainstDouble) {
   std::mt19937_64 rng(21);
   std::uniform_int_distribution<uint32_t> sig(0x800000u, 0xffffffu);
-  const int exps[] = {-149, -148, -140, -127, -126, -125, -3, 0, 1, 5, 100, 126, 127};
+  const int exps[] = {-149, -148, -140, -127, -126, -125, -3,
+                      0,    1,    5,    100,  126,  127};
   int checked = 0, raised = 0;
   for (Format f : allFormats()) {
     SCOPED_TRACE(f.name());
@@ -685,7 +751,8 @@ TEST(Properties, FitRuleAgainstDouble) {
     ASSERT_LE(threshold, 0xffffffu);
     std::vector<uint32_t> sigs = {0x800000u, 0xffffffu};
     for (int d = -2; d <= 2; ++d)
-      if (int64_t(threshold) + d >= 0x800000 && int64_t(threshold) + d <= 0xffffff)
+      if (int64_t(threshold) + d >= 0x800000 &&
+          int64_t(threshold) + d <= 0xffffff)
         sigs.push_back(threshold + d);
     for (int i = 0; i < 20; ++i)
       sigs.push_back(sig(rng));
@@ -705,15 +772,18 @@ TEST(Properties, FitRuleAgainstDouble) {
         ASSERT_EQ(chooseBetaFromMaxAbsBits(*bits, f, ScaleRule::Floor),
                   std::clamp(f.emax() - exp, -127, 127));
         // The sign bit is ignored.
-        ASSERT_EQ(chooseBetaFromMaxAbsBits(*bits | 0x80000000u, f, ScaleRule::Fit),
-                  chooseBetaFromMaxAbsBits(*bits, f, ScaleRule::Fit));
+        ASSERT_EQ(
+            chooseBetaFromMaxAbsBits(*bits | 0x80000000u, f, ScaleRule::Fit),
+            chooseBetaFromMaxAbsBits(*bits, f, ScaleRule::Fit));
         ++checked;
         raised += exceeds;
       }
     // Zero and non-finite maxima do not depend on the rule.
     EXPECT_EQ(chooseBetaFromMaxAbsBits(0, f, ScaleRule::Fit), 0);
-    EXPECT_EQ(chooseBetaFromMaxAbsBits(0x7f800000u, f, ScaleRule::Fit), kNonFiniteBeta);
-    EXPECT_EQ(chooseBetaFromMaxAbsBits(0x7fc00000u, f, ScaleRule::Fit), kNonFiniteBeta);
+    EXPECT_EQ(chooseBetaFromMaxAbsBits(0x7f800000u, f, ScaleRule::Fit),
+              kNonFiniteBeta);
+    EXPECT_EQ(chooseBetaFromMaxAbsBits(0x7fc00000u, f, ScaleRule::Fit),
+              kNonFiniteBeta);
   }
   EXPECT_GT(raised, checked / 10);
   EXPECT_LT(raised, checked);
@@ -727,13 +797,13 @@ TEST(Properties, FitThresholdExamples) {
     return chooseBetaFromMaxAbsBits(floatToBits(x), f, ScaleRule::Fit);
   };
   Format e2m1{2, 1}, e3m0{3, 0}, e0m1{0, 1}, e8m23{8, 23}, e2m3{2, 3};
-  EXPECT_EQ(beta(1.5f, e2m1), 1);                         // s = 0
-  EXPECT_EQ(beta(std::nextafter(1.5f, 2.0f), e2m1), 0);   // s = 1
+  EXPECT_EQ(beta(1.5f, e2m1), 1);                       // s = 0
+  EXPECT_EQ(beta(std::nextafter(1.5f, 2.0f), e2m1), 0); // s = 1
   EXPECT_EQ(beta(1.0f, e3m0), 3);
   EXPECT_EQ(beta(std::nextafter(1.0f, 2.0f), e3m0), 2);
   EXPECT_EQ(beta(1.0f, e0m1), 0);
   EXPECT_EQ(beta(1.25f, e0m1), -1);
-  EXPECT_EQ(beta(1.875f, e2m3), 1);                       // (2 - 2^-3): fits
+  EXPECT_EQ(beta(1.875f, e2m3), 1); // (2 - 2^-3): fits
   EXPECT_EQ(beta(1.9375f, e2m3), 0);
   EXPECT_EQ(beta(std::nextafter(2.0f, 0.0f), e8m23), 127); // s = 0 stays
   // Subnormal maxima: beta = emax - s reaches 127 at s = emax - 127, so
@@ -744,7 +814,7 @@ TEST(Properties, FitThresholdExamples) {
   Format e1m4{1, 4}; // largest magnitude (2 - 2^-4) * 2^s = 0x7c0000 here
   EXPECT_EQ(beta(bitsToFloat(0x7c0000u), e1m4), 127);
   EXPECT_EQ(beta(bitsToFloat(0x7c0001u), e1m4), 126);
-  EXPECT_EQ(beta(bitsToFloat(3), e0m1), 127);              // clamped either way
+  EXPECT_EQ(beta(bitsToFloat(3), e0m1), 127); // clamped either way
   EXPECT_EQ(beta(bitsToFloat(7), e2m1), 127);
   // The lower clamp: the largest float32 under e0m3 would need s = 128,
   // beta = -128, which marks non-finite blocks; the clamp keeps -127 (and
@@ -752,8 +822,10 @@ TEST(Properties, FitThresholdExamples) {
   Format e0m3{0, 3};
   float big = std::numeric_limits<float>::max();
   EXPECT_EQ(beta(big, e0m3), -127);
-  EXPECT_EQ(chooseBetaFromMaxAbsBits(floatToBits(big), e0m3, ScaleRule::Floor), -127);
-  QuantizedTensor t = quantize(&big, {1}, e0m3, {1}, Rounding::Nearest, 0, ScaleRule::Fit);
+  EXPECT_EQ(chooseBetaFromMaxAbsBits(floatToBits(big), e0m3, ScaleRule::Floor),
+            -127);
+  QuantizedTensor t =
+      quantize(&big, {1}, e0m3, {1}, Rounding::Nearest, 0, ScaleRule::Fit);
   EXPECT_EQ(t.beta[0], -127);
   EXPECT_EQ(t.integerForm(0).toInt64(), 7);
 }
@@ -772,8 +844,10 @@ TEST(Properties, FitNeverSaturates) {
         std::vector<float> x = randomFloats(rng, 32);
         if (trial % 2) // block maxima in the top band of their binade
           for (int b = 0; b < 4; ++b)
-            x[b * 8 + trial % 8] = top(rng) * std::ldexp(1.0f, int(rng() % 100) - 50);
-        QuantizedTensor fit = quantize(x.data(), {4, 8}, f, {1, 8}, r, trial, ScaleRule::Fit);
+            x[b * 8 + trial % 8] =
+                top(rng) * std::ldexp(1.0f, int(rng() % 100) - 50);
+        QuantizedTensor fit =
+            quantize(x.data(), {4, 8}, f, {1, 8}, r, trial, ScaleRule::Fit);
         QuantizedTensor floor = quantize(x.data(), {4, 8}, f, {1, 8}, r, trial);
         for (int64_t b = 0; b < 4; ++b) {
           int raise = floor.beta[b] - fit.beta[b];
@@ -822,12 +896,15 @@ TEST(Properties, RequantizingKeepsTheValuesUnderEitherRule) {
             for (float &v : x)
               v = normal(rng) * std::ldexp(1.0f, int(rng() % 60) - 30);
             x[trial % 48] = top(rng) * std::ldexp(1.0f, int(rng() % 60) - 30);
-            QuantizedTensor t = quantize(x.data(), {6, 8}, f, {3, 4}, r, trial, made);
+            QuantizedTensor t =
+                quantize(x.data(), {6, 8}, f, {3, 4}, r, trial, made);
             std::vector<float> y = dequantize(t);
-            QuantizedTensor u = quantize(y.data(), {6, 8}, f, {3, 4}, r, trial + 1, again);
+            QuantizedTensor u =
+                quantize(y.data(), {6, 8}, f, {3, 4}, r, trial + 1, again);
             std::vector<float> z = dequantize(u);
             for (size_t i = 0; i < y.size(); ++i)
-              ASSERT_EQ(floatToBits(z[i]), floatToBits(y[i])) << "element " << i;
+              ASSERT_EQ(floatToBits(z[i]), floatToBits(y[i]))
+                  << "element " << i;
           }
         }
   }

@@ -2,9 +2,10 @@
 //
 // Checks every case of quantize.json, quantize_fit.json and matmul.json
 // (numerics.md, vectors/README.md) field by field: beta, q (as exact decimal
-// integers), code and output float bits. The directory defaults to BM_DEFAULT_VECTORS_DIR and is
-// overridden by the environment variable BM_VECTORS_DIR, so another vector
-// set in the same format is checked by the same binary.
+// integers), code and output float bits. The directory defaults to
+// BM_DEFAULT_VECTORS_DIR and is overridden by the environment variable
+// BM_VECTORS_DIR, so another vector set in the same format is checked by the
+// same binary.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,7 +46,8 @@ const VectorFile &vectorFile(const std::string &name) {
     return it->second;
   VectorFile file;
   file.path = vectorsDir() + "/" + name;
-  std::optional<JsonValue> doc = bm::numerics::test::readJsonFile(file.path, &file.error);
+  std::optional<JsonValue> doc =
+      bm::numerics::test::readJsonFile(file.path, &file.error);
   if (doc && !doc->isArray())
     file.error = file.path + ": top level is not an array of cases";
   else if (doc)
@@ -53,7 +55,9 @@ const VectorFile &vectorFile(const std::string &name) {
   return cache.emplace(name, std::move(file)).first->second;
 }
 
-int caseCount(const std::string &name) { return int(vectorFile(name).cases.size()); }
+int caseCount(const std::string &name) {
+  return int(vectorFile(name).cases.size());
+}
 
 std::string hexBits(uint32_t bits) {
   char buf[16];
@@ -65,7 +69,8 @@ std::string hexBits(uint32_t bits) {
 // Case parsing. Each helper returns "" or what is malformed.
 //===----------------------------------------------------------------------===//
 
-std::string getIntArray(const JsonValue &c, const char *key, std::vector<int64_t> &out) {
+std::string getIntArray(const JsonValue &c, const char *key,
+                        std::vector<int64_t> &out) {
   const JsonValue *v = c.find(key);
   if (!v || !v->isArray())
     return std::string("missing array '") + key + "'";
@@ -79,14 +84,16 @@ std::string getIntArray(const JsonValue &c, const char *key, std::vector<int64_t
   return "";
 }
 
-std::string getHexArray(const JsonValue &c, const char *key, std::vector<uint32_t> &out) {
+std::string getHexArray(const JsonValue &c, const char *key,
+                        std::vector<uint32_t> &out) {
   const JsonValue *v = c.find(key);
   if (!v || !v->isArray())
     return std::string("missing array '") + key + "'";
   out.clear();
   for (const JsonValue &item : v->items) {
     if (!item.isString() || item.text.size() != 8 ||
-        item.text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        item.text.find_first_not_of("0123456789abcdefABCDEF") !=
+            std::string::npos)
       return std::string("bad float32 bits in '") + key + "': " + item.text;
     out.push_back(uint32_t(std::strtoul(item.text.c_str(), nullptr, 16)));
   }
@@ -118,7 +125,8 @@ std::string parseQuantizeCase(const JsonValue &c, QuantizeCase &qc) {
     return err;
   if (fmt.size() != 2)
     return "format is not [e, m]";
-  if (std::string err = Format::validate(int(fmt[0]), int(fmt[1])); !err.empty())
+  if (std::string err = Format::validate(int(fmt[0]), int(fmt[1]));
+      !err.empty())
     return err;
   qc.format = Format{int(fmt[0]), int(fmt[1])};
   if (std::string err = getIntArray(c, "shape", qc.shape); !err.empty())
@@ -128,14 +136,16 @@ std::string parseQuantizeCase(const JsonValue &c, QuantizeCase &qc) {
   if (std::string err = validateBlockShape(qc.shape, qc.block); !err.empty())
     return err;
   const JsonValue *rounding = c.find("rounding");
-  std::optional<Rounding> r = rounding ? parseRounding(rounding->text) : std::nullopt;
+  std::optional<Rounding> r =
+      rounding ? parseRounding(rounding->text) : std::nullopt;
   if (!r)
     return "missing or unknown 'rounding'";
   qc.rounding = *r;
   if (const JsonValue *scale = c.find("scale")) {
     std::optional<ScaleRule> rule = parseScaleRule(scale->text);
     if (!scale->isString() || !rule)
-      return "unknown 'scale' " + scale->text + "; expected \"floor\" or \"fit\"";
+      return "unknown 'scale' " + scale->text +
+             "; expected \"floor\" or \"fit\"";
     qc.scale = *rule;
   }
   const JsonValue *seed = c.find("seed");
@@ -178,8 +188,8 @@ std::string parseQuantizeCase(const JsonValue &c, QuantizeCase &qc) {
 }
 
 QuantizedTensor quantizeCase(const QuantizeCase &qc) {
-  return quantize(qc.input.data(), qc.shape, qc.format, qc.block, qc.rounding, qc.seed,
-                  qc.scale);
+  return quantize(qc.input.data(), qc.shape, qc.format, qc.block, qc.rounding,
+                  qc.seed, qc.scale);
 }
 
 // Reports at most a few mismatches per field so a failure stays readable.
@@ -190,9 +200,11 @@ public:
     if (count_ > kShown)
       ADD_FAILURE() << field_ << ": " << count_ << " mismatches in total";
   }
-  void report(int64_t index, const std::string &expected, const std::string &actual) {
+  void report(int64_t index, const std::string &expected,
+              const std::string &actual) {
     if (++count_ <= kShown)
-      ADD_FAILURE() << field_ << "[" << index << "]: expected " << expected << ", got " << actual;
+      ADD_FAILURE() << field_ << "[" << index << "]: expected " << expected
+                    << ", got " << actual;
   }
 
 private:
@@ -204,7 +216,8 @@ private:
 void expectQuantizeMatches(const QuantizeCase &qc, const QuantizedTensor &t,
                            const std::string &label) {
   ASSERT_EQ(t.verify(), "") << label;
-  ASSERT_EQ(int64_t(qc.beta.size()), t.numBlocks()) << label << ": number of blocks";
+  ASSERT_EQ(int64_t(qc.beta.size()), t.numBlocks())
+      << label << ": number of blocks";
   {
     MismatchReporter rep(label + " beta");
     for (int64_t b = 0; b < t.numBlocks(); ++b)
@@ -212,7 +225,8 @@ void expectQuantizeMatches(const QuantizeCase &qc, const QuantizedTensor &t,
         rep.report(b, std::to_string(qc.beta[b]), std::to_string(t.beta[b]));
   }
   std::vector<float> out = dequantize(t);
-  MismatchReporter repQ(label + " q"), repCode(label + " code"), repOut(label + " output");
+  MismatchReporter repQ(label + " q"), repCode(label + " code"),
+      repOut(label + " output");
   for (int64_t i = 0; i < t.numElements(); ++i) {
     std::string q = t.integerForm(i).toDecimal();
     if (q != qc.q[i])
@@ -228,8 +242,10 @@ std::string quantizeCaseNameIn(const std::string &fileName, int index) {
   std::string name = "case" + std::to_string(index);
   const VectorFile &file = vectorFile(fileName);
   QuantizeCase qc;
-  if (index < int(file.cases.size()) && parseQuantizeCase(file.cases[index], qc).empty())
-    name += "_" + qc.format.name() + "_" + std::string(roundingName(qc.rounding));
+  if (index < int(file.cases.size()) &&
+      parseQuantizeCase(file.cases[index], qc).empty())
+    name +=
+        "_" + qc.format.name() + "_" + std::string(roundingName(qc.rounding));
   return name;
 }
 
@@ -248,7 +264,8 @@ std::string matmulCaseName(const ::testing::TestParamInfo<int> &info) {
   if (info.param < int(file.cases.size())) {
     const JsonValue &c = file.cases[info.param];
     const JsonValue *ja = c.find("a"), *jb = c.find("b");
-    if (ja && jb && parseQuantizeCase(*ja, a).empty() && parseQuantizeCase(*jb, b).empty())
+    if (ja && jb && parseQuantizeCase(*ja, a).empty() &&
+        parseQuantizeCase(*jb, b).empty())
       name += "_" + a.format.name() + "x" + b.format.name() + "_" +
               std::string(roundingName(a.rounding));
   }
@@ -286,20 +303,22 @@ class QuantizeVectors : public ::testing::TestWithParam<int> {};
 
 TEST_P(QuantizeVectors, BitExact) {
   const VectorFile &file = vectorFile("quantize.json");
-  ASSERT_LT(GetParam(), int(file.cases.size())) << "no cases loaded from " << file.path << " "
-                                                << file.error;
+  ASSERT_LT(GetParam(), int(file.cases.size()))
+      << "no cases loaded from " << file.path << " " << file.error;
   QuantizeCase qc;
   std::string err = parseQuantizeCase(file.cases[GetParam()], qc);
   ASSERT_EQ(err, "") << "malformed case " << GetParam();
-  SCOPED_TRACE("case " + std::to_string(GetParam()) + " (" + qc.note + ", " + qc.format.name() +
-               ", " + std::string(roundingName(qc.rounding)) + ")");
+  SCOPED_TRACE("case " + std::to_string(GetParam()) + " (" + qc.note + ", " +
+               qc.format.name() + ", " +
+               std::string(roundingName(qc.rounding)) + ")");
   expectQuantizeMatches(qc, quantizeCase(qc), "quantize");
 }
 
 // At least one instance, so a missing file shows up as a failing case too.
-INSTANTIATE_TEST_SUITE_P(Golden, QuantizeVectors,
-                         ::testing::Range(0, std::max(1, caseCount("quantize.json"))),
-                         quantizeCaseName);
+INSTANTIATE_TEST_SUITE_P(
+    Golden, QuantizeVectors,
+    ::testing::Range(0, std::max(1, caseCount("quantize.json"))),
+    quantizeCaseName);
 
 //===----------------------------------------------------------------------===//
 // quantize_fit.json: the `fit` scale rule (numerics.md section 2)
@@ -309,20 +328,22 @@ class QuantizeFitVectors : public ::testing::TestWithParam<int> {};
 
 TEST_P(QuantizeFitVectors, BitExact) {
   const VectorFile &file = vectorFile("quantize_fit.json");
-  ASSERT_LT(GetParam(), int(file.cases.size())) << "no cases loaded from " << file.path << " "
-                                                << file.error;
+  ASSERT_LT(GetParam(), int(file.cases.size()))
+      << "no cases loaded from " << file.path << " " << file.error;
   QuantizeCase qc;
   std::string err = parseQuantizeCase(file.cases[GetParam()], qc);
   ASSERT_EQ(err, "") << "malformed case " << GetParam();
-  SCOPED_TRACE("case " + std::to_string(GetParam()) + " (" + qc.note + ", " + qc.format.name() +
-               ", " + std::string(roundingName(qc.rounding)) + ", scale " +
+  SCOPED_TRACE("case " + std::to_string(GetParam()) + " (" + qc.note + ", " +
+               qc.format.name() + ", " +
+               std::string(roundingName(qc.rounding)) + ", scale " +
                std::string(scaleRuleName(qc.scale)) + ")");
   expectQuantizeMatches(qc, quantizeCase(qc), "quantize");
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, QuantizeFitVectors,
-                         ::testing::Range(0, std::max(1, caseCount("quantize_fit.json"))),
-                         quantizeFitCaseName);
+INSTANTIATE_TEST_SUITE_P(
+    Golden, QuantizeFitVectors,
+    ::testing::Range(0, std::max(1, caseCount("quantize_fit.json"))),
+    quantizeFitCaseName);
 
 // The file tests the rule: most of its cases come out differently under
 // `floor` (their block maxima lie in the top band), so a quantizer that
@@ -337,12 +358,15 @@ TEST(QuantizeFitVectorsSet, MostCasesDependOnTheRule) {
     if (qc.scale != ScaleRule::Fit)
       continue;
     ++fit;
-    QuantizedTensor floor = quantize(qc.input.data(), qc.shape, qc.format, qc.block,
-                                     qc.rounding, qc.seed, ScaleRule::Floor);
-    differ += !std::equal(floor.beta.begin(), floor.beta.end(), qc.beta.begin());
+    QuantizedTensor floor =
+        quantize(qc.input.data(), qc.shape, qc.format, qc.block, qc.rounding,
+                 qc.seed, ScaleRule::Floor);
+    differ +=
+        !std::equal(floor.beta.begin(), floor.beta.end(), qc.beta.begin());
   }
   EXPECT_GT(fit, 0);
-  EXPECT_GT(2 * differ, fit) << differ << " of " << fit << " fit cases differ from floor";
+  EXPECT_GT(2 * differ, fit)
+      << differ << " of " << fit << " fit cases differ from floor";
 }
 
 //===----------------------------------------------------------------------===//
@@ -353,8 +377,8 @@ class MatmulVectors : public ::testing::TestWithParam<int> {};
 
 TEST_P(MatmulVectors, BitExact) {
   const VectorFile &file = vectorFile("matmul.json");
-  ASSERT_LT(GetParam(), int(file.cases.size())) << "no cases loaded from " << file.path << " "
-                                                << file.error;
+  ASSERT_LT(GetParam(), int(file.cases.size()))
+      << "no cases loaded from " << file.path << " " << file.error;
   const JsonValue &c = file.cases[GetParam()];
   SCOPED_TRACE("matmul case " + std::to_string(GetParam()));
   const JsonValue *ja = c.find("a"), *jb = c.find("b");
@@ -382,9 +406,10 @@ TEST_P(MatmulVectors, BitExact) {
   for (uint32_t bits : initBits)
     init.push_back(bitsToFloat(bits));
   // Every exact accumulator type must give the same bits.
-  int width = kulischWidth(a.format, b.format, maxRunLength(shape[1], qa.block[1], qb.block[0]));
-  std::vector<std::pair<KulischPath, const char *>> paths = {{KulischPath::Auto, "auto"},
-                                                             {KulischPath::Wide, "wide"}};
+  int width = kulischWidth(a.format, b.format,
+                           maxRunLength(shape[1], qa.block[1], qb.block[0]));
+  std::vector<std::pair<KulischPath, const char *>> paths = {
+      {KulischPath::Auto, "auto"}, {KulischPath::Wide, "wide"}};
   if (width <= 64)
     paths.push_back({KulischPath::Int64, "int64"});
   if (width <= 128)
@@ -395,13 +420,14 @@ TEST_P(MatmulVectors, BitExact) {
     MismatchReporter rep(std::string("output (") + pathName + " accumulator)");
     for (size_t i = 0; i < out.size(); ++i)
       if (floatToBits(out[i]) != expected[i])
-        rep.report(int64_t(i), hexBits(expected[i]), hexBits(floatToBits(out[i])));
+        rep.report(int64_t(i), hexBits(expected[i]),
+                   hexBits(floatToBits(out[i])));
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, MatmulVectors,
-                         ::testing::Range(0, std::max(1, caseCount("matmul.json"))),
-                         matmulCaseName);
+INSTANTIATE_TEST_SUITE_P(
+    Golden, MatmulVectors,
+    ::testing::Range(0, std::max(1, caseCount("matmul.json"))), matmulCaseName);
 
 //===----------------------------------------------------------------------===//
 // The reader itself.
@@ -416,8 +442,8 @@ TEST(JsonReader, KeepsHugeIntegersAsText) {
   ASSERT_TRUE(v) << err;
   const JsonValue *q = v->find("q");
   ASSERT_TRUE(q && q->isArray());
-  EXPECT_EQ(q->items[0].text,
-            "-514065142931627196587484974487752558214375303186943586212097872365560447694274560");
+  EXPECT_EQ(q->items[0].text, "-51406514293162719658748497448775255821437530318"
+                              "6943586212097872365560447694274560");
   EXPECT_FALSE(q->items[0].asInt64());
   EXPECT_EQ(q->items[2].asInt64(), 7);
   EXPECT_EQ(v->find("seed")->asUint64(), 16755403067888110323ull);
@@ -427,7 +453,8 @@ TEST(JsonReader, KeepsHugeIntegersAsText) {
 }
 
 TEST(JsonReader, RejectsMalformedInput) {
-  for (const char *bad : {"[1, 2", "{\"a\" 1}", "[01]", "[1,]", "\"open", "[1] x", "-", "[tru]"}) {
+  for (const char *bad : {"[1, 2", "{\"a\" 1}", "[01]", "[1,]", "\"open",
+                          "[1] x", "-", "[tru]"}) {
     std::string err;
     EXPECT_FALSE(bm::numerics::test::parseJson(bad, &err)) << bad;
     EXPECT_NE(err, "") << bad;
@@ -436,7 +463,8 @@ TEST(JsonReader, RejectsMalformedInput) {
 
 TEST(JsonReader, MissingFileIsAnError) {
   std::string err;
-  EXPECT_FALSE(bm::numerics::test::readJsonFile("/nonexistent/bm/vectors.json", &err));
+  EXPECT_FALSE(
+      bm::numerics::test::readJsonFile("/nonexistent/bm/vectors.json", &err));
   EXPECT_NE(err.find("cannot open"), std::string::npos);
 }
 

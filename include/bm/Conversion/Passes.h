@@ -123,8 +123,7 @@ enum class GPUBinaryFormat { isa, bin, fatbin };
 
 /// Options of `bm-lower-to-nvvm`: those of `bm-lower-to-gpu`, plus the
 /// target of the GPU binary.
-struct LowerToNVVMOptions
-    : public GPULoweringOptionsBase<LowerToNVVMOptions> {
+struct LowerToNVVMOptions : public GPULoweringOptionsBase<LowerToNVVMOptions> {
   PassOptions::Option<std::string> chip{
       *this, "chip", llvm::cl::desc("GPU architecture (e.g. sm_90)"),
       llvm::cl::init("sm_90")};

@@ -27,7 +27,9 @@ struct Format {
   /// Returns "" if X<e,m> is legal, else a message that says what is wrong
   /// and what to change (numerics.md section 1).
   static std::string validate(int e, int m);
-  bool isValid() const { return e >= 0 && e <= 8 && m >= 0 && m <= 23 && e + m >= 1; }
+  bool isValid() const {
+    return e >= 0 && e <= 8 && m >= 0 && m <= 23 && e + m >= 1;
+  }
 
   /// Largest element exponent: 2^(e-1) - 1 for e >= 1, 0 for e = 0
   /// (numerics.md section 1). The block scale is s = emax - beta.
@@ -74,7 +76,9 @@ struct Format {
   /// zeros); nullopt if the text has another shape or the format is illegal.
   static std::optional<Format> parse(std::string_view text);
 
-  friend bool operator==(Format a, Format b) { return a.e == b.e && a.m == b.m; }
+  friend bool operator==(Format a, Format b) {
+    return a.e == b.e && a.m == b.m;
+  }
   friend bool operator!=(Format a, Format b) { return !(a == b); }
 };
 

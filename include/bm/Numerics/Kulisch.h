@@ -39,7 +39,8 @@ struct ReductionRun {
 /// The runs of a reduction of `length` indices whose operands are blocked by
 /// `blockA` and `blockB` along it (both >= 1): the pieces of the common
 /// refinement of the two blockings, in canonical (increasing) order.
-std::vector<ReductionRun> contractionRuns(int64_t length, int64_t blockA, int64_t blockB);
+std::vector<ReductionRun> contractionRuns(int64_t length, int64_t blockA,
+                                          int64_t blockB);
 
 /// Length of the longest of those runs: min(blockA, blockB, length) (the
 /// first run is that long and no run is longer). Feed it to kulischWidth.
@@ -69,7 +70,8 @@ private:
 
 /// (negative ? -1 : 1) * |value in little-endian 64-bit limbs| * 2^exponent
 /// rounded once to float32 (RNE, subnormals, overflow to Inf).
-float float32FromScaledLimbs(bool negative, const uint64_t *limbs, int count, int exponent);
+float float32FromScaledLimbs(bool negative, const uint64_t *limbs, int count,
+                             int exponent);
 
 } // namespace bm::numerics
 

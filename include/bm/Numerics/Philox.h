@@ -1,4 +1,5 @@
-//===- Philox.h - Counter-based random words for stochastic rounding -*- C++ -*-===//
+//===- Philox.h - Counter-based random words for stochastic rounding -*- C++
+//-*-===//
 //
 // Philox4x32-10 and the per-element random word (numerics.md section 3). A
 // counter-based generator makes stochastic rounding reproducible on any

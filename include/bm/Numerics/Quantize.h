@@ -50,7 +50,9 @@ struct IntegerForm {
 
   /// Equality of the integer values (the sign of zero is ignored).
   friend bool operator==(const IntegerForm &a, const IntegerForm &b);
-  friend bool operator!=(const IntegerForm &a, const IntegerForm &b) { return !(a == b); }
+  friend bool operator!=(const IntegerForm &a, const IntegerForm &b) {
+    return !(a == b);
+  }
 };
 
 /// floor(log2 |x|) computed exactly from the float's bits, subnormals
@@ -87,7 +89,8 @@ inline int scaleExponent(Format f, int beta) { return f.emax() - beta; }
 /// (non-finite elements make the whole block non-finite; a NaN/Inf x yields
 /// zero here). Any s is accepted; values above the block's top binade
 /// saturate at qmax.
-IntegerForm roundElement(float x, Format f, int s, Rounding r, uint32_t randomWord);
+IntegerForm roundElement(float x, Format f, int s, Rounding r,
+                         uint32_t randomWord);
 
 /// Code of a canonical integer form (numerics.md section 1, "Code"):
 /// sign << (e+m) | E << m | F. `q` must be representable in `f` (as every
@@ -102,7 +105,8 @@ IntegerForm decodeElement(uint32_t code, Format f);
 /// Quantizes one element of a block with shared exponent bias beta and
 /// returns its code: roundElement + encodeElement, and 0 when beta is
 /// kNonFiniteBeta. The fast path for exhaustive sweeps.
-uint32_t quantizeElement(float x, Format f, int beta, Rounding r, uint32_t randomWord);
+uint32_t quantizeElement(float x, Format f, int beta, Rounding r,
+                         uint32_t randomWord);
 
 /// Value of a code in a block with bias beta (numerics.md section 4):
 /// q * 2^(s+c) rounded once to float32 (RNE, subnormals and overflow to Inf

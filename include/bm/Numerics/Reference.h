@@ -46,17 +46,25 @@ struct QuantizedTensor {
   std::vector<uint32_t> codes;
 
   int64_t numElements() const;
-  std::vector<int64_t> gridShape() const { return blockGridShape(shape, block); }
+  std::vector<int64_t> gridShape() const {
+    return blockGridShape(shape, block);
+  }
   int64_t numBlocks() const;
   /// Row-major block index of the element at a multi-index.
   int64_t blockOf(const std::vector<int64_t> &index) const;
   /// Row-major block index of the element at a row-major linear index.
   int64_t blockOfLinear(int64_t linearIndex) const;
-  bool isBlockFinite(int64_t blockIndex) const { return beta[blockIndex] != kNonFiniteBeta; }
+  bool isBlockFinite(int64_t blockIndex) const {
+    return beta[blockIndex] != kNonFiniteBeta;
+  }
   /// Scale exponent s = emax - beta of a (finite) block.
-  int scale(int64_t blockIndex) const { return scaleExponent(format, beta[blockIndex]); }
+  int scale(int64_t blockIndex) const {
+    return scaleExponent(format, beta[blockIndex]);
+  }
   /// Integer form q of the element at a linear index.
-  IntegerForm integerForm(int64_t linearIndex) const { return decodeElement(codes[linearIndex], format); }
+  IntegerForm integerForm(int64_t linearIndex) const {
+    return decodeElement(codes[linearIndex], format);
+  }
   /// Returns "" when the fields are mutually consistent, else what is wrong.
   std::string verify() const;
 };
@@ -91,7 +99,8 @@ std::string validateMatmul(const QuantizedTensor &a, const QuantizedTensor &b);
 /// makes the element NaN (returned as kCanonicalNaNBits, as is every NaN
 /// result). Returns M*N floats, row-major. Aborts on illegal operands.
 std::vector<float> matmul(const QuantizedTensor &a, const QuantizedTensor &b,
-                          const float *init, KulischPath path = KulischPath::Auto);
+                          const float *init,
+                          KulischPath path = KulischPath::Auto);
 
 } // namespace bm::numerics
 

@@ -85,15 +85,14 @@ Value buildDecodeTable(OpBuilder &b, Location loc, const KernelPlan &plan,
 struct PackedOperands {
   Value a, b;
 };
-PackedOperands packOperands(OpBuilder &b, Location loc,
-                            const KernelContext &kc, Value codesA,
-                            Value codesB);
+PackedOperands packOperands(OpBuilder &b, Location loc, const KernelContext &kc,
+                            Value codesA, Value codesB);
 
 /// For the u8 steps, which sum (a + offsetA) * b: -offsetA * (the sum of b
 /// over each run), per [batch?, run, column] i32, the start of each run's
 /// sums. Computed from packed B with the step's own instructions.
-Value buildOffsetColumnSums(OpBuilder &b, Location loc,
-                            const KernelContext &kc, Value packedB);
+Value buildOffsetColumnSums(OpBuilder &b, Location loc, const KernelContext &kc,
+                            Value packedB);
 
 //===----------------------------------------------------------------------===//
 // ScaleTables.cpp
@@ -138,8 +137,8 @@ SmallVector<Value> emitRunSumsInit(OpBuilder &b, Location loc,
 
 /// One step of the run loop: the products of kPerStep k starting at packed
 /// word `w0` added to the tile's run sums `acc`.
-SmallVector<Value> emitStep(OpBuilder &b, Location loc,
-                            const KernelContext &kc, const TileCoords &tile,
+SmallVector<Value> emitStep(OpBuilder &b, Location loc, const KernelContext &kc,
+                            const TileCoords &tile,
                             const PackedOperands &packed, Value w0,
                             ValueRange acc);
 
@@ -168,15 +167,14 @@ struct FloatTile {
 /// The float32 tile after run `r`: each run sum converted once (one
 /// rounding) and added in order, by the fast conversion when the run's
 /// scales allow it, else by the exact integer routine.
-FloatTile emitRunConversion(OpBuilder &b, Location loc,
-                            const KernelContext &kc, const TileCoords &tile,
-                            const ScaleTables &scales, Value r,
-                            ValueRange runSums, const FloatTile &tile32);
+FloatTile emitRunConversion(OpBuilder &b, Location loc, const KernelContext &kc,
+                            const TileCoords &tile, const ScaleTables &scales,
+                            Value r, ValueRange runSums,
+                            const FloatTile &tile32);
 
 /// The finished tile with every NaN made the canonical 0x7fc00000.
-FloatTile emitCanonicalNaNs(OpBuilder &b, Location loc,
-                            const KernelContext &kc, const TileCoords &tile,
-                            const FloatTile &tile32);
+FloatTile emitCanonicalNaNs(OpBuilder &b, Location loc, const KernelContext &kc,
+                            const TileCoords &tile, const FloatTile &tile32);
 
 } // namespace mlir::bm::cpu::detail
 

@@ -44,8 +44,7 @@ bool fitsU8S8Vnni(int64_t maxA, int64_t maxB) {
 
 StepKind selectStep(const MatmulProblem &problem, CpuTarget target,
                     bool decodeByTables, int64_t &offsetA) {
-  bool vnni =
-      target == CpuTarget::AvxVnni || target == CpuTarget::Avx512Vnni;
+  bool vnni = target == CpuTarget::AvxVnni || target == CpuTarget::Avx512Vnni;
   if (target == CpuTarget::Generic)
     return StepKind::I16Pairs;
   if (decodeByTables) {
@@ -98,8 +97,8 @@ std::optional<KernelPlan> planMatmulKernel(const MatmulProblem &problem,
   plan.tableB = fb.codeBits() <= kMaxDecodeTableBits;
 
   // The step: the target's widest exact dot-product instruction.
-  plan.step = selectStep(problem, target, plan.tableA && plan.tableB,
-                         plan.offsetA);
+  plan.step =
+      selectStep(problem, target, plan.tableA && plan.tableB, plan.offsetA);
   switch (plan.step) {
   case StepKind::I16Pairs:
   case StepKind::I16Vnni:
@@ -129,10 +128,10 @@ std::optional<KernelPlan> planMatmulKernel(const MatmulProblem &problem,
 
   // The packed layouts and the run tables.
   int64_t U = plan.kPerStep;
-  plan.aligned = std::all_of(
-      problem.runs.begin(), problem.runs.end(), [&](const auto &run) {
-        return run.begin % U == 0 && run.size() % U == 0;
-      });
+  plan.aligned = std::all_of(problem.runs.begin(), problem.runs.end(),
+                             [&](const auto &run) {
+                               return run.begin % U == 0 && run.size() % U == 0;
+                             });
   plan.slotSteps = ceilDiv(problem.maxRun, U);
   int64_t R = static_cast<int64_t>(problem.runs.size());
   plan.totalSteps = plan.aligned ? problem.K / U : R * plan.slotSteps;

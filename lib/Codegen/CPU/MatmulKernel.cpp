@@ -72,8 +72,8 @@ Value buildOutput(OpBuilder &b, Location loc, const KernelPlan &plan,
                   const MatmulGeometry &g, Value init, bool padded) {
   Type f32 = b.getF32Type();
   if (padded) {
-    auto paddedType = RankedTensorType::get(
-        g.withBatch({plan.paddedM, plan.paddedN}), f32);
+    auto paddedType =
+        RankedTensorType::get(g.withBatch({plan.paddedM, plan.paddedN}), f32);
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
     return tensor::createPadHighOp(paddedType, init, zero, /*nofold=*/false,
                                    loc, b);
@@ -102,15 +102,16 @@ Value buildTile(OpBuilder &b, Location loc, const KernelContext &kc,
       for (int64_t c = 0; c < plan.chunks; ++c) {
         Value v = vector::TransferReadOp::create(
             b, loc, vf32, init,
-            tile.at({x.add(tile.m0, x.idx(t)), x.add(tile.n0, x.idx(c * lanes))}),
+            tile.at(
+                {x.add(tile.m0, x.idx(t)), x.add(tile.n0, x.idx(c * lanes))}),
             zero, inBounds);
         if (plan.tileInRegisters) {
           start.vectors.push_back(v);
           continue;
         }
         tile32 = vector::TransferWriteOp::create(
-                     b, loc, v, tile32,
-                     ValueRange{x.idx(t), x.idx(c * lanes)}, inBounds)
+                     b, loc, v, tile32, ValueRange{x.idx(t), x.idx(c * lanes)},
+                     inBounds)
                      .getResult();
       }
   }
@@ -138,12 +139,11 @@ Value buildTile(OpBuilder &b, Location loc, const KernelContext &kc,
         Value stepStart = tableEntry(x, kc.stepStartTable, r);
         auto stepLoop = scf::ForOp::create(
             b, loc, x.idx(0), tableEntry(x, kc.stepCountTable, r), x.idx(1),
-            accInit,
-            [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
+            accInit, [&](OpBuilder &b, Location loc, Value s, ValueRange acc) {
               IntIR x{b, loc};
               Value w0 = x.mul(x.add(stepStart, s), plan.wordsPerStep());
-              scf::YieldOp::create(
-                  b, loc, emitStep(b, loc, kc, tile, packed, w0, acc));
+              scf::YieldOp::create(b, loc,
+                                   emitStep(b, loc, kc, tile, packed, w0, acc));
             });
         FloatTile next =
             emitRunConversion(b, loc, kc, tile, scales, r,
@@ -253,8 +253,8 @@ mlir::bm::cpu::buildMatmulKernel(OpBuilder &b, MatmulOp op,
     Value tile32 = tensor::ExtractSliceOp::create(
         b, loc, RankedTensorType::get({tileM, tileN}, b.getF32Type()), shared,
         offsets, sizes, strides);
-    tile32 = buildTile(b, loc, kc, tile, tile32, operands.init, padded,
-                       packed, offsetColumnSums, scales);
+    tile32 = buildTile(b, loc, kc, tile, tile32, operands.init, padded, packed,
+                       offsetColumnSums, scales);
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(b, loc, tile32, shared, offsets,
                                           sizes, strides);
@@ -263,8 +263,8 @@ mlir::bm::cpu::buildMatmulKernel(OpBuilder &b, MatmulOp op,
   Value result = forall.getResult(0);
   if (padded) {
     SmallVector<OpFoldResult> offsets(initType.getRank(), b.getIndexAttr(0));
-    SmallVector<OpFoldResult> sizes, strides(initType.getRank(),
-                                             b.getIndexAttr(1));
+    SmallVector<OpFoldResult> sizes,
+        strides(initType.getRank(), b.getIndexAttr(1));
     for (int64_t d : initType.getShape())
       sizes.push_back(b.getIndexAttr(d));
     result = tensor::ExtractSliceOp::create(b, loc, initType, result, offsets,

@@ -37,8 +37,7 @@ func::FuncOp declareIntrinsic(OpBuilder &b, ModuleOp module, StringRef name,
 /// Column chunk `c` of packed word `w` of B: the `lanes` words of the tile's
 /// columns, as a vector of `type` (their packed k).
 Value readB(OpBuilder &b, Location loc, const TileCoords &tile,
-            const PackedOperands &packed, Value w, int64_t c,
-            VectorType type) {
+            const PackedOperands &packed, Value w, int64_t c, VectorType type) {
   IntIR x{b, loc};
   int64_t lanes = type.getNumElements() * type.getElementTypeBitWidth() / 32;
   Value words = vector::TransferReadOp::create(
@@ -152,8 +151,7 @@ SmallVector<Value> emitU8S8Avx2Step(OpBuilder &b, Location loc,
 /// of the four products and the accumulator are exact i32 additions (no
 /// saturation). i16 (vpdpwssd): two k per word.
 SmallVector<Value> emitVnniStep(OpBuilder &b, Location loc,
-                                const KernelContext &kc,
-                                const TileCoords &tile,
+                                const KernelContext &kc, const TileCoords &tile,
                                 const PackedOperands &packed, Value w0,
                                 ValueRange acc) {
   const KernelPlan &plan = kc.plan;
@@ -225,8 +223,8 @@ SmallVector<Value> emitRunSumsInit(OpBuilder &b, Location loc,
   return init;
 }
 
-SmallVector<Value> emitStep(OpBuilder &b, Location loc,
-                            const KernelContext &kc, const TileCoords &tile,
+SmallVector<Value> emitStep(OpBuilder &b, Location loc, const KernelContext &kc,
+                            const TileCoords &tile,
                             const PackedOperands &packed, Value w0,
                             ValueRange acc) {
   switch (kc.plan.step) {

@@ -32,9 +32,9 @@ FloatTile mlir::bm::cpu::detail::emitCanonicalNaNs(OpBuilder &b, Location loc,
   auto vf32 = VectorType::get({lanes}, b.getF32Type());
   auto vi32 = VectorType::get({lanes}, b.getI32Type());
   SmallVector<bool> inBounds{true};
-  Value nanBits = splat(
-      b, loc, vi32,
-      b.getI32IntegerAttr(static_cast<int32_t>(kCanonicalNaNBits)));
+  Value nanBits =
+      splat(b, loc, vi32,
+            b.getI32IntegerAttr(static_cast<int32_t>(kCanonicalNaNBits)));
   Value absMask = splat(b, loc, vi32, b.getI32IntegerAttr(0x7fffffff));
   Value infBits = splat(b, loc, vi32, b.getI32IntegerAttr(0x7f800000));
   // A tile in registers: a select per vector (no store to avoid).
@@ -71,8 +71,8 @@ FloatTile mlir::bm::cpu::detail::emitCanonicalNaNs(OpBuilder &b, Location loc,
                     ? arith::OrIOp::create(b, loc, anyLane, isNaN).getResult()
                     : isNaN;
     }
-  Value anyNaN = vector::ReductionOp::create(
-      b, loc, vector::CombiningKind::OR, anyLane);
+  Value anyNaN =
+      vector::ReductionOp::create(b, loc, vector::CombiningKind::OR, anyLane);
   auto fix = scf::IfOp::create(
       b, loc, anyNaN,
       [&](OpBuilder &b, Location loc) {

@@ -43,8 +43,8 @@ namespace {
 /// The packed value (of the plan's packed type) of a code: by the decode
 /// table, or bm.decode sign-extended to i16 (only the i16 step decodes
 /// without a table).
-Value packedForm(OpBuilder &b, Location loc, const KernelContext &kc,
-                 bool isA, Value code) {
+Value packedForm(OpBuilder &b, Location loc, const KernelContext &kc, bool isA,
+                 Value code) {
   Format f = isA ? kc.g.fa : kc.g.fb;
   if (Value lut = isA ? kc.decodeTableA : kc.decodeTableB) {
     Type codeType = code.getType();
@@ -156,14 +156,13 @@ PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
     return linalg::GenericOp::create(
                b, loc, init.getType(), SmallVector<Value>(W, padded),
                ValueRange{init}, maps,
-               SmallVector<utils::IteratorType>(
-                   loops, utils::IteratorType::parallel),
+               SmallVector<utils::IteratorType>(loops,
+                                                utils::IteratorType::parallel),
                [&](OpBuilder &b, Location loc, ValueRange args) {
                  SmallVector<Value> parts;
                  for (int64_t h = 0; h < W; ++h)
                    parts.push_back(packedForm(b, loc, kc, isA, args[h]));
-                 linalg::YieldOp::create(b, loc,
-                                         packWord(b, loc, plan, parts));
+                 linalg::YieldOp::create(b, loc, packWord(b, loc, plan, parts));
                })
         .getResult(0);
   };
@@ -343,8 +342,8 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
   auto codeType = cast<RankedTensorType>(codesB.getType()).getElementType();
   auto vCode = VectorType::get({lanes}, codeType);
   auto vI32 = VectorType::get({lanes}, i32);
-  Value init = emptyTensor(
-      b, loc, g.withBatch({panels, plan.words(), tileN}), i32);
+  Value init =
+      emptyTensor(b, loc, g.withBatch({panels, plan.words(), tileN}), i32);
   SmallVector<int64_t> ubs = g.withBatch({plan.words()});
   bool parallel = cast<RankedTensorType>(init.getType()).getNumElements() >=
                   kMinParallelElements;
@@ -359,15 +358,15 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
           at.sizes.push_back(b.getIndexAttr(1));
         }
         at.offsets.append({b.getIndexAttr(0), ivs.back(), b.getIndexAttr(0)});
-        at.sizes.append({b.getIndexAttr(panels), b.getIndexAttr(1),
-                         b.getIndexAttr(tileN)});
+        at.sizes.append(
+            {b.getIndexAttr(panels), b.getIndexAttr(1), b.getIndexAttr(tileN)});
         return at;
       },
       [&](OpBuilder &b, ValueRange ivs, Value slice) -> Value {
         Value bi = batched ? ivs[0] : Value();
         Value w = ivs.back();
-        Value zeroCode = arith::ConstantOp::create(
-            b, loc, b.getIntegerAttr(codeType, 0));
+        Value zeroCode =
+            arith::ConstantOp::create(b, loc, b.getIntegerAttr(codeType, 0));
         Value zeroWord = constI32(b, loc, 0);
         // The words of columns [n0, n0 + lanes); reads past N give code 0,
         // whose form is 0.
@@ -382,7 +381,8 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
                 b, loc, vCode, codesB, withBatchIndex(bi, {k, n0}), zeroCode,
                 ArrayRef<bool>{inBounds});
             Value form = emitDecode(b, loc, codes, g.fb, vI32);
-            Value part = v.band(form, v.c32((int64_t(1) << plan.packedBits) - 1));
+            Value part =
+                v.band(form, v.c32((int64_t(1) << plan.packedBits) - 1));
             if (h != 0)
               part = v.shl(part, v.c32(h * plan.packedBits));
             word = word ? v.bor(word, part) : part;
@@ -406,15 +406,14 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
         IntIR x{b, loc};
         int64_t full = N / tileN;
         if (full > 0)
-          slice = scf::ForOp::create(
-                      b, loc, x.idx(0), x.idx(full), x.idx(1),
-                      ValueRange{slice},
-                      [&](OpBuilder &b, Location loc, Value nt,
-                          ValueRange iter) {
-                        scf::YieldOp::create(
-                            b, loc, panel(b, loc, nt, iter[0], true));
-                      })
-                      .getResult(0);
+          slice =
+              scf::ForOp::create(
+                  b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{slice},
+                  [&](OpBuilder &b, Location loc, Value nt, ValueRange iter) {
+                    scf::YieldOp::create(b, loc,
+                                         panel(b, loc, nt, iter[0], true));
+                  })
+                  .getResult(0);
         if (full < panels)
           slice = panel(b, loc, x.idx(full), slice, false);
         return slice;
@@ -433,19 +432,18 @@ Value buildDecodeTable(OpBuilder &b, Location loc, const KernelPlan &plan,
   int64_t offset = isA ? plan.offsetA : 0;
   SmallVector<APInt> values;
   for (uint32_t code = 0; code < (1u << f.codeBits()); ++code)
-    values.push_back(APInt(plan.packedBits,
-                           ::bm::numerics::decodeElement(code, f).toInt64() +
-                               offset,
-                           /*isSigned=*/true, /*implicitTrunc=*/true));
+    values.push_back(
+        APInt(plan.packedBits,
+              ::bm::numerics::decodeElement(code, f).toInt64() + offset,
+              /*isSigned=*/true, /*implicitTrunc=*/true));
   auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},
                                     b.getIntegerType(plan.packedBits));
   return arith::ConstantOp::create(b, loc,
                                    DenseElementsAttr::get(type, values));
 }
 
-PackedOperands packOperands(OpBuilder &b, Location loc,
-                            const KernelContext &kc, Value codesA,
-                            Value codesB) {
+PackedOperands packOperands(OpBuilder &b, Location loc, const KernelContext &kc,
+                            Value codesA, Value codesB) {
   PackedOperands packed = kc.plan.aligned
                               ? packAligned(b, loc, kc, codesA, codesB)
                               : packUnaligned(b, loc, kc, codesA, codesB);
@@ -454,8 +452,8 @@ PackedOperands packOperands(OpBuilder &b, Location loc,
   return packed;
 }
 
-Value buildOffsetColumnSums(OpBuilder &b, Location loc,
-                            const KernelContext &kc, Value packedB) {
+Value buildOffsetColumnSums(OpBuilder &b, Location loc, const KernelContext &kc,
+                            Value packedB) {
   const KernelPlan &plan = kc.plan;
   const MatmulGeometry &g = kc.g;
   int64_t nb = g.nb, R = plan.numRuns(), lanes = plan.lanes;
@@ -543,8 +541,8 @@ Value buildOffsetColumnSums(OpBuilder &b, Location loc,
                   });
               Value updated = iter[0];
               for (int64_t c = 0; c < plan.chunks; ++c) {
-                Value v = arith::MulIOp::create(b, loc, stepLoop.getResult(c),
-                                                scale);
+                Value v =
+                    arith::MulIOp::create(b, loc, stepLoop.getResult(c), scale);
                 updated = vector::TransferWriteOp::create(
                               b, loc, v, updated,
                               ValueRange{r, x.idx(c * lanes)}, inBounds)

@@ -194,8 +194,8 @@ struct QuantizeBuilder {
     if (toView)
       return step(step(v, mergedType, toMerged, /*collapse=*/true), to,
                   mergedToView, /*collapse=*/!viewExpands);
-    return step(step(v, mergedType, mergedToView, /*collapse=*/viewExpands),
-                to, toMerged, /*collapse=*/false);
+    return step(step(v, mergedType, mergedToView, /*collapse=*/viewExpands), to,
+                toMerged, /*collapse=*/false);
   }
 
   /// Middle grid index of middle row `im`.
@@ -219,10 +219,10 @@ struct QuantizeBuilder {
     Value x = vector::TransferReadOp::create(b, loc, vF32, input, indices, pad,
                                              ArrayRef<bool>{true});
     Value bits = arith::BitcastOp::create(b, loc, vI32, x);
-    Value mask = arith::ConstantOp::create(
-        b, loc,
-        cast<TypedAttr>(DenseElementsAttr::get(
-            vI32, b.getI32IntegerAttr(0x7fffffff))));
+    Value mask =
+        arith::ConstantOp::create(b, loc,
+                                  cast<TypedAttr>(DenseElementsAttr::get(
+                                      vI32, b.getI32IntegerAttr(0x7fffffff))));
     return arith::AndIOp::create(b, loc, bits, mask);
   }
 
@@ -232,9 +232,10 @@ struct QuantizeBuilder {
     int64_t steps = width / kLanes;
     Value result = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
     if (steps > 0) {
-      Value acc = arith::ConstantOp::create(
-          b, loc,
-          cast<TypedAttr>(DenseElementsAttr::get(vI32, b.getI32IntegerAttr(0))));
+      Value acc =
+          arith::ConstantOp::create(b, loc,
+                                    cast<TypedAttr>(DenseElementsAttr::get(
+                                        vI32, b.getI32IntegerAttr(0))));
       auto step = [&](OpBuilder &b, Value acc, Value c) -> Value {
         return arith::MaxUIOp::create(b, loc, acc,
                                       absBitsVector(b, input, {i0, im, c}));
@@ -273,24 +274,25 @@ struct QuantizeBuilder {
     bool stochastic = q.spec.rounding == ::bm::numerics::Rounding::Stochastic;
     if (steps > 0) {
       // The vector steps, with `codeOf` giving the codes of 8 elements.
-      auto vectorLoop = [&](OpBuilder &b, Value codes,
-                            function_ref<Value(OpBuilder &, Value, Value)>
-                                codeOf) -> Value {
-        return loop(b, c0, addI(b, c0, idx(b, steps * kLanes)), kLanes,
-                    {codes}, [&](OpBuilder &b, Value c, ValueRange args) {
-          Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-          Value x = vector::TransferReadOp::create(
-              b, loc, vF32, input, ValueRange{i0, im, c}, pad,
-              ArrayRef<bool>{true});
-          Value bits = arith::BitcastOp::create(b, loc, vI32, x);
-          Value code = codeOf(b, bits, c);
-          Value written =
-              vector::TransferWriteOp::create(b, loc, code, args[0],
-                                              ValueRange{codesRow, im, c},
-                                              ArrayRef<bool>{true})
-                  ->getResult(0);
-          return SmallVector<Value>{written};
-        })[0];
+      auto vectorLoop =
+          [&](OpBuilder &b, Value codes,
+              function_ref<Value(OpBuilder &, Value, Value)> codeOf) -> Value {
+        return loop(b, c0, addI(b, c0, idx(b, steps * kLanes)), kLanes, {codes},
+                    [&](OpBuilder &b, Value c, ValueRange args) {
+                      Value pad = arith::ConstantOp::create(
+                          b, loc, b.getF32FloatAttr(0));
+                      Value x = vector::TransferReadOp::create(
+                          b, loc, vF32, input, ValueRange{i0, im, c}, pad,
+                          ArrayRef<bool>{true});
+                      Value bits = arith::BitcastOp::create(b, loc, vI32, x);
+                      Value code = codeOf(b, bits, c);
+                      Value written =
+                          vector::TransferWriteOp::create(
+                              b, loc, code, args[0],
+                              ValueRange{codesRow, im, c}, ArrayRef<bool>{true})
+                              ->getResult(0);
+                      return SmallVector<Value>{written};
+                    })[0];
       };
       // The exact integer element math, any block.
       auto integerLoop = [&](OpBuilder &b, Value codes) {
@@ -301,8 +303,8 @@ struct QuantizeBuilder {
             Value zero =
                 arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
             word = vector::TransferReadOp::create(
-                b, loc, vI32, scratch, ValueRange{addI(b, wordOffset, c)},
-                zero, ArrayRef<bool>{true});
+                b, loc, vI32, scratch, ValueRange{addI(b, wordOffset, c)}, zero,
+                ArrayRef<bool>{true});
           }
           return emitQuantizeElement(b, loc, bits, betaV, q.spec.format,
                                      q.spec.rounding, word);
@@ -332,16 +334,15 @@ struct QuantizeBuilder {
             [&](OpBuilder &b, Location) {
               Value scaleBits = arith::ShLIOp::create(
                   b, loc,
-                  arith::AddIOp::create(
-                      b, loc, negUnit,
-                      arith::ConstantOp::create(b, loc,
-                                                b.getI32IntegerAttr(127))),
+                  arith::AddIOp::create(b, loc, negUnit,
+                                        arith::ConstantOp::create(
+                                            b, loc, b.getI32IntegerAttr(127))),
                   arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(23)));
               Value scale = vector::BroadcastOp::create(
                   b, loc, vF32,
                   arith::BitcastOp::create(b, loc, b.getF32Type(), scaleBits));
-              Value out = vectorLoop(
-                  b, codes, [&](OpBuilder &b, Value bits, Value) {
+              Value out =
+                  vectorLoop(b, codes, [&](OpBuilder &b, Value bits, Value) {
                     return emitQuantizeNearestScaled(b, loc, bits, scale,
                                                      q.spec.format);
                   });
@@ -357,8 +358,8 @@ struct QuantizeBuilder {
     }
     if (steps * kLanes < width) {
       codes = loop(
-          b, addI(b, c0, idx(b, steps * kLanes)), addI(b, c0, idx(b, width)),
-          1, {codes}, [&](OpBuilder &b, Value c, ValueRange args) {
+          b, addI(b, c0, idx(b, steps * kLanes)), addI(b, c0, idx(b, width)), 1,
+          {codes}, [&](OpBuilder &b, Value c, ValueRange args) {
             Value x =
                 tensor::ExtractOp::create(b, loc, input, ValueRange{i0, im, c});
             Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), x);
@@ -398,10 +399,10 @@ struct QuantizeBuilder {
                   arith::DivUIOp::create(b, loc, j, idx(b, 4))));
           auto [lo, hi] = splitI64(b, base);
           Value loSplat = vector::BroadcastOp::create(b, loc, vI32, lo);
-          Value lanes = arith::ConstantOp::create(
-              b, loc,
-              cast<TypedAttr>(
-                  DenseElementsAttr::get(vI32, ArrayRef<int32_t>(steps))));
+          Value lanes =
+              arith::ConstantOp::create(b, loc,
+                                        cast<TypedAttr>(DenseElementsAttr::get(
+                                            vI32, ArrayRef<int32_t>(steps))));
           Value loV = arith::AddIOp::create(b, loc, loSplat, lanes);
           Value carry = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                               loV, loSplat);
@@ -439,7 +440,8 @@ struct QuantizeBuilder {
           Value s = args[0];
           for (int64_t k = 0; k < 4; ++k)
             s = vector::TransferWriteOp::create(
-                    b, loc, out[k], s, ValueRange{addI(b, j, idx(b, k * kLanes))},
+                    b, loc, out[k], s,
+                    ValueRange{addI(b, j, idx(b, k * kLanes))},
                     ArrayRef<bool>{true})
                     ->getResult(0);
           return SmallVector<Value>{s};
@@ -486,8 +488,8 @@ struct QuantizeBuilder {
                        return f(b, g1, mulI(b, g1, bN), bN, args);
                      });
       if (lastWidth > 0)
-        state = f(b, idx(b, fullBlocks), idx(b, fullBlocks * bN), lastWidth,
-                  state);
+        state =
+            f(b, idx(b, fullBlocks), idx(b, fullBlocks * bN), lastWidth, state);
       return state;
     };
 
@@ -521,81 +523,87 @@ struct QuantizeBuilder {
           b, loc, sharedCodes, bandOffsets, bandSizes, ones);
       Value zeroIdx = idx(b, 0);
       Value maxT =
-          linalg::FillOp::create(
-              b, loc, ValueRange{zero32},
-              ValueRange{tensor::EmptyOp::create(b, loc, bandGrid,
-                                                 b.getI32Type())})
+          linalg::FillOp::create(b, loc, ValueRange{zero32},
+                                 ValueRange{tensor::EmptyOp::create(
+                                     b, loc, bandGrid, b.getI32Type())})
               .getResult(0);
       Value scratch;
       if (stochastic)
         scratch = tensor::EmptyOp::create(
             b, loc, SmallVector<int64_t>{scratchSize}, b.getI32Type());
       // 1. Block maxima of the band.
-      maxT = loop(b, rBegin, rEnd, 1, {maxT},
-                  [&](OpBuilder &b, Value i0, ValueRange args) {
-        return loop(b, 0, inner, 1, args,
-                    [&](OpBuilder &b, Value im, ValueRange args) {
-          Value gm = midGridIndex(b, im);
-          return forBlockColumns(
-              b, args,
-              [&](OpBuilder &b, Value g1, Value c0, int64_t width,
-                  ValueRange args) {
-                Value m = blockRowMax(b, input, i0, im, c0, width);
-                Value old = tensor::ExtractOp::create(
-                    b, loc, args[0], ValueRange{zeroIdx, gm, g1});
-                Value max = arith::MaxUIOp::create(b, loc, old, m);
-                return SmallVector<Value>{tensor::InsertOp::create(
-                    b, loc, max, args[0], ValueRange{zeroIdx, gm, g1})};
-              });
-        });
-      })[0];
+      maxT = loop(
+          b, rBegin, rEnd, 1, {maxT},
+          [&](OpBuilder &b, Value i0, ValueRange args) {
+            return loop(
+                b, 0, inner, 1, args,
+                [&](OpBuilder &b, Value im, ValueRange args) {
+                  Value gm = midGridIndex(b, im);
+                  return forBlockColumns(
+                      b, args,
+                      [&](OpBuilder &b, Value g1, Value c0, int64_t width,
+                          ValueRange args) {
+                        Value m = blockRowMax(b, input, i0, im, c0, width);
+                        Value old = tensor::ExtractOp::create(
+                            b, loc, args[0], ValueRange{zeroIdx, gm, g1});
+                        Value max = arith::MaxUIOp::create(b, loc, old, m);
+                        return SmallVector<Value>{tensor::InsertOp::create(
+                            b, loc, max, args[0], ValueRange{zeroIdx, gm, g1})};
+                      });
+                });
+          })[0];
       // 2. Its biases.
       Value biases = tensor::EmptyOp::create(b, loc, bandGrid, b.getI8Type());
-      biases = loop(b, 0, gMid, 1, {biases},
-                    [&](OpBuilder &b, Value gm, ValueRange args) {
-        return loop(b, 0, gN, 1, args,
-                    [&](OpBuilder &b, Value g1, ValueRange args) {
-          Value max = tensor::ExtractOp::create(b, loc, maxT,
-                                                ValueRange{zeroIdx, gm, g1});
-          Value beta = emitBlockBeta(b, loc, max, q.spec.format, q.spec.scale);
-          return SmallVector<Value>{tensor::InsertOp::create(
-              b, loc, beta, args[0], ValueRange{zeroIdx, gm, g1})};
-        });
-      })[0];
+      biases =
+          loop(b, 0, gMid, 1, {biases},
+               [&](OpBuilder &b, Value gm, ValueRange args) {
+                 return loop(
+                     b, 0, gN, 1, args,
+                     [&](OpBuilder &b, Value g1, ValueRange args) {
+                       Value max = tensor::ExtractOp::create(
+                           b, loc, maxT, ValueRange{zeroIdx, gm, g1});
+                       Value beta = emitBlockBeta(b, loc, max, q.spec.format,
+                                                  q.spec.scale);
+                       return SmallVector<Value>{tensor::InsertOp::create(
+                           b, loc, beta, args[0], ValueRange{zeroIdx, gm, g1})};
+                     });
+               })[0];
       // 3. Its codes.
       SmallVector<Value> state = {codes};
       if (stochastic)
         state.push_back(scratch);
-      SmallVector<Value> cs = loop(
-          b, rBegin, rEnd, 1, state,
-          [&](OpBuilder &b, Value i0, ValueRange args) {
-        return loop(b, 0, inner, 1, args,
-                    [&](OpBuilder &b, Value im, ValueRange args) {
-          Value gm = midGridIndex(b, im);
-          Value codes = args[0];
-          Value scratch, wordOffset;
-          if (stochastic) {
-            Value row = addI(b, mulI(b, i0, inner), im);
-            std::tie(scratch, wordOffset) =
-                fillWords(b, args[1], mulI(b, row, n));
-          }
-          Value codesRow = arith::SubIOp::create(b, loc, i0, rBegin);
-          SmallVector<Value> out = forBlockColumns(
-              b, {codes},
-              [&](OpBuilder &b, Value g1, Value c0, int64_t width,
-                  ValueRange args) {
-                Value beta = tensor::ExtractOp::create(
-                    b, loc, biases, ValueRange{zeroIdx, gm, g1});
-                return SmallVector<Value>{
-                    blockRowCodes(b, input, i0, im, c0, width, beta, args[0],
-                                  codesRow, scratch, wordOffset)};
-              });
-          SmallVector<Value> next = {out[0]};
-          if (stochastic)
-            next.push_back(scratch);
-          return next;
-        });
-      });
+      SmallVector<Value> cs =
+          loop(b, rBegin, rEnd, 1, state,
+               [&](OpBuilder &b, Value i0, ValueRange args) {
+                 return loop(
+                     b, 0, inner, 1, args,
+                     [&](OpBuilder &b, Value im, ValueRange args) {
+                       Value gm = midGridIndex(b, im);
+                       Value codes = args[0];
+                       Value scratch, wordOffset;
+                       if (stochastic) {
+                         Value row = addI(b, mulI(b, i0, inner), im);
+                         std::tie(scratch, wordOffset) =
+                             fillWords(b, args[1], mulI(b, row, n));
+                       }
+                       Value codesRow =
+                           arith::SubIOp::create(b, loc, i0, rBegin);
+                       SmallVector<Value> out = forBlockColumns(
+                           b, {codes},
+                           [&](OpBuilder &b, Value g1, Value c0, int64_t width,
+                               ValueRange args) {
+                             Value beta = tensor::ExtractOp::create(
+                                 b, loc, biases, ValueRange{zeroIdx, gm, g1});
+                             return SmallVector<Value>{blockRowCodes(
+                                 b, input, i0, im, c0, width, beta, args[0],
+                                 codesRow, scratch, wordOffset)};
+                           });
+                       SmallVector<Value> next = {out[0]};
+                       if (stochastic)
+                         next.push_back(scratch);
+                       return next;
+                     });
+               });
       return Band{biases, cs[0], bandOffsets, bandSizes};
     };
     SmallVector<OpFoldResult> ones(3, b.getIndexAttr(1));
@@ -629,8 +637,7 @@ struct QuantizeBuilder {
           [&](OpBuilder &b, Value g0, ValueRange args) {
             Band band = buildBand(b, g0, args[1]);
             Value biases = tensor::InsertSliceOp::create(
-                b, loc, band.biases, args[0], biasOffsets(g0), biasSizes,
-                ones);
+                b, loc, band.biases, args[0], biasOffsets(g0), biasSizes, ones);
             Value codes = tensor::InsertSliceOp::create(
                 b, loc, band.codes, args[1], band.offsets, band.sizes, ones);
             return SmallVector<Value>{biases, codes};

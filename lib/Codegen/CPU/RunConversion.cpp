@@ -45,10 +45,12 @@ constexpr int32_t kFastMaxScale = 127 - 31;
 
 } // namespace
 
-FloatTile mlir::bm::cpu::detail::emitRunConversion(
-    OpBuilder &b, Location loc, const KernelContext &kc,
-    const TileCoords &tile, const ScaleTables &scales, Value r,
-    ValueRange runSums, const FloatTile &tile32) {
+FloatTile mlir::bm::cpu::detail::emitRunConversion(OpBuilder &b, Location loc,
+                                                   const KernelContext &kc,
+                                                   const TileCoords &tile,
+                                                   const ScaleTables &scales,
+                                                   Value r, ValueRange runSums,
+                                                   const FloatTile &tile32) {
   const KernelPlan &plan = kc.plan;
   int64_t lanes = plan.lanes, chunks = plan.chunks, tileM = plan.tileM;
   IntIR x{b, loc};
@@ -159,8 +161,9 @@ FloatTile mlir::bm::cpu::detail::emitRunConversion(
         inBounds));
   Value zeroF = splat(b, loc, vf32, b.getF32FloatAttr(0.0f));
   Value marker = splat(b, loc, vi32, b.getI32IntegerAttr(kNonFiniteScale));
-  Value nan = splat(b, loc, vf32,
-                    b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits)));
+  Value nan =
+      splat(b, loc, vf32,
+            b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits)));
   updated = update(b, loc, [&](int64_t t, int64_t c, Value acc) -> Value {
     IntIR x{b, loc};
     Value sAv = vector::BroadcastOp::create(b, loc, vi32, scaleA[t]);

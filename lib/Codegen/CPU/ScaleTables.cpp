@@ -32,8 +32,8 @@ Value buildUnitExponents(OpBuilder &b, Location loc, const KernelContext &kc,
   const KernelPlan &plan = kc.plan;
   const MatmulGeometry &g = kc.g;
   int64_t nb = g.nb, R = plan.numRuns(), M = g.M, N = g.N;
-  SmallVector<int64_t> shape = isA ? g.withBatch({plan.paddedM, R})
-                                   : g.withBatch({R, plan.paddedN});
+  SmallVector<int64_t> shape =
+      isA ? g.withBatch({plan.paddedM, R}) : g.withBatch({R, plan.paddedN});
   return buildTensor(
       b, loc, shape, b.getI32Type(),
       [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {

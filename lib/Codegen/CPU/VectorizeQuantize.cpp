@@ -55,8 +55,7 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp,
 
   match.biasOp = codesOp.getDpsInputs()[1].getDefiningOp<linalg::GenericOp>();
   if (!match.biasOp || !match.biasOp.hasPureTensorSemantics() ||
-      match.biasOp.getNumDpsInputs() != 1 ||
-      match.biasOp->getNumResults() != 1)
+      match.biasOp.getNumDpsInputs() != 1 || match.biasOp->getNumResults() != 1)
     return failure();
   spec.biasesType =
       cast<RankedTensorType>(match.biasOp->getResult(0).getType());
@@ -73,8 +72,7 @@ FailureOr<QuantizeMatch> matchQuantize(linalg::GenericOp codesOp,
     if (user == codesOp)
       continue;
     Operation *ancestor = codesOp->getBlock()->findAncestorOpInBlock(*user);
-    if (!ancestor || ancestor == codesOp ||
-        !codesOp->isBeforeInBlock(ancestor))
+    if (!ancestor || ancestor == codesOp || !codesOp->isBeforeInBlock(ancestor))
       return failure();
   }
 
@@ -122,8 +120,8 @@ struct BMVectorizeQuantizePass
         continue;
       }
       rewriter.setInsertionPoint(codesOp);
-      auto [codes, biases] = cpu::emitQuantizeKernel(
-          rewriter, codesOp.getLoc(), match->spec, vectorBits);
+      auto [codes, biases] = cpu::emitQuantizeKernel(rewriter, codesOp.getLoc(),
+                                                     match->spec, vectorBits);
       rewriter.replaceAllUsesWith(match->biasOp->getResult(0), biases);
       rewriter.replaceOp(codesOp, codes);
       if (match->biasOp->use_empty())

@@ -177,8 +177,8 @@ void lowerBlockReduction(RewriterBase &rewriter, linalg::GenericOp op,
         AffineMap map = op.getMatchingIndexingMap(input);
         SmallVector<Value> idx;
         for (unsigned r = 0; r < map.getNumResults(); ++r)
-          idx.push_back(affine::AffineApplyOp::create(
-              b, loc, map.getSubMap({r}), ivs));
+          idx.push_back(
+              affine::AffineApplyOp::create(b, loc, map.getSubMap({r}), ivs));
         args.push_back(memref::LoadOp::create(b, loc, v, idx));
       }
       args.push_back(acc);
@@ -348,14 +348,14 @@ LogicalResult mapParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
   Value threadsV = constIndex(rewriter, loc, threads);
   Value blocks = arith::CeilDivUIOp::create(rewriter, loc, total, threadsV);
   Value one = constIndex(rewriter, loc, 1);
-  auto launch = gpu::LaunchOp::create(rewriter, loc, blocks, one, one,
-                                      threadsV, one, one);
+  auto launch = gpu::LaunchOp::create(rewriter, loc, blocks, one, one, threadsV,
+                                      one, one);
   rewriter.setInsertionPointToStart(&launch.getBody().front());
 
   // Linear index in i32 when it fits (cheaper division), else in index.
   bool narrow = staticTotal && *staticTotal <= INT32_MAX;
-  Type linType = narrow ? Type(rewriter.getI32Type())
-                        : Type(rewriter.getIndexType());
+  Type linType =
+      narrow ? Type(rewriter.getI32Type()) : Type(rewriter.getIndexType());
   auto toLin = [&](Value v) -> Value {
     return narrow ? arith::IndexCastUIOp::create(rewriter, loc, linType, v)
                         .getResult()
@@ -371,9 +371,9 @@ LogicalResult mapParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
       arith::MulIOp::create(rewriter, loc, bid, linConst(threads)), tid);
   bool exact = staticTotal && *staticTotal % threads == 0;
   if (!exact) {
-    Value inRange = arith::CmpIOp::create(
-        rewriter, loc, arith::CmpIPredicate::ult, lin,
-        staticTotal ? linConst(*staticTotal) : total);
+    Value inRange =
+        arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, lin,
+                              staticTotal ? linConst(*staticTotal) : total);
     auto ifOp = scf::IfOp::create(rewriter, loc, inRange,
                                   /*withElseRegion=*/false);
     rewriter.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -389,8 +389,8 @@ LogicalResult mapParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
       rest = arith::DivUIOp::create(rewriter, loc, rest, count);
     }
     if (narrow)
-      pos = arith::IndexCastUIOp::create(rewriter, loc,
-                                         rewriter.getIndexType(), pos);
+      pos = arith::IndexCastUIOp::create(rewriter, loc, rewriter.getIndexType(),
+                                         pos);
     Value lb = loop.getLowerBound()[i], step = loop.getStep()[i];
     Value iv = pos;
     if (!constantIndex(step) || *constantIndex(step) != 1)
@@ -429,15 +429,14 @@ void convertAllocations(RewriterBase &rewriter, func::FuncOp func,
     if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
       if (hostShared) {
         auto gpuAlloc = gpu::AllocOp::create(
-            rewriter, loc, alloc.getType(), /*asyncToken=*/Type(),
-            ValueRange{}, alloc.getDynamicSizes(), alloc.getSymbolOperands(),
+            rewriter, loc, alloc.getType(), /*asyncToken=*/Type(), ValueRange{},
+            alloc.getDynamicSizes(), alloc.getSymbolOperands(),
             /*hostShared=*/true);
         rewriter.replaceOp(alloc, gpuAlloc.getMemref());
         continue;
       }
-      Value start =
-          gpu::WaitOp::create(rewriter, loc, tokenType, ValueRange{})
-              .getAsyncToken();
+      Value start = gpu::WaitOp::create(rewriter, loc, tokenType, ValueRange{})
+                        .getAsyncToken();
       auto gpuAlloc = gpu::AllocOp::create(
           rewriter, loc, alloc.getType(), tokenType, ValueRange{start},
           alloc.getDynamicSizes(), alloc.getSymbolOperands(),
@@ -553,9 +552,9 @@ LogicalResult checkHostAccesses(func::FuncOp func,
       auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
           call, call.getCalleeAttr());
       if (callee && callee.isExternal() &&
-          llvm::any_of(call.getOperandTypes(),
-                       [](Type t) { return isa<MemRefType>(t) ||
-                                           isa<UnrankedMemRefType>(t); })) {
+          llvm::any_of(call.getOperandTypes(), [](Type t) {
+            return isa<MemRefType>(t) || isa<UnrankedMemRefType>(t);
+          })) {
         op->emitError() << "'" << op->getName()
                         << "' passes GPU buffers to an external host "
                            "function; lower with host-shared=true to allow it";
@@ -597,8 +596,7 @@ LogicalResult checkHostAccesses(func::FuncOp func,
 // The pass
 //===----------------------------------------------------------------------===//
 
-struct BMMapToGPUPass
-    : public mlir::bm::impl::BMMapToGPUBase<BMMapToGPUPass> {
+struct BMMapToGPUPass : public mlir::bm::impl::BMMapToGPUBase<BMMapToGPUPass> {
   using Base::Base;
 
   void getDependentDialects(DialectRegistry &registry) const override {
@@ -643,8 +641,9 @@ struct BMMapToGPUPass
     }
 
     // 2. Linalg ops -> kernels or parallel loops.
-    BMDialect::GpuMmaAttrHelper gpuMma =
-        func->getContext()->getLoadedDialect<BMDialect>()->getGpuMmaAttrHelper();
+    BMDialect::GpuMmaAttrHelper gpuMma = func->getContext()
+                                             ->getLoadedDialect<BMDialect>()
+                                             ->getGpuMmaAttrHelper();
     SmallVector<linalg::LinalgOp> linalgOps;
     func.walk<WalkOrder::PreOrder>([&](Operation *op) {
       if (isa<gpu::LaunchOp>(op))

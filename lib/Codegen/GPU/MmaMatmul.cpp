@@ -110,8 +110,7 @@ LogicalResult mlir::bm::gpu_lowering::emitMmaMatmul(RewriterBase &rewriter,
   Value gridX = idx(llvm::divideCeil(N, kTilesN * kTileN));
   Value gridY = idx(llvm::divideCeil(M, kWarpsPerBlock * kTileM));
   auto launch = gpu::LaunchOp::create(rewriter, loc, gridX, gridY, idx(batch),
-                                      idx(32 * kWarpsPerBlock), idx(1),
-                                      idx(1));
+                                      idx(32 * kWarpsPerBlock), idx(1), idx(1));
   Block &body = launch.getBody().front();
   rewriter.setInsertionPointToStart(&body);
   OpBuilder &b = rewriter;
@@ -134,8 +133,8 @@ LogicalResult mlir::bm::gpu_lowering::emitMmaMatmul(RewriterBase &rewriter,
   Value g = arith::DivUIOp::create(b, loc, lane, idx(4));
   Value t = arith::RemUIOp::create(b, loc, lane, idx(4));
   Value bz = launch.getBlockIds().z;
-  Value m0 = mul(add(mul(launch.getBlockIds().y, kWarpsPerBlock), warp),
-                 kTileM);
+  Value m0 =
+      mul(add(mul(launch.getBlockIds().y, kWarpsPerBlock), warp), kTileM);
   Value n0 = mul(launch.getBlockIds().x, kTilesN * kTileN);
   auto withBatch = [&](ArrayRef<Value> rest) {
     SmallVector<Value> all;
@@ -178,8 +177,8 @@ LogicalResult mlir::bm::gpu_lowering::emitMmaMatmul(RewriterBase &rewriter,
     Value word = vector::BitCastOp::create(b, loc, vec1, load);
     return vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
   };
-  auto structType = LLVM::LLVMStructType::getLiteral(
-      context, SmallVector<Type>(4, i32));
+  auto structType =
+      LLVM::LLVMStructType::getLiteral(context, SmallVector<Type>(4, i32));
 
   auto runLoop = scf::ForOp::create(
       b, loc, idx(0), idx(R), idx(1), init,
@@ -198,9 +197,8 @@ LogicalResult mlir::bm::gpu_lowering::emitMmaMatmul(RewriterBase &rewriter,
                             load32(b, A, withBatch({rowsC[1], r, kHi}))};
               SmallVector<Value> next;
               for (int64_t nt = 0; nt < kTilesN; ++nt) {
-                Value bRegs[2] = {
-                    load32(b, B, withBatch({bCols[nt], r, kLo})),
-                    load32(b, B, withBatch({bCols[nt], r, kHi}))};
+                Value bRegs[2] = {load32(b, B, withBatch({bCols[nt], r, kLo})),
+                                  load32(b, B, withBatch({bCols[nt], r, kHi}))};
                 ValueRange c = sums.slice(4 * nt, 4);
                 auto mma = NVVM::MmaOp::create(
                     b, loc, structType, ValueRange(a), ValueRange(bRegs), c,

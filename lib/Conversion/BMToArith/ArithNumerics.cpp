@@ -45,10 +45,10 @@ Value mlir::bm::emitBlockBeta(OpBuilder &b, Location loc, Value maxAbsBits,
     // to 24 bits is above the format's threshold: the fraction field with
     // the implicit one for normals; a subnormal shifted up by ctlz - 8
     // (in [1, 23] for a nonzero one; clamped for the other lanes).
-    Value normalSig = ir.bor(ir.band(maxAbsBits, ir.c32(0x7fffff)),
-                             ir.c32(0x800000));
-    Value subnormalSig = ir.shl(
-        maxAbsBits, ir.clampShift(ir.sub(leadingZeros, ir.c32(8)), 31));
+    Value normalSig =
+        ir.bor(ir.band(maxAbsBits, ir.c32(0x7fffff)), ir.c32(0x800000));
+    Value subnormalSig =
+        ir.shl(maxAbsBits, ir.clampShift(ir.sub(leadingZeros, ir.c32(8)), 31));
     Value sig = ir.select(isSubnormal, subnormalSig, normalSig);
     Value exceeds = ir.ugt(sig, ir.c32(format.fitThreshold()));
     log2 = ir.add(log2, ir.zext(exceeds, ir.i32()));
@@ -85,13 +85,12 @@ Value mlir::bm::emitQuantizeElement(OpBuilder &b, Location loc, Value xBits,
   // = fraction | 2^23 for normals, the fraction for subnormals.
   Value expField = ir.lshr(absBits, ir.c32(23));
   Value expClamped = ir.smax(expField, ir.c32(1));
-  Value mant = ir.sub(absBits,
-                      ir.shl(ir.sub(expClamped, ir.c32(1)), ir.c32(23)));
+  Value mant =
+      ir.sub(absBits, ir.shl(ir.sub(expClamped, ir.c32(1)), ir.c32(23)));
 
   // t = |x| / 2^(s+c) = mant * 2^k, k = exp - (s + c); negK = -k.
   Value negK = ir.sub(
-      ir.add(emitUnitExponent(b, loc, beta, format), ir.c32(150)),
-      expClamped);
+      ir.add(emitUnitExponent(b, loc, beta, format), ir.c32(150)), expClamped);
   // The grid quantum 2^g keeps m+1 significant bits of t (e >= 1) or
   // units (e = 0): g = max(0, bitlen(mant) + k - (m + 1)). The right shift
   // of mant onto the grid is sh = g - k = max(-k, bitlen(mant) - m - 1).
@@ -159,8 +158,8 @@ Value mlir::bm::emitQuantizeElement(OpBuilder &b, Location loc, Value xBits,
     // E << m | F = (g << m) + r: for r >= 2^m, E = g + 1 and F = r - 2^m;
     // below, g = 0 and E = 0 (subnormal: r < 2^m with g > 0 cannot happen
     // for a nonzero mant, and g is 0 for mant = 0); a round-up to 2^(m+1)
-    // carries into E. Saturating at qmax (E = 2^e - 1, F = 2^m - 1) is a minimum
-    // with the largest code, as codes grow with |q|. g < 2^e, so no
+    // carries into E. Saturating at qmax (E = 2^e - 1, F = 2^m - 1) is a
+    // minimum with the largest code, as codes grow with |q|. g < 2^e, so no
     // overflow.
     magnitude = ir.smin(ir.add(ir.shl(g, ir.c32(m)), r),
                         ir.c32((int64_t(1) << (e + m)) - 1));
@@ -211,10 +210,9 @@ Value mlir::bm::emitQuantizeNearestScaled(OpBuilder &b, Location loc,
   // below, |q| itself is the code (E = 0).
   Value zBits = toI32(z);
   Value twoM = ir.c32((127 + m) << 23);
-  Value small = arith::FPToSIOp::create(b, loc, ir.i32(),
-                                        toF32(ir.smin(zBits, twoM)));
-  Value large = ir.sub(ir.lshr(zBits, ir.c32(23 - m)),
-                       ir.c32((126 + m) << m));
+  Value small =
+      arith::FPToSIOp::create(b, loc, ir.i32(), toF32(ir.smin(zBits, twoM)));
+  Value large = ir.sub(ir.lshr(zBits, ir.c32(23 - m)), ir.c32((126 + m) << m));
   Value magnitude = ir.select(ir.slt(zBits, twoM), small, large);
   // Saturate at qmax: the largest code.
   magnitude = ir.smin(magnitude, ir.c32((int64_t(1) << (e + m)) - 1));
@@ -266,7 +264,7 @@ Value mlir::bm::emitRandomWord(OpBuilder &b, Location loc, Value seed,
 namespace {
 /// Sign bit, significand and binade shift of a code: |q| = sig << shift.
 struct DecodedCode {
-  Value negative; // i1
+  Value negative;    // i1
   Value significand; // i32
   Value shift;       // i32
 };
@@ -307,8 +305,8 @@ Value mlir::bm::emitFloat32FromScaled(OpBuilder &b, Location loc,
   // L = bit length of the magnitude; keep 24 significant bits, or fewer
   // where the value is below float32's normal range (lsb weight 2^-149).
   Value bitlen = ir.sub(ir.c32(64), ir.trunc(ir.ctlz(magnitude), ir.i32()));
-  Value drop = ir.smax(ir.sub(bitlen, ir.c32(24)),
-                       ir.sub(ir.c32(-149), exponent));
+  Value drop =
+      ir.smax(ir.sub(bitlen, ir.c32(24)), ir.sub(ir.c32(-149), exponent));
   // drop <= 0: exact, q = mag << -drop (< 2^24).
   Value left = ir.zext(ir.clampShift(ir.sub(ir.c32(0), drop), 63), ir.i64());
   Value exact = ir.shl(magnitude, left);
@@ -350,9 +348,8 @@ Value mlir::bm::emitDequantizeElement(OpBuilder &b, Location loc, Value code,
   IntIR ir{b, loc};
   DecodedCode d = decodeFields(ir, code, format);
   Value exponent = ir.add(d.shift, emitUnitExponent(b, loc, beta, format));
-  Value value = emitFloat32FromScaled(b, loc, d.negative,
-                                      ir.zext(d.significand, ir.i64()),
-                                      exponent);
+  Value value = emitFloat32FromScaled(
+      b, loc, d.negative, ir.zext(d.significand, ir.i64()), exponent);
   Value nan = arith::ConstantOp::create(
       b, loc, b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits)));
   Value nonFinite = ir.eq(beta, ir.c(ir.i8(), -128));

@@ -63,9 +63,9 @@ struct DecodeLowering : public OpConversionPattern<DecodeOp> {
                   ConversionPatternRewriter &rewriter) const override {
     if (failed(requireScalars(op, rewriter)))
       return failure();
-    rewriter.replaceOp(op, emitDecode(rewriter, op.getLoc(), adaptor.getCode(),
-                                      op.getFormat().getNumerics(),
-                                      op.getType()));
+    rewriter.replaceOp(op,
+                       emitDecode(rewriter, op.getLoc(), adaptor.getCode(),
+                                  op.getFormat().getNumerics(), op.getType()));
     return success();
   }
 };

@@ -140,10 +140,8 @@ struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
     AffineExpr m = d(nb), n = d(nb + 1);
     SmallVector<AffineMap> maps = {
         map({m, zero, zero}),
-        useMma ? map({n, zero, zero}) : map({zero, zero, n}),
-        map({m, zero}),
-        useMma ? map({n, zero}) : map({zero, n}),
-        map({m, n})};
+        useMma ? map({n, zero, zero}) : map({zero, zero, n}), map({m, zero}),
+        useMma ? map({n, zero}) : map({zero, n}), map({m, n})};
     auto kulischType = KulischType::get(context, kulischWidth);
     FormatAttr faAttr = lhsType.getFormat(), fbAttr = rhsType.getFormat();
     // Marks of the fused matmul (BMDialect.td); bm-map-to-gpu reads
@@ -202,7 +200,8 @@ struct MatmulToGPU : public OpRewritePattern<MatmulOp> {
                     Value term = KulischToF32Op::create(
                         b, loc, b.getF32Type(), sum.getResult(0), scale);
                     scf::YieldOp::create(
-                        b, loc, accumulateTerm(b, loc, acc[0], term, nonFinite));
+                        b, loc,
+                        accumulateTerm(b, loc, acc[0], term, nonFinite));
                   });
               linalg::YieldOp::create(b, loc, runLoop.getResult(0));
             },
@@ -231,8 +230,8 @@ const char *hostAccessReason(Operation *op, SymbolTableCollection &symbols) {
           vector::StoreOp>(op))
     return "writes tensor elements on the host";
   if (auto call = dyn_cast<func::CallOp>(op)) {
-    auto callee =
-        symbols.lookupNearestSymbolFrom<func::FuncOp>(call, call.getCalleeAttr());
+    auto callee = symbols.lookupNearestSymbolFrom<func::FuncOp>(
+        call, call.getCalleeAttr());
     if (callee && callee.isExternal() &&
         llvm::any_of(call.getOperandTypes(), isShaped))
       return "passes tensors or buffers to an external function, which runs "

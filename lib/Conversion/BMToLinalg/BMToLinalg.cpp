@@ -91,13 +91,12 @@ struct ConvertBMToLinalgPass
     std::optional<cpu::CpuTarget> target = cpu::resolveCpuTarget(cpu);
     if (!target)
       return getOperation().emitError()
-             << "convert-bm-to-linalg: unknown CPU target '" << cpu
-             << "'; use " << cpu::kCpuTargetChoices;
+             << "convert-bm-to-linalg: unknown CPU target '" << cpu << "'; use "
+             << cpu::kCpuTargetChoices;
     if (!x86Avx2)
       return *target;
     // x86-avx2=true is cpu=avx2 (generic being the default of cpu).
-    if (*target != cpu::CpuTarget::Generic &&
-        *target != cpu::CpuTarget::Avx2)
+    if (*target != cpu::CpuTarget::Generic && *target != cpu::CpuTarget::Avx2)
       return getOperation().emitError()
              << "convert-bm-to-linalg: x86-avx2=true means cpu=avx2, but "
                 "cpu="

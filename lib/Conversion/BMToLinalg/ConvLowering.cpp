@@ -88,12 +88,10 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
       return linalg::GenericOp::create(
                  rewriter, loc, initT.getType(), ValueRange{biases},
                  ValueRange{initT}, ArrayRef<AffineMap>{id, id},
-                 SmallVector<IteratorType>(grid.size(),
-                                           IteratorType::parallel),
+                 SmallVector<IteratorType>(grid.size(), IteratorType::parallel),
                  [&](OpBuilder &b, Location loc, ValueRange args) {
                    linalg::YieldOp::create(
-                       b, loc,
-                       unitExponentOrMarker(b, loc, args[0], format));
+                       b, loc, unitExponentOrMarker(b, loc, args[0], format));
                  })
           .getResult(0);
     };
@@ -146,14 +144,13 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
               Value zeroK = KulischZeroOp::create(b, loc, kulischType);
               Value noBlock = ci(-1);
               Value zeroScale = constI32(b, loc, 0);
-              SmallVector<Value> initState = {zeroK,     noBlock,  noBlock,
-                                              args[0],   zeroScale, zeroScale};
+              SmallVector<Value> initState = {zeroK,   noBlock,   noBlock,
+                                              args[0], zeroScale, zeroScale};
               auto loop = scf::ForOp::create(
                   b, loc, ci(0), ci(C * KH * KW), ci(1), initState,
                   [&](OpBuilder &b, Location loc, Value t, ValueRange state) {
                     Value kacc = state[0], curIn = state[1], curF = state[2];
-                    Value acc = state[3], scaleIn = state[4],
-                          scaleF = state[5];
+                    Value acc = state[3], scaleIn = state[4], scaleF = state[5];
                     Value c = div(t, KH * KW);
                     Value kh = rem(div(t, KW), KH);
                     Value kw = rem(t, KW);
@@ -204,8 +201,8 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
                                    div(ihC, ib[2]), div(iwC, ib[3])});
                     Value sF = tensor::ExtractOp::create(
                         b, loc, unitsF,
-                        ValueRange{div(f, fb[0]), div(c, fb[1]),
-                                   div(kh, fb[2]), div(kw, fb[3])});
+                        ValueRange{div(f, fb[0]), div(c, fb[1]), div(kh, fb[2]),
+                                   div(kw, fb[3])});
                     SmallVector<Value> next = {
                         sel(inside, summed, kacc), sel(inside, bIn, curIn),
                         sel(inside, bF, curF),     newAcc,
@@ -213,8 +210,8 @@ struct Conv2DLowering : public OpConversionPattern<Conv2DOp> {
                     scf::YieldOp::create(b, loc, next);
                   });
               ValueRange finalState = loop.getResults();
-              Value started = cmp(arith::CmpIPredicate::ne, finalState[1],
-                                  noBlock);
+              Value started =
+                  cmp(arith::CmpIPredicate::ne, finalState[1], noBlock);
               Value flushed = flushRun(b, loc, finalState[0], finalState[4],
                                        finalState[5], finalState[3]);
               linalg::YieldOp::create(b, loc,

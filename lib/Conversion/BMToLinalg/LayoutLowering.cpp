@@ -36,8 +36,8 @@ struct TransposeLowering : public OpConversionPattern<TransposeOp> {
          llvm::zip_equal(adaptor.getInput(),
                          SmallVector<RankedTensorType>{
                              result.getCodesType(), result.getBiasesType()})) {
-      Value init = emptyTensor(rewriter, loc, type.getShape(),
-                               type.getElementType());
+      Value init =
+          emptyTensor(rewriter, loc, type.getShape(), type.getElementType());
       parts.push_back(linalg::TransposeOp::create(rewriter, loc, value, init,
                                                   op.getPermutation())
                           .getResult()
@@ -73,5 +73,6 @@ struct UnpackLowering : public OpConversionPattern<UnpackOp> {
 
 void mlir::bm::detail::populateLayoutLoweringPatterns(
     const TypeConverter &converter, RewritePatternSet &patterns) {
-  patterns.add<TransposeLowering, PackLowering, UnpackLowering>(converter, patterns.getContext());
+  patterns.add<TransposeLowering, PackLowering, UnpackLowering>(
+      converter, patterns.getContext());
 }

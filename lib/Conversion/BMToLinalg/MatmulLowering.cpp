@@ -129,19 +129,18 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
         linalg::GenericOp::create(
             rewriter, loc, pZero.getType(), ValueRange{runsA, runsB},
             ValueRange{pZero},
-            ArrayRef<AffineMap>{map({0, 2, 3}), map({2, 3, 1}),
-                                map({0, 1, 2})},
+            ArrayRef<AffineMap>{map({0, 2, 3}), map({2, 3, 1}), map({0, 1, 2})},
             pIters,
             [&](OpBuilder &b, Location loc, ValueRange args) {
               Value acc = FmaOp::create(b, loc, kulischType, args[2], args[0],
                                         args[1], faAttr, fbAttr);
               linalg::YieldOp::create(b, loc, acc);
             },
-            ArrayRef<NamedAttribute>{NamedAttribute(
-                context->getLoadedDialect<BMDialect>()
-                    ->getRunSumsAttrHelper()
-                    .getName(),
-                rewriter.getUnitAttr())})
+            ArrayRef<NamedAttribute>{
+                NamedAttribute(context->getLoadedDialect<BMDialect>()
+                                   ->getRunSumsAttrHelper()
+                                   .getName(),
+                               rewriter.getUnitAttr())})
             .getResult(0);
 
     // Step 4: convert each run once and add in run order. The run loop is

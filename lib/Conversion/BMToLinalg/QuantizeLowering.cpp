@@ -80,10 +80,10 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
             ValueRange{maxInit}, ArrayRef<AffineMap>{identity, blockMap},
             allReduction,
             [&](OpBuilder &b, Location loc, ValueRange args) {
-              Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(),
-                                                    args[0]);
-              Value abs = arith::AndIOp::create(
-                  b, loc, bits, constI32(b, loc, 0x7fffffff));
+              Value bits =
+                  arith::BitcastOp::create(b, loc, b.getI32Type(), args[0]);
+              Value abs = arith::AndIOp::create(b, loc, bits,
+                                                constI32(b, loc, 0x7fffffff));
               Value max = arith::MaxUIOp::create(b, loc, abs, args[1]);
               linalg::YieldOp::create(b, loc, max);
             })
@@ -92,8 +92,7 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
     // 2. The biases, by the op's scale rule.
     ::bm::numerics::ScaleRule scaleRule = toNumerics(op.getScale());
     AffineMap gridIdentity = rewriter.getMultiDimIdentityMap(grid.size());
-    SmallVector<IteratorType> gridParallel(grid.size(),
-                                           IteratorType::parallel);
+    SmallVector<IteratorType> gridParallel(grid.size(), IteratorType::parallel);
     Value biasInit = emptyTensor(rewriter, loc, grid, rewriter.getI8Type());
     Value biases =
         linalg::GenericOp::create(
@@ -114,32 +113,30 @@ struct QuantizeLowering : public OpConversionPattern<QuantizeOp> {
     Value codesInit =
         emptyTensor(rewriter, loc, shape, codesType.getElementType());
     SmallVector<IteratorType> parallel(rank, IteratorType::parallel);
-    auto codesOp =
-        linalg::GenericOp::create(
-            rewriter, loc, codesType, ValueRange{input, biases},
-            ValueRange{codesInit},
-            ArrayRef<AffineMap>{identity, blockMap, identity}, parallel,
-            [&](OpBuilder &b, Location loc, ValueRange args) {
-              Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(),
-                                                    args[0]);
-              Value word;
-              if (seed) {
-                Value linear = constIndex(b, loc, 0);
-                SmallVector<Value> indices = loopIndices(b, loc, rank);
-                for (int64_t i = 0; i < rank; ++i) {
-                  linear = arith::MulIOp::create(
-                      b, loc, linear, constIndex(b, loc, shape[i]));
-                  linear = arith::AddIOp::create(b, loc, linear, indices[i]);
-                }
-                Value index64 = arith::IndexCastUIOp::create(
-                    b, loc, b.getI64Type(), linear);
-                word = emitRandomWord(b, loc, seed, index64);
-              }
-              linalg::YieldOp::create(
-                  b, loc,
-                  emitQuantizeElement(b, loc, bits, args[1], format, rounding,
-                                      word));
-            });
+    auto codesOp = linalg::GenericOp::create(
+        rewriter, loc, codesType, ValueRange{input, biases},
+        ValueRange{codesInit},
+        ArrayRef<AffineMap>{identity, blockMap, identity}, parallel,
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value bits =
+              arith::BitcastOp::create(b, loc, b.getI32Type(), args[0]);
+          Value word;
+          if (seed) {
+            Value linear = constIndex(b, loc, 0);
+            SmallVector<Value> indices = loopIndices(b, loc, rank);
+            for (int64_t i = 0; i < rank; ++i) {
+              linear = arith::MulIOp::create(b, loc, linear,
+                                             constIndex(b, loc, shape[i]));
+              linear = arith::AddIOp::create(b, loc, linear, indices[i]);
+            }
+            Value index64 =
+                arith::IndexCastUIOp::create(b, loc, b.getI64Type(), linear);
+            word = emitRandomWord(b, loc, seed, index64);
+          }
+          linalg::YieldOp::create(b, loc,
+                                  emitQuantizeElement(b, loc, bits, args[1],
+                                                      format, rounding, word));
+        });
     // What bm-vectorize-quantize needs to rebuild the three ops as the CPU
     // kernel; the GPU lowering maps the generics as they are.
     context->getLoadedDialect<BMDialect>()->getQuantCodesAttrHelper().setAttr(
@@ -178,8 +175,8 @@ struct DequantizeLowering : public OpConversionPattern<DequantizeOp> {
     Value result =
         linalg::GenericOp::create(
             rewriter, loc, op.getType(), ValueRange{codes, biases},
-            ValueRange{init},
-            ArrayRef<AffineMap>{identity, blockMap, identity}, parallel,
+            ValueRange{init}, ArrayRef<AffineMap>{identity, blockMap, identity},
+            parallel,
             [&](OpBuilder &b, Location loc, ValueRange args) {
               linalg::YieldOp::create(
                   b, loc,

@@ -47,8 +47,7 @@ struct BMTileParallelPass
         bad = true;
         return;
       }
-      marked.push_back(
-          std::make_pair(op, tileParallel.getAttr(op).getInt()));
+      marked.push_back(std::make_pair(op, tileParallel.getAttr(op).getInt()));
     });
     if (bad)
       return signalPassFailure();

@@ -7,7 +7,8 @@
 
 using namespace mlir;
 
-std::optional<std::string> mlir::bm::findResultWithoutStaticShape(ModuleOp module) {
+std::optional<std::string>
+mlir::bm::findResultWithoutStaticShape(ModuleOp module) {
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal())
       continue;

@@ -31,9 +31,9 @@ std::string printed(Type type) {
 /// Element types a C descriptor of this project's callers can hold.
 bool isCallableElement(Type type) {
   if (auto integer = dyn_cast<IntegerType>(type))
-    return integer.isSignless() && llvm::is_contained(
-                                       ArrayRef<unsigned>{1, 8, 16, 32, 64},
-                                       integer.getWidth());
+    return integer.isSignless() &&
+           llvm::is_contained(ArrayRef<unsigned>{1, 8, 16, 32, 64},
+                              integer.getWidth());
   return isa<IndexType, Float16Type, Float32Type, Float64Type>(type);
 }
 
@@ -41,8 +41,8 @@ void writeType(llvm::json::OStream &json, Type type) {
   json.object([&] {
     json.attribute("type", printed(type));
     auto memref = dyn_cast<MemRefType>(type);
-    bool plainMemRef = memref && memref.getLayout().isIdentity() &&
-                       !memref.getMemorySpace();
+    bool plainMemRef =
+        memref && memref.getLayout().isIdentity() && !memref.getMemorySpace();
     if (isa<RankedTensorType>(type) || plainMemRef) {
       auto shaped = cast<ShapedType>(type);
       if (!isCallableElement(shaped.getElementType())) {
@@ -78,14 +78,14 @@ struct BMExportSignaturesPass
       return signalPassFailure();
     }
     std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> file =
-        openOutputFile(output, &error);
+    std::unique_ptr<llvm::ToolOutputFile> file = openOutputFile(output, &error);
     if (!file) {
       module.emitError("bm-export-signatures: cannot write '")
           << output << "': " << error;
       return signalPassFailure();
     }
-    std::optional<std::string> blocker = mlir::bm::findResultWithoutStaticShape(module);
+    std::optional<std::string> blocker =
+        mlir::bm::findResultWithoutStaticShape(module);
     bool outParamsUsed =
         outParams == mlir::bm::OutParamsMode::On ||
         (outParams == mlir::bm::OutParamsMode::Auto && !blocker);

@@ -62,8 +62,8 @@ Value innerSlice(OpBuilder &b, Location loc, Value memref, ValueRange ivs) {
   SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
   auto sliceType = memref::SubViewOp::inferRankReducedResultType(
       innerShape, type, offsets, sizes, strides);
-  return memref::SubViewOp::create(b, loc, cast<MemRefType>(sliceType),
-                                   memref, offsets, sizes, strides);
+  return memref::SubViewOp::create(b, loc, cast<MemRefType>(sliceType), memref,
+                                   offsets, sizes, strides);
 }
 
 /// Rewrites `copy` as loops over its outer dimensions around copies of
@@ -73,7 +73,8 @@ void expandCopy(memref::CopyOp copy) {
   auto srcType = cast<MemRefType>(copy.getSource().getType());
   auto dstType = cast<MemRefType>(copy.getTarget().getType());
   int64_t rank = srcType.getRank();
-  unsigned inner = std::min(contiguousSuffix(srcType), contiguousSuffix(dstType));
+  unsigned inner =
+      std::min(contiguousSuffix(srcType), contiguousSuffix(dstType));
   // With no contiguous dimension, the innermost one is looped over too.
   int64_t outer = inner == 0 ? rank : rank - inner;
 

@@ -77,7 +77,8 @@ struct BMReshapeResultAllocsPass
         Value value = skipForwardingLoops(operand.get());
         if (isa_and_nonnull<memref::ExpandShapeOp, memref::CollapseShapeOp>(
                 value.getDefiningOp())) {
-          Value inner = skipForwardingLoops(value.getDefiningOp()->getOperand(0));
+          Value inner =
+              skipForwardingLoops(value.getDefiningOp()->getOperand(0));
           if (isa_and_nonnull<memref::ExpandShapeOp, memref::CollapseShapeOp>(
                   inner.getDefiningOp())) {
             Value base = inner.getDefiningOp()->getOperand(0);
@@ -89,7 +90,8 @@ struct BMReshapeResultAllocsPass
         if (value.getDefiningOp<memref::AllocOp>())
           operand.set(value);
         else if (isa_and_nonnull<memref::ExpandShapeOp,
-                                 memref::CollapseShapeOp>(value.getDefiningOp()))
+                                 memref::CollapseShapeOp>(
+                     value.getDefiningOp()))
           reshapes.push_back(value.getDefiningOp());
       }
     });

@@ -37,11 +37,11 @@
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/AffineExprVisitor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/TilingInterface.h"
-#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
@@ -208,8 +208,8 @@ std::optional<TilePlan> planTiles(linalg::LinalgOp op, int64_t minParallel) {
     return plan;
   int64_t outer = 1;
   for (unsigned d = 0; d < loops; ++d)
-    if (iterators[d] == utils::IteratorType::parallel &&
-        plan.vector[d] == 1 && ranges[d] > 1) {
+    if (iterators[d] == utils::IteratorType::parallel && plan.vector[d] == 1 &&
+        ranges[d] > 1) {
       plan.forall[d] = 1;
       outer *= ranges[d];
     }
@@ -327,9 +327,8 @@ FailureOr<SmallVector<Value>> sliceWindowAccesses(RewriterBase &rewriter,
                                                   linalg::GenericOp op) {
   if (!op.hasPureTensorSemantics())
     return failure();
-  if (llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
-        return map.isProjectedPermutation();
-      }))
+  if (llvm::all_of(op.getIndexingMapsArray(),
+                   [](AffineMap map) { return map.isProjectedPermutation(); }))
     return failure();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic))
@@ -433,9 +432,9 @@ FailureOr<SmallVector<Value>> sliceWindowAccesses(RewriterBase &rewriter,
     inits.push_back(sliced(init.get(), slice));
     maps.push_back(slice.map);
   }
-  auto generic = linalg::GenericOp::create(
-      rewriter, loc, TypeRange(ValueRange(inits)), inputs, inits, maps,
-      iterators);
+  auto generic =
+      linalg::GenericOp::create(rewriter, loc, TypeRange(ValueRange(inits)),
+                                inputs, inits, maps, iterators);
   rewriter.inlineRegionBefore(op.getRegion(), generic.getRegion(),
                               generic.getRegion().begin());
   // linalg.index of a unit loop is 0; the others are renumbered.
@@ -477,10 +476,9 @@ linalg::LinalgOp collapseContiguousLoops(RewriterBase &rewriter,
       !op.hasPureTensorSemantics() || op.hasDynamicShape() ||
       // A slice of a larger tensor is a strided view once bufferized; its
       // dimensions do not collapse in memory (that would be a copy).
-      llvm::any_of(op->getOperands(),
-                   [](Value v) {
-                     return v.getDefiningOp<tensor::ExtractSliceOp>();
-                   }) ||
+      llvm::any_of(
+          op->getOperands(),
+          [](Value v) { return v.getDefiningOp<tensor::ExtractSliceOp>(); }) ||
       !llvm::all_of(op.getIndexingMapsArray(),
                     [](AffineMap map) { return map.isProjectedPermutation(); }))
     return op;
@@ -661,8 +659,8 @@ void tileMatmul(RewriterBase &rewriter, linalg::LinalgOp op,
 }
 
 /// `insert_slice %src into %dest[...]` (static, not rank-reducing, integer
-/// or float elements) as `insert_slice (linalg.copy %src -> extract_slice %dest[...])
-/// into %dest[...]`.
+/// or float elements) as `insert_slice (linalg.copy %src -> extract_slice
+/// %dest[...]) into %dest[...]`.
 void insertAsCopy(RewriterBase &rewriter, tensor::InsertSliceOp op) {
   RankedTensorType sourceType = op.getSourceType();
   if (!sourceType.hasStaticShape() || !op.getDestType().hasStaticShape() ||
@@ -674,8 +672,8 @@ void insertAsCopy(RewriterBase &rewriter, tensor::InsertSliceOp op) {
   Value slice = tensor::ExtractSliceOp::create(
       rewriter, op.getLoc(), sourceType, op.getDest(), op.getMixedOffsets(),
       op.getMixedSizes(), op.getMixedStrides());
-  auto copy = linalg::CopyOp::create(rewriter, op.getLoc(), op.getSource(),
-                                     slice);
+  auto copy =
+      linalg::CopyOp::create(rewriter, op.getLoc(), op.getSource(), slice);
   rewriter.modifyOpInPlace(
       op, [&] { op.getSourceMutable().assign(copy.getResult(0)); });
 }
@@ -689,11 +687,11 @@ Value buildIm2col(RewriterBase &rewriter, Location loc, Value input,
   MLIRContext *ctx = rewriter.getContext();
   AffineExpr dn, dc, dkh, dkw, doh, dow;
   bindDims(ctx, dn, dc, dkh, dkw, doh, dow);
-  AffineMap readMap = AffineMap::get(
-      6, 0,
-      {dn, dc, doh * strides[0] + dkh * dilations[0],
-       dow * strides[1] + dkw * dilations[1]},
-      ctx);
+  AffineMap readMap =
+      AffineMap::get(6, 0,
+                     {dn, dc, doh * strides[0] + dkh * dilations[0],
+                      dow * strides[1] + dkw * dilations[1]},
+                     ctx);
   AffineMap identity = AffineMap::getMultiDimIdentityMap(6, ctx);
   Value init =
       tensor::EmptyOp::create(rewriter, loc, shape, rewriter.getF32Type());
@@ -750,7 +748,8 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
       rewriter, loc, RankedTensorType::get({f, ckk}, rewriter.getF32Type()),
       conv.getInputs()[1], SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
   SmallVector<ReassociationIndices> outGroups = {{0}, {1}, {2, 3}};
-  auto flatOutType = RankedTensorType::get({n, f, pixels}, rewriter.getF32Type());
+  auto flatOutType =
+      RankedTensorType::get({n, f, pixels}, rewriter.getF32Type());
   Value acc = tensor::CollapseShapeOp::create(rewriter, loc, flatOutType,
                                               conv.getOutputs()[0], outGroups);
 
@@ -768,8 +767,8 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
             ArrayRef<OpFoldResult>{attr(1), attr(ckk), attr(pixels)},
             ArrayRef<OpFoldResult>{attr(1), attr(1), attr(1)});
         auto outSlice = tensor::ExtractSliceOp::create(
-            b, loc, RankedTensorType::get({f, pixels}, b.getF32Type()),
-            args[0], ArrayRef<OpFoldResult>{img, attr(0), attr(0)},
+            b, loc, RankedTensorType::get({f, pixels}, b.getF32Type()), args[0],
+            ArrayRef<OpFoldResult>{img, attr(0), attr(0)},
             ArrayRef<OpFoldResult>{attr(1), attr(f), attr(pixels)},
             ArrayRef<OpFoldResult>{attr(1), attr(1), attr(1)});
         auto matmul = linalg::MatmulOp::create(

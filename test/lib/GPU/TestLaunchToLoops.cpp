@@ -1,12 +1,12 @@
 //===- TestLaunchToLoops.cpp - Run gpu.launch kernels as CPU loops --------===//
 //
 // bm-gpu-launch-to-loops: a testing aid, built into bm-opt with the tests
-// (BM_ENABLE_TESTS) and not part of the installed libraries. Each gpu.launch becomes a nest of
-// scf.for over (block z, y, x, thread z, y, x) around its body, which is
-// correct for kernels whose threads are independent (no barriers). Kernels
-// with warp-level NVVM ops (the tensor-core matmul) run each warp's lanes in
-// lockstep instead (WarpEmulation.cpp). Device allocations become host
-// allocations.
+// (BM_ENABLE_TESTS) and not part of the installed libraries. Each gpu.launch
+// becomes a nest of scf.for over (block z, y, x, thread z, y, x) around its
+// body, which is correct for kernels whose threads are independent (no
+// barriers). Kernels with warp-level NVVM ops (the tensor-core matmul) run each
+// warp's lanes in lockstep instead (WarpEmulation.cpp). Device allocations
+// become host allocations.
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,8 +102,8 @@ struct TestGPULaunchToLoopsPass
            "on the CPU. Barriers are not supported.";
   }
   void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<scf::SCFDialect, memref::MemRefDialect,
-                    arith::ArithDialect>();
+    registry
+        .insert<scf::SCFDialect, memref::MemRefDialect, arith::ArithDialect>();
   }
 
   void runOnOperation() override {

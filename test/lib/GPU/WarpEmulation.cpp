@@ -63,8 +63,8 @@ private:
   gpu::LaunchOp launch;
   Location loc;
   DenseSet<Value> varying;
-  IRMapping uniform;                   // kernel value -> scalar
-  DenseMap<Value, Value> lanes;        // kernel value -> memref<32xT>
+  IRMapping uniform;            // kernel value -> scalar
+  DenseMap<Value, Value> lanes; // kernel value -> memref<32xT>
   DenseMap<Value, SmallVector<Value, 4>> mmaLanes; // mma result -> 4 buffers
   OpBuilder::InsertPoint allocPoint;
   SmallVector<Value> allocations;
@@ -130,8 +130,8 @@ void WarpEmulator::analyzeVarying() {
 Value WarpEmulator::newLaneBuffer(Type type) {
   OpBuilder::InsertionGuard guard(rw);
   rw.restoreInsertionPoint(allocPoint);
-  Value buffer = memref::AllocOp::create(
-      rw, loc, MemRefType::get({kLanes}, type));
+  Value buffer =
+      memref::AllocOp::create(rw, loc, MemRefType::get({kLanes}, type));
   allocations.push_back(buffer);
   allocPoint = rw.saveInsertionPoint();
   return buffer;
@@ -189,8 +189,9 @@ LogicalResult WarpEmulator::flushGroup(SmallVectorImpl<Operation *> &group,
               if (local.contains(v))
                 continue;
               Operation *def = v.getDefiningOp();
-              Region *defRegion = def ? def->getParentRegion()
-                                      : cast<BlockArgument>(v).getParentRegion();
+              Region *defRegion =
+                  def ? def->getParentRegion()
+                      : cast<BlockArgument>(v).getParentRegion();
               if (op->isAncestor(def ? def : defRegion->getParentOp()) &&
                   (def ? op != def : true))
                 continue; // defined inside op
@@ -228,10 +229,10 @@ LogicalResult WarpEmulator::emitFor(scf::ForOp op) {
       inits.push_back(uniform.lookupOrDefault(op.getInitArgs()[i]));
     }
   }
-  auto newFor = scf::ForOp::create(
-      rw, loc, uniform.lookupOrDefault(op.getLowerBound()),
-      uniform.lookupOrDefault(op.getUpperBound()),
-      uniform.lookupOrDefault(op.getStep()), inits);
+  auto newFor =
+      scf::ForOp::create(rw, loc, uniform.lookupOrDefault(op.getLowerBound()),
+                         uniform.lookupOrDefault(op.getUpperBound()),
+                         uniform.lookupOrDefault(op.getStep()), inits);
   OpBuilder::InsertionGuard guard(rw);
   // Without iteration arguments the builder added the terminator already.
   Block *newBody = newFor.getBody();
@@ -286,10 +287,9 @@ LogicalResult WarpEmulator::emitIf(scf::IfOp op) {
                                  uniform.lookupOrDefault(op.getCondition()),
                                  !op.getElseRegion().empty());
   OpBuilder::InsertionGuard guard(rw);
-  for (auto [from, to] : {std::make_pair(&op.getThenRegion(),
-                                         &newIf.getThenRegion()),
-                          std::make_pair(&op.getElseRegion(),
-                                         &newIf.getElseRegion())}) {
+  for (auto [from, to] :
+       {std::make_pair(&op.getThenRegion(), &newIf.getThenRegion()),
+        std::make_pair(&op.getElseRegion(), &newIf.getElseRegion())}) {
     if (from->empty())
       continue;
     Block &dest = to->front();
@@ -336,8 +336,8 @@ LogicalResult WarpEmulator::emitMma(NVVM::MmaOp op) {
   auto matrix = [&](int64_t rows, int64_t cols) {
     OpBuilder::InsertionGuard guard(rw);
     rw.restoreInsertionPoint(allocPoint);
-    Value m = memref::AllocOp::create(
-        rw, loc, MemRefType::get({rows, cols}, i32));
+    Value m =
+        memref::AllocOp::create(rw, loc, MemRefType::get({rows, cols}, i32));
     allocations.push_back(m);
     allocPoint = rw.saveInsertionPoint();
     return m;
@@ -416,8 +416,8 @@ LogicalResult WarpEmulator::emitMma(NVVM::MmaOp op) {
             Value x = memref::LoadOp::create(b, loc, A, ValueRange{m, k});
             Value y = memref::LoadOp::create(b, loc, B, ValueRange{k, n});
             Value p = arith::MulIOp::create(b, loc, x, y);
-            scf::YieldOp::create(b, loc,
-                                 Value(arith::AddIOp::create(b, loc, acc[0], p)));
+            scf::YieldOp::create(
+                b, loc, Value(arith::AddIOp::create(b, loc, acc[0], p)));
           });
       memref::StoreOp::create(b, loc, sum.getResult(0), C, ValueRange{m, n});
     });
@@ -434,7 +434,8 @@ LogicalResult WarpEmulator::emitMma(NVVM::MmaOp op) {
         Value t = arith::RemUIOp::create(b, loc, lane, ci(b, 4));
         Value t2 = arith::MulIOp::create(b, loc, t, ci(b, 2));
         for (int64_t i = 0; i < 4; ++i) {
-          Value row = i < 2 ? g : Value(arith::AddIOp::create(b, loc, g, ci(b, 8)));
+          Value row =
+              i < 2 ? g : Value(arith::AddIOp::create(b, loc, g, ci(b, 8)));
           Value col = arith::AddIOp::create(b, loc, t2, ci(b, i & 1));
           Value v = memref::LoadOp::create(b, loc, C, ValueRange{row, col});
           memref::StoreOp::create(b, loc, v, d[i], ValueRange{lane});
@@ -458,8 +459,7 @@ LogicalResult WarpEmulator::emitOps(Block &block) {
       if (it != mmaLanes.end()) {
         if (failed(flushGroup(group, block)))
           return failure();
-        lanes[extract.getResult()] =
-            it->second[extract.getPosition().front()];
+        lanes[extract.getResult()] = it->second[extract.getPosition().front()];
         continue;
       }
     }
@@ -545,11 +545,11 @@ LogicalResult WarpEmulator::run() {
   scf::ForOp::create(
       rw, loc, idx(0), idx(kLanes), idx(1), ValueRange{},
       [&](OpBuilder &b, Location loc, Value lane, ValueRange) {
-        Value base = arith::MulIOp::create(b, loc, warp,
-                                           constIndex(b, loc, kLanes));
-        memref::StoreOp::create(b, loc,
-                                Value(arith::AddIOp::create(b, loc, base, lane)),
-                                tid, ValueRange{lane});
+        Value base =
+            arith::MulIOp::create(b, loc, warp, constIndex(b, loc, kLanes));
+        memref::StoreOp::create(
+            b, loc, Value(arith::AddIOp::create(b, loc, base, lane)), tid,
+            ValueRange{lane});
         scf::YieldOp::create(b, loc);
       });
   lanes[launch.getThreadIds().x] = tid;
@@ -577,7 +577,7 @@ bool mlir::bm::test::needsWarpEmulation(gpu::LaunchOp launch) {
 }
 
 LogicalResult mlir::bm::test::emulateWarps(RewriterBase &rewriter,
-                                                   gpu::LaunchOp launch) {
+                                           gpu::LaunchOp launch) {
   OpBuilder::InsertionGuard guard(rewriter);
   return WarpEmulator(rewriter, launch).run();
 }

@@ -1,4 +1,5 @@
-//===- MatmulKernel.h - The register-tiled CPU kernel of bm.matmul -*- C++ -*-===//
+//===- MatmulKernel.h - The register-tiled CPU kernel of bm.matmul -*- C++
+//-*-===//
 //
 // The CPU fast path of bm.matmul: same bits as the generic lowering
 // (numerics.md section 5), with operands packed once, exact integer run sums

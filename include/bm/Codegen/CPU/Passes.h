@@ -1,4 +1,5 @@
-//===- Passes.h - CPU code generation passes of bm ---------------*- C++ -*-===//
+//===- Passes.h - CPU code generation passes of bm ---------------*- C++
+//-*-===//
 
 #ifndef BM_CODEGEN_CPU_PASSES_H
 #define BM_CODEGEN_CPU_PASSES_H

@@ -1,4 +1,5 @@
-//===- Passes.h - GPU code generation passes of bm ---------------*- C++ -*-===//
+//===- Passes.h - GPU code generation passes of bm ---------------*- C++
+//-*-===//
 
 #ifndef BM_CODEGEN_GPU_PASSES_H
 #define BM_CODEGEN_GPU_PASSES_H

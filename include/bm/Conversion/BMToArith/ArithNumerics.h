@@ -28,10 +28,9 @@ constexpr uint32_t kCanonicalNaNBits = 0x7fc00000u;
 /// (i32, sign cleared): -128 for NaN/Inf, 0 for zero, else
 /// clamp(emax - s, -127, 127) with s = floor(log2 M), one more under
 /// ScaleRule::Fit when M exceeds qmax * 2^(s+c) (numerics.md section 2).
-Value emitBlockBeta(OpBuilder &b, Location loc, Value maxAbsBits,
-                    ::bm::numerics::Format format,
-                    ::bm::numerics::ScaleRule rule =
-                        ::bm::numerics::ScaleRule::Floor);
+Value emitBlockBeta(
+    OpBuilder &b, Location loc, Value maxAbsBits, ::bm::numerics::Format format,
+    ::bm::numerics::ScaleRule rule = ::bm::numerics::ScaleRule::Floor);
 
 /// s + c (i32) of a block with bias `beta` (i8): the exponent of one unit of
 /// the integer form (numerics.md sections 1-2).

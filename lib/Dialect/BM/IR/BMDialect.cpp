@@ -65,16 +65,16 @@ static LogicalResult verifyDiscardable(Operation *op, NamedAttribute attr,
   // operations.
   bool valueAttr = name == BMDialect::RoleAttrHelper::getNameStr() ||
                    name == BMDialect::NameAttrHelper::getNameStr();
-  bool known =
-      valueAttr || name == BMDialect::GradSeedAttrHelper::getNameStr() ||
-      name == BMDialect::DataMovementAttrHelper::getNameStr() ||
-      name == BMDialect::RolesAttrHelper::getNameStr() ||
-      name == BMDialect::IndexAttrHelper::getNameStr() ||
-      name == BMDialect::QuantCodesAttrHelper::getNameStr() ||
-      name == BMDialect::RunSumsAttrHelper::getNameStr() ||
-      name == BMDialect::TileParallelAttrHelper::getNameStr() ||
-      name == BMDialect::GpuFusedMatmulAttrHelper::getNameStr() ||
-      name == BMDialect::GpuMmaAttrHelper::getNameStr();
+  bool known = valueAttr ||
+               name == BMDialect::GradSeedAttrHelper::getNameStr() ||
+               name == BMDialect::DataMovementAttrHelper::getNameStr() ||
+               name == BMDialect::RolesAttrHelper::getNameStr() ||
+               name == BMDialect::IndexAttrHelper::getNameStr() ||
+               name == BMDialect::QuantCodesAttrHelper::getNameStr() ||
+               name == BMDialect::RunSumsAttrHelper::getNameStr() ||
+               name == BMDialect::TileParallelAttrHelper::getNameStr() ||
+               name == BMDialect::GpuFusedMatmulAttrHelper::getNameStr() ||
+               name == BMDialect::GpuMmaAttrHelper::getNameStr();
   if (!known)
     return error()
            << "is not an attribute of the bm dialect; it declares bm.role, "
@@ -103,8 +103,7 @@ static LogicalResult verifyDiscardable(Operation *op, NamedAttribute attr,
   }
   if (name == BMDialect::RolesAttrHelper::getNameStr()) {
     auto roles = dyn_cast<ArrayAttr>(value);
-    if (!roles || roles.size() != 2 ||
-        !llvm::all_of(roles, [](Attribute role) {
+    if (!roles || roles.size() != 2 || !llvm::all_of(roles, [](Attribute role) {
           auto typed = dyn_cast<RoleAttr>(role);
           return typed && isOperandRole(typed.getValue());
         }))
@@ -116,8 +115,7 @@ static LogicalResult verifyDiscardable(Operation *op, NamedAttribute attr,
   }
   if (name == BMDialect::IndexAttrHelper::getNameStr()) {
     auto index = dyn_cast<IntegerAttr>(value);
-    if (!index || !index.getType().isSignlessInteger(64) ||
-        index.getInt() < 0)
+    if (!index || !index.getType().isSignlessInteger(64) || index.getInt() < 0)
       return error() << "must be a non-negative i64: the contraction's "
                         "number in its function; got "
                      << value;
@@ -133,8 +131,7 @@ static LogicalResult verifyDiscardable(Operation *op, NamedAttribute attr,
   }
   if (name == BMDialect::TileParallelAttrHelper::getNameStr()) {
     auto loops = dyn_cast<IntegerAttr>(value);
-    if (!loops || !loops.getType().isSignlessInteger(64) ||
-        loops.getInt() < 1)
+    if (!loops || !loops.getType().isSignlessInteger(64) || loops.getInt() < 1)
       return error() << "must be a positive integer: the number of loops to "
                         "tile into scf.forall, e.g. 1 : i64; got "
                      << value;

@@ -3,8 +3,8 @@
 #include "bm/Dialect/BM/IR/BMOps.h"
 
 #include "mlir/IR/Builders.h"
-#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -62,8 +62,7 @@ static void printScaleRuleKeyword(OpAsmPrinter &printer, Operation *,
     printer << "scale(" << stringifyScaleRule(scale.getValue()) << ")";
 }
 
-static ParseResult parseFormatKeyword(OpAsmParser &parser,
-                                      FormatAttr &format) {
+static ParseResult parseFormatKeyword(OpAsmParser &parser, FormatAttr &format) {
   // Reuse the attribute parser's body: `<e2m3>` without the brackets.
   SMLoc loc = parser.getCurrentLocation();
   StringRef keyword;
@@ -114,8 +113,8 @@ static LogicalResult verifyKulischWidth(Operation *op, FormatAttr a,
                                         FormatAttr b, int64_t maxRun) {
   if (maxRun <= 0)
     return success();
-  int width = ::bm::numerics::kulischWidth(a.getNumerics(), b.getNumerics(),
-                                           maxRun);
+  int width =
+      ::bm::numerics::kulischWidth(a.getNumerics(), b.getNumerics(), maxRun);
   if (width > 64)
     return op->emitOpError("needs a ")
            << width << "-bit exact accumulator for " << a.getName() << " x "
@@ -205,10 +204,10 @@ int64_t MatmulOp::getReductionSize() {
 std::pair<int64_t, int64_t> MatmulOp::getReductionBlockSizes() {
   BMTensorType lhs = getLhs().getType(), rhs = getRhs().getType();
   int64_t rank = lhs.getRank();
-  int64_t a = getTransposeLhs() ? lhs.getBlock()[rank - 2]
-                                : lhs.getBlock()[rank - 1];
-  int64_t b = getTransposeRhs() ? rhs.getBlock()[rank - 1]
-                                : rhs.getBlock()[rank - 2];
+  int64_t a =
+      getTransposeLhs() ? lhs.getBlock()[rank - 2] : lhs.getBlock()[rank - 1];
+  int64_t b =
+      getTransposeRhs() ? rhs.getBlock()[rank - 1] : rhs.getBlock()[rank - 2];
   return {a, b};
 }
 
@@ -306,8 +305,8 @@ LogicalResult Conv2DOp::verify() {
     int64_t least = name == "padding" ? 0 : 1;
     for (int64_t v : attr)
       if (v < least)
-        return emitOpError() << name << " must be >= " << least << ", got "
-                             << v;
+        return emitOpError()
+               << name << " must be >= " << least << ", got " << v;
   }
   ArrayRef<int64_t> is = input.getShape(), fs = filter.getShape();
   if (is[1] != fs[1])
@@ -326,8 +325,8 @@ LogicalResult Conv2DOp::verify() {
   }
   if (init.getShape() != ArrayRef<int64_t>(expected))
     return emitOpError("init has shape ")
-           << shapeString(init.getShape())
-           << " but the convolution produces " << shapeString(expected);
+           << shapeString(init.getShape()) << " but the convolution produces "
+           << shapeString(expected);
   if (getResult().getType() != init)
     return emitOpError("result type must equal the init type ") << init;
   return verifyKulischWidth(*this, input.getFormat(), filter.getFormat(),
@@ -446,8 +445,7 @@ LogicalResult DecodeOp::verify() {
   unsigned needed = format.getNumerics().qmaxBits() + 1;
   unsigned have = getElementTypeOrSelf(getResult()).getIntOrFloatBitWidth();
   if (have < needed)
-    return emitOpError() << format.getName()
-                         << " integer forms need " << needed
+    return emitOpError() << format.getName() << " integer forms need " << needed
                          << " bits with the sign, but the result type has "
                          << have << "; use i" << integerFormBits(format);
   return success();
@@ -475,8 +473,7 @@ LogicalResult FmaOp::verify() {
   }
   int64_t terms = lhsVector ? lhsVector.getNumElements() : 1;
   int width = ::bm::numerics::kulischWidth(getLhsFormat().getNumerics(),
-                                           getRhsFormat().getNumerics(),
-                                           terms);
+                                           getRhsFormat().getNumerics(), terms);
   unsigned have = getAcc().getType().getWidth();
   if (width > static_cast<int>(have))
     return emitOpError("adding ")

@@ -52,8 +52,8 @@ static FailureOr<FormatAttr> parseFormatKeyword(AsmParser &parser) {
                                  "'e2m3' (e exponent bits, m mantissa bits)");
   unsigned e = 0, m = 0;
   StringRef rest = keyword;
-  bool wellFormed = rest.consume_front("e") && !rest.empty() &&
-                    llvm::isDigit(rest.front());
+  bool wellFormed =
+      rest.consume_front("e") && !rest.empty() && llvm::isDigit(rest.front());
   if (wellFormed) {
     size_t mPos = rest.find('m');
     wellFormed = mPos != StringRef::npos &&
@@ -98,9 +98,8 @@ void FormatAttr::print(AsmPrinter &printer) const {
   printer << '<' << getName() << '>';
 }
 
-LogicalResult
-FormatAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                   unsigned exponentBits, unsigned mantissaBits) {
+LogicalResult FormatAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 unsigned exponentBits, unsigned mantissaBits) {
   std::string problem = ::bm::numerics::Format::validate(
       static_cast<int>(exponentBits), static_cast<int>(mantissaBits));
   if (!problem.empty())
@@ -146,10 +145,9 @@ BMTensorType::normalizeBlockShape(ArrayRef<int64_t> shape,
   return normalized;
 }
 
-LogicalResult
-BMTensorType::verify(function_ref<InFlightDiagnostic()> emitError,
-                     ArrayRef<int64_t> shape, FormatAttr format,
-                     ArrayRef<int64_t> block) {
+LogicalResult BMTensorType::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   ArrayRef<int64_t> shape, FormatAttr format,
+                                   ArrayRef<int64_t> block) {
   if (!format)
     return emitError() << "a BM tensor needs an element format";
   for (auto [i, dim] : llvm::enumerate(shape)) {
@@ -203,14 +201,14 @@ Type BMTensorType::parse(AsmParser &parser) {
     SMLoc blockLoc = parser.getCurrentLocation();
     block.clear();
     if (parser.parseKeyword("block") || parser.parseEqual() ||
-        parser.parseCommaSeparatedList(
-            AsmParser::Delimiter::Square, [&]() -> ParseResult {
-              int64_t b;
-              if (parser.parseInteger(b))
-                return failure();
-              block.push_back(b);
-              return success();
-            }))
+        parser.parseCommaSeparatedList(AsmParser::Delimiter::Square,
+                                       [&]() -> ParseResult {
+                                         int64_t b;
+                                         if (parser.parseInteger(b))
+                                           return failure();
+                                         block.push_back(b);
+                                         return success();
+                                       }))
       return {};
     for (int64_t b : block)
       if (b < -1) {
@@ -223,8 +221,8 @@ Type BMTensorType::parse(AsmParser &parser) {
   }
   if (parser.parseGreater())
     return {};
-  return BMTensorType::getChecked([&] { return parser.emitError(loc); },
-                                  shape, *format, block);
+  return BMTensorType::getChecked([&] { return parser.emitError(loc); }, shape,
+                                  *format, block);
 }
 
 void BMTensorType::print(AsmPrinter &printer) const {

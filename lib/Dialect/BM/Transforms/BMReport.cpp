@@ -163,12 +163,12 @@ struct BMReportPass : public mlir::bm::impl::BMReportBase<BMReportPass> {
       for (const ContractionRow &row : rows) {
         int storage = ::bm::numerics::kulischStorageBits(row.width);
         std::string acc = storage ? "i" + std::to_string(storage) : "none";
-        *os << llvm::format(
-            "  %-10s %-22s %-22s %8lld %8d %6s %12.0f %12.0f  %-21s  %-11s  %s\n",
-            row.op.c_str(), row.lhs.c_str(), row.rhs.c_str(),
-            (long long)row.maxRun, row.width, acc.c_str(), row.f32Bytes,
-            row.bmBytes, row.roles.c_str(), row.scales.c_str(),
-            row.source.c_str());
+        *os << llvm::format("  %-10s %-22s %-22s %8lld %8d %6s %12.0f %12.0f  "
+                            "%-21s  %-11s  %s\n",
+                            row.op.c_str(), row.lhs.c_str(), row.rhs.c_str(),
+                            (long long)row.maxRun, row.width, acc.c_str(),
+                            row.f32Bytes, row.bmBytes, row.roles.c_str(),
+                            row.scales.c_str(), row.source.c_str());
         totalF32 += row.f32Bytes;
         totalBM += row.bmBytes;
       }

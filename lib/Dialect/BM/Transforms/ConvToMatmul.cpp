@@ -112,9 +112,8 @@ Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op) {
   MLIRContext *context = op.getContext();
   BMTensorType inType = op.getInput().getType();
   BMTensorType fType = op.getFilter().getType();
-  auto unpackIn =
-      UnpackOp::create(b, loc, inType.getCodesType(), inType.getBiasesType(),
-                       op.getInput());
+  auto unpackIn = UnpackOp::create(b, loc, inType.getCodesType(),
+                                   inType.getBiasesType(), op.getInput());
   auto unpackF = UnpackOp::create(b, loc, fType.getCodesType(),
                                   fType.getBiasesType(), op.getFilter());
   Value codesIn = unpackIn.getCodes(), biasesIn = unpackIn.getBiases();
@@ -139,9 +138,9 @@ Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op) {
                                   b.getIndexAttr(ph), b.getIndexAttr(pw)};
     Value zero =
         arith::ConstantOp::create(b, loc, b.getIntegerAttr(codeType, 0));
-    padded = tensor::PadOp::create(
-        b, loc, RankedTensorType::get(shape, codeType), codesIn, low, low,
-        zero);
+    padded =
+        tensor::PadOp::create(b, loc, RankedTensorType::get(shape, codeType),
+                              codesIn, low, low, zero);
   }
 
   // im2col codes [N, OH, OW, C, KH, KW] -> [N*OH*OW, C*KH*KW].
@@ -160,14 +159,14 @@ Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op) {
           })
           .getResult(0);
   int64_t rows = N * OH * OW, depth = C * KH * KW;
-  Value lhsCodes =
-      tensor::CollapseShapeOp::create(b, loc, cols, groups({{0, 1, 2}, {3, 4, 5}}));
-  Value lhsBiases =
-      tensor::CollapseShapeOp::create(b, loc, biasesIn, groups({{0}, {1, 2, 3}}));
+  Value lhsCodes = tensor::CollapseShapeOp::create(
+      b, loc, cols, groups({{0, 1, 2}, {3, 4, 5}}));
+  Value lhsBiases = tensor::CollapseShapeOp::create(b, loc, biasesIn,
+                                                    groups({{0}, {1, 2, 3}}));
   Value rhsCodes =
       tensor::CollapseShapeOp::create(b, loc, codesF, groups({{0}, {1, 2, 3}}));
-  Value rhsBiases =
-      tensor::CollapseShapeOp::create(b, loc, biasesF, groups({{0}, {1, 2, 3}}));
+  Value rhsBiases = tensor::CollapseShapeOp::create(b, loc, biasesF,
+                                                    groups({{0}, {1, 2, 3}}));
 
   auto lhsType = BMTensorType::get({rows, depth}, inType.getFormat(),
                                    {ib[0] * OH * OW, ib[1] * KH * KW});

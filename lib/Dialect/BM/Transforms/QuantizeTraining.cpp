@@ -88,11 +88,11 @@ struct BMQuantizeTrainingPass
   /// The formats, scale rules and loss-gradient choice from the options.
   LogicalResult resolveOptions(ModuleOp module) {
     MLIRContext *context = module.getContext();
-    static constexpr std::pair<StringLiteral, StringLiteral> presetFormats[] =
-        {/*bm8*/ {"e2m5", "e4m3"},
-         /*bm6*/ {"e2m3", "e3m2"},
-         /*bm5*/ {"e2m2", "e3m1"},
-         /*bm4*/ {"e2m1", "e3m0"}};
+    static constexpr std::pair<StringLiteral, StringLiteral> presetFormats[] = {
+        /*bm8*/ {"e2m5", "e4m3"},
+        /*bm6*/ {"e2m3", "e3m2"},
+        /*bm5*/ {"e2m2", "e3m1"},
+        /*bm4*/ {"e2m1", "e3m0"}};
     auto [presetForward, presetBackward] =
         presetFormats[static_cast<int>(FormatPreset(preset))];
     StringRef fwd = forwardFormat, bwd = backwardFormat;
@@ -133,10 +133,9 @@ struct BMQuantizeTrainingPass
                               "conv-block and filter-block 4 each");
     switch (LossGradMode(lossGrad)) {
     case LossGradMode::automatic:
-      lossGradFP32 =
-          forwardFormat.empty() && backwardFormat.empty() &&
-          (FormatPreset(preset) == FormatPreset::bm5 ||
-           FormatPreset(preset) == FormatPreset::bm4);
+      lossGradFP32 = forwardFormat.empty() && backwardFormat.empty() &&
+                     (FormatPreset(preset) == FormatPreset::bm5 ||
+                      FormatPreset(preset) == FormatPreset::bm4);
       break;
     case LossGradMode::fp32:
       lossGradFP32 = true;

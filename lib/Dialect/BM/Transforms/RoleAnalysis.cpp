@@ -57,9 +57,9 @@ RoleAnalysis::RoleAnalysis(func::FuncOp func) {
       lossGrads.insert(op->getResults().begin(), op->getResults().end());
     else if (moves && lossGrads.contains(op->getOperand(0)))
       lossGrads.insert(op->getResults().begin(), op->getResults().end());
-    bool fromError = isGradSeed ||
-                     llvm::any_of(op->getOperands(),
-                                  [&](Value v) { return errors.contains(v); });
+    bool fromError =
+        isGradSeed || llvm::any_of(op->getOperands(),
+                                   [&](Value v) { return errors.contains(v); });
     bool fromWeight = moves && weights.contains(op->getOperand(0));
     for (Value result : op->getResults()) {
       if (fromError)

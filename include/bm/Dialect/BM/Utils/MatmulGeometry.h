@@ -20,9 +20,8 @@ struct MatmulGeometry {
   explicit MatmulGeometry(MatmulOp op)
       : lhsType(op.getLhs().getType()), rhsType(op.getRhs().getType()),
         fa(lhsType.getFormat().getNumerics()),
-        fb(rhsType.getFormat().getNumerics()),
-        batched(lhsType.getRank() == 3), nb(batched ? 1 : 0),
-        tA(op.getTransposeLhs()), tB(op.getTransposeRhs()),
+        fb(rhsType.getFormat().getNumerics()), batched(lhsType.getRank() == 3),
+        nb(batched ? 1 : 0), tA(op.getTransposeLhs()), tB(op.getTransposeRhs()),
         blkA(lhsType.getBlock()), blkB(rhsType.getBlock()) {
     ArrayRef<int64_t> sa = lhsType.getShape(), sb = rhsType.getShape();
     batch = batched ? sa[0] : 1;
