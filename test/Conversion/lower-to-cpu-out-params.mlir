@@ -1,6 +1,7 @@
 // bm-lower-to-cpu{out-params=true}: results become memref arguments after
 // the function's own, and the kernel computes straight into the caller's
-// buffer (no allocation of the result, no copy into it).
+// buffer (no allocation of the result, no copy into it), also when the
+// kernel is a function of its own that the caller calls.
 // RUN: bm-opt %s --bm-lower-to-cpu=out-params=true \
 // RUN:   --mlir-print-ir-after=bm-results-to-out-params -o /dev/null 2>&1 \
 // RUN: | FileCheck %s
@@ -12,11 +13,19 @@
 // CHECK-SAME: %[[OUT:.*]]: memref<64x32xf32>) {
 // CHECK-NOT: memref.alloc() {{.*}}: memref<64x32xf32>
 // CHECK-NOT: memref.copy {{.*}}, %[[OUT]]
-// CHECK: memref.subview %[[OUT]]
+// CHECK: call @__bm_kernel_matmul_0(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[OUT]])
+// CHECK-NOT: memref.copy
 // CHECK: return{{$}}
 // CHECK-LABEL: func.func @pass_through(
 // CHECK-SAME: %[[A:.*]]: memref<8xf32>, %[[R:.*]]: memref<8xf32>) {
 // CHECK: memref.copy %[[A]], %[[R]]
+// CHECK: return{{$}}
+// The outlined kernel (bm-outline-kernels) takes its result as an out-param
+// too, and the caller passes its own out-param on.
+// CHECK-LABEL: func.func private @__bm_kernel_matmul_0(
+// CHECK-SAME: %[[KOUT:[^:]*]]: memref<64x32xf32>) attributes {llvm.linkage = #llvm.linkage<internal>} {
+// CHECK-NOT: memref.alloc() {{.*}}: memref<64x32xf32>
+// CHECK: memref.subview %[[KOUT]]
 // CHECK: return{{$}}
 
 // LLVM: llvm.func @_mlir_ciface_bm6_matmul(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: !llvm.ptr) attributes

@@ -24,20 +24,23 @@
 // IR256-DAG: llvm.func @llvm.x86.avx512.vpdpbusd.256(vector<8xi32>, vector<32xi8>, vector<32xi8>) -> vector<8xi32>
 // IR256-DAG: llvm.func @llvm.x86.avx512.vpdpwssd.256(vector<8xi32>, vector<16xi16>, vector<16xi16>) -> vector<8xi32>
 
+// Each matmul is outlined into its kernel function, __bm_kernel_matmul_<n>
+// in order, after the three public functions (bm-outline-kernels).
+//
 // BM6: vpdpbusd for the column sums of B and the run sums, then one
 // conversion per run (vcvtdq2ps, a fused multiply-add) on the same width.
-// AVX512-LABEL: bm6:
+// AVX512-LABEL: __bm_kernel_matmul_0:
 // AVX512:       vpdpbusd {{.*}}%zmm
 // AVX512:       vpdpbusd {{.*}}%zmm
 // AVX512:       vcvtdq2ps %zmm
 // AVX512:       vfmadd{{[0-9]+}}ps {{.*}}%zmm
-// AVX512-LABEL: .Lfunc_end0:
-// AVXVNNI-LABEL: bm6:
+// AVX512-LABEL: .Lfunc_end3:
+// AVXVNNI-LABEL: __bm_kernel_matmul_0:
 // AVXVNNI:       {vex} vpdpbusd {{.*}}%ymm
 // AVXVNNI:       {vex} vpdpbusd {{.*}}%ymm
 // AVXVNNI:       vcvtdq2ps %ymm
 // AVXVNNI:       vfmadd{{[0-9]+}}ps {{.*}}%ymm
-// AVXVNNI-LABEL: .Lfunc_end0:
+// AVXVNNI-LABEL: .Lfunc_end3:
 func.func @bm6(%a: !bm.tensor<96x96xe2m3, block = [48, 48]>,
                %b: !bm.tensor<96x96xe2m3, block = [48, 48]>,
                %init: tensor<96x96xf32>) -> tensor<96x96xf32> {
@@ -50,15 +53,15 @@ func.func @bm6(%a: !bm.tensor<96x96xe2m3, block = [48, 48]>,
 
 // BM8 (forms up to 252) and the backward e3m2 x e2m3 (up to 448): i16
 // pairs, vpdpwssd, and no byte step.
-// AVX512-LABEL: bm8:
+// AVX512-LABEL: __bm_kernel_matmul_1:
 // AVX512-NOT:   vpdpbusd
 // AVX512:       vpdpwssd {{.*}}%zmm
 // AVX512-NOT:   vpdpbusd
-// AVX512-LABEL: .Lfunc_end1:
-// AVXVNNI-LABEL: bm8:
+// AVX512-LABEL: .Lfunc_end4:
+// AVXVNNI-LABEL: __bm_kernel_matmul_1:
 // AVXVNNI-NOT:   vpdpbusd
 // AVXVNNI:       {vex} vpdpwssd {{.*}}%ymm
-// AVXVNNI-LABEL: .Lfunc_end1:
+// AVXVNNI-LABEL: .Lfunc_end4:
 func.func @bm8(%a: !bm.tensor<64x96xe2m5, block = [48, 48]>,
                %b: !bm.tensor<96x64xe2m5, block = [48, 48]>,
                %init: tensor<64x64xf32>) -> tensor<64x64xf32> {
@@ -69,11 +72,11 @@ func.func @bm8(%a: !bm.tensor<64x96xe2m5, block = [48, 48]>,
   return %y : tensor<64x64xf32>
 }
 
-// AVX512-LABEL: backward:
+// AVX512-LABEL: __bm_kernel_matmul_2:
 // AVX512-NOT:   vpdpbusd
 // AVX512:       vpdpwssd {{.*}}%zmm
 // AVX512-NOT:   vpdpbusd
-// AVX512-LABEL: .Lfunc_end2:
+// AVX512-LABEL: .Lfunc_end5:
 func.func @backward(%a: !bm.tensor<64x96xe3m2, block = [48, 48]>,
                     %b: !bm.tensor<96x64xe2m3, block = [48, 48]>,
                     %init: tensor<64x64xf32>) -> tensor<64x64xf32> {

@@ -1,13 +1,20 @@
 // The ordering rules of the pipelines (BMDialect.td, "Discardable
 // attributes"; docs/lowering.md, "Contracts between passes").
 //
-// On the CPU there is none for bm.quantize: convert-bm-to-linalg emits the
+// On the CPU, none for bm.quantize: convert-bm-to-linalg emits the
 // vectorized quantize kernel straight from the op, in the vector width of
 // the CPU target; no bm-vectorize-quantize, no bm.quant_codes generics.
 // RUN: bm-opt %s --bm-lower-to-cpu=cpu=avx2 --dump-pass-pipeline -o /dev/null 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=CPU
 // RUN: bm-opt %s --bm-lower-to-cpu="cpu=avx512-vnni parallel=true" --dump-pass-pipeline -o /dev/null 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=CPU512
+//
+// bm-conv-to-matmul runs before bm-vectorize-linalg, which then tiles and
+// vectorizes the im2col copy and the transposes it makes; both after
+// bm-outline-kernels, so once per convolution form.
+// CPU:        bm-outline-kernels
+// CPU:        bm-conv-to-matmul
+// CPU:        bm-vectorize-linalg
 // CPU-NOT:    bm-vectorize-quantize
 // CPU:        convert-bm-to-linalg{cpu=avx2 vector-kernels=true vector-quantize-bits=256
 // CPU-NOT:    bm-vectorize-quantize

@@ -50,6 +50,12 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
       llvm::cl::desc("Former spelling of the target: true is cpu=avx2, "
                      "false (given without cpu) is cpu=generic"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> outlineKernels{
+      *this, "outline-kernels",
+      llvm::cl::desc("Lower each distinct form of bm.quantize, bm.matmul "
+                     "and bm.conv2d once, as a private function that every "
+                     "op of that form calls (bm-outline-kernels)"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> vectorizeLinalg{
       *this, "vectorize-linalg",
       llvm::cl::desc("Fuse, tile and vectorize the linalg ops that are not "

@@ -51,15 +51,20 @@ static void addCPUBMLoweringStage(OpPassManager &pm,
 
   if (options.emitCInterface)
     pm.addPass(createBMEmitCInterface());
-  // The float32 linalg ops, before the bm lowering adds its own (whose
-  // exact integer sums must not be reassociated).
-  if (options.vectorizeLinalg)
-    pm.addNestedPass<func::FuncOp>(createBMVectorizeLinalg());
+  // Each distinct kernel form once, as a function of its own; the rewrite
+  // of a convolution below then happens once per form too.
+  if (options.outlineKernels)
+    pm.addPass(createBMOutlineKernels());
   // Convolutions with the runs of an im2col matmul, as that matmul: the
-  // vector kernel computes it (after bm-vectorize-linalg, which would
-  // otherwise also rewrite the im2col copy).
+  // vector kernel computes it. Before bm-vectorize-linalg, which then tiles,
+  // vectorizes and distributes its im2col copy of the codes and the layout
+  // transposes of init and result like any other data movement.
   if (options.vectorKernels)
     pm.addNestedPass<func::FuncOp>(createBMConvToMatmul());
+  // The float32 linalg ops (and the copies above), before the bm lowering
+  // adds its own (whose exact integer sums must not be reassociated).
+  if (options.vectorizeLinalg)
+    pm.addNestedPass<func::FuncOp>(createBMVectorizeLinalg());
   ConvertBMToLinalgOptions linalg;
   linalg.vectorKernels = options.vectorKernels;
   linalg.cpu = cpuName;
@@ -130,14 +135,17 @@ static void addCPULoopsStage(OpPassManager &pm,
   } else {
     pm.addPass(createForallToForLoopPass());
   }
-  pm.addPass(createConvertLinalgToLoopsPass());
+  // Function by function (the functions in parallel, on MLIR's threads):
+  // none of these adds a symbol to the module.
+  OpPassManager &funcPM = pm.nest<func::FuncOp>();
+  funcPM.addPass(createConvertLinalgToLoopsPass());
   VectorTransferToSCFOptions vectorToSCF;
   vectorToSCF.enableFullUnroll(true);
-  pm.addPass(createConvertVectorToSCFPass(vectorToSCF));
-  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
+  funcPM.addPass(createConvertVectorToSCFPass(vectorToSCF));
+  funcPM.addPass(vector::createLowerVectorMultiReductionPass());
+  funcPM.addPass(createSCFToControlFlowPass());
+  funcPM.addPass(memref::createExpandStridedMetadataPass());
+  funcPM.addPass(createLowerAffinePass());
 }
 
 /// Stage 4 (to the LLVM dialect).
