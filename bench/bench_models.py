@@ -48,6 +48,7 @@ HYPER = dict(lr=0.05, momentum=0.9, weight_decay=5e-4)
 # Stages as bm.compiler names its tool runs.
 _STAGE_OF = {"bm-opt": "lowering", "bm-opt (leftover bufferization ops)": "lowering",
              "mlir-translate": "LLVM", "opt (coroutines)": "LLVM", "llc": "LLVM",
+             "llvm-split": "LLVM",
              "link (cc -shared)": "link"}
 STAGES = ("capture", "rewrite", "lowering", "LLVM", "link")
 
@@ -104,15 +105,18 @@ class StageClock:
             self.cpu[stage] += time.process_time() - c0
 
     def compile(self, text, **kwargs):
-        original = compiler._run
+        originals = compiler._run, compiler._run_all
 
         def timed(step, cmd, *a, **k):
-            return self.tool(_STAGE_OF.get(step, "LLVM"), original, step, cmd, *a, **k)
-        compiler._run = timed
+            return self.tool(_STAGE_OF.get(step, "LLVM"), originals[0], step, cmd, *a, **k)
+
+        def timed_all(step, cmds):
+            return self.tool(_STAGE_OF.get(step, "LLVM"), originals[1], step, cmds)
+        compiler._run, compiler._run_all = timed, timed_all
         try:
             return compiler.compile_module(text, use_cache=False, **kwargs)
         finally:
-            compiler._run = original
+            compiler._run, compiler._run_all = originals
 
 
 def build(name):

@@ -6,7 +6,9 @@ A small ahead-of-time driver around the tools of the CPU lowering:
    LLVM dialect; every public function gets a ``_mlir_ciface_<name>`` wrapper);
 2. ``mlir-translate --mlir-to-llvmir``;
 3. ``llc -O3 -filetype=obj -relocation-model=pic -mtriple=<llc's default>
-   [-mcpu=native] [-mattr=<the CPU target's features>]``;
+   [-mcpu=native] [-mattr=<the CPU target's features>]``; a large module is
+   first split (``llvm-split --round-robin``) into one part per usable CPU,
+   each compiled by its own llc at the same time (``codegen_jobs``);
 4. ``cc -shared`` (``libmlir_c_runner_utils`` linked only if used, with an
    rpath).
 
@@ -280,6 +282,8 @@ class Tools:
     cc: str
     mlir_lib_dir: Optional[str]
     opt: Optional[str] = None  # LLVM opt: only for parallel code (coroutines)
+    # llvm-split: only to compile a large module on several cores
+    llvm_split: Optional[str] = None
 
 
 def find_tools() -> Tools:
@@ -305,7 +309,13 @@ def find_tools() -> Tools:
                          ["opt-22", "opt"])
     except ToolNotFoundError:
         opt = None
-    return Tools(bm_opt, translate, llc, cc, lib_dir, opt)
+    try:
+        llvm_split = _find_tool("llvm-split", "BM_LLVM_SPLIT",
+                                [os.path.join(llvm_bin, "llvm-split")],
+                                ["llvm-split-22", "llvm-split"])
+    except ToolNotFoundError:
+        llvm_split = None
+    return Tools(bm_opt, translate, llc, cc, lib_dir, opt, llvm_split)
 
 
 def cache_dir() -> str:
@@ -406,6 +416,17 @@ def _tool_id(path):
     return "%s:%d:%d" % (os.path.realpath(path), st.st_size, st.st_mtime_ns)
 
 
+def _failure(step, cmd, returncode, stdout, stderr):
+    err = stderr.strip() or stdout.strip() or "(no output)"
+    if len(err) > _MAX_STDERR:
+        err = err[:_MAX_STDERR] + "\n... (%d more characters)" % (
+            len(err) - _MAX_STDERR)
+    return CompileError(
+        f"{step} failed (exit status {returncode}):\n"
+        f"  command: {shlex.join(cmd)}\n{err}",
+        step=step, cmd=cmd, stderr=stderr)
+
+
 def _run(step, cmd, stdin=None, cwd=None):
     try:
         p = subprocess.run(cmd, input=stdin, capture_output=True, text=True,
@@ -414,15 +435,33 @@ def _run(step, cmd, stdin=None, cwd=None):
         raise ToolNotFoundError(f"{step}: cannot run {cmd[0]}: {e}",
                                 step=step, cmd=cmd) from None
     if p.returncode != 0:
-        err = p.stderr.strip() or p.stdout.strip() or "(no output)"
-        if len(err) > _MAX_STDERR:
-            err = err[:_MAX_STDERR] + "\n... (%d more characters)" % (
-                len(err) - _MAX_STDERR)
-        raise CompileError(
-            f"{step} failed (exit status {p.returncode}):\n"
-            f"  command: {shlex.join(cmd)}\n{err}",
-            step=step, cmd=cmd, stderr=p.stderr)
+        raise _failure(step, cmd, p.returncode, p.stdout, p.stderr)
     return p.stdout
+
+
+def _run_all(step, cmds):
+    """Runs the commands of one step at the same time; raises as
+    :func:`_run` for the first that fails, after all have ended."""
+    procs = []
+    try:
+        for cmd in cmds:
+            procs.append((cmd, subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True)))
+    except OSError as e:
+        for _, p in procs:
+            p.kill()
+            p.communicate()
+        raise ToolNotFoundError(f"{step}: cannot run {cmds[0][0]}: {e}",
+                                step=step, cmd=cmds[0]) from None
+    ended = [(cmd, p) + p.communicate() for cmd, p in procs]
+    for cmd, p, out, err in ended:
+        if p.returncode != 0:
+            raise _failure(step, cmd, p.returncode, out, err)
+
+
+# Below this size of LLVM IR text, one llc is about as fast as a split.
+_SPLIT_CODEGEN_BYTES = 4 << 20
 
 
 # ---------------------------------------------------------------------------
@@ -836,6 +875,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                    cpu: Optional[str] = None,
                    out_params: Optional[bool] = None,
                    lower_options: Sequence[str] = (),
+                   codegen_jobs: Optional[int] = None,
                    ) -> CompiledModule:
     """Compiles MLIR text (bm ops on tensors, func.func entry points) into a
     shared library and loads it.
@@ -864,6 +904,11 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     shaped tensor (``out-params=auto``: a call must know each result's shape
     to allocate it, and a scalar result would stay a return value); True
     raises :class:`CompileError` naming the result that prevents it.
+    ``codegen_jobs``: split the LLVM module into this many parts
+    (``llvm-split --round-robin``) and run one llc per part at the same
+    time; None (the default) means one part per usable CPU (at most 8)
+    when the module is large (4 MiB of LLVM IR) and ``llvm-split`` is
+    found, else 1. The machine code of each function is the same.
 
     The signatures of the public functions come from the lowering itself
     (``bm-lower-to-cpu{signatures=...}`` writes them as JSON, see
@@ -963,14 +1008,30 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                 tools.opt, "-passes=coro-early,cgscc(coro-split),coro-cleanup,"
                 "globaldce", ll_path, "-S", "-o", coro_path])
             ll_path = coro_path
-        obj = os.path.join(work, "module.o")
-        _run("llc", [tools.llc] + llc_flags + [ll_path, "-o", obj])
+        jobs = codegen_jobs
+        if jobs is None:
+            jobs = (min(_usable_cpus(), 8) if tools.llvm_split and
+                    os.path.getsize(ll_path) >= _SPLIT_CODEGEN_BYTES else 1)
+        if jobs > 1:
+            if not tools.llvm_split:
+                raise ToolNotFoundError(
+                    "codegen_jobs > 1 needs LLVM's llvm-split (set "
+                    "$BM_LLVM_SPLIT)", step="llvm-split")
+            part = os.path.join(work, "module.part")
+            _run("llvm-split", [tools.llvm_split, "-j", str(jobs),
+                                "--round-robin", "-o", part, ll_path])
+            objs = [part + "%d.o" % i for i in range(jobs)]
+            _run_all("llc", [[tools.llc] + llc_flags + [part + str(i), "-o", o]
+                             for i, o in enumerate(objs)])
+        else:
+            objs = [os.path.join(work, "module.o")]
+            _run("llc", [tools.llc] + llc_flags + [ll_path, "-o", objs[0]])
         so_tmp = os.path.join(work, "module.so")
         # -Bsymbolic: calls between the module's own functions bind inside
         # the library. Without it a function named like a libc symbol (a
         # training "step", "read", ...) is called through libc's.
-        link = [tools.cc, "-shared", "-o", so_tmp, obj, "-Wl,--no-undefined",
-                "-Wl,-Bsymbolic"]
+        link = [tools.cc, "-shared", "-o", so_tmp] + objs + [
+            "-Wl,--no-undefined", "-Wl,-Bsymbolic"]
         if tools.mlir_lib_dir:
             link += ["-Wl,--as-needed", "-L" + tools.mlir_lib_dir,
                      "-Wl,-rpath," + tools.mlir_lib_dir,

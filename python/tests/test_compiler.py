@@ -330,6 +330,26 @@ class CompilerTest(unittest.TestCase):
             y = lib.mm_packed(qa.codes, qa.beta, qb.codes, qb.beta, init)
             self.assertBitsEqual(y, want, "matmul output (%s)" % what)
 
+    def test_split_codegen_gives_the_same_bits(self):
+        """codegen_jobs: the LLVM module split in parts, one llc each at
+        the same time, linked into one library with the same results."""
+        if not compiler.find_tools().llvm_split:
+            self.skipTest("no llvm-split here")
+        a = scaled_data(self.rng, (M, K), spread=6)
+        b = scaled_data(self.rng, (K, N), spread=6)
+        init = self.rng.standard_normal((M, N)).astype(np.float32)
+        qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=SEED_A)
+        qb = bmn.quantize(b, "e3m2", (32, 48), "nearest")
+        want = bmn.matmul(qa, qb, init)
+        lib = compiler.compile_module(MODULE, codegen_jobs=3, use_cache=False)
+        y = lib.mm_packed(qa.codes, qa.beta, qb.codes, qb.beta, init)
+        self.assertBitsEqual(y, want, "matmul output (3 codegen parts)")
+        x = scaled_data(self.rng, (XR, XC))
+        ref = bmn.quantize(x, "e2m3", (48, 48), "stochastic", seed=SEED_X)
+        codes, biases, _ = lib.quant(x, SEED_X)
+        self.assertBitsEqual(codes, ref.codes, "quantize codes (3 parts)")
+        self.assertBitsEqual(biases, ref.beta, "quantize biases (3 parts)")
+
     # The byte-step intrinsic each CPU target's BM6 kernel calls.
     BYTE_STEP = {"generic": None, "avx2": "llvm.x86.avx2.pmadd.ub.sw",
                  "avx-vnni": "llvm.x86.avx512.vpdpbusd.256",
