@@ -114,6 +114,24 @@ func.func @maxpool(%x: tensor<16x8x28x28xf32>) -> tensor<16x8x14x14xf32> {
   return %r : tensor<16x8x14x14xf32>
 }
 
+// A transposed, flipped filter (the data gradient's): its reversed loops are
+// tiled to one; only the outermost loop is distributed (512 tasks), the rest
+// run in order inside each task, not as one forall over every element.
+// CHECK-LABEL: func.func @flip_transpose
+// CHECK:         scf.forall (%{{.*}}) in (512)
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step
+// CHECK:             scf.for
+// CHECK:               scf.for
+// CHECK:                 vector.transfer_read {{.*}} : tensor<512x512x3x3xf32>, vector<f32>
+func.func @flip_transpose(%w: tensor<512x512x3x3xf32>) -> tensor<512x512x3x3xf32> {
+  %e = tensor.empty() : tensor<512x512x3x3xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, -d2 + 2, -d3 + 2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%w : tensor<512x512x3x3xf32>) outs(%e : tensor<512x512x3x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<512x512x3x3xf32>
+  return %r : tensor<512x512x3x3xf32>
+}
+
 // CHECK-LABEL: func.func @left_alone
 // CHECK:         linalg.generic
 // CHECK:         linalg.batch_matmul
@@ -131,26 +149,46 @@ func.func @left_alone(%x: tensor<?x8xf32>, %a: tensor<4x8x8xf32>, %i: tensor<1x6
   return %n, %b, %v : tensor<?x8xf32>, tensor<4x8x8xf32>, tensor<1x4x4x1xf32>
 }
 
-// An NCHW / FCHW convolution (stride 2): im2col into [N, C, KH, KW, OH, OW]
-// with strided window reads, then per image the filter [F, C*KH*KW] times
-// the image's columns [C*KH*KW, OH*OW] as a register tile (4 x 16 here),
-// summed over k = (c, kh, kw) in order with FMAs.
+// An NCHW / FCHW convolution (stride 2): im2col with strided window reads,
+// then the filter [F, C*KH*KW] times the columns as a register tile, summed
+// over k = (c, kh, kw) in order with FMAs. Here 16 output pixels per image,
+// fewer than the register tile's 32 columns: the im2col is [C, KH, KW, N,
+// OH, OW] and one matmul covers both images, (F x 27) x (27 x N*16), with
+// the init and the result transposed to and from [F, N, 16].
 // CHECK-LABEL: func.func @conv_im2col
 // CHECK-NOT:     linalg.conv
-// CHECK:         tensor.extract_slice %{{.*}} [1, 1, 4, 4] [1, 1, 2, 2] : tensor<1x1x7x7xf32> to tensor<4x4xf32>
-// CHECK:         %[[COL:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3], [4, 5]] : tensor<2x3x3x3x4x4xf32> into tensor<2x27x16xf32>
 // CHECK:         %[[W:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
-// CHECK:         scf.for %[[N:.*]] = %c0 to %c2 step %c1 iter_args(%{{.*}}) -> (tensor<2x4x16xf32>)
-// CHECK:           scf.for %[[K:.*]] = %c0 to %c27 step %c1
-// CHECK:             vector.transfer_read %[[W]][%c0, %[[K]]]
-// CHECK:             vector.transfer_read %[[COL]][%[[N]], %[[K]], %c0]
-// CHECK-COUNT-4:     vector.fma
+// CHECK:         tensor.extract_slice %{{.*}} [1, 1, 4, 4] [1, 1, 2, 2] : tensor<1x1x7x7xf32> to tensor<4x4xf32>
+// CHECK:         %[[COL:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<3x3x3x2x4x4xf32> into tensor<27x32xf32>
+// CHECK:         tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : tensor<4x2x16xf32> into tensor<4x32xf32>
+// CHECK:         scf.for %[[K:.*]] = %c0 to %c27 step %c1
+// CHECK:           vector.transfer_read %[[W]][%c0, %[[K]]]
+// CHECK:           vector.transfer_read %[[COL]][%[[K]], %c0]
+// CHECK-COUNT-4:   vector.fma
+// CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [4, 2, 16]
 // CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [2, 4, 4, 4]
 // NOCONV-LABEL: func.func @conv_im2col
 // NOCONV:         linalg.conv_2d_nchw_fchw
 func.func @conv_im2col(%i: tensor<2x3x9x9xf32>, %k: tensor<4x3x3x3xf32>, %o: tensor<2x4x4x4xf32>) -> tensor<2x4x4x4xf32> {
   %v = linalg.conv_2d_nchw_fchw {strides = dense<2> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>} ins(%i, %k : tensor<2x3x9x9xf32>, tensor<4x3x3x3xf32>) outs(%o : tensor<2x4x4x4xf32>) -> tensor<2x4x4x4xf32>
   return %v : tensor<2x4x4x4xf32>
+}
+
+// 64 output pixels per image: one matmul per image, (F x 27) x (27 x 64),
+// computed in the NCHW result directly.
+// CHECK-LABEL: func.func @conv_im2col_per_image
+// CHECK-NOT:     linalg.conv
+// CHECK:         %[[W2:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
+// CHECK:         %[[COL2:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3], [4, 5]] : tensor<2x3x3x3x8x8xf32> into tensor<2x27x64xf32>
+// CHECK:         scf.for %[[N2:.*]] = %c0 to %c2 step %c1 iter_args(%{{.*}}) -> (tensor<2x4x64xf32>)
+// CHECK:           scf.for %[[K2:.*]] = %c0 to %c27 step %c1
+// CHECK:             vector.transfer_read %[[W2]][%c0, %[[K2]]]
+// CHECK:             vector.transfer_read %[[COL2]][%[[N2]], %[[K2]], %{{.*}}]
+// CHECK-COUNT-4:     vector.fma
+// CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [2, 4, 8, 8]
+func.func @conv_im2col_per_image(%i: tensor<2x3x17x17xf32>, %k: tensor<4x3x3x3xf32>, %o: tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32> {
+  %v = linalg.conv_2d_nchw_fchw {strides = dense<2> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>} ins(%i, %k : tensor<2x3x17x17xf32>, tensor<4x3x3x3xf32>) outs(%o : tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  return %v : tensor<2x4x8x8xf32>
 }
 
 // A pad becomes a fill and a copy into the interior; the strided insertion

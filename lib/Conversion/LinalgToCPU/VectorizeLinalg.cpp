@@ -67,6 +67,8 @@ constexpr int64_t kTransposeSide = 16;
 /// Forall tasks to aim for when only a vectorized dimension can be split.
 constexpr int64_t kMinChunks = 8;
 constexpr int64_t kMaxChunks = 64;
+/// Forall iterations beyond which further loops are not distributed.
+constexpr int64_t kMaxTasks = 256;
 
 //===----------------------------------------------------------------------===//
 // Choosing the tiles
@@ -201,16 +203,20 @@ std::optional<TilePlan> planTiles(linalg::LinalgOp op, int64_t minParallel) {
   for (unsigned d : reversed->set_bits())
     plan.vector[d] = 1;
 
-  // Distribution over the cores: every parallel loop that is not
-  // vectorized, one index per forall iteration, when there are enough of
-  // them; else chunks of the outermost parallel vectorized loop.
+  // Distribution over the cores: the parallel loops that are not
+  // vectorized, one index per forall iteration, outermost first until there
+  // are kMaxTasks iterations (the loops further in run in order inside each:
+  // a forall over every loop of a flip costs a division per element once
+  // collapsed), when there are enough of them; else chunks of the outermost
+  // parallel vectorized loop.
   if (work < minParallel)
     return plan;
   int64_t outer = 1;
   for (unsigned d = 0; d < loops; ++d)
     if (iterators[d] == utils::IteratorType::parallel && plan.vector[d] == 1 &&
         ranges[d] > 1) {
-      plan.forall[d] = 1;
+      if (outer < kMaxTasks)
+        plan.forall[d] = 1;
       outer *= ranges[d];
     }
   if (outer >= 4)
@@ -678,15 +684,24 @@ void insertAsCopy(RewriterBase &rewriter, tensor::InsertSliceOp op) {
       op, [&] { op.getSourceMutable().assign(copy.getResult(0)); });
 }
 
-/// The im2col of an NCHW `input` as [N, C*KH*KW, OH*OW]: a copy generic
-/// into [N, C, KH, KW, OH, OW] (`shape`) reading
-/// input[n, c, oh * sh + kh * dh, ow * sw + kw * dw], then collapsed.
+/// The im2col of an NCHW `input`: a copy generic into `shape` reading
+/// input[n, c, oh * sh + kh * dh, ow * sw + kw * dw], then collapsed. With
+/// `imagesInside`, `shape` is [C, KH, KW, N, OH, OW] and the result
+/// [C*KH*KW, N*OH*OW] (one matmul for all images); else [N, C, KH, KW, OH,
+/// OW] and [N, C*KH*KW, OH*OW] (one matmul per image).
 Value buildIm2col(RewriterBase &rewriter, Location loc, Value input,
                   ArrayRef<int64_t> shape, ArrayRef<int64_t> strides,
-                  ArrayRef<int64_t> dilations) {
+                  ArrayRef<int64_t> dilations, bool imagesInside) {
   MLIRContext *ctx = rewriter.getContext();
-  AffineExpr dn, dc, dkh, dkw, doh, dow;
-  bindDims(ctx, dn, dc, dkh, dkw, doh, dow);
+  AffineExpr d0, d1, d2, d3, d4, d5;
+  bindDims(ctx, d0, d1, d2, d3, d4, d5);
+  AffineExpr dn = d0, dc = d1, dkh = d2, dkw = d3, doh = d4, dow = d5;
+  if (imagesInside) {
+    dc = d0;
+    dkh = d1;
+    dkw = d2;
+    dn = d3;
+  }
   AffineMap readMap =
       AffineMap::get(6, 0,
                      {dn, dc, doh * strides[0] + dkh * dilations[0],
@@ -702,6 +717,14 @@ Value buildIm2col(RewriterBase &rewriter, Location loc, Value input,
       [](OpBuilder &b, Location loc, ValueRange args) {
         linalg::YieldOp::create(b, loc, args[0]);
       });
+  if (imagesInside)
+    return tensor::CollapseShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({shape[0] * shape[1] * shape[2],
+                               shape[3] * shape[4] * shape[5]},
+                              rewriter.getF32Type()),
+        im2col.getResult(0),
+        SmallVector<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
   auto type = RankedTensorType::get(
       {shape[0], shape[1] * shape[2] * shape[3], shape[4] * shape[5]},
       rewriter.getF32Type());
@@ -710,11 +733,31 @@ Value buildIm2col(RewriterBase &rewriter, Location loc, Value input,
       SmallVector<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
 }
 
+/// `value` [A, B, P] as [B, A, P] (a linalg.transpose, tiled below).
+Value swapOuterDims(RewriterBase &rewriter, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<int64_t> shape = {type.getDimSize(1), type.getDimSize(0),
+                                type.getDimSize(2)};
+  Value init =
+      tensor::EmptyOp::create(rewriter, loc, shape, type.getElementType());
+  return linalg::TransposeOp::create(rewriter, loc, value, init,
+                                     ArrayRef<int64_t>{1, 0, 2})
+      .getResult()[0];
+}
+
 /// A float32 `linalg.conv_2d_nchw_fchw` with static shapes as im2col and
 /// one plain matmul per image (tiled as register tiles below):
 ///
 ///   col[n, c, kh, kw, oh, ow] = in[n, c, oh * sh + kh * dh, ow * sw + kw * dw]
 ///   out[n] (F x OH*OW) += filter (F x C*KH*KW) * col[n] (C*KH*KW x OH*OW)
+///
+/// or, when an image has fewer output pixels than the register tile has
+/// columns (a late ResNet stage: 1 x 1 or 2 x 2; a weight gradient: KH x KW),
+/// one matmul for all images, the init and result transposed to and from
+/// [F, N, OH*OW]:
+///
+///   col[c, kh, kw, n, oh, ow] = in[n, c, ...]
+///   out' (F x N*OH*OW) += filter (F x C*KH*KW) * col (C*KH*KW x N*OH*OW)
 ///
 /// The im2col is a copy generic with window reads (tiled and vectorized
 /// like pooling's). Each result is summed in the order of (c, kh, kw), as
@@ -742,8 +785,6 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
   Location loc = conv.getLoc();
   rewriter.setInsertionPoint(conv);
   int64_t ckk = c * kh * kw, pixels = oh * ow;
-  Value col = buildIm2col(rewriter, loc, conv.getInputs()[0],
-                          {n, c, kh, kw, oh, ow}, strides, dilations);
   Value filter = tensor::CollapseShapeOp::create(
       rewriter, loc, RankedTensorType::get({f, ckk}, rewriter.getF32Type()),
       conv.getInputs()[1], SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
@@ -752,6 +793,33 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
       RankedTensorType::get({n, f, pixels}, rewriter.getF32Type());
   Value acc = tensor::CollapseShapeOp::create(rewriter, loc, flatOutType,
                                               conv.getOutputs()[0], outGroups);
+
+  if (pixels < kMatmulCols && n > 1) {
+    // One matmul for all images.
+    Value col = buildIm2col(rewriter, loc, conv.getInputs()[0],
+                            {c, kh, kw, n, oh, ow}, strides, dilations,
+                            /*imagesInside=*/true);
+    SmallVector<ReassociationIndices> pairGroups = {{0}, {1, 2}};
+    Value accT = tensor::CollapseShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({f, n * pixels}, rewriter.getF32Type()),
+        swapOuterDims(rewriter, loc, acc), pairGroups);
+    auto matmul = linalg::MatmulOp::create(rewriter, loc,
+                                           ValueRange{filter, col},
+                                           ValueRange{accT});
+    Value sum = tensor::ExpandShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({f, n, pixels}, rewriter.getF32Type()),
+        matmul.getResult(0), pairGroups);
+    Value result = tensor::ExpandShapeOp::create(
+        rewriter, loc, outType, swapOuterDims(rewriter, loc, sum), outGroups);
+    rewriter.replaceOp(conv, result);
+    return success();
+  }
+
+  Value col = buildIm2col(rewriter, loc, conv.getInputs()[0],
+                          {n, c, kh, kw, oh, ow}, strides, dilations,
+                          /*imagesInside=*/false);
 
   // One matmul per image.
   auto attr = [&](int64_t v) { return rewriter.getIndexAttr(v); };
