@@ -167,6 +167,12 @@ func.func @left_alone(%x: tensor<?x8xf32>, %a: tensor<4x8x8xf32>, %i: tensor<1x6
 // CHECK-COUNT-4:   vector.fma
 // CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [4, 2, 16]
 // CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [2, 4, 4, 4]
+// 14 x 14 = 196 pixels: no tile of whole 8-lane vectors divides them (28
+// would), so both images go into one matmul of 392 columns (tiles of 8).
+// CHECK-LABEL: func.func @conv_im2col_odd_pixels
+// CHECK:         tensor.collapse_shape %{{.*}} {{\[}}[0, 1, 2], [3, 4, 5]] : tensor<2x3x3x2x14x14xf32> into tensor<18x392xf32>
+// CHECK:         vector.fma {{.*}} : vector<8xf32>
+// CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [2, 4, 14, 14]
 // NOCONV-LABEL: func.func @conv_im2col
 // NOCONV:         linalg.conv_2d_nchw_fchw
 func.func @conv_im2col(%i: tensor<2x3x9x9xf32>, %k: tensor<4x3x3x3xf32>, %o: tensor<2x4x4x4xf32>) -> tensor<2x4x4x4xf32> {
@@ -186,6 +192,11 @@ func.func @conv_im2col(%i: tensor<2x3x9x9xf32>, %k: tensor<4x3x3x3xf32>, %o: ten
 // CHECK:             vector.transfer_read %[[COL2]][%[[N2]], %[[K2]], %{{.*}}]
 // CHECK-COUNT-4:     vector.fma
 // CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [2, 4, 8, 8]
+func.func @conv_im2col_odd_pixels(%i: tensor<2x2x16x16xf32>, %k: tensor<4x2x3x3xf32>, %o: tensor<2x4x14x14xf32>) -> tensor<2x4x14x14xf32> {
+  %v = linalg.conv_2d_nchw_fchw {strides = dense<1> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>} ins(%i, %k : tensor<2x2x16x16xf32>, tensor<4x2x3x3xf32>) outs(%o : tensor<2x4x14x14xf32>) -> tensor<2x4x14x14xf32>
+  return %v : tensor<2x4x14x14xf32>
+}
+
 func.func @conv_im2col_per_image(%i: tensor<2x3x17x17xf32>, %k: tensor<4x3x3x3xf32>, %o: tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32> {
   %v = linalg.conv_2d_nchw_fchw {strides = dense<2> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>} ins(%i, %k : tensor<2x3x17x17xf32>, tensor<4x3x3x3xf32>) outs(%o : tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
   return %v : tensor<2x4x8x8xf32>

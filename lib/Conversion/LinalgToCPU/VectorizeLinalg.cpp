@@ -752,8 +752,9 @@ Value swapOuterDims(RewriterBase &rewriter, Location loc, Value value) {
 ///   out[n] (F x OH*OW) += filter (F x C*KH*KW) * col[n] (C*KH*KW x OH*OW)
 ///
 /// or, when an image has fewer output pixels than the register tile has
-/// columns (a late ResNet stage: 1 x 1 or 2 x 2; a weight gradient: KH x KW),
-/// one matmul for all images, the init and result transposed to and from
+/// columns (a late ResNet stage: 1 x 1 or 2 x 2; a weight gradient: KH x KW)
+/// or a number that no tile of whole 8-lane vectors divides (14 x 14), one
+/// matmul for all images, the init and result transposed to and from
 /// [F, N, OH*OW]:
 ///
 ///   col[c, kh, kw, n, oh, ow] = in[n, c, ...]
@@ -794,7 +795,12 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
   Value acc = tensor::CollapseShapeOp::create(rewriter, loc, flatOutType,
                                               conv.getOutputs()[0], outGroups);
 
-  if (pixels < kMatmulCols && n > 1) {
+  // Per image only when an image's pixels fill whole register tiles of
+  // whole vectors (196 pixels would be tiles of 28 lanes: 16 + 8 + 4, with
+  // shuffles and spills).
+  bool perImage = pixels >= kMatmulCols &&
+                  chooseVectorTile(pixels, kMatmulCols) % 8 == 0;
+  if (!perImage && n > 1) {
     // One matmul for all images.
     Value col = buildIm2col(rewriter, loc, conv.getInputs()[0],
                             {c, kh, kw, n, oh, ow}, strides, dilations,
