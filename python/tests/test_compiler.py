@@ -310,17 +310,22 @@ class CompilerTest(unittest.TestCase):
         self.assertTrue(np.isnan(want[:48]).all())
         self.assertBitsEqual(y, want, "matmul output with a NaN block")
 
-    def test_matmul_parallel_and_sequential_agree(self):
-        """The tiles on the async runtime's threads, in order, and the
-        generic lowering (no vector kernel) give the reference's bits."""
-        if not compiler._has_async_runtime(compiler.find_tools()):
-            self.skipTest("no libmlir_async_runtime / opt here")
+    def packed_matmul_case(self):
+        """Operands of @mm_packed, quantized by the reference, and the
+        reference's result."""
         a = scaled_data(self.rng, (M, K), spread=6)
         b = scaled_data(self.rng, (K, N), spread=6)
         init = self.rng.standard_normal((M, N)).astype(np.float32)
         qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=SEED_A)
         qb = bmn.quantize(b, "e3m2", (32, 48), "nearest")
-        want = bmn.matmul(qa, qb, init)
+        return qa, qb, init, bmn.matmul(qa, qb, init)
+
+    def test_matmul_parallel_and_sequential_agree(self):
+        """The tiles on the async runtime's threads, in order, and the
+        generic lowering (no vector kernel) give the reference's bits."""
+        if not compiler._has_async_runtime(compiler.find_tools()):
+            self.skipTest("no libmlir_async_runtime / opt here")
+        qa, qb, init, want = self.packed_matmul_case()
         for what, kwargs in (
                 ("parallel", dict(parallel=True)),
                 ("sequential", dict(parallel=False)),
@@ -335,12 +340,7 @@ class CompilerTest(unittest.TestCase):
         the same time, linked into one library with the same results."""
         if not compiler.find_tools().llvm_split:
             self.skipTest("no llvm-split here")
-        a = scaled_data(self.rng, (M, K), spread=6)
-        b = scaled_data(self.rng, (K, N), spread=6)
-        init = self.rng.standard_normal((M, N)).astype(np.float32)
-        qa = bmn.quantize(a, "e2m3", (48, 48), "stochastic", seed=SEED_A)
-        qb = bmn.quantize(b, "e3m2", (32, 48), "nearest")
-        want = bmn.matmul(qa, qb, init)
+        qa, qb, init, want = self.packed_matmul_case()
         lib = compiler.compile_module(MODULE, codegen_jobs=3, use_cache=False)
         y = lib.mm_packed(qa.codes, qa.beta, qb.codes, qb.beta, init)
         self.assertBitsEqual(y, want, "matmul output (3 codegen parts)")
