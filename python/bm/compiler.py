@@ -918,6 +918,9 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     if not isinstance(mlir, str):
         raise TypeError("compile_module: expected MLIR text (use compile_file "
                         "for a path)")
+    if codegen_jobs is not None and codegen_jobs < 1:
+        raise ValueError("compile_module: codegen_jobs must be at least 1, "
+                         "got %r" % (codegen_jobs,))
     tools = find_tools()
     if parallel is None:
         parallel = _usable_cpus() > 1 and _has_async_runtime(tools)

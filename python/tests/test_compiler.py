@@ -341,6 +341,8 @@ class CompilerTest(unittest.TestCase):
         if not compiler.find_tools().llvm_split:
             self.skipTest("no llvm-split here")
         qa, qb, init, want = self.packed_matmul_case()
+        with self.assertRaisesRegex(ValueError, "codegen_jobs must be at least 1"):
+            compiler.compile_module(MODULE, codegen_jobs=0)
         lib = compiler.compile_module(MODULE, codegen_jobs=3, use_cache=False)
         y = lib.mm_packed(qa.codes, qa.beta, qb.codes, qb.beta, init)
         self.assertBitsEqual(y, want, "matmul output (3 codegen parts)")
