@@ -310,16 +310,22 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
       tile's accumulators stay in registers over a loop of outer products
       along k.
 
+    * a float32 `linalg.batch_matmul` with static shapes, default maps or
+      B transposed (unless `tile-matmuls=false`), becomes a loop over the
+      batch of such matmuls on slices (a transposed B slice transposed
+      first);
     * a float32 `linalg.conv_2d_nchw_fchw` with static shapes (unless
       `im2col-convs=false`) becomes an im2col copy ([N, C, KH, KW, OH, OW],
       window reads) and, per image, a plain matmul of the filter
-      (F x C*KH*KW) by the image's columns, tiled as above.
+      (F x C*KH*KW) by the image's columns, tiled as above; or, when an
+      image's pixels are fewer than 32 or split into odd vector tiles, an
+      im2col [C, KH, KW, N, OH, OW] and one matmul for all images.
 
     Float reductions of elementwise ops are reassociated within a tile; a
     matmul or convolution sums each result in its own order (k; c, kh, kw),
     as fused multiply-adds; every other result is the same as the scalar
-    loops'. Ops with dynamic shapes, transposed or batched matmuls and
-    other convolutions are left alone. Run it before `convert-bm-to-linalg`: the
+    loops'. Ops with dynamic shapes, transposed matmuls and other
+    convolutions are left alone. Run it before `convert-bm-to-linalg`: the
     linalg ops of a bm lowering (exact integer sums, run-ordered float
     conversions) must not be reassociated.
   }];
@@ -327,8 +333,9 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
     Option<"fuseElementwise", "fuse-elementwise", "bool", /*default=*/"true",
            "Fuse elementwise producers with one user into their consumer">,
     Option<"tileMatmuls", "tile-matmuls", "bool", /*default=*/"true",
-           "Compute float32 linalg.matmul ops as register tiles of outer "
-           "products (else leave them to the scalar loops)">,
+           "Compute float32 linalg.matmul and linalg.batch_matmul ops as "
+           "register tiles of outer products (else leave them to the scalar "
+           "loops)">,
     Option<"im2colConvs", "im2col-convs", "bool", /*default=*/"true",
            "Compute float32 linalg.conv_2d_nchw_fchw ops with static shapes "
            "as im2col and a matmul per image (else leave them to the scalar "

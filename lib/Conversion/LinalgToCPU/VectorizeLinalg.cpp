@@ -861,6 +861,84 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
   return success();
 }
 
+/// A float32 `linalg.batch_matmul` with static shapes, and the default maps
+/// or B transposed (`(b, m, n, k) -> (b, n, k)`, attention's Q K^T), as a
+/// loop over the batch of plain matmuls on slices (tiled as register tiles
+/// below); a transposed B slice is copied into [K, N] first (a transpose,
+/// tiled below). Each result is summed in order of k with fused
+/// multiply-adds, as the matmul tiles do.
+LogicalResult batchMatmulAsMatmuls(RewriterBase &rewriter,
+                                   linalg::BatchMatmulOp op) {
+  if (!op.hasPureTensorSemantics())
+    return failure();
+  auto aType = cast<RankedTensorType>(op.getInputs()[0].getType());
+  auto bType = cast<RankedTensorType>(op.getInputs()[1].getType());
+  auto cType = cast<RankedTensorType>(op.getOutputs()[0].getType());
+  for (RankedTensorType t : {aType, bType, cType})
+    if (!t.hasStaticShape() || !t.getElementType().isF32() ||
+        llvm::is_contained(t.getShape(), 0))
+      return failure();
+  MLIRContext *ctx = rewriter.getContext();
+  AffineExpr db, dm, dn, dk;
+  bindDims(ctx, db, dm, dn, dk);
+  auto map = [&](ArrayRef<AffineExpr> results) {
+    return AffineMap::get(4, 0, results, ctx);
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (maps[0] != map({db, dm, dk}) || maps[2] != map({db, dm, dn}))
+    return failure();
+  bool transposedB = maps[1] == map({db, dn, dk});
+  if (!transposedB && maps[1] != map({db, dk, dn}))
+    return failure();
+  int64_t batch = cType.getDimSize(0), m = cType.getDimSize(1),
+          n = cType.getDimSize(2), k = aType.getDimSize(2);
+
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  Type f32 = rewriter.getF32Type();
+  auto attr = [&](int64_t v) -> OpFoldResult {
+    return rewriter.getIndexAttr(v);
+  };
+  auto slice = [&](OpBuilder &b, Value source, Value index, int64_t rows,
+                   int64_t cols) {
+    return tensor::ExtractSliceOp::create(
+               b, loc, RankedTensorType::get({rows, cols}, f32), source,
+               ArrayRef<OpFoldResult>{index, attr(0), attr(0)},
+               ArrayRef<OpFoldResult>{attr(1), attr(rows), attr(cols)},
+               ArrayRef<OpFoldResult>{attr(1), attr(1), attr(1)})
+        .getResult();
+  };
+  Value lb = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value ub = arith::ConstantIndexOp::create(rewriter, loc, batch);
+  Value step = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  auto loop = scf::ForOp::create(
+      rewriter, loc, lb, ub, step, ValueRange{op.getOutputs()[0]},
+      [&](OpBuilder &b, Location loc, Value index, ValueRange args) {
+        Value lhs = slice(b, op.getInputs()[0], index, m, k);
+        Value rhs;
+        if (transposedB) {
+          Value init = tensor::EmptyOp::create(b, loc, {k, n}, f32);
+          rhs = linalg::TransposeOp::create(
+                    b, loc, slice(b, op.getInputs()[1], index, n, k), init,
+                    ArrayRef<int64_t>{1, 0})
+                    .getResult()[0];
+        } else {
+          rhs = slice(b, op.getInputs()[1], index, k, n);
+        }
+        auto matmul = linalg::MatmulOp::create(
+            b, loc, ValueRange{lhs, rhs},
+            ValueRange{slice(b, args[0], index, m, n)});
+        Value updated = tensor::InsertSliceOp::create(
+            b, loc, matmul.getResult(0), args[0],
+            ArrayRef<OpFoldResult>{index, attr(0), attr(0)},
+            ArrayRef<OpFoldResult>{attr(1), attr(m), attr(n)},
+            ArrayRef<OpFoldResult>{attr(1), attr(1), attr(1)});
+        scf::YieldOp::create(b, loc, updated);
+      });
+  rewriter.replaceOp(op, loop.getResults());
+  return success();
+}
+
 /// Whether bm-vectorize-linalg leaves `op` to another lowering.
 bool isLeftAlone(Operation *op, bool tileMatmuls) {
   if (isPlainF32Matmul(op))
@@ -899,6 +977,12 @@ struct BMVectorizeLinalgPass
       func.walk([&](linalg::Conv2DNchwFchwOp op) { convs.push_back(op); });
       for (linalg::Conv2DNchwFchwOp conv : convs)
         (void)convAsIm2colMatmul(rewriter, conv);
+    }
+    if (tileMatmuls) {
+      SmallVector<linalg::BatchMatmulOp> batched;
+      func.walk([&](linalg::BatchMatmulOp op) { batched.push_back(op); });
+      for (linalg::BatchMatmulOp op : batched)
+        (void)batchMatmulAsMatmuls(rewriter, op);
     }
     {
       RewritePatternSet patterns(ctx);
