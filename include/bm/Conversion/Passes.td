@@ -212,9 +212,13 @@ def BMResultsToOutParams : Pass<"bm-results-to-out-params", "::mlir::ModuleOp"> 
     the function is replaced by that argument, so the code computes straight
     into the caller's buffer. With `mode=auto` it does so only when every
     result of every function with a body is a statically shaped memref
-    (nothing otherwise), the rule `bm-export-signatures` reports. Run it
-    after bufferization, with `bm-distinct-results` before bufferization:
-    one buffer cannot be two out-params.
+    (nothing otherwise), the rule `bm-export-signatures` reports. Then, in
+    each function that ends by copying an allocation into an out-param
+    that nothing else uses (a result computed by a call, which upstream
+    rewrites only after the functions), the allocation is replaced by the
+    out-param and the copy goes away. Run it after bufferization, with
+    `bm-distinct-results` before bufferization: one buffer cannot be two
+    out-params.
   }];
   let options = [
     Option<"mode", "mode", "::mlir::bm::OutParamsMode",

@@ -18,8 +18,9 @@
 //    the window loops are tiled to one.
 //
 // The pass runs before convert-bm-to-linalg, so every linalg op it sees is
-// float32 (or index/integer) work of the step, never the exact integer
-// arithmetic of a bm op. Floating-point reductions are reassociated within
+// float32 (or index/integer) work of the step, or a copy of codes that
+// bm-conv-to-matmul made (its im2col), never the exact integer arithmetic
+// of a bm op. Floating-point reductions are reassociated within
 // a tile (as any vectorized reduction is); elementwise results are exact.
 //
 //===----------------------------------------------------------------------===//
@@ -684,6 +685,17 @@ void insertAsCopy(RewriterBase &rewriter, tensor::InsertSliceOp op) {
       op, [&] { op.getSourceMutable().assign(copy.getResult(0)); });
 }
 
+/// Whether every type is a statically shaped, non-empty float32 tensor (the
+/// operands the float32 convolution and batch matmul rewrites accept).
+bool allStaticF32(TypeRange types) {
+  return llvm::all_of(types, [](Type type) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    return tensor && tensor.hasStaticShape() &&
+           tensor.getElementType().isF32() &&
+           !llvm::is_contained(tensor.getShape(), 0);
+  });
+}
+
 /// The im2col of an NCHW `input`: a copy generic into `shape` reading
 /// input[n, c, oh * sh + kh * dh, ow * sw + kw * dw], then collapsed. With
 /// `imagesInside`, `shape` is [C, KH, KW, N, OH, OW] and the result
@@ -767,20 +779,14 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
                                  linalg::Conv2DNchwFchwOp conv) {
   if (!conv.hasPureTensorSemantics())
     return failure();
-  auto inType = cast<RankedTensorType>(conv.getInputs()[0].getType());
+  if (!allStaticF32(conv->getOperandTypes()))
+    return failure();
   auto fType = cast<RankedTensorType>(conv.getInputs()[1].getType());
   auto outType = cast<RankedTensorType>(conv.getOutputs()[0].getType());
-  if (!inType.hasStaticShape() || !fType.hasStaticShape() ||
-      !outType.hasStaticShape() || !inType.getElementType().isF32() ||
-      !fType.getElementType().isF32() || !outType.getElementType().isF32())
-    return failure();
   int64_t n = outType.getDimSize(0), f = outType.getDimSize(1);
   int64_t oh = outType.getDimSize(2), ow = outType.getDimSize(3);
   int64_t c = fType.getDimSize(1), kh = fType.getDimSize(2),
           kw = fType.getDimSize(3);
-  if (llvm::is_contained(outType.getShape(), 0) ||
-      llvm::is_contained(fType.getShape(), 0))
-    return failure();
   SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
   SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
   Location loc = conv.getLoc();
@@ -871,13 +877,10 @@ LogicalResult batchMatmulAsMatmuls(RewriterBase &rewriter,
                                    linalg::BatchMatmulOp op) {
   if (!op.hasPureTensorSemantics())
     return failure();
+  if (!allStaticF32(op->getOperandTypes()))
+    return failure();
   auto aType = cast<RankedTensorType>(op.getInputs()[0].getType());
-  auto bType = cast<RankedTensorType>(op.getInputs()[1].getType());
   auto cType = cast<RankedTensorType>(op.getOutputs()[0].getType());
-  for (RankedTensorType t : {aType, bType, cType})
-    if (!t.hasStaticShape() || !t.getElementType().isF32() ||
-        llvm::is_contained(t.getShape(), 0))
-      return failure();
   MLIRContext *ctx = rewriter.getContext();
   AffineExpr db, dm, dn, dk;
   bindDims(ctx, db, dm, dn, dk);
