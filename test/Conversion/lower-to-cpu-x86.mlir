@@ -2,7 +2,8 @@
 // RUN: bm-opt %s --bm-lower-to-cpu=cpu=generic | mlir-translate --mlir-to-llvmir \
 // RUN: | llc -O3 -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 \
 // RUN: | FileCheck %s
-// RUN: bm-opt %s --bm-lower-to-cpu=parallel=true | FileCheck %s --check-prefix=PARALLEL
+// RUN: bm-opt %s --bm-lower-to-cpu="parallel=true min-parallel-macs=0" | FileCheck %s --check-prefix=PARALLEL
+// RUN: bm-opt %s --bm-lower-to-cpu=parallel=true | FileCheck %s --check-prefix=SMALL
 // RUN: bm-opt %s --bm-lower-to-cpu=cpu=avx2 | mlir-translate --mlir-to-llvmir \
 // RUN: | llc -O3 -mtriple=x86_64-pc-linux-gnu -mcpu=znver3 \
 // RUN: | FileCheck %s --check-prefix=U8
@@ -41,9 +42,12 @@
 // U8:       vcvtdq2ps
 // U8:       vfmadd213ps
 
-// With parallel=true the tiles run as async tasks of the MLIR async runtime.
+// With parallel=true the tiles run as async tasks of the MLIR async runtime
+// (min-parallel-macs=0: every kernel); a kernel this small (96^3
+// multiply-adds, below the default min-parallel-macs) runs in order.
 // PARALLEL: llvm.call @mlirAsyncRuntimeCreateGroup
 // PARALLEL: llvm.call @mlirAsyncRuntimeAwaitAllInGroup
+// SMALL-NOT: llvm.call @mlirAsyncRuntimeCreateGroup
 func.func @bm6(%a: !bm.tensor<96x96xe2m3, block = [48, 48]>,
                %b: !bm.tensor<96x96xe2m3, block = [48, 48]>,
                %init: tensor<96x96xf32>) -> tensor<96x96xf32> {

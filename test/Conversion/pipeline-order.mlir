@@ -16,9 +16,9 @@
 // CPU:        bm-conv-to-matmul
 // CPU:        bm-vectorize-linalg
 // CPU-NOT:    bm-vectorize-quantize
-// CPU:        convert-bm-to-linalg{cpu=avx2 vector-kernels=true vector-quantize-bits=256
+// CPU:        convert-bm-to-linalg{cpu=avx2 min-parallel-macs=16777216 vector-kernels=true vector-quantize-bits=256
 // CPU-NOT:    bm-vectorize-quantize
-// CPU512:     convert-bm-to-linalg{cpu=avx512-vnni vector-kernels=true vector-quantize-bits=512
+// CPU512:     convert-bm-to-linalg{cpu=avx512-vnni min-parallel-macs=16777216 vector-kernels=true vector-quantize-bits=512
 // RUN: bm-opt %s --pass-pipeline='builtin.module(convert-bm-to-linalg{cpu=avx2 vector-quantize-bits=256})' \
 // RUN:   | FileCheck %s --check-prefix=KERNEL
 // KERNEL-NOT:  bm.quant_codes

@@ -1,6 +1,6 @@
-// RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg))" | FileCheck %s
-// RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg{tile-matmuls=false}))" | FileCheck %s --check-prefix=NOMM
-// RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg{im2col-convs=false}))" | FileCheck %s --check-prefix=NOCONV
+// RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg{min-parallel-elements=131072}))" | FileCheck %s
+// RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg{tile-matmuls=false min-parallel-elements=131072}))" | FileCheck %s --check-prefix=NOMM
+// RUN: bm-opt %s --pass-pipeline="builtin.module(func.func(bm-vectorize-linalg{im2col-convs=false min-parallel-elements=131072}))" | FileCheck %s --check-prefix=NOCONV
 
 // bm-vectorize-linalg: the float32 linalg ops of a training step, fused,
 // tiled and vectorized on tensors.

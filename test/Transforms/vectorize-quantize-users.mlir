@@ -1,4 +1,4 @@
-// RUN: bm-opt %s --convert-bm-to-linalg --convert-bm-to-arith --bm-vectorize-quantize 2>&1 | FileCheck %s
+// RUN: bm-opt %s --convert-bm-to-linalg=min-parallel-macs=0 --convert-bm-to-arith --bm-vectorize-quantize 2>&1 | FileCheck %s
 
 // The biases of a quantize are read by later ops, some from inside their
 // regions (the matmul's unit-exponent generics extract them in their

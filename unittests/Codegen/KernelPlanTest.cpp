@@ -243,3 +243,29 @@ TEST(CpuTarget, SelectedFromFeatures) {
 }
 
 } // namespace
+
+TEST(KernelPlan, NarrowOutputsTakeNarrowTiles) {
+  // Two vectors per tile row while N exceeds one vector; one vector, as
+  // narrow as N allows, otherwise (a convolution with 8 output channels
+  // would spend three quarters of a 32-column tile on padding).
+  struct Case {
+    CpuTarget target;
+    int64_t N, lanes, chunks, paddedN;
+  };
+  for (Case c : {Case{CpuTarget::Avx512Vnni, 96, 16, 2, 96},
+                 Case{CpuTarget::Avx512Vnni, 17, 16, 2, 32},
+                 Case{CpuTarget::Avx512Vnni, 16, 16, 1, 16},
+                 Case{CpuTarget::Avx512Vnni, 9, 16, 1, 16},
+                 Case{CpuTarget::Avx512Vnni, 8, 8, 1, 8},
+                 Case{CpuTarget::Avx512Vnni, 3, 8, 1, 8},
+                 Case{CpuTarget::Avx2, 20, 8, 2, 32},
+                 Case{CpuTarget::Avx2, 8, 8, 1, 8},
+                 Case{CpuTarget::Generic, 5, 8, 1, 8}}) {
+    auto plan = planMatmulKernel(
+        problem(fmt(2, 3), fmt(2, 3), 24, 96, c.N, 48, 48), c.target);
+    ASSERT_TRUE(plan);
+    EXPECT_EQ(plan->lanes, c.lanes) << "N = " << c.N;
+    EXPECT_EQ(plan->chunks, c.chunks) << "N = " << c.N;
+    EXPECT_EQ(plan->paddedN, c.paddedN) << "N = " << c.N;
+  }
+}

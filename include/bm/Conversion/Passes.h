@@ -18,6 +18,7 @@
 
 #include "bm/Conversion/CInterface/CInterface.h"
 #include "bm/Dialect/BM/IR/BMDialect.h"
+#include "bm/Dialect/BM/Utils/ParallelLoops.h"
 
 namespace mlir::bm {
 
@@ -62,6 +63,12 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
                      "bm ops (bm-vectorize-linalg), instead of lowering them "
                      "to scalar loops"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> minParallelMacs{
+      *this, "min-parallel-macs",
+      llvm::cl::desc("With parallel=true: multiply-adds (padded M x N x K) "
+                     "from which a bm.matmul kernel runs on all cores; "
+                     "smaller kernels run in order (convert-bm-to-linalg)"),
+      llvm::cl::init(kMinParallelMacs)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run the tiles of the bm.matmul kernel on all cores "

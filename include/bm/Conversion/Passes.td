@@ -83,7 +83,13 @@ def ConvertBMToLinalg : Pass<"convert-bm-to-linalg", "::mlir::ModuleOp"> {
            "vectors of 256 or 512 bits; 0 (the default): three "
            "linalg.generic ops, the form the GPU lowering maps">,
     Option<"x86Avx2", "x86-avx2", "bool", /*default=*/"false",
-           "The same as cpu=avx2 (its former spelling)">
+           "The same as cpu=avx2 (its former spelling)">,
+    Option<"minParallelMacs", "min-parallel-macs", "int64_t",
+           /*default=*/"::mlir::bm::kMinParallelMacs",
+           "Multiply-adds (padded M x N x K, batches included) from which "
+           "the loops of a bm.matmul kernel are scf.forall (tasks with "
+           "bm-lower-to-cpu{parallel=true}); smaller kernels run in order. "
+           "0: every kernel's loops are scf.forall">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
@@ -302,8 +308,9 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
     * loops that are contiguous in every operand are collapsed into one;
     * each op is tiled: an `scf.forall` over its outer parallel loops when
       it has at least `min-parallel-elements` iterations (tasks on every
-      core with `bm-lower-to-cpu{parallel=true}`), `scf.for` loops over the
-      rest, and a static tile of at most 64 elements along the loops that
+      core with `bm-lower-to-cpu{parallel=true}`; 2^20 by default: waking
+      the workers costs more than a smaller op takes on one core, measured
+      on a 2-core host), `scf.for` loops over the rest, and a static tile of at most 64 elements along the loops that
       are contiguous in its largest operand (16 x 16 for a transpose);
     * each tile is vectorized. Window reads of pooling and im2col
       (`oh * 2 + kh`, `h + 1 - kh`) go through strided slices once the
@@ -345,7 +352,7 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
            "as im2col and a matmul per image (else leave them to the scalar "
            "loops)">,
     Option<"minParallelElements", "min-parallel-elements", "int64_t",
-           /*default=*/"131072",
+           /*default=*/"1048576",
            "Iterations from which an op is distributed over the cores "
            "(scf.forall)">
   ];

@@ -36,6 +36,9 @@ struct KernelContext {
   /// The packed value of every code (see Packing.cpp), or null where the
   /// plan decodes with bm.decode.
   Value decodeTableA, decodeTableB;
+  /// Whether the kernel's loops may run on all cores (enough work:
+  /// kMinParallelMacs); each loop also needs enough elements of its own.
+  bool parallel = true;
 
   Type packedType(OpBuilder &b) const {
     return b.getIntegerType(plan.packedBits);
@@ -44,6 +47,23 @@ struct KernelContext {
 
 /// `rest` after the batch index `bi` (none when `bi` is null).
 SmallVector<Value> withBatchIndex(Value bi, ArrayRef<Value> rest);
+/// Where a slice of a loop's tensor is: offsets and sizes (unit strides),
+/// and its type (rank-reduced where sizes are 1).
+struct SlicePlace {
+  SmallVector<OpFoldResult> offsets, sizes;
+  RankedTensorType type;
+};
+using PlaceFn = function_ref<SlicePlace(OpBuilder &, ValueRange)>;
+using FillFn = function_ref<Value(OpBuilder &, ValueRange, Value)>;
+
+/// Fills `init` slice by slice: for every index vector of the iteration
+/// space `ubs`, `place` says where its slice is and `fill` returns the
+/// slice (extracted from the loop's tensor) filled. An scf.forall (tasks in
+/// the parallel CPU pipeline) when `parallel`, else nested scf.for loops
+/// carrying the tensor; either way the slices are written in place.
+Value buildSliceLoop(OpBuilder &b, Location loc, ArrayRef<int64_t> ubs,
+                     Value init, bool parallel, PlaceFn place, FillFn fill);
+
 /// A constant vector of `type` with every lane `value`.
 Value splat(OpBuilder &b, Location loc, VectorType type, Attribute value);
 /// Element `i` of a constant i64 table, as an index.
@@ -78,7 +98,8 @@ Value callX86Intrinsic(OpBuilder &b, Location loc, ModuleOp module,
 Value buildDecodeTable(OpBuilder &b, Location loc, const KernelPlan &plan,
                        const MatmulGeometry &g, bool isA);
 
-/// A as [batch?, Mp/tileM, words, tileM] i32 and B as
+/// A as [batch?, Mp, words] i32 (each row's words in order, so that a row
+/// of A stored [M, K] packs with contiguous reads and writes) and B as
 /// [batch?, Np/tileN, words, tileN * W] of the packed type: word w holds the
 /// k of layout positions w*W .. w*W + W-1, for A one row's in one i32, for
 /// B each column's side by side.

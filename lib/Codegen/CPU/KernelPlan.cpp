@@ -73,6 +73,22 @@ int64_t selectTileRows(StepKind step, CpuTarget target, int64_t M) {
   return (M % 6 != 0 && M % 4 == 0) ? 4 : 6;
 }
 
+/// Columns of the register tile: two vectors of the target's width, or
+/// for a narrow output (N <= one vector) one vector, as narrow as N allows
+/// (8 lanes of AVX-512's 256-bit forms when N <= 8). A wide tile over a
+/// narrow N computes and converts padding: a convolution with 8 output
+/// channels would spend three quarters of a 32-column tile on it.
+void selectTileColumns(int64_t N, int64_t targetLanes, int64_t &lanes,
+                       int64_t &chunks) {
+  lanes = targetLanes;
+  chunks = 2;
+  if (N > targetLanes)
+    return;
+  chunks = 1;
+  if (N <= 8)
+    lanes = 8;
+}
+
 } // namespace
 
 int64_t largestForm(Format f) {
@@ -119,8 +135,8 @@ std::optional<KernelPlan> planMatmulKernel(const MatmulProblem &problem,
   }
 
   // The register tile: `chunks` vectors of `lanes` i32 per row, tileM rows.
-  plan.lanes = getVectorBits(target) / 32;
-  plan.chunks = 2;
+  int64_t lanes = getVectorBits(target) / 32;
+  selectTileColumns(problem.N, lanes, plan.lanes, plan.chunks);
   plan.tileM = selectTileRows(plan.step, target, problem.M);
   plan.tileInRegisters = target == CpuTarget::Avx512Vnni;
   plan.paddedM = roundUp(problem.M, plan.tileM);

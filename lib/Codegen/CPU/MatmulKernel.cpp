@@ -19,6 +19,7 @@
 
 #include "bm/Conversion/Utils/MatmulOperands.h"
 #include "bm/Dialect/BM/Utils/MatmulGeometry.h"
+#include "bm/Dialect/BM/Utils/ParallelLoops.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -199,11 +200,18 @@ mlir::bm::cpu::buildMatmulKernel(OpBuilder &b, MatmulOp op,
     plan = planMatmulKernel(problem, CpuTarget::Generic);
 
   KernelContext kc{*plan, g, module};
+  // Little work runs in order (ParallelLoops.h): the padded
+  // multiply-adds, batches included.
+  kc.parallel = g.batch * plan->paddedM * plan->paddedN *
+                    plan->words() * plan->kPerWord >=
+                options.minParallelMacs;
   kc.startTable = runTable(b, loc, plan->runStarts);
   kc.lengthTable = runTable(b, loc, plan->runLengths);
   kc.stepCountTable = runTable(b, loc, plan->runStepCounts);
   kc.stepStartTable = runTable(b, loc, plan->runStepStarts);
-  kc.decodeTableA = buildDecodeTable(b, loc, *plan, g, /*isA=*/true);
+  // (A stored [M, K] is decoded arithmetically, in vector code.)
+  if (g.tA)
+    kc.decodeTableA = buildDecodeTable(b, loc, *plan, g, /*isA=*/true);
   kc.decodeTableB = buildDecodeTable(b, loc, *plan, g, /*isA=*/false);
 
   // Steps 1-2: packed operands and scale tables.
@@ -222,45 +230,38 @@ mlir::bm::cpu::buildMatmulKernel(OpBuilder &b, MatmulOp op,
   bool padded = plan->paddedM != g.M || plan->paddedN != g.N;
   Value out = buildOutput(b, loc, *plan, g, operands.init, padded);
   int64_t nb = g.nb, tileM = plan->tileM, tileN = plan->tileN();
-  SmallVector<OpFoldResult> ubs;
-  if (g.batched)
-    ubs.push_back(b.getIndexAttr(g.batch));
-  ubs.push_back(b.getIndexAttr(plan->paddedM / tileM));
-  ubs.push_back(b.getIndexAttr(plan->paddedN / tileN));
-  auto forall =
-      scf::ForallOp::create(b, loc, ubs, ValueRange{out}, std::nullopt);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forall.getBody());
+  SmallVector<int64_t> ubs =
+      g.withBatch({plan->paddedM / tileM, plan->paddedN / tileN});
+  auto tileType = RankedTensorType::get({tileM, tileN}, b.getF32Type());
+  auto coords = [&](OpBuilder &b, ValueRange ivs) {
     IntIR x{b, loc};
-    SmallVector<Value> ivs(forall.getInductionVars());
     TileCoords tile;
     tile.batch = g.batched ? ivs[0] : Value();
     tile.rowPanel = ivs[nb];
     tile.colPanel = ivs[nb + 1];
     tile.m0 = x.mul(ivs[nb], tileM);
     tile.n0 = x.mul(ivs[nb + 1], tileN);
-    SmallVector<OpFoldResult> offsets, sizes, strides;
-    if (g.batched) {
-      offsets.push_back(tile.batch);
-      sizes.push_back(b.getIndexAttr(1));
-      strides.push_back(b.getIndexAttr(1));
-    }
-    offsets.append({tile.m0, tile.n0});
-    sizes.append({b.getIndexAttr(tileM), b.getIndexAttr(tileN)});
-    strides.append({b.getIndexAttr(1), b.getIndexAttr(1)});
-    Value shared = forall.getRegionIterArgs()[0];
-    Value tile32 = tensor::ExtractSliceOp::create(
-        b, loc, RankedTensorType::get({tileM, tileN}, b.getF32Type()), shared,
-        offsets, sizes, strides);
-    tile32 = buildTile(b, loc, kc, tile, tile32, operands.init, padded, packed,
-                       offsetColumnSums, scales);
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, tile32, shared, offsets,
-                                          sizes, strides);
-  }
-
-  Value result = forall.getResult(0);
+    return tile;
+  };
+  Value result = buildSliceLoop(
+      b, loc, ubs, out, kc.parallel,
+      [&](OpBuilder &b, ValueRange ivs) {
+        TileCoords tile = coords(b, ivs);
+        SlicePlace at;
+        at.type = tileType;
+        if (g.batched) {
+          at.offsets.push_back(tile.batch);
+          at.sizes.push_back(b.getIndexAttr(1));
+        }
+        at.offsets.append({tile.m0, tile.n0});
+        at.sizes.append({b.getIndexAttr(tileM), b.getIndexAttr(tileN)});
+        return at;
+      },
+      [&](OpBuilder &b, ValueRange ivs, Value tile32) -> Value {
+        TileCoords tile = coords(b, ivs);
+        return buildTile(b, loc, kc, tile, tile32, operands.init, padded,
+                         packed, offsetColumnSums, scales);
+      });
   if (padded) {
     SmallVector<OpFoldResult> offsets(initType.getRank(), b.getIndexAttr(0));
     SmallVector<OpFoldResult> sizes,

@@ -80,7 +80,7 @@ SmallVector<Value> emitI16PairsStep(OpBuilder &b, Location loc,
     bHalves.push_back(halves(b, loc, readB(b, loc, tile, packed, w0, c, vi16)));
   for (int64_t t = 0; t < plan.tileM; ++t) {
     Value pair = tensor::ExtractOp::create(
-        b, loc, packed.a, tile.at({tile.rowPanel, w0, x.idx(t)}));
+        b, loc, packed.a, tile.at({x.add(tile.m0, x.idx(t)), w0}));
     Value wide = vector::BroadcastOp::create(b, loc, vi32, pair);
     auto [ae, ao] =
         halves(b, loc, vector::BitCastOp::create(b, loc, vi16, wide));
@@ -125,7 +125,7 @@ SmallVector<Value> emitU8S8Avx2Step(OpBuilder &b, Location loc,
     for (int64_t q = 0; q < wordsPerStep; ++q) {
       Value word = tensor::ExtractOp::create(
           b, loc, packed.a,
-          tile.at({tile.rowPanel, x.add(w0, x.idx(q)), x.idx(t)}));
+          tile.at({x.add(tile.m0, x.idx(t)), x.add(w0, x.idx(q))}));
       Value wide = vector::BroadcastOp::create(b, loc, vi32, word);
       aq.push_back(vector::BitCastOp::create(b, loc, vi8, wide));
     }
@@ -170,7 +170,7 @@ SmallVector<Value> emitVnniStep(OpBuilder &b, Location loc,
   SmallVector<Value> next;
   for (int64_t t = 0; t < plan.tileM; ++t) {
     Value word = tensor::ExtractOp::create(
-        b, loc, packed.a, tile.at({tile.rowPanel, w0, x.idx(t)}));
+        b, loc, packed.a, tile.at({x.add(tile.m0, x.idx(t)), w0}));
     Value a = vector::BitCastOp::create(
         b, loc, vPacked, vector::BroadcastOp::create(b, loc, vi32, word));
     for (int64_t c = 0; c < chunks; ++c)

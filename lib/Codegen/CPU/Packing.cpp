@@ -78,12 +78,18 @@ Value packWord(OpBuilder &b, Location loc, const KernelPlan &plan,
   return word;
 }
 
+/// Whether a loop over the elements of `t` runs on all cores: enough
+/// elements, in a kernel with enough work (ParallelLoops.h).
+bool worthParallel(const KernelContext &kc, Value t) {
+  return kc.parallel && cast<RankedTensorType>(t.getType()).getNumElements() >=
+                            kMinParallelElements;
+}
+
 /// Marks a large packing op for bm-tile-parallel: one tile per index of its
 /// batch and first loop, on all cores in the parallel pipeline. (Small ones
 /// stay sequential: see ParallelLoops.h.)
 void markParallel(OpBuilder &b, const KernelContext &kc, Value packed) {
-  if (cast<RankedTensorType>(packed.getType()).getNumElements() <
-      kMinParallelElements)
+  if (!worthParallel(kc, packed))
     return;
   // (Packing in vector code, packBRows, has its own scf.forall.)
   if (auto op = packed.getDefiningOp<linalg::GenericOp>())
@@ -95,6 +101,10 @@ void markParallel(OpBuilder &b, const KernelContext &kc, Value packed) {
 
 Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
                 Value codesB);
+Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
+                Value codesA);
+Value packAKFirst(OpBuilder &b, Location loc, const KernelContext &kc,
+                  Value codesA);
 
 /// Every run starts and ends on a multiple of U: layout position k is k,
 /// and packing is pure data movement (affine maps over zero-padded codes;
@@ -104,7 +114,7 @@ PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
   const KernelPlan &plan = kc.plan;
   const MatmulGeometry &g = kc.g;
   MLIRContext *context = b.getContext();
-  int64_t nb = g.nb, tileM = plan.tileM, tileN = plan.tileN();
+  int64_t nb = g.nb, tileN = plan.tileN();
   int64_t W = plan.kPerWord;
   bool batched = g.batched, tA = g.tA, tB = g.tB;
   auto padOuter = [&](Value codes, bool isA) -> Value {
@@ -121,7 +131,6 @@ PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
         RankedTensorType::get(shape, type.getElementType()), codes, zero,
         /*nofold=*/false, loc, b);
   };
-  Value paddedA = padOuter(codesA, true);
   auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
   // One i32 word per (tile, k word, index in the tile): the W consecutive
   // k of the padded operand at row/column `dTile * tile + dIn`, as
@@ -167,12 +176,8 @@ PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
         .getResult(0);
   };
   PackedOperands packed;
-  // A: loops (batch?, mt, t, w) when A is stored [M, K], so that the
-  // innermost loop reads consecutive k, else (batch?, mt, w, t) (reads
-  // consecutive rows); the output is [batch?, mt, w, t] either way.
-  packed.a = packWords(paddedA, /*isA=*/true, /*kFirst=*/tA, /*dTile=*/nb,
-                       /*dW=*/tA ? nb + 1 : nb + 2,
-                       /*dIn=*/tA ? nb + 2 : nb + 1, tileM, plan.paddedM);
+  // A stored [M, K]: vector code, row by row; stored [K, M]: elementwise.
+  packed.a = tA ? packAKFirst(b, loc, kc, codesA) : packARows(b, loc, kc, codesA);
   // B: one i32 word per (column, k word), the W k of the column in it,
   // [batch?, nt, w, j]. Stored [N, K]: loops (batch?, nt, j, w), each
   // column's k read in order.
@@ -193,8 +198,8 @@ PackedOperands packUnaligned(OpBuilder &b, Location loc,
                              Value codesB) {
   const KernelPlan &plan = kc.plan;
   const MatmulGeometry &g = kc.g;
-  int64_t nb = g.nb, tileM = plan.tileM, tileN = plan.tileN();
-  int64_t W = plan.kPerWord, M = g.M, N = g.N, K = g.K;
+  int64_t nb = g.nb, tileN = plan.tileN();
+  int64_t W = plan.kPerWord, N = g.N, K = g.K;
   bool batched = g.batched;
   int64_t wordsPerRun = plan.slotSteps * plan.wordsPerStep();
   Type packedType = kc.packedType(b);
@@ -217,28 +222,8 @@ PackedOperands packUnaligned(OpBuilder &b, Location loc,
                                    packedForm(b, loc, kc, isA, code), zero);
   };
   PackedOperands packed;
-  packed.a = buildTensor(
-      b, loc, g.withBatch({plan.paddedM / tileM, plan.words(), tileM}),
-      b.getI32Type(),
-      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
-        IntIR x{b, loc};
-        Value bi = batched ? idx[0] : Value();
-        Value r = x.divu(idx[nb + 1], wordsPerRun);
-        Value wr = x.remu(idx[nb + 1], wordsPerRun);
-        Value m = x.add(x.mul(idx[nb], tileM), idx[nb + 2]);
-        Value start = tableEntry(x, kc.startTable, r),
-              length = tableEntry(x, kc.lengthTable, r);
-        Value inRows = x.ult(m, M);
-        Value mc = x.minu(m, M - 1);
-        SmallVector<Value> parts;
-        for (int64_t h = 0; h < W; ++h) {
-          Value j = x.add(x.mul(wr, W), x.idx(h));
-          Value valid = x.band(inRows, x.ult(j, length));
-          Value k = x.minu(x.add(start, j), K - 1);
-          parts.push_back(form(b, loc, true, bi, mc, k, valid));
-        }
-        return packWord(b, loc, plan, parts);
-      });
+  packed.a = g.tA ? packAKFirst(b, loc, kc, codesA)
+                  : packARows(b, loc, kc, codesA);
   packed.b = buildTensor(
       b, loc, g.withBatch({plan.paddedN / tileN, plan.words(), tileN}),
       b.getI32Type(),
@@ -264,66 +249,6 @@ PackedOperands packUnaligned(OpBuilder &b, Location loc,
   return packed;
 }
 
-/// Where a slice of a loop's tensor is: offsets and sizes (unit strides),
-/// and its type (rank-reduced where sizes are 1).
-struct SlicePlace {
-  SmallVector<OpFoldResult> offsets, sizes;
-  RankedTensorType type;
-};
-using PlaceFn = function_ref<SlicePlace(OpBuilder &, ValueRange)>;
-using FillFn = function_ref<Value(OpBuilder &, ValueRange, Value)>;
-
-/// Fills `init` slice by slice: for every index vector of the iteration
-/// space `ubs`, `place` says where its slice is and `fill` returns the
-/// slice (extracted from the loop's tensor) filled. An scf.forall (tasks in
-/// the parallel CPU pipeline) when `parallel`, else nested scf.for loops
-/// carrying the tensor; either way the slices are written in place.
-Value buildSliceLoop(OpBuilder &b, Location loc, ArrayRef<int64_t> ubs,
-                     Value init, bool parallel, PlaceFn place, FillFn fill) {
-  auto rank = cast<RankedTensorType>(init.getType()).getRank();
-  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
-  auto fillSlice = [&](OpBuilder &b, ValueRange ivs, Value dest) {
-    SlicePlace at = place(b, ivs);
-    Value slice = tensor::ExtractSliceOp::create(b, loc, at.type, dest,
-                                                 at.offsets, at.sizes, strides);
-    return std::make_pair(fill(b, ivs, slice), at);
-  };
-  if (parallel) {
-    SmallVector<OpFoldResult> bounds;
-    for (int64_t ub : ubs)
-      bounds.push_back(b.getIndexAttr(ub));
-    auto forall =
-        scf::ForallOp::create(b, loc, bounds, ValueRange{init}, std::nullopt);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(forall.getBody());
-    Value shared = forall.getRegionIterArgs()[0];
-    auto [slice, at] = fillSlice(b, forall.getInductionVars(), shared);
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, slice, shared, at.offsets,
-                                          at.sizes, strides);
-    return forall.getResult(0);
-  }
-  SmallVector<Value> ivs;
-  std::function<Value(OpBuilder &, Value, size_t)> nest =
-      [&](OpBuilder &b, Value acc, size_t d) -> Value {
-    if (d == ubs.size()) {
-      auto [slice, at] = fillSlice(b, ivs, acc);
-      return tensor::InsertSliceOp::create(b, loc, slice, acc, at.offsets,
-                                           at.sizes, strides);
-    }
-    auto loop = scf::ForOp::create(
-        b, loc, constIndex(b, loc, 0), constIndex(b, loc, ubs[d]),
-        constIndex(b, loc, 1), ValueRange{acc},
-        [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
-          ivs.push_back(iv);
-          Value next = nest(b, args[0], d + 1);
-          ivs.pop_back();
-          scf::YieldOp::create(b, loc, next);
-        });
-    return loop.getResult(0);
-  };
-  return nest(b, init, 0);
-}
 
 /// B stored [K, N] with every run aligned: packed with vector code instead
 /// of an elementwise generic. For each word row w (the W rows of k it
@@ -345,8 +270,7 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
   Value init =
       emptyTensor(b, loc, g.withBatch({panels, plan.words(), tileN}), i32);
   SmallVector<int64_t> ubs = g.withBatch({plan.words()});
-  bool parallel = cast<RankedTensorType>(init.getType()).getNumElements() >=
-                  kMinParallelElements;
+  bool parallel = worthParallel(kc, init);
   auto sliceType = RankedTensorType::get({panels, tileN}, i32);
   return buildSliceLoop(
       b, loc, ubs, init, parallel,
@@ -420,9 +344,239 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
       });
 }
 
+/// A stored [M, K]: packed with vector code, row by row, into
+/// [batch?, Mp, words]. The codes of a row are decoded arithmetically
+/// (numerics.md section 1), offset into u8 for the u8 steps and truncated to
+/// the packed bits; W of them side by side make a word (the first in the
+/// lowest bits). Aligned runs: the row is one stretch of words, packed
+/// `lanes` words at a time. Otherwise each run's codes go into its slot of
+/// `slotSteps` steps, code 0 past the run's end. Rows past M are code 0.
+Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
+                Value codesA) {
+  const KernelPlan &plan = kc.plan;
+  const MatmulGeometry &g = kc.g;
+  int64_t nb = g.nb, W = plan.kPerWord, M = g.M, words = plan.words();
+  bool batched = g.batched;
+  Type i32 = b.getI32Type();
+  Type codeType = cast<RankedTensorType>(codesA.getType()).getElementType();
+  Type packedType = kc.packedType(b);
+  Value init = emptyTensor(b, loc, g.withBatch({plan.paddedM, words}), i32);
+  bool parallel = worthParallel(kc, init);
+  auto rowType = RankedTensorType::get({words}, i32);
+  // `n` packed words of the n * W codes `codes` (a vector).
+  auto wordsOf = [&](OpBuilder &b, Location loc, Value codes,
+                     int64_t n) -> Value {
+    Value form =
+        emitDecode(b, loc, codes, g.fa, VectorType::get({n * W}, i32));
+    IntIR v = IntIR::like(b, loc, form);
+    if (plan.offsetA != 0)
+      form = v.add(form, v.c32(plan.offsetA));
+    Value narrow = arith::TruncIOp::create(
+        b, loc, VectorType::get({n * W}, packedType), form);
+    return vector::BitCastOp::create(b, loc, VectorType::get({n}, i32),
+                                     narrow);
+  };
+  // Row `m` of the packed words (`live`: false past M, where every code is
+  // 0), written into `row`.
+  auto packRow = [&](OpBuilder &b, Location loc, Value bi, Value m, Value row,
+                     bool live) -> Value {
+    IntIR x{b, loc};
+    Value zeroCode =
+        arith::ConstantOp::create(b, loc, b.getIntegerAttr(codeType, 0));
+    // `n` words' codes from k = `k0` (past K: code 0, unless `whole`: all
+    // in K); for runs, lanes at or past `length` are code 0 too.
+    auto codesAt = [&](OpBuilder &b, Location loc, Value k0, int64_t n,
+                       Value length, bool whole) -> Value {
+      auto type = VectorType::get({n * W}, codeType);
+      if (!live)
+        return splat(b, loc, type, b.getIntegerAttr(codeType, 0));
+      Value codes = vector::TransferReadOp::create(
+          b, loc, type, codesA, withBatchIndex(bi, {m, k0}), zeroCode,
+          ArrayRef<bool>{whole});
+      if (!length)
+        return codes;
+      Value lanes = vector::StepOp::create(
+          b, loc, VectorType::get({n * W}, b.getIndexType()));
+      Value inRun = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ult, lanes,
+          vector::BroadcastOp::create(
+              b, loc, VectorType::get({n * W}, b.getIndexType()), length));
+      return arith::SelectOp::create(
+          b, loc, inRun, codes,
+          splat(b, loc, type, b.getIntegerAttr(codeType, 0)));
+    };
+    if (plan.aligned) {
+      // Chunks of `lanes` words; the last one may be partial.
+      int64_t n = 16, full = words / n;
+      auto chunk = [&](OpBuilder &b, Location loc, Value c, Value into,
+                       bool whole) -> Value {
+        IntIR x{b, loc};
+        Value w0 = x.mul(c, n);
+        return vector::TransferWriteOp::create(
+                   b, loc, wordsOf(b, loc,
+                           codesAt(b, loc, x.mul(w0, W), n, {}, whole), n),
+                   into, ValueRange{w0}, ArrayRef<bool>{whole})
+            .getResult();
+      };
+      if (full > 0)
+        row = scf::ForOp::create(
+                  b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{row},
+                  [&](OpBuilder &b, Location loc, Value c, ValueRange iter) {
+                    scf::YieldOp::create(b, loc,
+                                         chunk(b, loc, c, iter[0], true));
+                  })
+                  .getResult(0);
+      if (full * n < words)
+        row = chunk(b, loc, x.idx(full), row, false);
+      return row;
+    }
+    // One slot per run.
+    int64_t slot = plan.slotSteps * plan.wordsPerStep();
+    return scf::ForOp::create(
+               b, loc, x.idx(0), x.idx(plan.numRuns()), x.idx(1),
+               ValueRange{row},
+               [&](OpBuilder &b, Location loc, Value r, ValueRange iter) {
+                 IntIR x{b, loc};
+                 Value start = tableEntry(x, kc.startTable, r);
+                 Value length = tableEntry(x, kc.lengthTable, r);
+                 Value packedRun =
+                     wordsOf(b, loc, codesAt(b, loc, start, slot, length, false), slot);
+                 scf::YieldOp::create(
+                     b, loc,
+                     vector::TransferWriteOp::create(
+                         b, loc, packedRun, iter[0], ValueRange{x.mul(r, slot)},
+                         ArrayRef<bool>{true})
+                         .getResult());
+               })
+        .getResult(0);
+  };
+  return buildSliceLoop(
+      b, loc, g.withBatch({plan.paddedM}), init, parallel,
+      [&](OpBuilder &b, ValueRange ivs) {
+        SlicePlace at;
+        at.type = rowType;
+        for (Value iv : ivs) {
+          at.offsets.push_back(iv);
+          at.sizes.push_back(b.getIndexAttr(1));
+        }
+        at.offsets.push_back(b.getIndexAttr(0));
+        at.sizes.push_back(b.getIndexAttr(words));
+        return at;
+      },
+      [&](OpBuilder &b, ValueRange ivs, Value row) -> Value {
+        IntIR x{b, loc};
+        Value bi = batched ? ivs[0] : Value();
+        Value m = ivs[nb];
+        if (M == plan.paddedM)
+          return packRow(b, loc, bi, m, row, /*live=*/true);
+        auto ifOp = scf::IfOp::create(
+            b, loc, x.ult(m, M),
+            [&](OpBuilder &b, Location loc) {
+              scf::YieldOp::create(b, loc, packRow(b, loc, bi, m, row, true));
+            },
+            [&](OpBuilder &b, Location loc) {
+              scf::YieldOp::create(b, loc, packRow(b, loc, bi, m, row, false));
+            });
+        return ifOp.getResult(0);
+      });
+}
+
+/// A stored [K, M] (rows of k): one word per (row, word) as
+/// [batch?, Mp, words], elementwise from the run tables; zero past M.
+Value packAKFirst(OpBuilder &b, Location loc, const KernelContext &kc,
+                  Value codesA) {
+  const KernelPlan &plan = kc.plan;
+  const MatmulGeometry &g = kc.g;
+  int64_t nb = g.nb, W = plan.kPerWord, M = g.M, K = g.K;
+  int64_t wordsPerRun = plan.slotSteps * plan.wordsPerStep();
+  return buildTensor(
+      b, loc, g.withBatch({plan.paddedM, plan.words()}), b.getI32Type(),
+      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+        IntIR x{b, loc};
+        Value m = idx[nb], w = idx[nb + 1];
+        Value inRows = x.ult(m, M);
+        Value mc = x.minu(m, M - 1);
+        // Layout position of the word's first k and how many of its k are
+        // in the operand: aligned, position = k; otherwise the run's slot.
+        Value first, length;
+        if (plan.aligned) {
+          first = x.mul(w, W);
+          length = x.idx(K);
+        } else {
+          Value r = x.divu(w, wordsPerRun);
+          Value start = tableEntry(x, kc.startTable, r);
+          length = x.add(start, tableEntry(x, kc.lengthTable, r));
+          first = x.add(start, x.mul(x.remu(w, wordsPerRun), W));
+        }
+        SmallVector<Value> parts;
+        for (int64_t h = 0; h < W; ++h) {
+          Value k = x.add(first, x.idx(h));
+          Value valid = x.band(inRows, x.ult(k, length));
+          SmallVector<Value> at;
+          if (g.batched)
+            at.push_back(idx[0]);
+          at.append({x.minu(k, K - 1), mc});
+          Value code = tensor::ExtractOp::create(b, loc, codesA, at);
+          // Invalid k hold code 0 (B is 0 there: no product).
+          Value zeroCode = arith::ConstantOp::create(
+              b, loc, b.getIntegerAttr(code.getType(), 0));
+          code = arith::SelectOp::create(b, loc, valid, code, zeroCode);
+          parts.push_back(packedForm(b, loc, kc, /*isA=*/true, code));
+        }
+        return packWord(b, loc, plan, parts);
+      });
+}
+
 } // namespace
 
 namespace mlir::bm::cpu::detail {
+
+Value buildSliceLoop(OpBuilder &b, Location loc, ArrayRef<int64_t> ubs,
+                     Value init, bool parallel, PlaceFn place, FillFn fill) {
+  auto rank = cast<RankedTensorType>(init.getType()).getRank();
+  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+  auto fillSlice = [&](OpBuilder &b, ValueRange ivs, Value dest) {
+    SlicePlace at = place(b, ivs);
+    Value slice = tensor::ExtractSliceOp::create(b, loc, at.type, dest,
+                                                 at.offsets, at.sizes, strides);
+    return std::make_pair(fill(b, ivs, slice), at);
+  };
+  if (parallel) {
+    SmallVector<OpFoldResult> bounds;
+    for (int64_t ub : ubs)
+      bounds.push_back(b.getIndexAttr(ub));
+    auto forall =
+        scf::ForallOp::create(b, loc, bounds, ValueRange{init}, std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value shared = forall.getRegionIterArgs()[0];
+    auto [slice, at] = fillSlice(b, forall.getInductionVars(), shared);
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, slice, shared, at.offsets,
+                                          at.sizes, strides);
+    return forall.getResult(0);
+  }
+  SmallVector<Value> ivs;
+  std::function<Value(OpBuilder &, Value, size_t)> nest =
+      [&](OpBuilder &b, Value acc, size_t d) -> Value {
+    if (d == ubs.size()) {
+      auto [slice, at] = fillSlice(b, ivs, acc);
+      return tensor::InsertSliceOp::create(b, loc, slice, acc, at.offsets,
+                                           at.sizes, strides);
+    }
+    auto loop = scf::ForOp::create(
+        b, loc, constIndex(b, loc, 0), constIndex(b, loc, ubs[d]),
+        constIndex(b, loc, 1), ValueRange{acc},
+        [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
+          ivs.push_back(iv);
+          Value next = nest(b, args[0], d + 1);
+          ivs.pop_back();
+          scf::YieldOp::create(b, loc, next);
+        });
+    return loop.getResult(0);
+  };
+  return nest(b, init, 0);
+}
 
 Value buildDecodeTable(OpBuilder &b, Location loc, const KernelPlan &plan,
                        const MatmulGeometry &g, bool isA) {
@@ -469,8 +623,7 @@ Value buildOffsetColumnSums(OpBuilder &b, Location loc, const KernelContext &kc,
     ubs.push_back(g.batch);
   ubs.push_back(plan.paddedN / tileN);
   // Parallel only over enough work (ParallelLoops.h).
-  bool parallel = cast<RankedTensorType>(packedB.getType()).getNumElements() >=
-                  kMinParallelElements;
+  bool parallel = worthParallel(kc, packedB);
   auto sliceType = RankedTensorType::get({R, tileN}, i32);
   return buildSliceLoop(
       b, loc, ubs, init, parallel,

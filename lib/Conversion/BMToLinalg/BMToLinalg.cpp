@@ -122,6 +122,14 @@ struct ConvertBMToLinalgPass
       return signalPassFailure();
     }
     kernels.vectorQuantizeBits = vectorQuantizeBits;
+    if (minParallelMacs < 0) {
+      getOperation().emitError()
+          << "convert-bm-to-linalg: min-parallel-macs must be 0 or more, "
+             "not "
+          << static_cast<int64_t>(minParallelMacs);
+      return signalPassFailure();
+    }
+    kernels.minParallelMacs = minParallelMacs;
     populateBMToLinalgConversionPatterns(converter, patterns, kernels);
 
     ConversionTarget target(*context);

@@ -66,6 +66,7 @@ struct MatmulLowering : public OpConversionPattern<MatmulOp> {
     if (options.vectorKernels) {
       cpu::MatmulKernelOptions kernel;
       kernel.target = options.cpuTarget;
+      kernel.minParallelMacs = options.minParallelMacs;
       FailureOr<Value> result = cpu::buildMatmulKernel(
           rewriter, op, {codesA, biasesA, codesB, biasesB, init}, kernel);
       if (succeeded(result)) {

@@ -72,6 +72,7 @@ static void addCPUBMLoweringStage(OpPassManager &pm,
   // bm.quantize straight to the vectorized CPU kernel, in the vector width
   // of the target.
   linalg.vectorQuantizeBits = target ? cpu::getVectorBits(*target) : 256;
+  linalg.minParallelMacs = options.minParallelMacs;
   pm.addPass(createConvertBMToLinalg(linalg));
   // The kernel's packing ops run on all cores too.
   if (options.parallel)

@@ -1,12 +1,13 @@
-// RUN: bm-opt %s --bm-conv-to-matmul --convert-bm-to-linalg -split-input-file | FileCheck %s
+// RUN: bm-opt %s --bm-conv-to-matmul --convert-bm-to-linalg=min-parallel-macs=0 -split-input-file | FileCheck %s
 // RUN: bm-opt %s --convert-bm-to-linalg=vector-kernels=false -split-input-file \
 // RUN:   | FileCheck %s --check-prefix=GENERIC
 
 // The register-tiled CPU kernel of bm.matmul (lib/Codegen/CPU), for the
 // generic target (the pass's default). BM6 with 48-wide K blocks: every run
 // starts and ends on an even k, so packing is pure data movement through
-// affine maps, decoding by a 64-entry table of e2m3 integer forms. A is
-// packed as [M/6, K/2, 6] i32 (a pair of k per i32), B (20 columns,
+// affine maps. A (stored [M, K]) is packed row by row in vector code as
+// [M, K/2] i32 (a pair of k per i32: 32 codes read, decoded arithmetically
+// into 16 words at a time), B (20 columns,
 // zero-padded to 32) as [N/16, K/2, 16] i32 (each column's pair of k), in
 // vector code as B is stored [K, N]: per row of words (two rows of k), the
 // 8-column chunks of both rows are read, decoded arithmetically and
@@ -16,9 +17,14 @@
 // CHECK-LABEL: func.func @bm6_even_runs
 // CHECK-DAG:   %[[TABLE:.*]] = arith.constant dense<[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 24, 26, 28, 30, 32, 36, 40, 44, 48, 52, 56, 60, 0, -1, {{.*}}, -56, -60]> : tensor<64xi16>
 // CHECK-DAG:   arith.constant dense<[0, 24]> : tensor<2xi64>
-// CHECK:       %[[A:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x48x6xi32>)
-// CHECK:         tensor.extract %[[TABLE]]
-// CHECK:         arith.shli %{{.*}}, %{{.*}} : i32
+// CHECK:       %[[A:.*]] = scf.for %[[M:.*]] = %{{.*}} to %c12 {{.*}} -> (tensor<12x48xi32>)
+// CHECK:         %[[AROW:.*]] = tensor.extract_slice %{{.*}}[%[[M]], 0] [1, 48] [1, 1] : tensor<12x48xi32> to tensor<48xi32>
+// CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[AROW]]) -> (tensor<48xi32>)
+// CHECK:           vector.transfer_read %arg0[%[[M]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<12x96xi8>, vector<32xi8>
+// CHECK:           arith.shli {{.*}} : vector<32xi32>
+// CHECK:           arith.trunci {{.*}} : vector<32xi32> to vector<32xi16>
+// CHECK:           vector.bitcast {{.*}} : vector<32xi16> to vector<16xi32>
+// CHECK:           vector.transfer_write {{.*}} : vector<16xi32>, tensor<48xi32>
 // CHECK:       %[[B:.*]] = scf.for %[[W:.*]] = %{{.*}} to %c48 {{.*}} -> (tensor<2x48x16xi32>)
 // CHECK:         %[[ROW:.*]] = tensor.extract_slice %{{.*}}[0, %[[W]], 0] [2, 1, 16] [1, 1, 1] : tensor<2x48x16xi32> to tensor<2x16xi32>
 // CHECK:         scf.for {{.*}} iter_args(%{{.*}} = %[[ROW]]) -> (tensor<2x16xi32>)
@@ -59,7 +65,7 @@
 // CHECK:             vector.bitcast %[[BWORDS]] : vector<8xi32> to vector<16xi16>
 // CHECK:             vector.shuffle %{{.*}} [1, 3, 5, 7, 9, 11, 13, 15] : vector<16xi16>, vector<16xi16>
 // CHECK:             vector.shuffle %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xi16>, vector<16xi16>
-// CHECK:             %[[PAIR:.*]] = tensor.extract %[[A]][%[[MT]], %{{.*}}, %{{.*}}] : tensor<2x48x6xi32>
+// CHECK:             %[[PAIR:.*]] = tensor.extract %[[A]][%{{.*}}, %{{.*}}] : tensor<12x48xi32>
 // CHECK:             %[[WIDE:.*]] = vector.broadcast %[[PAIR]] : i32 to vector<8xi32>
 // CHECK:             vector.bitcast %[[WIDE]] : vector<8xi32> to vector<16xi16>
 // CHECK:             arith.extsi %{{.*}} : vector<8xi16> to vector<8xi32>
@@ -123,12 +129,19 @@ func.func @bm6_even_runs(%a: !bm.tensor<12x96xe2m3, block = [48, 48]>,
 // run tables. e3m2 x e2m5 (BM8-style backward) stays within i16 forms and
 // a 32-bit Kulisch accumulator. M = 8 is a multiple of 4, not of 6: tiles
 // of 4 rows, no padding: the output starts empty and each tile copies its
-// part of the init (%arg4) in.
+// part of the init (%arg4) in. A row's runs are packed in vector code, a
+// slot of 3 words (6 codes read at the run's start, code 0 from its 6th
+// lane on) per run. N = 16: one 16-column chunk of 8 lanes per tile row.
 
 // CHECK-LABEL: func.func @odd_runs
 // CHECK-DAG:   arith.constant dense<[0, 5, 10, 15]> : tensor<4xi64>
 // CHECK-DAG:   arith.constant dense<[0, 3, 6, 9]> : tensor<4xi64>
-// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<2x12x4xi32>)
+// CHECK:       scf.for {{.*}} -> (tensor<8x12xi32>)
+// CHECK:         scf.for {{.*}} -> (tensor<12xi32>)
+// CHECK:           vector.transfer_read %arg0[%{{.*}}, %{{.*}}], %{{.*}} : tensor<8x20xi8>, vector<6xi8>
+// CHECK:           vector.step : vector<6xindex>
+// CHECK:           arith.cmpi ult, %{{.*}}, %{{.*}} : vector<6xindex>
+// CHECK:           vector.bitcast {{.*}} : vector<6xi16> to vector<3xi32>
 // CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<1x12x16xi32>)
 // CHECK:       %[[OUT:.*]] = tensor.empty() : tensor<8x16xf32>
 // CHECK:       scf.forall (%{{.*}}, %{{.*}}) in (2, 1) shared_outs(%{{.*}} = %[[OUT]])
@@ -146,10 +159,11 @@ func.func @odd_runs(%a: !bm.tensor<8x20xe3m2, block = [8, 5]>,
 
 // -----
 
-// Batched and transposed: the batch is the outermost forall dimension.
+// Batched and transposed: the batch is the outermost forall dimension. A
+// stored [K, M] is packed elementwise into [batch, M, K/2].
 
 // CHECK-LABEL: func.func @batched_transposed
-// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2x16x4xi32>)
+// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<2x8x16xi32>)
 // CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<2x1x16x16xi32>)
 // CHECK:       scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) in (2, 2, 1)
 func.func @batched_transposed(%a: !bm.tensor<2x32x8xe2m3, block = [1, 16, 8]>,

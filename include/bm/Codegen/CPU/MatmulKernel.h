@@ -14,6 +14,7 @@
 
 #include "bm/Codegen/CPU/KernelPlan.h"
 #include "bm/Dialect/BM/IR/BMOps.h"
+#include "bm/Dialect/BM/Utils/ParallelLoops.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/Support/LLVM.h"
@@ -28,6 +29,10 @@ struct MatmulKernelOptions {
   /// the op to be inside a module (for the intrinsics' declarations);
   /// otherwise the kernel falls back to the generic target's steps.
   CpuTarget target = CpuTarget::Generic;
+  /// Multiply-adds (padded, batches included) from which the kernel's loops
+  /// are scf.forall (tasks in the parallel CPU pipeline); below, scf.for
+  /// (ParallelLoops.h). 0: always scf.forall.
+  int64_t minParallelMacs = ::mlir::bm::kMinParallelMacs;
 };
 
 /// The runtime parts of a bm.matmul's operands (after the 1:N conversion of

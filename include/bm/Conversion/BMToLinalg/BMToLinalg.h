@@ -4,6 +4,7 @@
 #define BM_CONVERSION_BMTOLINALG_BMTOLINALG_H
 
 #include "bm/Codegen/CPU/KernelPlan.h"
+#include "bm/Dialect/BM/Utils/ParallelLoops.h"
 
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -33,6 +34,9 @@ struct BMToLinalgKernelOptions {
   /// for statically shaped inputs. Off by default, as the pass option
   /// `vector-quantize-bits` is.
   unsigned vectorQuantizeBits = 0;
+  /// Multiply-adds from which a matmul kernel's loops are scf.forall
+  /// (cpu::MatmulKernelOptions::minParallelMacs).
+  int64_t minParallelMacs = ::mlir::bm::kMinParallelMacs;
 };
 
 /// Patterns lowering bm.quantize, bm.dequantize, bm.matmul, bm.conv2d,

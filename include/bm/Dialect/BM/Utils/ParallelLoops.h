@@ -24,6 +24,13 @@ namespace mlir::bm {
 /// sequential.
 constexpr int64_t kMinParallelElements = int64_t(1) << 17;
 
+/// Multiply-adds (padded M x N x K) below which a bm.matmul kernel runs all
+/// its loops (packing, column sums, tiles) in order. Each parallel loop
+/// wakes the runtime's workers; measured on a 2-core host, kernels of up to
+/// about 2^24 multiply-adds (a first convolution layer, a 64 x 784 x 256
+/// MLP layer) took longer on both cores than on one.
+constexpr int64_t kMinParallelMacs = int64_t(1) << 24;
+
 } // namespace mlir::bm
 
 #endif // BM_DIALECT_BM_UTILS_PARALLELLOOPS_H
