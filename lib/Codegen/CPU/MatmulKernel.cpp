@@ -66,19 +66,15 @@ Value runTable(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
                                    DenseElementsAttr::get(type, values));
 }
 
-/// The output the tiles write: the init padded with zeros to the tile
-/// grid, or (unpadded) an empty tensor that each tile fills from the init
-/// (so the copy runs inside the parallel loop).
+/// The output the tiles write: a new tensor of the init's shape, or of the
+/// tile grid's when M or N is padded (its padding rows and columns are
+/// computed and dropped). Each tile copies its part of the init in, inside
+/// the tile loop.
 Value buildOutput(OpBuilder &b, Location loc, const KernelPlan &plan,
                   const MatmulGeometry &g, Value init, bool padded) {
   Type f32 = b.getF32Type();
-  if (padded) {
-    auto paddedType =
-        RankedTensorType::get(g.withBatch({plan.paddedM, plan.paddedN}), f32);
-    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-    return tensor::createPadHighOp(paddedType, init, zero, /*nofold=*/false,
-                                   loc, b);
-  }
+  if (padded)
+    return emptyTensor(b, loc, g.withBatch({plan.paddedM, plan.paddedN}), f32);
   return emptyTensor(b, loc, cast<RankedTensorType>(init.getType()).getShape(),
                      f32);
 }
@@ -94,18 +90,23 @@ Value buildTile(OpBuilder &b, Location loc, const KernelContext &kc,
   IntIR x{b, loc};
   SmallVector<bool> inBounds{true};
   auto vf32 = VectorType::get({lanes}, b.getF32Type());
-  // The f32 tile starts as the init: without padding, read from the init
-  // itself (in memory: copied into the tile first).
+  // The f32 tile starts as the init, read from the init itself (in memory:
+  // copied into the tile first). Past N the reads are masked (zeros); rows
+  // past M read row M - 1 (padding rows are dropped, whatever they hold).
+  const MatmulGeometry &g = kc.g;
   FloatTile start;
-  if (!padded) {
+  {
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    SmallVector<bool> columnsInBounds{!padded || g.N % plan.tileN() == 0};
     for (int64_t t = 0; t < plan.tileM; ++t)
       for (int64_t c = 0; c < plan.chunks; ++c) {
+        Value row = x.add(tile.m0, x.idx(t));
+        if (plan.paddedM != g.M)
+          row = x.minu(row, g.M - 1);
         Value v = vector::TransferReadOp::create(
             b, loc, vf32, init,
-            tile.at(
-                {x.add(tile.m0, x.idx(t)), x.add(tile.n0, x.idx(c * lanes))}),
-            zero, inBounds);
+            tile.at({row, x.add(tile.n0, x.idx(c * lanes))}), zero,
+            columnsInBounds);
         if (plan.tileInRegisters) {
           start.vectors.push_back(v);
           continue;
@@ -121,12 +122,6 @@ Value buildTile(OpBuilder &b, Location loc, const KernelContext &kc,
   tile.i16Zero = arith::ConstantOp::create(b, loc, b.getI16IntegerAttr(0));
   if (!plan.tileInRegisters)
     start.tensor = tile32;
-  else if (padded)
-    for (int64_t t = 0; t < plan.tileM; ++t)
-      for (int64_t c = 0; c < plan.chunks; ++c)
-        start.vectors.push_back(vector::TransferReadOp::create(
-            b, loc, vf32, tile32, ValueRange{x.idx(t), x.idx(c * lanes)},
-            tile.f32Zero, inBounds));
 
   // The float32 tile is carried across the run loop: in registers, or read,
   // updated and written once per run where registers are too few (keeping
@@ -223,9 +218,9 @@ mlir::bm::cpu::buildMatmulKernel(OpBuilder &b, MatmulOp op,
   ScaleTables scales =
       buildScaleTables(b, loc, kc, operands.biasesA, operands.biasesB);
 
-  // Step 3: the tiles. Without padding each tile copies its part of the
-  // init into a new output (in the parallel loop, not before it); otherwise
-  // the kernel runs over a zero-padded copy of the init.
+  // Step 3: the tiles. Each tile copies its part of the init into a new
+  // output (in the tile loop, not before it), padded to the tile grid where
+  // M or N is not a multiple of the tile.
   auto initType = cast<RankedTensorType>(operands.init.getType());
   bool padded = plan->paddedM != g.M || plan->paddedN != g.N;
   Value out = buildOutput(b, loc, *plan, g, operands.init, padded);
