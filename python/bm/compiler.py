@@ -109,7 +109,8 @@ __all__ = [
     "CompileError", "ToolNotFoundError", "TensorType", "ScalarType",
     "FunctionSignature", "Function", "CompiledModule", "compile_module",
     "compile_file", "read_signatures", "find_tools", "cache_dir",
-    "TRAINING_FORMATS", "LOSS_GRAD_OPTIONS", "quantize_training_passes",
+    "TRAINING_FORMATS", "LOSS_GRAD_OPTIONS", "MODEL_INPUT_OPTIONS",
+    "quantize_training_passes",
 ]
 
 _VERSION = "bm.compiler/2"
@@ -817,12 +818,15 @@ TRAINING_FORMATS = ("fp32",) + tuple(numerics.PRESETS)
 #: The values of bm-quantize-training's ``loss-grad`` option.
 LOSS_GRAD_OPTIONS = ("auto", "fp32", "bm")
 
+#: The values of bm-quantize-training's ``model-input`` option.
+MODEL_INPUT_OPTIONS = ("bm", "fp32")
+
 
 def quantize_training_passes(fmt: str, rounding: str = "stochastic",
                              loss_grad: str = "auto", scale: str = "floor",
                              forward_scale: Optional[str] = None,
-                             backward_scale: Optional[str] = None
-                             ) -> List[str]:
+                             backward_scale: Optional[str] = None,
+                             model_input: str = "bm") -> List[str]:
     """The bm-opt passes (``compile_module(passes=...)``) that turn a
     captured FP32 training step into format `fmt`, one of
     :data:`TRAINING_FORMATS`; none for "fp32".
@@ -833,7 +837,10 @@ def quantize_training_passes(fmt: str, rounding: str = "stochastic",
     "auto" keeps them for bm5 and bm4; see docs/training.md).
     ``scale``: the shared-exponent rule of every quantize, "floor" (the
     paper's) or "fit" (docs/numerics.md); ``forward_scale`` (weights and
-    activations) and ``backward_scale`` (errors) override it per role."""
+    activations) and ``backward_scale`` (errors) override it per role.
+    ``model_input``: the rewrite's model-input option ("fp32" keeps the
+    contractions that read the model's input itself, the first layer's
+    forward and weight gradient, in FP32; "bm", the default, does not)."""
     if fmt not in TRAINING_FORMATS:
         raise ValueError("unknown format %r; use one of %s"
                          % (fmt, ", ".join(TRAINING_FORMATS)))
@@ -843,6 +850,9 @@ def quantize_training_passes(fmt: str, rounding: str = "stochastic",
     if loss_grad not in LOSS_GRAD_OPTIONS:
         raise ValueError("unknown loss_grad %r; use one of %s"
                          % (loss_grad, ", ".join(LOSS_GRAD_OPTIONS)))
+    if model_input not in MODEL_INPUT_OPTIONS:
+        raise ValueError("unknown model_input %r; use one of %s"
+                         % (model_input, ", ".join(MODEL_INPUT_OPTIONS)))
     for name, value in (("scale", scale), ("forward_scale", forward_scale),
                         ("backward_scale", backward_scale)):
         if value is not None and value not in numerics.SCALES:
@@ -859,6 +869,8 @@ def quantize_training_passes(fmt: str, rounding: str = "stochastic",
         options += " forward-scale=%s" % forward_scale
     if backward_scale is not None:
         options += " backward-scale=%s" % backward_scale
+    if model_input != "bm":
+        options += " model-input=%s" % model_input
     return ["--bm-quantize-training=" + options]
 
 

@@ -706,6 +706,12 @@ class QuantizeTrainingPasses(unittest.TestCase):
                          ["--bm-quantize-training=preset=bm6 rounding=zero "
                           "loss-grad=fp32 forward-scale=fit"])
         self.assertEqual(passes("fp32", scale="fit"), [])
+        # model-input: bm (the default) spells nothing either.
+        self.assertEqual(passes("bm4", model_input="bm"), passes("bm4"))
+        self.assertEqual(passes("bm4", "stochastic", "auto",
+                                backward_scale="fit", model_input="fp32"),
+                         ["--bm-quantize-training=preset=bm4 rounding=stochastic "
+                          "loss-grad=auto backward-scale=fit model-input=fp32"])
 
     def test_bad_options(self):
         passes = compiler.quantize_training_passes
@@ -722,6 +728,9 @@ class QuantizeTrainingPasses(unittest.TestCase):
             passes("bm6", forward_scale="Fit")
         with self.assertRaisesRegex(ValueError, "unknown backward_scale"):
             passes("fp32", backward_scale="round")
+        with self.assertRaisesRegex(ValueError, "unknown model_input 'int8'; "
+                                    "use one of bm, fp32"):
+            passes("bm4", model_input="int8")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ def train_one(args, fmt, seed, step_module, forward_module, data):
                         step_module=step_module, forward_module=forward_module,
                         loss_grad=args.loss_grad, scale=args.scale,
                         forward_scale=args.forward_scale,
-                        backward_scale=args.backward_scale)
+                        backward_scale=args.backward_scale,
+                        model_input=args.model_input)
     rng = np.random.default_rng(seed)
     steps_per_epoch = len(xtr) // args.batch_size
     log = {"format": fmt, "seed": seed, "loss": [], "epoch_test_acc": [],
@@ -142,6 +143,11 @@ def main(argv=None):
                    choices=compiler.LOSS_GRAD_OPTIONS,
                    help="contractions reading the loss gradient itself: "
                         "auto (FP32 for bm5/bm4), fp32 or bm (default auto)")
+    p.add_argument("--model-input", default="bm",
+                   choices=compiler.MODEL_INPUT_OPTIONS,
+                   help="contractions reading the model's input itself (the "
+                        "first layer's forward and weight gradient): bm or "
+                        "fp32 (default bm)")
     p.add_argument("--scale", default="floor", choices=numerics.SCALES,
                    help="shared-exponent rule of every quantize: floor (the "
                         "paper's) or fit (no block maximum saturates; "
@@ -188,11 +194,13 @@ def main(argv=None):
     stem = os.path.join(args.out, run_name(args))
     with open(stem + ".md", "w") as f:
         f.write("Fashion-MNIST, %s, %d epoch(s), batch %d, lr %g, momentum %g, "
-                "weight decay %g, %s rounding, loss-grad=%s, %s, %d train / "
+                "weight decay %g, %s rounding, loss-grad=%s, model-input=%s, %s, "
+                "%d train / "
                 "%d test images\n\n"
                 % (run_name(args), args.epochs, args.batch_size, args.lr,
                    args.momentum, args.weight_decay, args.rounding,
-                   args.loss_grad, scale_text(args), len(data[0][0]),
+                   args.loss_grad, args.model_input, scale_text(args),
+                   len(data[0][0]),
                    len(data[1][0])) + table)
     with open(stem + ".json", "w") as f:
         json.dump({"args": vars(args), "runs": runs, "summary": rows}, f)

@@ -28,7 +28,8 @@ class Runner:
                  step_module=None, forward_module=None,
                  loss_grad: str = "auto", scale: str = "floor",
                  forward_scale: Optional[str] = None,
-                 backward_scale: Optional[str] = None):
+                 backward_scale: Optional[str] = None,
+                 model_input: str = "bm"):
         from bm import frontend
         self.fmt, self.seed, self.steps = fmt, seed, 0
         self.step_module = step_module or frontend.capture_train_step(
@@ -42,7 +43,7 @@ class Runner:
             model, (self.eval_batch,) + shape[1:])
         self.values: Dict[str, np.ndarray] = self.step_module.initial_values(model)
         scales = dict(scale=scale, forward_scale=forward_scale,
-                      backward_scale=backward_scale)
+                      backward_scale=backward_scale, model_input=model_input)
         self._step = self.step_module.compile(
             passes=compiler.quantize_training_passes(fmt, rounding, loss_grad,
                                                      **scales))

@@ -41,6 +41,7 @@ struct FoundContraction {
   bool matched = false;
   std::array<Role, 2> roles = {Role::activation, Role::activation};
   bool readsLossGrad = false;
+  bool readsModelInput = false;
 };
 
 /// `source` with the dims permuted (result dim i = source dim perm[i]), in
@@ -82,7 +83,7 @@ struct BMQuantizeTrainingPass
     return errorHandler(
         "bm-quantize-training: accepted values are preset=bm8|bm6|bm5|bm4, "
         "rounding=nearest|stochastic|zero, loss-grad=auto|fp32|bm, "
-        "scale=floor|fit, forward-scale and backward-scale=same|floor|fit");
+        "model-input=bm|fp32, scale=floor|fit, forward-scale and backward-scale=same|floor|fit");
   }
 
   /// The formats, scale rules and loss-gradient choice from the options.
@@ -174,6 +175,7 @@ struct BMQuantizeTrainingPass
              {&match.plan->lhs, &match.plan->rhs}) {
           found.roles[operand->operandNumber] = roles.roleOf(operand->source);
           found.readsLossGrad |= roles.isLossGrad(operand->source);
+          found.readsModelInput |= roles.isModelInput(operand->source);
         }
       }
       contractions.push_back(found);
@@ -357,6 +359,13 @@ struct BMQuantizeTrainingPass
             << index << " kept in FP32: it reads the loss gradient (loss-grad="
             << (LossGradMode(lossGrad) == LossGradMode::fp32 ? "fp32" : "auto")
             << ")";
+        continue;
+      }
+      if (ModelInputMode(modelInput) == ModelInputMode::fp32 &&
+          found.readsModelInput) {
+        op->emitRemark("bm-quantize-training: contraction #")
+            << index
+            << " kept in FP32: it reads the model input (model-input=fp32)";
         continue;
       }
       if (plan.macs < minMacs) {

@@ -49,6 +49,8 @@ RoleAnalysis::RoleAnalysis(func::FuncOp func) {
       weights.insert(arg);
     else if (role && role.getValue() == Role::error)
       errors.insert(arg);
+    else if (role && role.getValue() == Role::activation)
+      modelInputs.insert(arg);
   }
   func.walk([&](Operation *op) {
     bool moves = isDataMovement(op) && op->getNumOperands() >= 1;
@@ -61,6 +63,8 @@ RoleAnalysis::RoleAnalysis(func::FuncOp func) {
         isGradSeed || llvm::any_of(op->getOperands(),
                                    [&](Value v) { return errors.contains(v); });
     bool fromWeight = moves && weights.contains(op->getOperand(0));
+    if (moves && modelInputs.contains(op->getOperand(0)))
+      modelInputs.insert(op->getResults().begin(), op->getResults().end());
     for (Value result : op->getResults()) {
       if (fromError)
         errors.insert(result);

@@ -34,6 +34,11 @@ public:
   /// op, or obtained from one by data movement only.
   bool isLossGrad(Value v) const { return lossGrads.contains(v); }
 
+  /// Whether v is the model's input itself: the argument marked
+  /// {bm.role = #bm.role<activation>}, or obtained from it by data movement
+  /// only (the operand of the first layer's contractions).
+  bool isModelInput(Value v) const { return modelInputs.contains(v); }
+
   /// The role of v as a contraction operand: error, weight or activation.
   Role roleOf(Value v) const {
     if (errors.contains(v))
@@ -44,7 +49,7 @@ public:
   }
 
 private:
-  llvm::DenseSet<Value> errors, weights, lossGrads;
+  llvm::DenseSet<Value> errors, weights, lossGrads, modelInputs;
 };
 
 } // namespace mlir::bm::training

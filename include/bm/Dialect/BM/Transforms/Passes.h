@@ -21,6 +21,9 @@ enum class FormatPreset { bm8, bm6, bm5, bm4 };
 /// The `loss-grad` option of bm-quantize-training.
 enum class LossGradMode { automatic, fp32, bm };
 
+/// The `model-input` option of bm-quantize-training.
+enum class ModelInputMode { bm, fp32 };
+
 /// The `forward-scale` and `backward-scale` options of bm-quantize-training:
 /// a scale rule, or `same` to follow its `scale` option.
 enum class ScaleOverride { same, floor, fit };

@@ -224,6 +224,18 @@ def BMQuantizeTraining : Pass<"bm-quantize-training", "::mlir::ModuleOp"> {
                           "kept in FP32"),
                clEnumValN(::mlir::bm::LossGradMode::bm, "bm",
                           "in the backward format"))}]>,
+    Option<"modelInput", "model-input", "::mlir::bm::ModelInputMode",
+           /*default=*/"::mlir::bm::ModelInputMode::bm",
+           "Contractions that read the model's input itself (the argument "
+           "marked {bm.role = #bm.role<activation>}, through data movement "
+           "only: the first layer's forward contraction and its weight "
+           "gradient): bm (the forward and backward formats, the default) "
+           "or fp32 (kept in FP32)",
+           [{::llvm::cl::values(
+               clEnumValN(::mlir::bm::ModelInputMode::bm, "bm",
+                          "in the forward and backward formats"),
+               clEnumValN(::mlir::bm::ModelInputMode::fp32, "fp32",
+                          "kept in FP32"))}]>,
     Option<"scale", "scale", "::mlir::bm::ScaleRule",
            /*default=*/"::mlir::bm::ScaleRule::floor",
            "Shared-exponent rule of every quantize: floor (the paper's) or fit "
