@@ -252,15 +252,15 @@ TEST(KernelPlan, NarrowOutputsTakeNarrowTiles) {
     CpuTarget target;
     int64_t N, lanes, chunks, paddedN;
   };
-  for (Case c : {Case{CpuTarget::Avx512Vnni, 96, 16, 2, 96},
-                 Case{CpuTarget::Avx512Vnni, 17, 16, 2, 32},
-                 Case{CpuTarget::Avx512Vnni, 16, 16, 1, 16},
-                 Case{CpuTarget::Avx512Vnni, 9, 16, 1, 16},
-                 Case{CpuTarget::Avx512Vnni, 8, 8, 1, 8},
-                 Case{CpuTarget::Avx512Vnni, 3, 8, 1, 8},
-                 Case{CpuTarget::Avx2, 20, 8, 2, 32},
-                 Case{CpuTarget::Avx2, 8, 8, 1, 8},
-                 Case{CpuTarget::Generic, 5, 8, 1, 8}}) {
+  for (Case c :
+       {Case{CpuTarget::Avx512Vnni, 96, 16, 2, 96},
+        Case{CpuTarget::Avx512Vnni, 17, 16, 2, 32},
+        Case{CpuTarget::Avx512Vnni, 16, 16, 1, 16},
+        Case{CpuTarget::Avx512Vnni, 9, 16, 1, 16},
+        Case{CpuTarget::Avx512Vnni, 8, 8, 1, 8},
+        Case{CpuTarget::Avx512Vnni, 3, 8, 1, 8},
+        Case{CpuTarget::Avx2, 20, 8, 2, 32}, Case{CpuTarget::Avx2, 8, 8, 1, 8},
+        Case{CpuTarget::Generic, 5, 8, 1, 8}}) {
     auto plan = planMatmulKernel(
         problem(fmt(2, 3), fmt(2, 3), 24, 96, c.N, 48, 48), c.target);
     ASSERT_TRUE(plan);

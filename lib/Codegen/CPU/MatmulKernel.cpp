@@ -4,12 +4,12 @@
 //
 //  1. the run tables and the operands packed once (Packing.cpp);
 //  2. the per-run scale tables (ScaleTables.cpp);
-//  3. an scf.forall over tileM x tileN output tiles. For each run, the
-//     tile's exact run sums live in i32 vector registers and each step of
-//     the run adds kPerStep k (MicroKernel.cpp); the sums are then converted
-//     once and added to the float32 tile in ascending run order
-//     (RunConversion.cpp). NaNs are made canonical once per tile
-//     (NaNFixup.cpp).
+//  3. an scf.forall (scf.for below minParallelMacs) over tileM x tileN
+//     output tiles. For each run, the tile's exact run sums live in i32
+//     vector registers and each step of the run adds kPerStep k
+//     (MicroKernel.cpp); the sums are then converted once and added to the
+//     float32 tile in ascending run order (RunConversion.cpp). NaNs are
+//     made canonical once per tile (NaNFixup.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -197,8 +197,8 @@ mlir::bm::cpu::buildMatmulKernel(OpBuilder &b, MatmulOp op,
   KernelContext kc{*plan, g, module};
   // Little work runs in order (ParallelLoops.h): the padded
   // multiply-adds, batches included.
-  kc.parallel = g.batch * plan->paddedM * plan->paddedN *
-                    plan->words() * plan->kPerWord >=
+  kc.parallel = g.batch * plan->paddedM * plan->paddedN * plan->words() *
+                    plan->kPerWord >=
                 options.minParallelMacs;
   kc.startTable = runTable(b, loc, plan->runStarts);
   kc.lengthTable = runTable(b, loc, plan->runLengths);

@@ -177,7 +177,8 @@ PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
   };
   PackedOperands packed;
   // A stored [M, K]: vector code, row by row; stored [K, M]: elementwise.
-  packed.a = tA ? packAKFirst(b, loc, kc, codesA) : packARows(b, loc, kc, codesA);
+  packed.a =
+      tA ? packAKFirst(b, loc, kc, codesA) : packARows(b, loc, kc, codesA);
   // B: one i32 word per (column, k word), the W k of the column in it,
   // [batch?, nt, w, j]. Stored [N, K]: loops (batch?, nt, j, w), each
   // column's k read in order.
@@ -222,8 +223,8 @@ PackedOperands packUnaligned(OpBuilder &b, Location loc,
                                    packedForm(b, loc, kc, isA, code), zero);
   };
   PackedOperands packed;
-  packed.a = g.tA ? packAKFirst(b, loc, kc, codesA)
-                  : packARows(b, loc, kc, codesA);
+  packed.a =
+      g.tA ? packAKFirst(b, loc, kc, codesA) : packARows(b, loc, kc, codesA);
   packed.b = buildTensor(
       b, loc, g.withBatch({plan.paddedN / tileN, plan.words(), tileN}),
       b.getI32Type(),
@@ -248,7 +249,6 @@ PackedOperands packUnaligned(OpBuilder &b, Location loc,
       });
   return packed;
 }
-
 
 /// B stored [K, N] with every run aligned: packed with vector code instead
 /// of an elementwise generic. For each word row w (the W rows of k it
@@ -366,15 +366,13 @@ Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
   // `n` packed words of the n * W codes `codes` (a vector).
   auto wordsOf = [&](OpBuilder &b, Location loc, Value codes,
                      int64_t n) -> Value {
-    Value form =
-        emitDecode(b, loc, codes, g.fa, VectorType::get({n * W}, i32));
+    Value form = emitDecode(b, loc, codes, g.fa, VectorType::get({n * W}, i32));
     IntIR v = IntIR::like(b, loc, form);
     if (plan.offsetA != 0)
       form = v.add(form, v.c32(plan.offsetA));
     Value narrow = arith::TruncIOp::create(
         b, loc, VectorType::get({n * W}, packedType), form);
-    return vector::BitCastOp::create(b, loc, VectorType::get({n}, i32),
-                                     narrow);
+    return vector::BitCastOp::create(b, loc, VectorType::get({n}, i32), narrow);
   };
   // Row `m` of the packed words (`live`: false past M, where every code is
   // 0), written into `row`.
@@ -413,19 +411,20 @@ Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
         IntIR x{b, loc};
         Value w0 = x.mul(c, n);
         return vector::TransferWriteOp::create(
-                   b, loc, wordsOf(b, loc,
-                           codesAt(b, loc, x.mul(w0, W), n, {}, whole), n),
+                   b, loc,
+                   wordsOf(b, loc, codesAt(b, loc, x.mul(w0, W), n, {}, whole),
+                           n),
                    into, ValueRange{w0}, ArrayRef<bool>{whole})
             .getResult();
       };
       if (full > 0)
-        row = scf::ForOp::create(
-                  b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{row},
-                  [&](OpBuilder &b, Location loc, Value c, ValueRange iter) {
-                    scf::YieldOp::create(b, loc,
-                                         chunk(b, loc, c, iter[0], true));
-                  })
-                  .getResult(0);
+        row =
+            scf::ForOp::create(
+                b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{row},
+                [&](OpBuilder &b, Location loc, Value c, ValueRange iter) {
+                  scf::YieldOp::create(b, loc, chunk(b, loc, c, iter[0], true));
+                })
+                .getResult(0);
       if (full * n < words)
         row = chunk(b, loc, x.idx(full), row, false);
       return row;
@@ -439,13 +438,13 @@ Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
                  IntIR x{b, loc};
                  Value start = tableEntry(x, kc.startTable, r);
                  Value length = tableEntry(x, kc.lengthTable, r);
-                 Value packedRun =
-                     wordsOf(b, loc, codesAt(b, loc, start, slot, length, false), slot);
+                 Value packedRun = wordsOf(
+                     b, loc, codesAt(b, loc, start, slot, length, false), slot);
                  scf::YieldOp::create(
                      b, loc,
-                     vector::TransferWriteOp::create(
-                         b, loc, packedRun, iter[0], ValueRange{x.mul(r, slot)},
-                         ArrayRef<bool>{true})
+                     vector::TransferWriteOp::create(b, loc, packedRun, iter[0],
+                                                     ValueRange{x.mul(r, slot)},
+                                                     ArrayRef<bool>{true})
                          .getResult());
                })
         .getResult(0);

@@ -5,7 +5,8 @@
 // (numerics.md section 5), with operands packed once, exact integer run sums
 // in vector registers per output tile, and one conversion per run. The
 // kernel is planned first (KernelPlan.h), then emitted on tensors (an
-// scf.forall over tiles, vector ops inside). docs/lowering.md describes it.
+// scf.forall over tiles, or scf.for for little work; vector ops inside).
+// docs/lowering.md describes it.
 //
 //===----------------------------------------------------------------------===//
 

@@ -83,7 +83,8 @@ struct BMQuantizeTrainingPass
     return errorHandler(
         "bm-quantize-training: accepted values are preset=bm8|bm6|bm5|bm4, "
         "rounding=nearest|stochastic|zero, loss-grad=auto|fp32|bm, "
-        "model-input=bm|fp32, scale=floor|fit, forward-scale and backward-scale=same|floor|fit");
+        "model-input=bm|fp32, scale=floor|fit, forward-scale and "
+        "backward-scale=same|floor|fit");
   }
 
   /// The formats, scale rules and loss-gradient choice from the options.
