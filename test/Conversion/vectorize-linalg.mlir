@@ -93,13 +93,16 @@ func.func @matmul(%a: tensor<64x784xf32>, %b: tensor<784x256xf32>, %c: tensor<64
   return %r : tensor<64x256xf32>
 }
 
-// The window loops tiled to one; each tile reads a row of the window through
-// a strided slice (stride 2) and takes 14 lanes at once.
+// The window loops tiled to one; each tile takes a row of the window (14
+// lanes, stride 2) as one read of the 27 contiguous elements it spans and a
+// shuffle of every other lane (a read of the strided slice itself would
+// become one masked broadcast per element).
 // CHECK-LABEL: func.func @maxpool
 // CHECK-NOT:     linalg.generic
-// CHECK:         tensor.extract_slice %{{.*}}[0, 0, 0, 0] [1, 1, 1, 14] [1, 1, 1, 2] : tensor<1x1x1x27xf32> to tensor<14xf32>
-// CHECK:         vector.transfer_read {{.*}} : tensor<14xf32>, vector<14xf32>
-// CHECK:         arith.maximumf %{{.*}}, %{{.*}} : vector<14xf32>
+// CHECK-NOT:     [1, 1, 1, 2]
+// CHECK:         %[[ROW:.*]] = vector.transfer_read %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<16x8x28x28xf32>, vector<27xf32>
+// CHECK:         %[[WIN:.*]] = vector.shuffle %[[ROW]], %[[ROW]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26] : vector<27xf32>, vector<27xf32>
+// CHECK:         arith.maximumf %[[WIN]], %{{.*}} : vector<14xf32>
 // 2x2 max pooling, stride 2: the window loops read through strided slices.
 func.func @maxpool(%x: tensor<16x8x28x28xf32>) -> tensor<16x8x14x14xf32> {
   %e = tensor.empty() : tensor<16x8x14x14xf32>

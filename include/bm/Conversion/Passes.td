@@ -314,7 +314,9 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
       are contiguous in its largest operand (16 x 16 for a transpose);
     * each tile is vectorized. Window reads of pooling and im2col
       (`oh * 2 + kh`, `h + 1 - kh`) go through strided slices once the
-      window loops are tiled to one;
+      window loops are tiled to one; a 1-D read of a slice of stride s
+      becomes a read of the contiguous elements it spans and a shuffle of
+      every s-th lane;
     * a float32 `linalg.matmul` with static shapes and the default maps
       (unless `tile-matmuls=false`) becomes register tiles of 4 x 32
       results, an `scf.forall` over blocks of rows when it is large: each

@@ -732,9 +732,9 @@ Value buildIm2col(RewriterBase &rewriter, Location loc, Value input,
   if (imagesInside)
     return tensor::CollapseShapeOp::create(
         rewriter, loc,
-        RankedTensorType::get({shape[0] * shape[1] * shape[2],
-                               shape[3] * shape[4] * shape[5]},
-                              rewriter.getF32Type()),
+        RankedTensorType::get(
+            {shape[0] * shape[1] * shape[2], shape[3] * shape[4] * shape[5]},
+            rewriter.getF32Type()),
         im2col.getResult(0),
         SmallVector<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
   auto type = RankedTensorType::get(
@@ -804,8 +804,8 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
   // Per image only when an image's pixels fill whole register tiles of
   // whole vectors (196 pixels would be tiles of 28 lanes: 16 + 8 + 4, with
   // shuffles and spills).
-  bool perImage = pixels >= kMatmulCols &&
-                  chooseVectorTile(pixels, kMatmulCols) % 8 == 0;
+  bool perImage =
+      pixels >= kMatmulCols && chooseVectorTile(pixels, kMatmulCols) % 8 == 0;
   if (!perImage && n > 1) {
     // One matmul for all images.
     Value col = buildIm2col(rewriter, loc, conv.getInputs()[0],
@@ -816,9 +816,8 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
         rewriter, loc,
         RankedTensorType::get({f, n * pixels}, rewriter.getF32Type()),
         swapOuterDims(rewriter, loc, acc), pairGroups);
-    auto matmul = linalg::MatmulOp::create(rewriter, loc,
-                                           ValueRange{filter, col},
-                                           ValueRange{accT});
+    auto matmul = linalg::MatmulOp::create(
+        rewriter, loc, ValueRange{filter, col}, ValueRange{accT});
     Value sum = tensor::ExpandShapeOp::create(
         rewriter, loc,
         RankedTensorType::get({f, n, pixels}, rewriter.getF32Type()),
@@ -942,6 +941,72 @@ LogicalResult batchMatmulAsMatmuls(RewriterBase &rewriter,
   return success();
 }
 
+/// A 1-D read of a strided slice (the window reads of pooling with stride
+/// s, `oh * 2 + kh`) as a read of the contiguous elements it spans and a
+/// shuffle of every s-th: the read of a strided slice lowers to one masked
+/// broadcast per element. Exact: the same elements, moved.
+struct StridedSliceReadAsShuffle
+    : public OpRewritePattern<vector::TransferReadOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// Longest contiguous read made (elements).
+  static constexpr int64_t kMaxSpan = 128;
+
+  LogicalResult matchAndRewrite(vector::TransferReadOp read,
+                                PatternRewriter &rewriter) const override {
+    VectorType vectorType = read.getVectorType();
+    auto slice = read.getBase().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || vectorType.getRank() != 1 || read.getMask() ||
+        !read.getPermutationMap().isMinorIdentity() ||
+        read.getTransferRank() != 1 || !read.getInBoundsValues()[0] ||
+        slice.getType().getRank() != 1 ||
+        !llvm::all_of(read.getIndices(), [](Value v) {
+          return isZeroInteger(getAsOpFoldResult(v));
+        }))
+      return failure();
+    // Exactly one slice dim of more than one element: the vector's.
+    int64_t n = vectorType.getDimSize(0);
+    std::optional<unsigned> dim;
+    for (auto [d, size] : llvm::enumerate(slice.getMixedSizes())) {
+      std::optional<int64_t> value = getConstantIntValue(size);
+      if (!value)
+        return failure();
+      if (*value == 1)
+        continue;
+      if (dim || *value != n)
+        return failure();
+      dim = d;
+    }
+    if (!dim)
+      return failure();
+    std::optional<int64_t> stride =
+        getConstantIntValue(slice.getMixedStrides()[*dim]);
+    int64_t span = stride ? (n - 1) * *stride + 1 : 0;
+    if (!stride || *stride <= 1 || span > kMaxSpan)
+      return failure();
+    // The span lies inside the source: its first and last elements are the
+    // slice's.
+    Location loc = read.getLoc();
+    SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
+    sizes[*dim] = rewriter.getIndexAttr(span);
+    SmallVector<OpFoldResult> strides(sizes.size(), rewriter.getIndexAttr(1));
+    auto spanType =
+        RankedTensorType::get({span}, slice.getType().getElementType());
+    Value contiguous = tensor::ExtractSliceOp::create(
+        rewriter, loc, spanType, slice.getSource(), slice.getMixedOffsets(),
+        sizes, strides);
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value wide = vector::TransferReadOp::create(
+        rewriter, loc, VectorType::get({span}, vectorType.getElementType()),
+        contiguous, ValueRange{zero}, read.getPadding(), ArrayRef<bool>{true});
+    SmallVector<int64_t> lanes;
+    for (int64_t i = 0; i < n; ++i)
+      lanes.push_back(i * *stride);
+    rewriter.replaceOpWithNewOp<vector::ShuffleOp>(read, wide, wide, lanes);
+    return success();
+  }
+};
+
 /// Whether bm-vectorize-linalg leaves `op` to another lowering.
 bool isLeftAlone(Operation *op, bool tileMatmuls) {
   if (isPlainF32Matmul(op))
@@ -1045,6 +1110,7 @@ struct BMVectorizeLinalgPass
     // an offset (while the vectors still have the slices' shapes); then the
     // unit dimensions of the tiles' vectors go away.
     RewritePatternSet folding(ctx);
+    folding.add<StridedSliceReadAsShuffle>(ctx);
     tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(folding);
     linalg::populateLinalgTilingCanonicalizationPatterns(folding);
     if (failed(applyPatternsGreedily(func, std::move(folding))))
