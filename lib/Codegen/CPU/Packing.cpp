@@ -344,113 +344,114 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
       });
 }
 
-/// A stored [M, K]: packed with vector code, row by row, into
-/// [batch?, Mp, words]. The codes of a row are decoded arithmetically
-/// (numerics.md section 1), offset into u8 for the u8 steps and truncated to
-/// the packed bits; W of them side by side make a word (the first in the
-/// lowest bits). Aligned runs: the row is one stretch of words, packed
-/// `lanes` words at a time. Otherwise each run's codes go into its slot of
-/// `slotSteps` steps, code 0 past the run's end. Rows past M are code 0.
-Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
-                Value codesA) {
+/// `n` packed words of A from the n * W codes `codes` (a vector): each code
+/// decoded arithmetically (numerics.md section 1), offset into u8 for the u8
+/// steps and truncated to the packed bits; W side by side make a word (the
+/// first in the lowest bits).
+Value packedWordsOfA(OpBuilder &b, Location loc, const KernelContext &kc,
+                     Value codes, int64_t n) {
   const KernelPlan &plan = kc.plan;
-  const MatmulGeometry &g = kc.g;
-  int64_t nb = g.nb, W = plan.kPerWord, M = g.M, words = plan.words();
-  bool batched = g.batched;
+  int64_t W = plan.kPerWord;
   Type i32 = b.getI32Type();
+  Value form =
+      emitDecode(b, loc, codes, kc.g.fa, VectorType::get({n * W}, i32));
+  IntIR v = IntIR::like(b, loc, form);
+  if (plan.offsetA != 0)
+    form = v.add(form, v.c32(plan.offsetA));
+  Value narrow = arith::TruncIOp::create(
+      b, loc, VectorType::get({n * W}, kc.packedType(b)), form);
+  return vector::BitCastOp::create(b, loc, VectorType::get({n}, i32), narrow);
+}
+
+/// Row `m` of an A stored [M, K] (batch `bi`, or null) packed into `row`
+/// ([words] i32). Aligned runs: the row is one stretch of words, packed 16
+/// at a time (the last chunk may be partial). Otherwise each run's codes go
+/// into its slot of `slotSteps` steps, read from the run's start with the
+/// lanes at or past its length set to code 0. `live` false: a row past M,
+/// every code 0.
+Value packARow(OpBuilder &b, Location loc, const KernelContext &kc,
+               Value codesA, Value bi, Value m, Value row, bool live) {
+  const KernelPlan &plan = kc.plan;
+  int64_t W = plan.kPerWord, words = plan.words();
+  IntIR x{b, loc};
   Type codeType = cast<RankedTensorType>(codesA.getType()).getElementType();
-  Type packedType = kc.packedType(b);
-  Value init = emptyTensor(b, loc, g.withBatch({plan.paddedM, words}), i32);
-  bool parallel = worthParallel(kc, init);
-  auto rowType = RankedTensorType::get({words}, i32);
-  // `n` packed words of the n * W codes `codes` (a vector).
-  auto wordsOf = [&](OpBuilder &b, Location loc, Value codes,
-                     int64_t n) -> Value {
-    Value form = emitDecode(b, loc, codes, g.fa, VectorType::get({n * W}, i32));
-    IntIR v = IntIR::like(b, loc, form);
-    if (plan.offsetA != 0)
-      form = v.add(form, v.c32(plan.offsetA));
-    Value narrow = arith::TruncIOp::create(
-        b, loc, VectorType::get({n * W}, packedType), form);
-    return vector::BitCastOp::create(b, loc, VectorType::get({n}, i32), narrow);
+  Value zeroCode =
+      arith::ConstantOp::create(b, loc, b.getIntegerAttr(codeType, 0));
+  // `n` words' codes from k = `k0` (past K: code 0, unless `whole`: all in
+  // K); with `length`, lanes at or past it are code 0 too.
+  auto codesAt = [&](OpBuilder &b, Location loc, Value k0, int64_t n,
+                     Value length, bool whole) -> Value {
+    auto type = VectorType::get({n * W}, codeType);
+    Value zeros = splat(b, loc, type, b.getIntegerAttr(codeType, 0));
+    if (!live)
+      return zeros;
+    Value codes = vector::TransferReadOp::create(
+        b, loc, type, codesA, withBatchIndex(bi, {m, k0}), zeroCode,
+        ArrayRef<bool>{whole});
+    if (!length)
+      return codes;
+    auto indexType = VectorType::get({n * W}, b.getIndexType());
+    Value inRun = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ult,
+        vector::StepOp::create(b, loc, indexType),
+        vector::BroadcastOp::create(b, loc, indexType, length));
+    return arith::SelectOp::create(b, loc, inRun, codes, zeros);
   };
-  // Row `m` of the packed words (`live`: false past M, where every code is
-  // 0), written into `row`.
-  auto packRow = [&](OpBuilder &b, Location loc, Value bi, Value m, Value row,
-                     bool live) -> Value {
-    IntIR x{b, loc};
-    Value zeroCode =
-        arith::ConstantOp::create(b, loc, b.getIntegerAttr(codeType, 0));
-    // `n` words' codes from k = `k0` (past K: code 0, unless `whole`: all
-    // in K); for runs, lanes at or past `length` are code 0 too.
-    auto codesAt = [&](OpBuilder &b, Location loc, Value k0, int64_t n,
-                       Value length, bool whole) -> Value {
-      auto type = VectorType::get({n * W}, codeType);
-      if (!live)
-        return splat(b, loc, type, b.getIntegerAttr(codeType, 0));
-      Value codes = vector::TransferReadOp::create(
-          b, loc, type, codesA, withBatchIndex(bi, {m, k0}), zeroCode,
-          ArrayRef<bool>{whole});
-      if (!length)
-        return codes;
-      Value lanes = vector::StepOp::create(
-          b, loc, VectorType::get({n * W}, b.getIndexType()));
-      Value inRun = arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::ult, lanes,
-          vector::BroadcastOp::create(
-              b, loc, VectorType::get({n * W}, b.getIndexType()), length));
-      return arith::SelectOp::create(
-          b, loc, inRun, codes,
-          splat(b, loc, type, b.getIntegerAttr(codeType, 0)));
+  if (plan.aligned) {
+    int64_t n = 16, full = words / n;
+    auto chunk = [&](OpBuilder &b, Location loc, Value c, Value into,
+                     bool whole) -> Value {
+      IntIR x{b, loc};
+      Value w0 = x.mul(c, n);
+      Value packed = packedWordsOfA(
+          b, loc, kc, codesAt(b, loc, x.mul(w0, W), n, {}, whole), n);
+      return vector::TransferWriteOp::create(
+                 b, loc, packed, into, ValueRange{w0}, ArrayRef<bool>{whole})
+          .getResult();
     };
-    if (plan.aligned) {
-      // Chunks of `lanes` words; the last one may be partial.
-      int64_t n = 16, full = words / n;
-      auto chunk = [&](OpBuilder &b, Location loc, Value c, Value into,
-                       bool whole) -> Value {
-        IntIR x{b, loc};
-        Value w0 = x.mul(c, n);
-        return vector::TransferWriteOp::create(
-                   b, loc,
-                   wordsOf(b, loc, codesAt(b, loc, x.mul(w0, W), n, {}, whole),
-                           n),
-                   into, ValueRange{w0}, ArrayRef<bool>{whole})
-            .getResult();
-      };
-      if (full > 0)
-        row =
-            scf::ForOp::create(
+    if (full > 0)
+      row = scf::ForOp::create(
                 b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{row},
                 [&](OpBuilder &b, Location loc, Value c, ValueRange iter) {
                   scf::YieldOp::create(b, loc, chunk(b, loc, c, iter[0], true));
                 })
                 .getResult(0);
-      if (full * n < words)
-        row = chunk(b, loc, x.idx(full), row, false);
-      return row;
-    }
-    // One slot per run.
-    int64_t slot = plan.slotSteps * plan.wordsPerStep();
-    return scf::ForOp::create(
-               b, loc, x.idx(0), x.idx(plan.numRuns()), x.idx(1),
-               ValueRange{row},
-               [&](OpBuilder &b, Location loc, Value r, ValueRange iter) {
-                 IntIR x{b, loc};
-                 Value start = tableEntry(x, kc.startTable, r);
-                 Value length = tableEntry(x, kc.lengthTable, r);
-                 Value packedRun = wordsOf(
-                     b, loc, codesAt(b, loc, start, slot, length, false), slot);
-                 scf::YieldOp::create(
-                     b, loc,
-                     vector::TransferWriteOp::create(b, loc, packedRun, iter[0],
-                                                     ValueRange{x.mul(r, slot)},
-                                                     ArrayRef<bool>{true})
-                         .getResult());
-               })
-        .getResult(0);
-  };
+    if (full * n < words)
+      row = chunk(b, loc, x.idx(full), row, false);
+    return row;
+  }
+  int64_t slot = plan.slotSteps * plan.wordsPerStep();
+  return scf::ForOp::create(
+             b, loc, x.idx(0), x.idx(plan.numRuns()), x.idx(1), ValueRange{row},
+             [&](OpBuilder &b, Location loc, Value r, ValueRange iter) {
+               IntIR x{b, loc};
+               Value start = tableEntry(x, kc.startTable, r);
+               Value length = tableEntry(x, kc.lengthTable, r);
+               Value packed = packedWordsOfA(
+                   b, loc, kc, codesAt(b, loc, start, slot, length, false),
+                   slot);
+               scf::YieldOp::create(
+                   b, loc,
+                   vector::TransferWriteOp::create(b, loc, packed, iter[0],
+                                                   ValueRange{x.mul(r, slot)},
+                                                   ArrayRef<bool>{true})
+                       .getResult());
+             })
+      .getResult(0);
+}
+
+/// A stored [M, K]: packed with vector code, row by row (packARow), into
+/// [batch?, Mp, words]; rows past M are code 0.
+Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
+                Value codesA) {
+  const KernelPlan &plan = kc.plan;
+  const MatmulGeometry &g = kc.g;
+  int64_t nb = g.nb, M = g.M, words = plan.words();
+  Value init =
+      emptyTensor(b, loc, g.withBatch({plan.paddedM, words}), b.getI32Type());
+  auto rowType = RankedTensorType::get({words}, b.getI32Type());
   return buildSliceLoop(
-      b, loc, g.withBatch({plan.paddedM}), init, parallel,
+      b, loc, g.withBatch({plan.paddedM}), init, worthParallel(kc, init),
       [&](OpBuilder &b, ValueRange ivs) {
         SlicePlace at;
         at.type = rowType;
@@ -464,17 +465,19 @@ Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
       },
       [&](OpBuilder &b, ValueRange ivs, Value row) -> Value {
         IntIR x{b, loc};
-        Value bi = batched ? ivs[0] : Value();
+        Value bi = g.batched ? ivs[0] : Value();
         Value m = ivs[nb];
         if (M == plan.paddedM)
-          return packRow(b, loc, bi, m, row, /*live=*/true);
+          return packARow(b, loc, kc, codesA, bi, m, row, /*live=*/true);
         auto ifOp = scf::IfOp::create(
             b, loc, x.ult(m, M),
             [&](OpBuilder &b, Location loc) {
-              scf::YieldOp::create(b, loc, packRow(b, loc, bi, m, row, true));
+              scf::YieldOp::create(
+                  b, loc, packARow(b, loc, kc, codesA, bi, m, row, true));
             },
             [&](OpBuilder &b, Location loc) {
-              scf::YieldOp::create(b, loc, packRow(b, loc, bi, m, row, false));
+              scf::YieldOp::create(
+                  b, loc, packARow(b, loc, kc, codesA, bi, m, row, false));
             });
         return ifOp.getResult(0);
       });
