@@ -24,8 +24,9 @@ func.func @nearest(%x: tensor<100x50xf32>) -> !bm.tensor<100x50xe2m3, block = [4
 // row buffer holds 64 words (40 + 3 rounded up to 64).
 // CHECK-LABEL: func.func @stochastic
 // CHECK: tensor.empty() : tensor<64xi32>
-// CHECK-COUNT-20: arith.mului_extended {{.*}} : vector<16xi32>
+// CHECK-COUNT-20: arith.muli {{.*}} : vector<16xi64>
 // CHECK-NOT: arith.mului_extended
+// CHECK-COUNT-4: arith.trunci {{.*}} : vector<16xi64> to vector<16xi32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23] : vector<16xi32>, vector<16xi32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31] : vector<16xi32>, vector<16xi32>
 // CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23] : vector<16xi32>, vector<16xi32>

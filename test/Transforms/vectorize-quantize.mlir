@@ -47,15 +47,21 @@ func.func @nearest(%x: tensor<100x50xf32>) -> !bm.tensor<100x50xe2m3, block = [4
 // Stochastic: each row's random words come from one Philox4x32-10 block per
 // 4 elements, 8 blocks (ten rounds of two 8-lane 32x32->64 multiplies) per
 // 32 words, interleaved into element order and stored in a row buffer (one
-// per band). Bands of 2 rows divide 4: static band slices.
+// per band). Bands of 2 rows divide 4: static band slices. Each word is
+// carried in the low half of an i64 lane (the key words too), so that a
+// product is one multiply of the masked low halves.
 // CHECK-LABEL: func.func @stochastic
 // CHECK-SAME: (%[[X:.*]]: tensor<4x6x40xf32>, %[[S:.*]]: i64)
-// CHECK: arith.trunci %[[S]] : i64 to i32
+// CHECK: vector.broadcast %[[S]] : i64 to vector<8xi64>
+// CHECK: %[[HIGH:.*]] = arith.shrui %[[S]], %{{.*}} : i64
+// CHECK: vector.broadcast %[[HIGH]] : i64 to vector<8xi64>
 // CHECK: scf.for
 // CHECK: tensor.extract_slice {{.*}} : tensor<4x6x40xi16> to tensor<2x6x40xi16>
 // CHECK: tensor.empty() : tensor<64xi32>
-// CHECK-COUNT-20: arith.mului_extended {{.*}} : vector<8xi32>
+// CHECK-COUNT-20: arith.muli {{.*}} : vector<8xi64>
+// CHECK-NOT: arith.muli {{.*}} : vector<8xi64>
 // CHECK-NOT: arith.mului_extended
+// CHECK-COUNT-4: arith.trunci {{.*}} : vector<8xi64> to vector<8xi32>
 // CHECK: vector.shuffle
 // CHECK: vector.transfer_write {{.*}} : vector<8xi32>, tensor<64xi32>
 // CHECK: vector.transfer_read {{.*}} : tensor<64xi32>, vector<8xi32>

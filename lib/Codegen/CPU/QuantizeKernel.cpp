@@ -81,9 +81,9 @@ struct QuantizeBuilder {
   SmallVector<int64_t> midShape, midBlock, midGrid;
   int64_t g0Count, gMid, gN;
   Type codeType;
-  VectorType vI32, vI8, vF32, vCode;
+  VectorType vI32, vI64, vI8, vF32, vCode;
   int64_t scratchSize = 0;
-  Value k0, k1; // vector keys (stochastic)
+  Value k0, k1; // key words in i64 lanes (stochastic; see fillWords)
 
   QuantizeBuilder(const QuantizeLayout &q, Location loc, int64_t lanes)
       : q(q), loc(loc), kLanes(lanes) {
@@ -104,17 +104,6 @@ struct QuantizeBuilder {
     g0Count = llvm::divideCeil(d0, b0);
     gN = llvm::divideCeil(n, bN);
     scratchSize = llvm::divideCeil(n + 3, 4 * kLanes) * 4 * kLanes;
-  }
-
-  /// The low and high 32-bit halves of an i64.
-  std::pair<Value, Value> splitI64(OpBuilder &b, Value v) {
-    Value lo = arith::TruncIOp::create(b, loc, b.getI32Type(), v);
-    Value hi = arith::TruncIOp::create(
-        b, loc, b.getI32Type(),
-        arith::ShRUIOp::create(
-            b, loc, v,
-            arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
-    return {lo, hi};
   }
 
   Value idx(OpBuilder &b, int64_t v) {
@@ -385,31 +374,35 @@ struct QuantizeBuilder {
     Value counter0 = arith::IndexCastUIOp::create(
         b, loc, b.getI64Type(),
         arith::DivUIOp::create(b, loc, rowStart, idx(b, 4)));
-    SmallVector<int32_t> steps;
+    SmallVector<int64_t> steps;
     for (int64_t l = 0; l < kLanes; ++l)
       steps.push_back(l);
     scratch = loop(
         b, 0, scratchSize, 4 * kLanes, {scratch},
         [&](OpBuilder &b, Value j, ValueRange args) {
-          // Counters counter0 + j/4 + lane, lane < 8, as (lo, hi) words.
+          // Counters counter0 + j/4 + lane, one per i64 lane: the low word
+          // in place, the high word shifted down (emitPhilox4x32InI64
+          // reads only the low 32 bits of each).
           Value base = arith::AddIOp::create(
               b, loc, counter0,
               arith::IndexCastUIOp::create(
                   b, loc, b.getI64Type(),
                   arith::DivUIOp::create(b, loc, j, idx(b, 4))));
-          auto [lo, hi] = splitI64(b, base);
-          Value loSplat = vector::BroadcastOp::create(b, loc, vI32, lo);
-          Value lanes =
+          Value counters = arith::AddIOp::create(
+              b, loc, vector::BroadcastOp::create(b, loc, vI64, base),
               arith::ConstantOp::create(b, loc,
                                         cast<TypedAttr>(DenseElementsAttr::get(
-                                            vI32, ArrayRef<int32_t>(steps))));
-          Value loV = arith::AddIOp::create(b, loc, loSplat, lanes);
-          Value carry = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                              loV, loSplat);
-          Value hiV = arith::AddIOp::create(
-              b, loc, vector::BroadcastOp::create(b, loc, vI32, hi),
-              arith::ExtUIOp::create(b, loc, vI32, carry));
-          std::array<Value, 4> w = emitPhilox4x32(b, loc, loV, hiV, k0, k1);
+                                            vI64, ArrayRef<int64_t>(steps)))));
+          Value high = arith::ShRUIOp::create(
+              b, loc, counters,
+              arith::ConstantOp::create(
+                  b, loc,
+                  cast<TypedAttr>(DenseElementsAttr::get(
+                      vI64, b.getI64IntegerAttr(32)))));
+          std::array<Value, 4> w =
+              emitPhilox4x32InI64(b, loc, counters, high, k0, k1);
+          for (Value &word : w)
+            word = arith::TruncIOp::create(b, loc, vI32, word);
           // Element order: word (i mod 4) of counter i / 4. Interleave
           // words 0 and 1 (2 and 3) lane by lane, then the two results in
           // pairs of lanes: out[k] holds counters k*L/4 .. k*L/4 + L/4-1.
@@ -457,6 +450,7 @@ struct QuantizeBuilder {
     RankedTensorType biasType = q.spec.biasesType;
     codeType = codesType.getElementType();
     vI32 = VectorType::get({kLanes}, b.getI32Type());
+    vI64 = VectorType::get({kLanes}, b.getI64Type());
     vI8 = VectorType::get({kLanes}, b.getI8Type());
     vF32 = VectorType::get({kLanes}, b.getF32Type());
     vCode = VectorType::get({kLanes}, codeType);
@@ -469,9 +463,13 @@ struct QuantizeBuilder {
     Value zero32 = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
     if (stochastic) {
       Value seed = q.spec.seed;
-      auto [lo, hi] = splitI64(b, seed);
-      k0 = vector::BroadcastOp::create(b, loc, vI32, lo);
-      k1 = vector::BroadcastOp::create(b, loc, vI32, hi);
+      // The key words in the low halves of i64 lanes (see fillWords).
+      k0 = vector::BroadcastOp::create(b, loc, vI64, seed);
+      k1 = vector::BroadcastOp::create(
+          b, loc, vI64,
+          arith::ShRUIOp::create(
+              b, loc, seed,
+              arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(32))));
     }
 
     int64_t fullBlocks = n / bN, lastWidth = n % bN;

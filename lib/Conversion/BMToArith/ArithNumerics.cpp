@@ -246,6 +246,29 @@ std::array<Value, 4> mlir::bm::emitPhilox4x32(OpBuilder &b, Location loc,
   return {c0, c1, c2, c3};
 }
 
+std::array<Value, 4> mlir::bm::emitPhilox4x32InI64(OpBuilder &b, Location loc,
+                                                   Value c0, Value c1, Value k0,
+                                                   Value k1) {
+  IntIR ir = IntIR::like(b, loc, c0);
+  Value low = ir.c64(0xffffffffLL), thirtyTwo = ir.c64(32);
+  Value c2 = ir.c64(0), c3 = ir.c64(0);
+  Value m0 = ir.c64(0xD2511F53LL), m1 = ir.c64(0xCD9E8D57LL);
+  Value w0 = ir.c64(0x9E3779B9LL), w1 = ir.c64(0xBB67AE85LL);
+  for (int round = 0; round < 10; ++round) {
+    // The full 64-bit products of the low words: exact, no wrap.
+    Value p0 = ir.mul(ir.band(c0, low), m0);
+    Value p1 = ir.mul(ir.band(c2, low), m1);
+    Value n0 = ir.bxor(ir.bxor(ir.lshr(p1, thirtyTwo), c1), k0);
+    Value n2 = ir.bxor(ir.bxor(ir.lshr(p0, thirtyTwo), c3), k1);
+    c0 = n0, c1 = p1, c2 = n2, c3 = p0;
+    if (round < 9) {
+      k0 = ir.add(k0, w0);
+      k1 = ir.add(k1, w1);
+    }
+  }
+  return {c0, c1, c2, c3};
+}
+
 Value mlir::bm::emitRandomWord(OpBuilder &b, Location loc, Value seed,
                                Value index) {
   IntIR ir{b, loc};

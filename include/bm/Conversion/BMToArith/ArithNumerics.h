@@ -67,6 +67,16 @@ Value emitQuantizeNearestScaled(OpBuilder &b, Location loc, Value xBits,
 std::array<Value, 4> emitPhilox4x32(OpBuilder &b, Location loc, Value c0,
                                     Value c1, Value k0, Value k1);
 
+/// The same Philox4x32-10 with every word carried in the low 32 bits of an
+/// i64 (all operands i64, or vectors of i64 of one shape); the high 32 bits
+/// of operands and results are unspecified. Each 32x32->64 product is one
+/// multiply of the masked low halves, whose low and high words are then
+/// read in place. For vector code: on x86 it is one vpmuludq per product
+/// and no lane shuffles, where the i32 form needs a widening multiply, a
+/// low multiply and shuffles per product.
+std::array<Value, 4> emitPhilox4x32InI64(OpBuilder &b, Location loc, Value c0,
+                                         Value c1, Value k0, Value k1);
+
 /// Word (i32) `index mod 4` of Philox4x32-10 with counter
 /// (lo32(index >> 2), hi32(index >> 2), 0, 0) and key (lo32(seed),
 /// hi32(seed)); `seed` and `index` are i64 (numerics.md section 3).
