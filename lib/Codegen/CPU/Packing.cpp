@@ -103,97 +103,28 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
                 Value codesB);
 Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
                 Value codesA);
+Value packBKLast(OpBuilder &b, Location loc, const KernelContext &kc,
+                 Value codesB);
 Value packAKFirst(OpBuilder &b, Location loc, const KernelContext &kc,
                   Value codesA);
 
-/// Every run starts and ends on a multiple of U: layout position k is k,
-/// and packing is pure data movement (affine maps over zero-padded codes;
-/// for B stored [K, N], vector code: packBRows).
+/// Every run starts and ends on a multiple of U: layout position k is k.
+/// A stored [M, K] and B stored [N, K] are packed row by row (packRow), B
+/// stored [K, N] by rows of words (packBRows); A stored [K, M] elementwise.
 PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
                            Value codesA, Value codesB) {
-  const KernelPlan &plan = kc.plan;
-  const MatmulGeometry &g = kc.g;
-  MLIRContext *context = b.getContext();
-  int64_t nb = g.nb, tileN = plan.tileN();
-  int64_t W = plan.kPerWord;
-  bool batched = g.batched, tA = g.tA, tB = g.tB;
-  auto padOuter = [&](Value codes, bool isA) -> Value {
-    auto type = cast<RankedTensorType>(codes.getType());
-    unsigned outerDim = nb + (g.kFirst(isA) ? 1 : 0);
-    int64_t target = isA ? plan.paddedM : plan.paddedN;
-    if (type.getDimSize(outerDim) == target)
-      return codes;
-    SmallVector<int64_t> shape(type.getShape());
-    shape[outerDim] = target;
-    Value zero = arith::ConstantOp::create(
-        b, loc, b.getIntegerAttr(type.getElementType(), 0));
-    return tensor::createPadHighOp(
-        RankedTensorType::get(shape, type.getElementType()), codes, zero,
-        /*nofold=*/false, loc, b);
-  };
-  auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
-  // One i32 word per (tile, k word, index in the tile): the W consecutive
-  // k of the padded operand at row/column `dTile * tile + dIn`, as
-  // [batch?, tiles, words, tile]. `kFirst`: the operand is stored with k
-  // as its outer dimension ([K, x]). The loop dims dTile, dW, dIn are
-  // ordered so that the innermost loop reads consecutive memory.
-  auto packWords = [&](Value padded, bool isA, bool kFirst, unsigned dTile,
-                       unsigned dW, unsigned dIn, int64_t tile,
-                       int64_t paddedExtent) -> Value {
-    unsigned loops = nb + 3;
-    AffineExpr index = d(dTile) * tile + d(dIn);
-    SmallVector<AffineMap> maps;
-    for (int64_t h = 0; h < W; ++h) {
-      AffineExpr k = d(dW) * W + h;
-      SmallVector<AffineExpr> exprs;
-      if (batched)
-        exprs.push_back(d(0));
-      if (kFirst)
-        exprs.append({k, index});
-      else
-        exprs.append({index, k});
-      maps.push_back(AffineMap::get(loops, 0, exprs, context));
-    }
-    SmallVector<AffineExpr> outExprs;
-    if (batched)
-      outExprs.push_back(d(0));
-    outExprs.append({d(dTile), d(dW), d(dIn)});
-    maps.push_back(AffineMap::get(loops, 0, outExprs, context));
-    Value init = emptyTensor(
-        b, loc, g.withBatch({paddedExtent / tile, plan.words(), tile}),
-        b.getI32Type());
-    return linalg::GenericOp::create(
-               b, loc, init.getType(), SmallVector<Value>(W, padded),
-               ValueRange{init}, maps,
-               SmallVector<utils::IteratorType>(loops,
-                                                utils::IteratorType::parallel),
-               [&](OpBuilder &b, Location loc, ValueRange args) {
-                 SmallVector<Value> parts;
-                 for (int64_t h = 0; h < W; ++h)
-                   parts.push_back(packedForm(b, loc, kc, isA, args[h]));
-                 linalg::YieldOp::create(b, loc, packWord(b, loc, plan, parts));
-               })
-        .getResult(0);
-  };
   PackedOperands packed;
-  // A stored [M, K]: vector code, row by row; stored [K, M]: elementwise.
-  packed.a =
-      tA ? packAKFirst(b, loc, kc, codesA) : packARows(b, loc, kc, codesA);
-  // B: one i32 word per (column, k word), the W k of the column in it,
-  // [batch?, nt, w, j]. Stored [N, K]: loops (batch?, nt, j, w), each
-  // column's k read in order.
-  if (!tB) {
-    packed.b = packBRows(b, loc, kc, codesB);
-    return packed;
-  }
-  packed.b = packWords(padOuter(codesB, false), /*isA=*/false,
-                       /*kFirst=*/false, /*dTile=*/nb, /*dW=*/nb + 2,
-                       /*dIn=*/nb + 1, tileN, plan.paddedN);
+  packed.a = kc.g.tA ? packAKFirst(b, loc, kc, codesA)
+                     : packARows(b, loc, kc, codesA);
+  packed.b = kc.g.tB ? packBKLast(b, loc, kc, codesB)
+                     : packBRows(b, loc, kc, codesB);
   return packed;
 }
 
 /// Unaligned runs: run r takes steps [r*Ps, r*Ps + Ps), zero past its end;
-/// element positions are computed from the run tables.
+/// element positions are computed from the run tables. Operands stored
+/// with k last are packed row by row (packRow); B stored [K, N]
+/// elementwise.
 PackedOperands packUnaligned(OpBuilder &b, Location loc,
                              const KernelContext &kc, Value codesA,
                              Value codesB) {
@@ -225,6 +156,10 @@ PackedOperands packUnaligned(OpBuilder &b, Location loc,
   PackedOperands packed;
   packed.a =
       g.tA ? packAKFirst(b, loc, kc, codesA) : packARows(b, loc, kc, codesA);
+  if (g.tB) {
+    packed.b = packBKLast(b, loc, kc, codesB);
+    return packed;
+  }
   packed.b = buildTensor(
       b, loc, g.withBatch({plan.paddedN / tileN, plan.words(), tileN}),
       b.getI32Type(),
@@ -344,37 +279,44 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
       });
 }
 
-/// `n` packed words of A from the n * W codes `codes` (a vector): each code
-/// decoded arithmetically (numerics.md section 1), offset into u8 for the u8
-/// steps and truncated to the packed bits; W side by side make a word (the
-/// first in the lowest bits).
-Value packedWordsOfA(OpBuilder &b, Location loc, const KernelContext &kc,
-                     Value codes, int64_t n) {
+/// `n` packed words of operand A (`isA`) or B from the n * W codes `codes`
+/// (a vector): each code decoded arithmetically (numerics.md section 1),
+/// offset into u8 for A in the u8 steps and truncated to the packed bits;
+/// W side by side make a word (the first in the lowest bits).
+Value packedWords(OpBuilder &b, Location loc, const KernelContext &kc,
+                  bool isA, Value codes, int64_t n) {
   const KernelPlan &plan = kc.plan;
   int64_t W = plan.kPerWord;
   Type i32 = b.getI32Type();
-  Value form =
-      emitDecode(b, loc, codes, kc.g.fa, VectorType::get({n * W}, i32));
+  Value form = emitDecode(b, loc, codes, isA ? kc.g.fa : kc.g.fb,
+                          VectorType::get({n * W}, i32));
   IntIR v = IntIR::like(b, loc, form);
-  if (plan.offsetA != 0)
+  if (isA && plan.offsetA != 0)
     form = v.add(form, v.c32(plan.offsetA));
   Value narrow = arith::TruncIOp::create(
       b, loc, VectorType::get({n * W}, kc.packedType(b)), form);
   return vector::BitCastOp::create(b, loc, VectorType::get({n}, i32), narrow);
 }
 
-/// Row `m` of an A stored [M, K] (batch `bi`, or null) packed into `row`
-/// ([words] i32). Aligned runs: the row is one stretch of words, packed 16
-/// at a time (the last chunk may be partial). Otherwise each run's codes go
-/// into its slot of `slotSteps` steps, read from the run's start with the
-/// lanes at or past its length set to code 0. `live` false: a row past M,
-/// every code 0.
-Value packARow(OpBuilder &b, Location loc, const KernelContext &kc,
-               Value codesA, Value bi, Value m, Value row, bool live) {
+/// Writes `packed` (a vector of words) at word `w0` of `into`; `whole`:
+/// every word is inside `into`. Returns the new `into`.
+using WriteWordsFn = function_ref<Value(OpBuilder &, Location, Value packed,
+                                        Value w0, Value into, bool whole)>;
+
+/// The words of row `outer` of an operand stored with k last (A [M, K],
+/// or B [N, K]; batch `bi`, or null), written by `write` into `into`.
+/// Aligned runs: the row is one stretch of words, packed 16 at a time (the
+/// last chunk may be partial). Otherwise each run's codes go into its slot
+/// of `slotSteps` steps, read from the run's start with the lanes at or
+/// past its length set to code 0. `live` false: a row past the operand's
+/// extent, every code 0.
+Value packRow(OpBuilder &b, Location loc, const KernelContext &kc, bool isA,
+              Value codes, Value bi, Value outer, Value into, bool live,
+              WriteWordsFn write) {
   const KernelPlan &plan = kc.plan;
   int64_t W = plan.kPerWord, words = plan.words();
   IntIR x{b, loc};
-  Type codeType = cast<RankedTensorType>(codesA.getType()).getElementType();
+  Type codeType = cast<RankedTensorType>(codes.getType()).getElementType();
   Value zeroCode =
       arith::ConstantOp::create(b, loc, b.getIntegerAttr(codeType, 0));
   // `n` words' codes from k = `k0` (past K: code 0, unless `whole`: all in
@@ -385,17 +327,17 @@ Value packARow(OpBuilder &b, Location loc, const KernelContext &kc,
     Value zeros = splat(b, loc, type, b.getIntegerAttr(codeType, 0));
     if (!live)
       return zeros;
-    Value codes = vector::TransferReadOp::create(
-        b, loc, type, codesA, withBatchIndex(bi, {m, k0}), zeroCode,
+    Value read = vector::TransferReadOp::create(
+        b, loc, type, codes, withBatchIndex(bi, {outer, k0}), zeroCode,
         ArrayRef<bool>{whole});
     if (!length)
-      return codes;
+      return read;
     auto indexType = VectorType::get({n * W}, b.getIndexType());
     Value inRun = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::ult,
         vector::StepOp::create(b, loc, indexType),
         vector::BroadcastOp::create(b, loc, indexType, length));
-    return arith::SelectOp::create(b, loc, inRun, codes, zeros);
+    return arith::SelectOp::create(b, loc, inRun, read, zeros);
   };
   if (plan.aligned) {
     int64_t n = 16, full = words / n;
@@ -403,44 +345,64 @@ Value packARow(OpBuilder &b, Location loc, const KernelContext &kc,
                      bool whole) -> Value {
       IntIR x{b, loc};
       Value w0 = x.mul(c, n);
-      Value packed = packedWordsOfA(
-          b, loc, kc, codesAt(b, loc, x.mul(w0, W), n, {}, whole), n);
-      return vector::TransferWriteOp::create(
-                 b, loc, packed, into, ValueRange{w0}, ArrayRef<bool>{whole})
-          .getResult();
+      Value packed = packedWords(
+          b, loc, kc, isA, codesAt(b, loc, x.mul(w0, W), n, {}, whole), n);
+      return write(b, loc, packed, w0, into, whole);
     };
     if (full > 0)
-      row = scf::ForOp::create(
-                b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{row},
-                [&](OpBuilder &b, Location loc, Value c, ValueRange iter) {
-                  scf::YieldOp::create(b, loc, chunk(b, loc, c, iter[0], true));
-                })
-                .getResult(0);
+      into = scf::ForOp::create(
+                 b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{into},
+                 [&](OpBuilder &b, Location loc, Value c, ValueRange iter) {
+                   scf::YieldOp::create(b, loc,
+                                        chunk(b, loc, c, iter[0], true));
+                 })
+                 .getResult(0);
     if (full * n < words)
-      row = chunk(b, loc, x.idx(full), row, false);
-    return row;
+      into = chunk(b, loc, x.idx(full), into, false);
+    return into;
   }
   int64_t slot = plan.slotSteps * plan.wordsPerStep();
   return scf::ForOp::create(
-             b, loc, x.idx(0), x.idx(plan.numRuns()), x.idx(1), ValueRange{row},
+             b, loc, x.idx(0), x.idx(plan.numRuns()), x.idx(1), ValueRange{into},
              [&](OpBuilder &b, Location loc, Value r, ValueRange iter) {
                IntIR x{b, loc};
                Value start = tableEntry(x, kc.startTable, r);
                Value length = tableEntry(x, kc.lengthTable, r);
-               Value packed = packedWordsOfA(
-                   b, loc, kc, codesAt(b, loc, start, slot, length, false),
-                   slot);
-               scf::YieldOp::create(
-                   b, loc,
-                   vector::TransferWriteOp::create(b, loc, packed, iter[0],
-                                                   ValueRange{x.mul(r, slot)},
-                                                   ArrayRef<bool>{true})
-                       .getResult());
+               Value packed = packedWords(
+                   b, loc, kc, isA,
+                   codesAt(b, loc, start, slot, length, false), slot);
+               scf::YieldOp::create(b, loc,
+                                    write(b, loc, packed, x.mul(r, slot),
+                                          iter[0], /*whole=*/true));
              })
       .getResult(0);
 }
 
-/// A stored [M, K]: packed with vector code, row by row (packARow), into
+/// packRow for row `outer` of an operand of `extent` rows, padded to
+/// `padded`: rows at or past the extent pack code 0.
+Value packRowIf(OpBuilder &b, Location loc, const KernelContext &kc, bool isA,
+                Value codes, Value bi, Value outer, int64_t extent,
+                int64_t padded, Value into, WriteWordsFn write) {
+  if (extent == padded)
+    return packRow(b, loc, kc, isA, codes, bi, outer, into, /*live=*/true,
+                   write);
+  IntIR x{b, loc};
+  auto ifOp = scf::IfOp::create(
+      b, loc, x.ult(outer, extent),
+      [&](OpBuilder &b, Location loc) {
+        scf::YieldOp::create(b, loc,
+                             packRow(b, loc, kc, isA, codes, bi, outer, into,
+                                     /*live=*/true, write));
+      },
+      [&](OpBuilder &b, Location loc) {
+        scf::YieldOp::create(b, loc,
+                             packRow(b, loc, kc, isA, codes, bi, outer, into,
+                                     /*live=*/false, write));
+      });
+  return ifOp.getResult(0);
+}
+
+/// A stored [M, K]: packed with vector code, row by row (packRow), into
 /// [batch?, Mp, words]; rows past M are code 0.
 Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
                 Value codesA) {
@@ -450,6 +412,12 @@ Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
   Value init =
       emptyTensor(b, loc, g.withBatch({plan.paddedM, words}), b.getI32Type());
   auto rowType = RankedTensorType::get({words}, b.getI32Type());
+  auto write = [](OpBuilder &b, Location loc, Value packed, Value w0,
+                  Value row, bool whole) -> Value {
+    return vector::TransferWriteOp::create(b, loc, packed, row, ValueRange{w0},
+                                           ArrayRef<bool>{whole})
+        .getResult();
+  };
   return buildSliceLoop(
       b, loc, g.withBatch({plan.paddedM}), init, worthParallel(kc, init),
       [&](OpBuilder &b, ValueRange ivs) {
@@ -464,22 +432,64 @@ Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
         return at;
       },
       [&](OpBuilder &b, ValueRange ivs, Value row) -> Value {
+        Value bi = g.batched ? ivs[0] : Value();
+        return packRowIf(b, loc, kc, /*isA=*/true, codesA, bi, ivs[nb], M,
+                         plan.paddedM, row, write);
+      });
+}
+
+/// B stored [N, K] (the transposed-B case): each column's k are a row of
+/// codes, packed like a row of A (packRow) and written down the column of
+/// its panel's words, [batch?, panels, words, tileN]; columns past N are
+/// code 0. One task per panel when large.
+Value packBKLast(OpBuilder &b, Location loc, const KernelContext &kc,
+                 Value codesB) {
+  const KernelPlan &plan = kc.plan;
+  const MatmulGeometry &g = kc.g;
+  int64_t nb = g.nb, N = g.N, tileN = plan.tileN(), words = plan.words();
+  int64_t panels = plan.paddedN / tileN;
+  Value init = emptyTensor(b, loc, g.withBatch({panels, words, tileN}),
+                           b.getI32Type());
+  auto sliceType = RankedTensorType::get({words, tileN}, b.getI32Type());
+  return buildSliceLoop(
+      b, loc, g.withBatch({panels}), init, worthParallel(kc, init),
+      [&](OpBuilder &b, ValueRange ivs) {
+        SlicePlace at;
+        at.type = sliceType;
+        for (Value iv : ivs) {
+          at.offsets.push_back(iv);
+          at.sizes.push_back(b.getIndexAttr(1));
+        }
+        at.offsets.append({b.getIndexAttr(0), b.getIndexAttr(0)});
+        at.sizes.append({b.getIndexAttr(words), b.getIndexAttr(tileN)});
+        return at;
+      },
+      [&](OpBuilder &b, ValueRange ivs, Value slice) -> Value {
         IntIR x{b, loc};
         Value bi = g.batched ? ivs[0] : Value();
-        Value m = ivs[nb];
-        if (M == plan.paddedM)
-          return packARow(b, loc, kc, codesA, bi, m, row, /*live=*/true);
-        auto ifOp = scf::IfOp::create(
-            b, loc, x.ult(m, M),
-            [&](OpBuilder &b, Location loc) {
-              scf::YieldOp::create(
-                  b, loc, packARow(b, loc, kc, codesA, bi, m, row, true));
-            },
-            [&](OpBuilder &b, Location loc) {
-              scf::YieldOp::create(
-                  b, loc, packARow(b, loc, kc, codesA, bi, m, row, false));
-            });
-        return ifOp.getResult(0);
+        Value nt = ivs[nb];
+        return scf::ForOp::create(
+                   b, loc, x.idx(0), x.idx(tileN), x.idx(1), ValueRange{slice},
+                   [&](OpBuilder &b, Location loc, Value j, ValueRange iter) {
+                     IntIR x{b, loc};
+                     // Column j of the slice: the words run down dim 0.
+                     auto write = [&](OpBuilder &b, Location loc, Value packed,
+                                      Value w0, Value into,
+                                      bool whole) -> Value {
+                       AffineMap down = AffineMap::get(
+                           2, 0, getAffineDimExpr(0, b.getContext()));
+                       return vector::TransferWriteOp::create(
+                                  b, loc, packed, into, ValueRange{w0, j}, down,
+                                  ArrayRef<bool>{whole})
+                           .getResult();
+                     };
+                     Value n = x.add(x.mul(nt, tileN), j);
+                     scf::YieldOp::create(
+                         b, loc,
+                         packRowIf(b, loc, kc, /*isA=*/false, codesB, bi, n, N,
+                                   plan.paddedN, iter[0], write));
+                   })
+            .getResult(0);
       });
 }
 
