@@ -33,9 +33,9 @@ struct KernelContext {
   ModuleOp module;
   /// Per run ([R] i64): first k, length, steps, first step.
   Value startTable, lengthTable, stepCountTable, stepStartTable;
-  /// The packed value of every code (see Packing.cpp), or null where the
-  /// plan decodes with bm.decode.
-  Value decodeTableA, decodeTableB;
+  /// The packed value of every code of B, for the one elementwise packing
+  /// (B stored [K, N] with unaligned runs; see Packing.cpp), or null.
+  Value decodeTableB;
   /// Whether the kernel's loops may run on all cores (enough work:
   /// kMinParallelMacs); each loop also needs enough elements of its own.
   bool parallel = true;
@@ -91,12 +91,11 @@ Value callX86Intrinsic(OpBuilder &b, Location loc, ModuleOp module,
 // Packing.cpp
 //===----------------------------------------------------------------------===//
 
-/// The decode table of operand A (`isA`) or B: the packed value of every
-/// code (the i16 form, or for the u8 steps the form plus A's offset as u8,
-/// or B's form as s8); null when the plan decodes that operand with
-/// bm.decode.
+/// The decode table of operand B: the packed value of every code (the i16
+/// form, or for the u8 steps the form as s8); null when the plan decodes B
+/// with bm.decode.
 Value buildDecodeTable(OpBuilder &b, Location loc, const KernelPlan &plan,
-                       const MatmulGeometry &g, bool isA);
+                       const MatmulGeometry &g);
 
 /// A as [batch?, Mp, words] i32 (each row's words in order, so that a row
 /// of A stored [M, K] packs with contiguous reads and writes) and B as

@@ -204,13 +204,11 @@ mlir::bm::cpu::buildMatmulKernel(OpBuilder &b, MatmulOp op,
   kc.lengthTable = runTable(b, loc, plan->runLengths);
   kc.stepCountTable = runTable(b, loc, plan->runStepCounts);
   kc.stepStartTable = runTable(b, loc, plan->runStepStarts);
-  // Tables only for the elementwise packings: A stored [K, M], and B
-  // stored [K, N] with unaligned runs. (Operands stored with k last, and B
-  // [K, N] with aligned runs, are decoded arithmetically, in vector code.)
-  if (g.tA)
-    kc.decodeTableA = buildDecodeTable(b, loc, *plan, g, /*isA=*/true);
+  // A table only for the one elementwise packing: B stored [K, N] with
+  // unaligned runs. (Every other packing decodes arithmetically, in vector
+  // code.)
   if (!g.tB && !plan->aligned)
-    kc.decodeTableB = buildDecodeTable(b, loc, *plan, g, /*isA=*/false);
+    kc.decodeTableB = buildDecodeTable(b, loc, *plan, g);
 
   // Steps 1-2: packed operands and scale tables.
   PackedOperands packed =

@@ -40,13 +40,13 @@ using lowering::emptyTensor;
 
 namespace {
 
-/// The packed value (of the plan's packed type) of a code: by the decode
-/// table, or bm.decode sign-extended to i16 (only the i16 step decodes
-/// without a table).
-Value packedForm(OpBuilder &b, Location loc, const KernelContext &kc, bool isA,
-                 Value code) {
-  Format f = isA ? kc.g.fa : kc.g.fb;
-  if (Value lut = isA ? kc.decodeTableA : kc.decodeTableB) {
+/// The packed value (of the plan's packed type) of a code of B: by the
+/// decode table, or bm.decode sign-extended to i16 (only the i16 step
+/// decodes without a table).
+Value packedFormOfB(OpBuilder &b, Location loc, const KernelContext &kc,
+                    Value code) {
+  Format f = kc.g.fb;
+  if (Value lut = kc.decodeTableB) {
     Type codeType = code.getType();
     Value bits = arith::AndIOp::create(
         b, loc, code,
@@ -135,23 +135,16 @@ PackedOperands packUnaligned(OpBuilder &b, Location loc,
   bool batched = g.batched;
   int64_t wordsPerRun = plan.slotSteps * plan.wordsPerStep();
   Type packedType = kc.packedType(b);
-  // The packed value of operand element (batch, outer, k), or 0 where
+  // The packed value of B's element (batch, k, column), or 0 where
   // `valid` is false. Indices must be in bounds.
-  auto form = [&](OpBuilder &b, Location loc, bool isA, Value bi, Value outer,
-                  Value k, Value valid) -> Value {
-    bool kFirst = g.kFirst(isA);
-    SmallVector<Value> at;
-    if (batched)
-      at.push_back(bi);
-    if (kFirst)
-      at.append({k, outer});
-    else
-      at.append({outer, k});
-    Value code = tensor::ExtractOp::create(b, loc, isA ? codesA : codesB, at);
+  auto form = [&](OpBuilder &b, Location loc, Value bi, Value column, Value k,
+                  Value valid) -> Value {
+    Value code = tensor::ExtractOp::create(b, loc, codesB,
+                                           withBatchIndex(bi, {k, column}));
     Value zero =
         arith::ConstantOp::create(b, loc, b.getIntegerAttr(packedType, 0));
     return arith::SelectOp::create(b, loc, valid,
-                                   packedForm(b, loc, kc, isA, code), zero);
+                                   packedFormOfB(b, loc, kc, code), zero);
   };
   PackedOperands packed;
   packed.a =
@@ -178,7 +171,7 @@ PackedOperands packUnaligned(OpBuilder &b, Location loc,
           Value j = x.add(x.mul(wr, W), x.idx(h));
           Value valid = x.band(inColumns, x.ult(j, length));
           Value k = x.minu(x.add(start, j), K - 1);
-          parts.push_back(form(b, loc, false, bi, nc, k, valid));
+          parts.push_back(form(b, loc, bi, nc, k, valid));
         }
         return packWord(b, loc, plan, parts);
       });
@@ -493,49 +486,103 @@ Value packBKLast(OpBuilder &b, Location loc, const KernelContext &kc,
       });
 }
 
-/// A stored [K, M] (rows of k): one word per (row, word) as
-/// [batch?, Mp, words], elementwise from the run tables; zero past M.
+/// A stored [K, M] (rows of k; the transposed-A case): packed with vector
+/// code, one word column at a time. Word w holds the W k from its layout
+/// position (w * W when aligned; otherwise its place in its run's slot, from
+/// the run tables). For each chunk of 16 rows m, those W rows of k are read
+/// as vectors over m, decoded arithmetically (a k outside its run, or an m
+/// past M, reads code 0), offset for the u8 steps, and combined into 16
+/// words, written down column w of [batch?, Mp, words]. One task per word
+/// column when large.
 Value packAKFirst(OpBuilder &b, Location loc, const KernelContext &kc,
                   Value codesA) {
   const KernelPlan &plan = kc.plan;
   const MatmulGeometry &g = kc.g;
-  int64_t nb = g.nb, W = plan.kPerWord, M = g.M, K = g.K;
+  int64_t W = plan.kPerWord, M = g.M, K = g.K, Mp = plan.paddedM;
   int64_t wordsPerRun = plan.slotSteps * plan.wordsPerStep();
-  return buildTensor(
-      b, loc, g.withBatch({plan.paddedM, plan.words()}), b.getI32Type(),
-      [&](OpBuilder &b, Location loc, ArrayRef<Value> idx) -> Value {
+  constexpr int64_t lanes = 16;
+  Type i32 = b.getI32Type();
+  auto codeType = cast<RankedTensorType>(codesA.getType()).getElementType();
+  auto vCode = VectorType::get({lanes}, codeType);
+  auto vI32 = VectorType::get({lanes}, i32);
+  Value init = emptyTensor(b, loc, g.withBatch({Mp, plan.words()}), i32);
+  auto columnType = RankedTensorType::get({Mp}, i32);
+  return buildSliceLoop(
+      b, loc, g.withBatch({plan.words()}), init, worthParallel(kc, init),
+      [&](OpBuilder &b, ValueRange ivs) {
+        SlicePlace at;
+        at.type = columnType;
+        if (g.batched) {
+          at.offsets.push_back(ivs[0]);
+          at.sizes.push_back(b.getIndexAttr(1));
+        }
+        at.offsets.append({b.getIndexAttr(0), ivs.back()});
+        at.sizes.append({b.getIndexAttr(Mp), b.getIndexAttr(1)});
+        return at;
+      },
+      [&](OpBuilder &b, ValueRange ivs, Value column) -> Value {
         IntIR x{b, loc};
-        Value m = idx[nb], w = idx[nb + 1];
-        Value inRows = x.ult(m, M);
-        Value mc = x.minu(m, M - 1);
-        // Layout position of the word's first k and how many of its k are
-        // in the operand: aligned, position = k; otherwise the run's slot.
-        Value first, length;
+        Value bi = g.batched ? ivs[0] : Value();
+        Value w = ivs.back();
+        // The word's first k and the end of its run.
+        Value first, end;
         if (plan.aligned) {
           first = x.mul(w, W);
-          length = x.idx(K);
+          end = x.idx(K);
         } else {
           Value r = x.divu(w, wordsPerRun);
           Value start = tableEntry(x, kc.startTable, r);
-          length = x.add(start, tableEntry(x, kc.lengthTable, r));
+          end = x.add(start, tableEntry(x, kc.lengthTable, r));
           first = x.add(start, x.mul(x.remu(w, wordsPerRun), W));
         }
-        SmallVector<Value> parts;
-        for (int64_t h = 0; h < W; ++h) {
-          Value k = x.add(first, x.idx(h));
-          Value valid = x.band(inRows, x.ult(k, length));
-          SmallVector<Value> at;
-          if (g.batched)
-            at.push_back(idx[0]);
-          at.append({x.minu(k, K - 1), mc});
-          Value code = tensor::ExtractOp::create(b, loc, codesA, at);
-          // Invalid k hold code 0 (B is 0 there: no product).
-          Value zeroCode = arith::ConstantOp::create(
-              b, loc, b.getIntegerAttr(code.getType(), 0));
-          code = arith::SelectOp::create(b, loc, valid, code, zeroCode);
-          parts.push_back(packedForm(b, loc, kc, /*isA=*/true, code));
-        }
-        return packWord(b, loc, plan, parts);
+        Value zeroCode =
+            arith::ConstantOp::create(b, loc, b.getIntegerAttr(codeType, 0));
+        Value zeros = splat(b, loc, vCode, b.getIntegerAttr(codeType, 0));
+        // The words of rows [m0, m0 + lanes); `inRows`: all of them < M.
+        auto chunk = [&](OpBuilder &b, Location loc, Value m0, Value into,
+                         bool inRows, bool inColumn) -> Value {
+          IntIR x{b, loc};
+          IntIR v{b, loc, {lanes}};
+          Value word;
+          for (int64_t h = 0; h < W; ++h) {
+            Value k = x.add(first, x.idx(h));
+            Value codes = vector::TransferReadOp::create(
+                b, loc, vCode, codesA,
+                withBatchIndex(bi, {x.minu(k, K - 1), m0}), zeroCode,
+                ArrayRef<bool>{inRows});
+            codes = arith::SelectOp::create(b, loc, x.ult(k, end), codes,
+                                            zeros);
+            Value form = emitDecode(b, loc, codes, g.fa, vI32);
+            if (plan.offsetA != 0)
+              form = v.add(form, v.c32(plan.offsetA));
+            Value part =
+                v.band(form, v.c32((int64_t(1) << plan.packedBits) - 1));
+            if (h != 0)
+              part = v.shl(part, v.c32(h * plan.packedBits));
+            word = word ? v.bor(word, part) : part;
+          }
+          return vector::TransferWriteOp::create(b, loc, word, into,
+                                                 ValueRange{m0},
+                                                 ArrayRef<bool>{inColumn})
+              .getResult();
+        };
+        // Chunks wholly inside M, then the rest of Mp (partial reads and,
+        // past Mp's last multiple of 16, a partial write).
+        int64_t full = M / lanes;
+        if (full > 0)
+          column =
+              scf::ForOp::create(
+                  b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{column},
+                  [&](OpBuilder &b, Location loc, Value c, ValueRange iter) {
+                    IntIR x{b, loc};
+                    scf::YieldOp::create(b, loc,
+                                         chunk(b, loc, x.mul(c, lanes),
+                                               iter[0], true, true));
+                  })
+                  .getResult(0);
+        for (int64_t m0 = full * lanes; m0 < Mp; m0 += lanes)
+          column = chunk(b, loc, x.idx(m0), column, false, m0 + lanes <= Mp);
+        return column;
       });
 }
 
@@ -591,16 +638,14 @@ Value buildSliceLoop(OpBuilder &b, Location loc, ArrayRef<int64_t> ubs,
 }
 
 Value buildDecodeTable(OpBuilder &b, Location loc, const KernelPlan &plan,
-                       const MatmulGeometry &g, bool isA) {
-  if (!(isA ? plan.tableA : plan.tableB))
+                       const MatmulGeometry &g) {
+  if (!plan.tableB)
     return {};
-  Format f = isA ? g.fa : g.fb;
-  int64_t offset = isA ? plan.offsetA : 0;
+  Format f = g.fb;
   SmallVector<APInt> values;
   for (uint32_t code = 0; code < (1u << f.codeBits()); ++code)
     values.push_back(
-        APInt(plan.packedBits,
-              ::bm::numerics::decodeElement(code, f).toInt64() + offset,
+        APInt(plan.packedBits, ::bm::numerics::decodeElement(code, f).toInt64(),
               /*isSigned=*/true, /*implicitTrunc=*/true));
   auto type = RankedTensorType::get({static_cast<int64_t>(values.size())},
                                     b.getIntegerType(plan.packedBits));
