@@ -309,279 +309,261 @@ func.func @train_step(
   // _reshape_alias_1: aten._reshape_alias.default
   %rs205 = tensor.expand_shape %mm189 [[0], [1, 2, 3]] output_shape [16, 16, 7, 7] : tensor<16x784xf32> into tensor<16x16x7x7xf32>
   // max_pool2d_with_indices_backward: aten.max_pool2d_with_indices_backward.default
-  %e206 = tensor.empty() : tensor<16x16x13x13xf32>
-  %z207 = linalg.fill ins(%cst1 : f32) outs(%e206 : tensor<16x16x13x13xf32>) -> tensor<16x16x13x13xf32>
-  %ins208 = tensor.insert_slice %rs205 into %z207[0, 0, 0, 0] [16, 16, 7, 7] [1, 1, 2, 2] : tensor<16x16x7x7xf32> into tensor<16x16x13x13xf32>
-  %pad209 = tensor.pad %ins208 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p210: index, %p211: index, %p212: index, %p213: index):
-    tensor.yield %cst1 : f32
-  } : tensor<16x16x13x13xf32> to tensor<16x16x15x15xf32>
-  %e214 = tensor.empty() : tensor<16x16x13x13xi64>
-  %c215 = arith.constant -1 : i64
-  %z216 = linalg.fill ins(%c215 : i64) outs(%e214 : tensor<16x16x13x13xi64>) -> tensor<16x16x13x13xi64>
-  %ins217 = tensor.insert_slice %maxpool73#1 into %z216[0, 0, 0, 0] [16, 16, 7, 7] [1, 1, 2, 2] : tensor<16x16x7x7xi64> into tensor<16x16x13x13xi64>
-  %c218 = arith.constant -1 : i64
-  %pad219 = tensor.pad %ins217 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p220: index, %p221: index, %p222: index, %p223: index):
-    tensor.yield %c218 : i64
-  } : tensor<16x16x13x13xi64> to tensor<16x16x15x15xi64>
-  %e224 = tensor.empty() : tensor<2x2xf32>
-  %e225 = tensor.empty() : tensor<16x16x14x14xf32>
-  %z226 = linalg.fill ins(%cst1 : f32) outs(%e225 : tensor<16x16x14x14xf32>) -> tensor<16x16x14x14xf32>
-  %poolgrad227 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%pad209, %pad219, %e224 : tensor<16x16x15x15xf32>, tensor<16x16x15x15xi64>, tensor<2x2xf32>) outs(%z226 : tensor<16x16x14x14xf32>) {
-  ^bb0(%a228: f32, %a229: i64, %a230: f32, %a231: f32):
-    %i232 = linalg.index 2 : index
-    %c233 = arith.constant 14 : index
-    %t234 = arith.muli %i232, %c233 : index
-    %i235 = linalg.index 3 : index
-    %t236 = arith.addi %t234, %i235 : index
-    %t237 = arith.index_cast %t236 : index to i64
-    %t238 = arith.cmpi eq, %a229, %t237 : i64
-    %cst239 = arith.constant 0.0 : f32
-    %t240 = arith.select %t238, %a228, %cst239 : f32
-    %t241 = arith.addf %a231, %t240 : f32
-    linalg.yield %t241 : f32
-  } -> tensor<16x16x14x14xf32>
+  %e206 = tensor.empty() : tensor<16x16x7x2x7x2xf32>
+  %poolgrad207 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d4)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d4)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%rs205, %maxpool73#1 : tensor<16x16x7x7xf32>, tensor<16x16x7x7xi64>) outs(%e206 : tensor<16x16x7x2x7x2xf32>) {
+  ^bb0(%a208: f32, %a209: i64, %a210: f32):
+    %cst211 = arith.constant 0.0 : f32
+    %i212 = linalg.index 2 : index
+    %c213 = arith.constant 2 : index
+    %t214 = arith.muli %i212, %c213 : index
+    %i215 = linalg.index 3 : index
+    %t216 = arith.addi %t214, %i215 : index
+    %i217 = linalg.index 4 : index
+    %c218 = arith.constant 2 : index
+    %t219 = arith.muli %i217, %c218 : index
+    %i220 = linalg.index 5 : index
+    %t221 = arith.addi %t219, %i220 : index
+    %c222 = arith.constant 14 : index
+    %t223 = arith.muli %t216, %c222 : index
+    %t224 = arith.addi %t223, %t221 : index
+    %t225 = arith.index_cast %t224 : index to i64
+    %t226 = arith.cmpi eq, %a209, %t225 : i64
+    %t227 = arith.select %t226, %a208, %cst211 : f32
+    %t228 = arith.addf %cst211, %t227 : f32
+    linalg.yield %t228 : f32
+  } -> tensor<16x16x7x2x7x2xf32>
+  %rs229 = tensor.collapse_shape %poolgrad207 [[0], [1], [2, 3], [4, 5]] : tensor<16x16x7x2x7x2xf32> into tensor<16x16x14x14xf32>
   // where: aten.where.self
   //   with le (aten.le.Scalar), scalar_tensor (aten.scalar_tensor.default)
-  %e242 = tensor.empty() : tensor<16x16x14x14xf32>
-  %ew243 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%ew59, %poolgrad227 : tensor<16x16x14x14xf32>, tensor<16x16x14x14xf32>) outs(%e242 : tensor<16x16x14x14xf32>) {
-  ^bb0(%a244: f32, %a245: f32, %a246: f32):
-    %cst247 = arith.constant 0.0 : f32
-    %t248 = arith.cmpf ole, %a244, %cst247 : f32
-    %t249 = arith.select %t248, %cst247, %a245 : f32
-    linalg.yield %t249 : f32
+  %e230 = tensor.empty() : tensor<16x16x14x14xf32>
+  %ew231 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%ew59, %rs229 : tensor<16x16x14x14xf32>, tensor<16x16x14x14xf32>) outs(%e230 : tensor<16x16x14x14xf32>) {
+  ^bb0(%a232: f32, %a233: f32, %a234: f32):
+    %cst235 = arith.constant 0.0 : f32
+    %t236 = arith.cmpf ole, %a232, %cst235 : f32
+    %t237 = arith.select %t236, %cst235, %a233 : f32
+    linalg.yield %t237 : f32
   } -> tensor<16x16x14x14xf32>
   // convolution_backward: aten.convolution_backward.default
-  %pad250 = tensor.pad %ew243 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p251: index, %p252: index, %p253: index, %p254: index):
+  %pad238 = tensor.pad %ew231 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p239: index, %p240: index, %p241: index, %p242: index):
     tensor.yield %cst1 : f32
   } : tensor<16x16x14x14xf32> to tensor<16x16x16x16xf32>
-  %e255 = tensor.empty() : tensor<8x16x3x3xf32>
-  %flip256 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, 2 - d2, 2 - d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"], bm.data_movement} ins(%arg2 : tensor<16x8x3x3xf32>) outs(%e255 : tensor<8x16x3x3xf32>) {
-  ^bb0(%a257: f32, %a258: f32):
-    linalg.yield %a257 : f32
+  %e243 = tensor.empty() : tensor<8x16x3x3xf32>
+  %flip244 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, 2 - d2, 2 - d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"], bm.data_movement} ins(%arg2 : tensor<16x8x3x3xf32>) outs(%e243 : tensor<8x16x3x3xf32>) {
+  ^bb0(%a245: f32, %a246: f32):
+    linalg.yield %a245 : f32
   } -> tensor<8x16x3x3xf32>
-  %e259 = tensor.empty() : tensor<16x8x14x14xf32>
-  %z260 = linalg.fill ins(%cst1 : f32) outs(%e259 : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
-  %conv261 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad250, %flip256 : tensor<16x16x16x16xf32>, tensor<8x16x3x3xf32>) outs(%z260 : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
-  %e262 = tensor.empty() : tensor<8x16x14x14xf32>
-  %tr263 = linalg.transpose ins(%maxpool26#0 : tensor<16x8x14x14xf32>) outs(%e262 : tensor<8x16x14x14xf32>) permutation = [1, 0, 2, 3]
-  %pad264 = tensor.pad %tr263 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p265: index, %p266: index, %p267: index, %p268: index):
+  %e247 = tensor.empty() : tensor<16x8x14x14xf32>
+  %z248 = linalg.fill ins(%cst1 : f32) outs(%e247 : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
+  %conv249 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad238, %flip244 : tensor<16x16x16x16xf32>, tensor<8x16x3x3xf32>) outs(%z248 : tensor<16x8x14x14xf32>) -> tensor<16x8x14x14xf32>
+  %e250 = tensor.empty() : tensor<8x16x14x14xf32>
+  %tr251 = linalg.transpose ins(%maxpool26#0 : tensor<16x8x14x14xf32>) outs(%e250 : tensor<8x16x14x14xf32>) permutation = [1, 0, 2, 3]
+  %pad252 = tensor.pad %tr251 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p253: index, %p254: index, %p255: index, %p256: index):
     tensor.yield %cst1 : f32
   } : tensor<8x16x14x14xf32> to tensor<8x16x16x16xf32>
-  %e269 = tensor.empty() : tensor<16x16x14x14xf32>
-  %tr270 = linalg.transpose ins(%ew243 : tensor<16x16x14x14xf32>) outs(%e269 : tensor<16x16x14x14xf32>) permutation = [1, 0, 2, 3]
-  %e271 = tensor.empty() : tensor<8x16x3x3xf32>
-  %z272 = linalg.fill ins(%cst1 : f32) outs(%e271 : tensor<8x16x3x3xf32>) -> tensor<8x16x3x3xf32>
-  %conv273 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad264, %tr270 : tensor<8x16x16x16xf32>, tensor<16x16x14x14xf32>) outs(%z272 : tensor<8x16x3x3xf32>) -> tensor<8x16x3x3xf32>
-  %e274 = tensor.empty() : tensor<16x8x3x3xf32>
-  %tr275 = linalg.transpose ins(%conv273 : tensor<8x16x3x3xf32>) outs(%e274 : tensor<16x8x3x3xf32>) permutation = [1, 0, 2, 3]
-  %e276 = tensor.empty() : tensor<16xf32>
-  %z277 = linalg.fill ins(%cst1 : f32) outs(%e276 : tensor<16xf32>) -> tensor<16xf32>
-  %red278 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%ew243 : tensor<16x16x14x14xf32>) outs(%z277 : tensor<16xf32>) {
-  ^bb0(%a279: f32, %a280: f32):
-    %t281 = arith.addf %a280, %a279 : f32
-    linalg.yield %t281 : f32
+  %e257 = tensor.empty() : tensor<16x16x14x14xf32>
+  %tr258 = linalg.transpose ins(%ew231 : tensor<16x16x14x14xf32>) outs(%e257 : tensor<16x16x14x14xf32>) permutation = [1, 0, 2, 3]
+  %e259 = tensor.empty() : tensor<8x16x3x3xf32>
+  %z260 = linalg.fill ins(%cst1 : f32) outs(%e259 : tensor<8x16x3x3xf32>) -> tensor<8x16x3x3xf32>
+  %conv261 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad252, %tr258 : tensor<8x16x16x16xf32>, tensor<16x16x14x14xf32>) outs(%z260 : tensor<8x16x3x3xf32>) -> tensor<8x16x3x3xf32>
+  %e262 = tensor.empty() : tensor<16x8x3x3xf32>
+  %tr263 = linalg.transpose ins(%conv261 : tensor<8x16x3x3xf32>) outs(%e262 : tensor<16x8x3x3xf32>) permutation = [1, 0, 2, 3]
+  %e264 = tensor.empty() : tensor<16xf32>
+  %z265 = linalg.fill ins(%cst1 : f32) outs(%e264 : tensor<16xf32>) -> tensor<16xf32>
+  %red266 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%ew231 : tensor<16x16x14x14xf32>) outs(%z265 : tensor<16xf32>) {
+  ^bb0(%a267: f32, %a268: f32):
+    %t269 = arith.addf %a268, %a267 : f32
+    linalg.yield %t269 : f32
   } -> tensor<16xf32>
   // max_pool2d_with_indices_backward_1: aten.max_pool2d_with_indices_backward.default
-  %e282 = tensor.empty() : tensor<16x8x27x27xf32>
-  %z283 = linalg.fill ins(%cst1 : f32) outs(%e282 : tensor<16x8x27x27xf32>) -> tensor<16x8x27x27xf32>
-  %ins284 = tensor.insert_slice %conv261 into %z283[0, 0, 0, 0] [16, 8, 14, 14] [1, 1, 2, 2] : tensor<16x8x14x14xf32> into tensor<16x8x27x27xf32>
-  %pad285 = tensor.pad %ins284 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p286: index, %p287: index, %p288: index, %p289: index):
-    tensor.yield %cst1 : f32
-  } : tensor<16x8x27x27xf32> to tensor<16x8x29x29xf32>
-  %e290 = tensor.empty() : tensor<16x8x27x27xi64>
-  %c291 = arith.constant -1 : i64
-  %z292 = linalg.fill ins(%c291 : i64) outs(%e290 : tensor<16x8x27x27xi64>) -> tensor<16x8x27x27xi64>
-  %ins293 = tensor.insert_slice %maxpool26#1 into %z292[0, 0, 0, 0] [16, 8, 14, 14] [1, 1, 2, 2] : tensor<16x8x14x14xi64> into tensor<16x8x27x27xi64>
-  %c294 = arith.constant -1 : i64
-  %pad295 = tensor.pad %ins293 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p296: index, %p297: index, %p298: index, %p299: index):
-    tensor.yield %c294 : i64
-  } : tensor<16x8x27x27xi64> to tensor<16x8x29x29xi64>
-  %e300 = tensor.empty() : tensor<2x2xf32>
-  %e301 = tensor.empty() : tensor<16x8x28x28xf32>
-  %z302 = linalg.fill ins(%cst1 : f32) outs(%e301 : tensor<16x8x28x28xf32>) -> tensor<16x8x28x28xf32>
-  %poolgrad303 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + 1 - d4 * 1, d3 + 1 - d5 * 1)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%pad285, %pad295, %e300 : tensor<16x8x29x29xf32>, tensor<16x8x29x29xi64>, tensor<2x2xf32>) outs(%z302 : tensor<16x8x28x28xf32>) {
-  ^bb0(%a304: f32, %a305: i64, %a306: f32, %a307: f32):
-    %i308 = linalg.index 2 : index
-    %c309 = arith.constant 28 : index
-    %t310 = arith.muli %i308, %c309 : index
-    %i311 = linalg.index 3 : index
-    %t312 = arith.addi %t310, %i311 : index
-    %t313 = arith.index_cast %t312 : index to i64
-    %t314 = arith.cmpi eq, %a305, %t313 : i64
-    %cst315 = arith.constant 0.0 : f32
-    %t316 = arith.select %t314, %a304, %cst315 : f32
-    %t317 = arith.addf %a307, %t316 : f32
-    linalg.yield %t317 : f32
-  } -> tensor<16x8x28x28xf32>
+  %e270 = tensor.empty() : tensor<16x8x14x2x14x2xf32>
+  %poolgrad271 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d4)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d4)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%conv249, %maxpool26#1 : tensor<16x8x14x14xf32>, tensor<16x8x14x14xi64>) outs(%e270 : tensor<16x8x14x2x14x2xf32>) {
+  ^bb0(%a272: f32, %a273: i64, %a274: f32):
+    %cst275 = arith.constant 0.0 : f32
+    %i276 = linalg.index 2 : index
+    %c277 = arith.constant 2 : index
+    %t278 = arith.muli %i276, %c277 : index
+    %i279 = linalg.index 3 : index
+    %t280 = arith.addi %t278, %i279 : index
+    %i281 = linalg.index 4 : index
+    %c282 = arith.constant 2 : index
+    %t283 = arith.muli %i281, %c282 : index
+    %i284 = linalg.index 5 : index
+    %t285 = arith.addi %t283, %i284 : index
+    %c286 = arith.constant 28 : index
+    %t287 = arith.muli %t280, %c286 : index
+    %t288 = arith.addi %t287, %t285 : index
+    %t289 = arith.index_cast %t288 : index to i64
+    %t290 = arith.cmpi eq, %a273, %t289 : i64
+    %t291 = arith.select %t290, %a272, %cst275 : f32
+    %t292 = arith.addf %cst275, %t291 : f32
+    linalg.yield %t292 : f32
+  } -> tensor<16x8x14x2x14x2xf32>
+  %rs293 = tensor.collapse_shape %poolgrad271 [[0], [1], [2, 3], [4, 5]] : tensor<16x8x14x2x14x2xf32> into tensor<16x8x28x28xf32>
   // where_1: aten.where.self
   //   with le_1 (aten.le.Scalar), scalar_tensor_1 (aten.scalar_tensor.default)
-  %e318 = tensor.empty() : tensor<16x8x28x28xf32>
-  %ew319 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%ew11, %poolgrad303 : tensor<16x8x28x28xf32>, tensor<16x8x28x28xf32>) outs(%e318 : tensor<16x8x28x28xf32>) {
-  ^bb0(%a320: f32, %a321: f32, %a322: f32):
-    %cst323 = arith.constant 0.0 : f32
-    %t324 = arith.cmpf ole, %a320, %cst323 : f32
-    %t325 = arith.select %t324, %cst323, %a321 : f32
-    linalg.yield %t325 : f32
+  %e294 = tensor.empty() : tensor<16x8x28x28xf32>
+  %ew295 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%ew11, %rs293 : tensor<16x8x28x28xf32>, tensor<16x8x28x28xf32>) outs(%e294 : tensor<16x8x28x28xf32>) {
+  ^bb0(%a296: f32, %a297: f32, %a298: f32):
+    %cst299 = arith.constant 0.0 : f32
+    %t300 = arith.cmpf ole, %a296, %cst299 : f32
+    %t301 = arith.select %t300, %cst299, %a297 : f32
+    linalg.yield %t301 : f32
   } -> tensor<16x8x28x28xf32>
   // convolution_backward_1: aten.convolution_backward.default
-  %e326 = tensor.empty() : tensor<1x16x28x28xf32>
-  %tr327 = linalg.transpose ins(%arg12 : tensor<16x1x28x28xf32>) outs(%e326 : tensor<1x16x28x28xf32>) permutation = [1, 0, 2, 3]
-  %pad328 = tensor.pad %tr327 low[0, 0, 1, 1] high[0, 0, 1, 1] {
-  ^bb0(%p329: index, %p330: index, %p331: index, %p332: index):
+  %e302 = tensor.empty() : tensor<1x16x28x28xf32>
+  %tr303 = linalg.transpose ins(%arg12 : tensor<16x1x28x28xf32>) outs(%e302 : tensor<1x16x28x28xf32>) permutation = [1, 0, 2, 3]
+  %pad304 = tensor.pad %tr303 low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%p305: index, %p306: index, %p307: index, %p308: index):
     tensor.yield %cst1 : f32
   } : tensor<1x16x28x28xf32> to tensor<1x16x30x30xf32>
-  %e333 = tensor.empty() : tensor<8x16x28x28xf32>
-  %tr334 = linalg.transpose ins(%ew319 : tensor<16x8x28x28xf32>) outs(%e333 : tensor<8x16x28x28xf32>) permutation = [1, 0, 2, 3]
-  %e335 = tensor.empty() : tensor<1x8x3x3xf32>
-  %z336 = linalg.fill ins(%cst1 : f32) outs(%e335 : tensor<1x8x3x3xf32>) -> tensor<1x8x3x3xf32>
-  %conv337 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad328, %tr334 : tensor<1x16x30x30xf32>, tensor<8x16x28x28xf32>) outs(%z336 : tensor<1x8x3x3xf32>) -> tensor<1x8x3x3xf32>
-  %e338 = tensor.empty() : tensor<8x1x3x3xf32>
-  %tr339 = linalg.transpose ins(%conv337 : tensor<1x8x3x3xf32>) outs(%e338 : tensor<8x1x3x3xf32>) permutation = [1, 0, 2, 3]
-  %e340 = tensor.empty() : tensor<8xf32>
-  %z341 = linalg.fill ins(%cst1 : f32) outs(%e340 : tensor<8xf32>) -> tensor<8xf32>
-  %red342 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%ew319 : tensor<16x8x28x28xf32>) outs(%z341 : tensor<8xf32>) {
-  ^bb0(%a343: f32, %a344: f32):
-    %t345 = arith.addf %a344, %a343 : f32
-    linalg.yield %t345 : f32
+  %e309 = tensor.empty() : tensor<8x16x28x28xf32>
+  %tr310 = linalg.transpose ins(%ew295 : tensor<16x8x28x28xf32>) outs(%e309 : tensor<8x16x28x28xf32>) permutation = [1, 0, 2, 3]
+  %e311 = tensor.empty() : tensor<1x8x3x3xf32>
+  %z312 = linalg.fill ins(%cst1 : f32) outs(%e311 : tensor<1x8x3x3xf32>) -> tensor<1x8x3x3xf32>
+  %conv313 = linalg.conv_2d_nchw_fchw {dilations = dense<[1, 1]> : tensor<2xi64>, strides = dense<[1, 1]> : tensor<2xi64>} ins(%pad304, %tr310 : tensor<1x16x30x30xf32>, tensor<8x16x28x28xf32>) outs(%z312 : tensor<1x8x3x3xf32>) -> tensor<1x8x3x3xf32>
+  %e314 = tensor.empty() : tensor<8x1x3x3xf32>
+  %tr315 = linalg.transpose ins(%conv313 : tensor<1x8x3x3xf32>) outs(%e314 : tensor<8x1x3x3xf32>) permutation = [1, 0, 2, 3]
+  %e316 = tensor.empty() : tensor<8xf32>
+  %z317 = linalg.fill ins(%cst1 : f32) outs(%e316 : tensor<8xf32>) -> tensor<8xf32>
+  %red318 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>], iterator_types = ["reduction", "parallel", "reduction", "reduction"]} ins(%ew295 : tensor<16x8x28x28xf32>) outs(%z317 : tensor<8xf32>) {
+  ^bb0(%a319: f32, %a320: f32):
+    %t321 = arith.addf %a320, %a319 : f32
+    linalg.yield %t321 : f32
   } -> tensor<8xf32>
   // add_2: aten.add.Tensor
   //   with mul_3 (aten.mul.Tensor), add_1 (aten.add.Tensor)
-  %e346 = tensor.empty() : tensor<8x1x3x3xf32>
-  %ew347 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg6, %tr339, %arg0 : tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>) outs(%e346 : tensor<8x1x3x3xf32>) {
-  ^bb0(%a348: f32, %a349: f32, %a350: f32, %a351: f32):
-    %cst352 = arith.constant 0.8999999761581421 : f32
-    %t353 = arith.mulf %a348, %cst352 : f32
-    %cst354 = arith.constant 0.0005000000237487257 : f32
-    %t355 = arith.mulf %a350, %cst354 : f32
-    %t356 = arith.addf %a349, %t355 : f32
-    %t357 = arith.addf %t353, %t356 : f32
-    linalg.yield %t357 : f32
+  %e322 = tensor.empty() : tensor<8x1x3x3xf32>
+  %ew323 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg6, %tr315, %arg0 : tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>) outs(%e322 : tensor<8x1x3x3xf32>) {
+  ^bb0(%a324: f32, %a325: f32, %a326: f32, %a327: f32):
+    %cst328 = arith.constant 0.8999999761581421 : f32
+    %t329 = arith.mulf %a324, %cst328 : f32
+    %cst330 = arith.constant 0.0005000000237487257 : f32
+    %t331 = arith.mulf %a326, %cst330 : f32
+    %t332 = arith.addf %a325, %t331 : f32
+    %t333 = arith.addf %t329, %t332 : f32
+    linalg.yield %t333 : f32
   } -> tensor<8x1x3x3xf32>
   // add_3: aten.add.Tensor
-  %e358 = tensor.empty() : tensor<8x1x3x3xf32>
-  %ew359 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg0, %ew347 : tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>) outs(%e358 : tensor<8x1x3x3xf32>) {
-  ^bb0(%a360: f32, %a361: f32, %a362: f32):
-    %cst363 = arith.constant -0.05000000074505806 : f32
-    %t364 = arith.mulf %a361, %cst363 : f32
-    %t365 = arith.addf %a360, %t364 : f32
-    linalg.yield %t365 : f32
+  %e334 = tensor.empty() : tensor<8x1x3x3xf32>
+  %ew335 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg0, %ew323 : tensor<8x1x3x3xf32>, tensor<8x1x3x3xf32>) outs(%e334 : tensor<8x1x3x3xf32>) {
+  ^bb0(%a336: f32, %a337: f32, %a338: f32):
+    %cst339 = arith.constant -0.05000000074505806 : f32
+    %t340 = arith.mulf %a337, %cst339 : f32
+    %t341 = arith.addf %a336, %t340 : f32
+    linalg.yield %t341 : f32
   } -> tensor<8x1x3x3xf32>
   // add_5: aten.add.Tensor
   //   with mul_4 (aten.mul.Tensor), add_4 (aten.add.Tensor)
-  %e366 = tensor.empty() : tensor<8xf32>
-  %ew367 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg7, %red342, %arg1 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) outs(%e366 : tensor<8xf32>) {
-  ^bb0(%a368: f32, %a369: f32, %a370: f32, %a371: f32):
-    %cst372 = arith.constant 0.8999999761581421 : f32
-    %t373 = arith.mulf %a368, %cst372 : f32
-    %cst374 = arith.constant 0.0005000000237487257 : f32
-    %t375 = arith.mulf %a370, %cst374 : f32
-    %t376 = arith.addf %a369, %t375 : f32
-    %t377 = arith.addf %t373, %t376 : f32
-    linalg.yield %t377 : f32
+  %e342 = tensor.empty() : tensor<8xf32>
+  %ew343 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg7, %red318, %arg1 : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) outs(%e342 : tensor<8xf32>) {
+  ^bb0(%a344: f32, %a345: f32, %a346: f32, %a347: f32):
+    %cst348 = arith.constant 0.8999999761581421 : f32
+    %t349 = arith.mulf %a344, %cst348 : f32
+    %cst350 = arith.constant 0.0005000000237487257 : f32
+    %t351 = arith.mulf %a346, %cst350 : f32
+    %t352 = arith.addf %a345, %t351 : f32
+    %t353 = arith.addf %t349, %t352 : f32
+    linalg.yield %t353 : f32
   } -> tensor<8xf32>
   // add_6: aten.add.Tensor
-  %e378 = tensor.empty() : tensor<8xf32>
-  %ew379 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg1, %ew367 : tensor<8xf32>, tensor<8xf32>) outs(%e378 : tensor<8xf32>) {
-  ^bb0(%a380: f32, %a381: f32, %a382: f32):
-    %cst383 = arith.constant -0.05000000074505806 : f32
-    %t384 = arith.mulf %a381, %cst383 : f32
-    %t385 = arith.addf %a380, %t384 : f32
-    linalg.yield %t385 : f32
+  %e354 = tensor.empty() : tensor<8xf32>
+  %ew355 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg1, %ew343 : tensor<8xf32>, tensor<8xf32>) outs(%e354 : tensor<8xf32>) {
+  ^bb0(%a356: f32, %a357: f32, %a358: f32):
+    %cst359 = arith.constant -0.05000000074505806 : f32
+    %t360 = arith.mulf %a357, %cst359 : f32
+    %t361 = arith.addf %a356, %t360 : f32
+    linalg.yield %t361 : f32
   } -> tensor<8xf32>
   // add_8: aten.add.Tensor
   //   with mul_5 (aten.mul.Tensor), add_7 (aten.add.Tensor)
-  %e386 = tensor.empty() : tensor<16x8x3x3xf32>
-  %ew387 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg8, %tr275, %arg2 : tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>) outs(%e386 : tensor<16x8x3x3xf32>) {
-  ^bb0(%a388: f32, %a389: f32, %a390: f32, %a391: f32):
-    %cst392 = arith.constant 0.8999999761581421 : f32
-    %t393 = arith.mulf %a388, %cst392 : f32
-    %cst394 = arith.constant 0.0005000000237487257 : f32
-    %t395 = arith.mulf %a390, %cst394 : f32
-    %t396 = arith.addf %a389, %t395 : f32
-    %t397 = arith.addf %t393, %t396 : f32
-    linalg.yield %t397 : f32
+  %e362 = tensor.empty() : tensor<16x8x3x3xf32>
+  %ew363 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg8, %tr263, %arg2 : tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>) outs(%e362 : tensor<16x8x3x3xf32>) {
+  ^bb0(%a364: f32, %a365: f32, %a366: f32, %a367: f32):
+    %cst368 = arith.constant 0.8999999761581421 : f32
+    %t369 = arith.mulf %a364, %cst368 : f32
+    %cst370 = arith.constant 0.0005000000237487257 : f32
+    %t371 = arith.mulf %a366, %cst370 : f32
+    %t372 = arith.addf %a365, %t371 : f32
+    %t373 = arith.addf %t369, %t372 : f32
+    linalg.yield %t373 : f32
   } -> tensor<16x8x3x3xf32>
   // add_9: aten.add.Tensor
-  %e398 = tensor.empty() : tensor<16x8x3x3xf32>
-  %ew399 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg2, %ew387 : tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>) outs(%e398 : tensor<16x8x3x3xf32>) {
-  ^bb0(%a400: f32, %a401: f32, %a402: f32):
-    %cst403 = arith.constant -0.05000000074505806 : f32
-    %t404 = arith.mulf %a401, %cst403 : f32
-    %t405 = arith.addf %a400, %t404 : f32
-    linalg.yield %t405 : f32
+  %e374 = tensor.empty() : tensor<16x8x3x3xf32>
+  %ew375 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg2, %ew363 : tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>) outs(%e374 : tensor<16x8x3x3xf32>) {
+  ^bb0(%a376: f32, %a377: f32, %a378: f32):
+    %cst379 = arith.constant -0.05000000074505806 : f32
+    %t380 = arith.mulf %a377, %cst379 : f32
+    %t381 = arith.addf %a376, %t380 : f32
+    linalg.yield %t381 : f32
   } -> tensor<16x8x3x3xf32>
   // add_11: aten.add.Tensor
   //   with mul_6 (aten.mul.Tensor), add_10 (aten.add.Tensor)
-  %e406 = tensor.empty() : tensor<16xf32>
-  %ew407 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg9, %red278, %arg3 : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) outs(%e406 : tensor<16xf32>) {
-  ^bb0(%a408: f32, %a409: f32, %a410: f32, %a411: f32):
-    %cst412 = arith.constant 0.8999999761581421 : f32
-    %t413 = arith.mulf %a408, %cst412 : f32
-    %cst414 = arith.constant 0.0005000000237487257 : f32
-    %t415 = arith.mulf %a410, %cst414 : f32
-    %t416 = arith.addf %a409, %t415 : f32
-    %t417 = arith.addf %t413, %t416 : f32
-    linalg.yield %t417 : f32
+  %e382 = tensor.empty() : tensor<16xf32>
+  %ew383 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg9, %red266, %arg3 : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) outs(%e382 : tensor<16xf32>) {
+  ^bb0(%a384: f32, %a385: f32, %a386: f32, %a387: f32):
+    %cst388 = arith.constant 0.8999999761581421 : f32
+    %t389 = arith.mulf %a384, %cst388 : f32
+    %cst390 = arith.constant 0.0005000000237487257 : f32
+    %t391 = arith.mulf %a386, %cst390 : f32
+    %t392 = arith.addf %a385, %t391 : f32
+    %t393 = arith.addf %t389, %t392 : f32
+    linalg.yield %t393 : f32
   } -> tensor<16xf32>
   // add_12: aten.add.Tensor
-  %e418 = tensor.empty() : tensor<16xf32>
-  %ew419 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg3, %ew407 : tensor<16xf32>, tensor<16xf32>) outs(%e418 : tensor<16xf32>) {
-  ^bb0(%a420: f32, %a421: f32, %a422: f32):
-    %cst423 = arith.constant -0.05000000074505806 : f32
-    %t424 = arith.mulf %a421, %cst423 : f32
-    %t425 = arith.addf %a420, %t424 : f32
-    linalg.yield %t425 : f32
+  %e394 = tensor.empty() : tensor<16xf32>
+  %ew395 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg3, %ew383 : tensor<16xf32>, tensor<16xf32>) outs(%e394 : tensor<16xf32>) {
+  ^bb0(%a396: f32, %a397: f32, %a398: f32):
+    %cst399 = arith.constant -0.05000000074505806 : f32
+    %t400 = arith.mulf %a397, %cst399 : f32
+    %t401 = arith.addf %a396, %t400 : f32
+    linalg.yield %t401 : f32
   } -> tensor<16xf32>
   // add_14: aten.add.Tensor
   //   with mul_7 (aten.mul.Tensor), add_13 (aten.add.Tensor)
-  %e426 = tensor.empty() : tensor<10x784xf32>
-  %ew427 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg10, %mm194, %arg4 : tensor<10x784xf32>, tensor<10x784xf32>, tensor<10x784xf32>) outs(%e426 : tensor<10x784xf32>) {
-  ^bb0(%a428: f32, %a429: f32, %a430: f32, %a431: f32):
-    %cst432 = arith.constant 0.8999999761581421 : f32
-    %t433 = arith.mulf %a428, %cst432 : f32
-    %cst434 = arith.constant 0.0005000000237487257 : f32
-    %t435 = arith.mulf %a430, %cst434 : f32
-    %t436 = arith.addf %a429, %t435 : f32
-    %t437 = arith.addf %t433, %t436 : f32
-    linalg.yield %t437 : f32
+  %e402 = tensor.empty() : tensor<10x784xf32>
+  %ew403 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg10, %mm194, %arg4 : tensor<10x784xf32>, tensor<10x784xf32>, tensor<10x784xf32>) outs(%e402 : tensor<10x784xf32>) {
+  ^bb0(%a404: f32, %a405: f32, %a406: f32, %a407: f32):
+    %cst408 = arith.constant 0.8999999761581421 : f32
+    %t409 = arith.mulf %a404, %cst408 : f32
+    %cst410 = arith.constant 0.0005000000237487257 : f32
+    %t411 = arith.mulf %a406, %cst410 : f32
+    %t412 = arith.addf %a405, %t411 : f32
+    %t413 = arith.addf %t409, %t412 : f32
+    linalg.yield %t413 : f32
   } -> tensor<10x784xf32>
   // add_15: aten.add.Tensor
-  %e438 = tensor.empty() : tensor<10x784xf32>
-  %ew439 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg4, %ew427 : tensor<10x784xf32>, tensor<10x784xf32>) outs(%e438 : tensor<10x784xf32>) {
-  ^bb0(%a440: f32, %a441: f32, %a442: f32):
-    %cst443 = arith.constant -0.05000000074505806 : f32
-    %t444 = arith.mulf %a441, %cst443 : f32
-    %t445 = arith.addf %a440, %t444 : f32
-    linalg.yield %t445 : f32
+  %e414 = tensor.empty() : tensor<10x784xf32>
+  %ew415 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%arg4, %ew403 : tensor<10x784xf32>, tensor<10x784xf32>) outs(%e414 : tensor<10x784xf32>) {
+  ^bb0(%a416: f32, %a417: f32, %a418: f32):
+    %cst419 = arith.constant -0.05000000074505806 : f32
+    %t420 = arith.mulf %a417, %cst419 : f32
+    %t421 = arith.addf %a416, %t420 : f32
+    linalg.yield %t421 : f32
   } -> tensor<10x784xf32>
   // add_17: aten.add.Tensor
   //   with mul_8 (aten.mul.Tensor), add_16 (aten.add.Tensor)
-  %e446 = tensor.empty() : tensor<10xf32>
-  %ew447 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg11, %rs204, %arg5 : tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) outs(%e446 : tensor<10xf32>) {
-  ^bb0(%a448: f32, %a449: f32, %a450: f32, %a451: f32):
-    %cst452 = arith.constant 0.8999999761581421 : f32
-    %t453 = arith.mulf %a448, %cst452 : f32
-    %cst454 = arith.constant 0.0005000000237487257 : f32
-    %t455 = arith.mulf %a450, %cst454 : f32
-    %t456 = arith.addf %a449, %t455 : f32
-    %t457 = arith.addf %t453, %t456 : f32
-    linalg.yield %t457 : f32
+  %e422 = tensor.empty() : tensor<10xf32>
+  %ew423 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg11, %rs204, %arg5 : tensor<10xf32>, tensor<10xf32>, tensor<10xf32>) outs(%e422 : tensor<10xf32>) {
+  ^bb0(%a424: f32, %a425: f32, %a426: f32, %a427: f32):
+    %cst428 = arith.constant 0.8999999761581421 : f32
+    %t429 = arith.mulf %a424, %cst428 : f32
+    %cst430 = arith.constant 0.0005000000237487257 : f32
+    %t431 = arith.mulf %a426, %cst430 : f32
+    %t432 = arith.addf %a425, %t431 : f32
+    %t433 = arith.addf %t429, %t432 : f32
+    linalg.yield %t433 : f32
   } -> tensor<10xf32>
   // add_18: aten.add.Tensor
-  %e458 = tensor.empty() : tensor<10xf32>
-  %ew459 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg5, %ew447 : tensor<10xf32>, tensor<10xf32>) outs(%e458 : tensor<10xf32>) {
-  ^bb0(%a460: f32, %a461: f32, %a462: f32):
-    %cst463 = arith.constant -0.05000000074505806 : f32
-    %t464 = arith.mulf %a461, %cst463 : f32
-    %t465 = arith.addf %a460, %t464 : f32
-    linalg.yield %t465 : f32
+  %e434 = tensor.empty() : tensor<10xf32>
+  %ew435 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%arg5, %ew423 : tensor<10xf32>, tensor<10xf32>) outs(%e434 : tensor<10xf32>) {
+  ^bb0(%a436: f32, %a437: f32, %a438: f32):
+    %cst439 = arith.constant -0.05000000074505806 : f32
+    %t440 = arith.mulf %a437, %cst439 : f32
+    %t441 = arith.addf %a436, %t440 : f32
+    linalg.yield %t441 : f32
   } -> tensor<10xf32>
-  return %ew146, %ew359, %ew379, %ew399, %ew419, %ew439, %ew459, %ew347, %ew367, %ew387, %ew407, %ew427, %ew447
+  return %ew146, %ew335, %ew355, %ew375, %ew395, %ew415, %ew435, %ew323, %ew343, %ew363, %ew383, %ew403, %ew423
       : tensor<f32>, tensor<8x1x3x3xf32>, tensor<8xf32>, tensor<16x8x3x3xf32>, tensor<16xf32>, tensor<10x784xf32>, tensor<10xf32>, tensor<8x1x3x3xf32>, tensor<8xf32>, tensor<16x8x3x3xf32>, tensor<16xf32>, tensor<10x784xf32>, tensor<10xf32>
 }

@@ -65,6 +65,19 @@ def cnn_bn():
         nn.Flatten(), nn.Linear(3 * 6 * 6, 7))
 
 
+def tiled_pooling():
+    """Pooling windows that tile the input (kernel = stride, no padding),
+    whose backward takes the elementwise form, on sizes the windows do not
+    cover: a 7x7 max pool by 2 leaves row and column 6 unread, a 3x3
+    average pool of 8x8 rows and columns 6 and 7."""
+    return nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(2),                                            # 7 -> 3
+        nn.Conv2d(4, 3, 2, padding=3), nn.ReLU(),                   # 3 -> 8
+        nn.AvgPool2d(3),                                            # 8 -> 2
+        nn.Flatten(), nn.Linear(3 * 2 * 2, 5))
+
+
 def mlp_bn():
     return nn.Sequential(nn.Linear(20, 16, bias=False), nn.BatchNorm1d(16),
                          nn.ReLU(), nn.Linear(16, 5))
@@ -189,6 +202,17 @@ class FrontendTest(unittest.TestCase):
                                            return_grads=True, **hyper)
         self.run_and_compare(step, model, (6, 2, 11, 11), hyper, 3,
                              "CNN with batch norm, strides, dilation, pooling")
+
+    def test_tiled_pooling_matches_torch(self):
+        torch.manual_seed(4)
+        model = tiled_pooling()
+        hyper = dict(lr=0.1, momentum=0.9)
+        step = frontend.capture_train_step(model, (5, 2, 7, 7),
+                                           return_grads=True, **hyper)
+        self.assertIn("tensor<5x4x3x2x3x2xf32>", step.mlir)  # max, tiled
+        self.assertIn("tensor<5x3x2x3x2x3xf32>", step.mlir)  # average, tiled
+        self.run_and_compare(step, model, (5, 2, 7, 7), hyper, 3,
+                             "tiled max and average pooling")
 
     def test_batchnorm1d_without_momentum_matches_torch(self):
         torch.manual_seed(2)

@@ -1053,6 +1053,8 @@ class AtenLowering:
         window's argmax is (h, w) (max). One linalg.generic whose operands
         are the output gradient (and the indices) laid out on the input grid
         (`_window_sources`): every value it reads is an operand."""
+        if tuple(k) == tuple(s) and not any(p) and tuple(d) == (1, 1):
+            return self._tiled_pool_backward(gy, x_shape, k, indices, divisor)
         N, C, H, W = x_shape
         g, off = self._window_sources(gy, x_shape, k, s, p, d, 0.0)
         m = ["d0", "d1", "d2 + %d - d4 * %d" % (off[0], d[0]),
@@ -1075,6 +1077,44 @@ class AtenLowering:
         return self.fb.generic(ins, [(acc, ["d0", "d1", "d2", "d3"])],
                                ["parallel"] * 4 + ["reduction"] * 2, body,
                                hint="poolgrad")[0]
+
+    def _tiled_pool_backward(self, gy: Val, x_shape, k, indices=None,
+                             divisor=None):
+        """_pool_backward where the windows tile the input (kernel = stride,
+        no padding, no dilation): input (h, w) is tap (h mod kh, w mod kw)
+        of window (h div kh, w div kw) alone, or of none past the last
+        window. One elementwise generic over the covered input as [N, C,
+        OH, kh, OW, kw], reshaped to [N, C, OH*kh, OW*kw] and padded with
+        zeros to [N, C, H, W]: no window-sized copies of the gradient and
+        indices, no loop over the taps. The values are those of the general
+        form bit for bit: there the taps of other windows add +0.0, so a
+        -0.0 gradient becomes +0.0, and here the one value is added to
+        +0.0 likewise."""
+        N, C, H, W = x_shape
+        OH, OW = gy.shape[2:]
+        kh, kw = k
+        at = ["d0", "d1", "d2", "d4"]
+        ins = [(gy, at)]
+        if indices is not None:
+            ins.append((indices, at))
+
+        def body(bb, a):
+            zero = bb.cf(0.0)
+            if indices is None:
+                v = bb.f("divf", a[0], bb.cf(divisor))
+            else:
+                h = bb.i("addi", bb.imul(bb.index(2), kh), bb.index(3))
+                w = bb.i("addi", bb.imul(bb.index(4), kw), bb.index(5))
+                lin = bb.op("arith.index_cast %s : index to i64"
+                            % bb.i("addi", bb.imul(h, W), w))
+                v = bb.select(bb.cmpi("eq", a[1], lin, "i64"), a[0], zero)
+            return [bb.f("addf", zero, v)]
+        out = self.fb.empty((N, C, OH, kh, OW, kw))
+        dx = self.fb.generic(ins, [(out, ["d0", "d1", "d2", "d3", "d4", "d5"])],
+                             ["parallel"] * 6, body, hint="poolgrad")[0]
+        dx = self.fb.reshape(dx, (N, C, OH * kh, OW * kw))
+        return self.fb.pad(dx, [0, 0, 0, 0], [0, 0, H - OH * kh, W - OW * kw],
+                           0.0)
 
     @_handles("aten.max_pool2d_with_indices_backward.default")
     def _max_pool_backward(self, n, gy, x, kernel, stride, padding, dilation,
