@@ -560,6 +560,23 @@ RANDOM_CASES = [
      "op": "matmul", "attrs": "transpose_lhs, transpose_rhs",
      "a": ([40, 24], (2, 3), [48, 48], "stochastic", 5),
      "b": ([20, 40], (2, 3), [7, 9], "zero", 0)},
+    # The vector packings of operands stored transposed (Packing.cpp): A
+    # [K, M] a word column at a time (16 rows per chunk: M = 21 and 37 end
+    # in partial chunks), B [N, K] column by column (N = 19 and 37 end in
+    # partial panels), batched, with runs aligned to the byte steps' four k
+    # and not (runs of 8, 2, 6, 4, ...).
+    {"name": "batched transpose_lhs+rhs matmul: lhs stored 3x40x21, rhs stored 3x19x40, runs of 2 to 8 (e2m3 x e3m2)",
+     "op": "matmul", "attrs": "transpose_lhs, transpose_rhs",
+     "a": ([3, 40, 21], (2, 3), [1, 8, 7], "stochastic", 11),
+     "b": ([3, 19, 40], (3, 2), [1, 5, 10], "nearest", 0)},
+    {"name": "batched transpose_rhs matmul: lhs 2x20x96, rhs stored 2x37x96, 48-wide runs (e2m3 x e2m3)",
+     "op": "matmul", "attrs": "transpose_rhs",
+     "a": ([2, 20, 96], (2, 3), [1, 4, 48], "stochastic", 12),
+     "b": ([2, 37, 96], (2, 3), [1, 37, 48], "nearest", 0)},
+    {"name": "batched transpose_lhs matmul: lhs stored 2x96x37, rhs 2x96x20, 48-wide runs (e2m3 x e2m3)",
+     "op": "matmul", "attrs": "transpose_lhs",
+     "a": ([2, 96, 37], (2, 3), [1, 48, 37], "nearest", 0),
+     "b": ([2, 96, 20], (2, 3), [1, 48, 20], "stochastic", 13)},
     {"name": "matmul 30x100 x 100x40, scales 2^-190..2^190, Inf/NaN blocks, init +-0 (e2m3 x e2m3, [6,16] / [16,8])",
      "op": "matmul", "attrs": "", "init": "signed-zeros",
      "a": ([30, 100], (2, 3), [6, 16], "stochastic", 3, "rows+nan"),
