@@ -395,6 +395,23 @@ Value packRowIf(OpBuilder &b, Location loc, const KernelContext &kc, bool isA,
   return ifOp.getResult(0);
 }
 
+/// The slice at index `ivs` of the leading dimensions (one each) and whole
+/// in the trailing ones, which are `type`'s shape.
+SlicePlace wholeTrailingSlice(OpBuilder &b, ValueRange ivs,
+                              RankedTensorType type) {
+  SlicePlace at;
+  at.type = type;
+  for (Value iv : ivs) {
+    at.offsets.push_back(iv);
+    at.sizes.push_back(b.getIndexAttr(1));
+  }
+  for (int64_t size : type.getShape()) {
+    at.offsets.push_back(b.getIndexAttr(0));
+    at.sizes.push_back(b.getIndexAttr(size));
+  }
+  return at;
+}
+
 /// A stored [M, K]: packed with vector code, row by row (packRow), into
 /// [batch?, Mp, words]; rows past M are code 0.
 Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
@@ -414,15 +431,7 @@ Value packARows(OpBuilder &b, Location loc, const KernelContext &kc,
   return buildSliceLoop(
       b, loc, g.withBatch({plan.paddedM}), init, worthParallel(kc, init),
       [&](OpBuilder &b, ValueRange ivs) {
-        SlicePlace at;
-        at.type = rowType;
-        for (Value iv : ivs) {
-          at.offsets.push_back(iv);
-          at.sizes.push_back(b.getIndexAttr(1));
-        }
-        at.offsets.push_back(b.getIndexAttr(0));
-        at.sizes.push_back(b.getIndexAttr(words));
-        return at;
+        return wholeTrailingSlice(b, ivs, rowType);
       },
       [&](OpBuilder &b, ValueRange ivs, Value row) -> Value {
         Value bi = g.batched ? ivs[0] : Value();
@@ -447,15 +456,7 @@ Value packBKLast(OpBuilder &b, Location loc, const KernelContext &kc,
   return buildSliceLoop(
       b, loc, g.withBatch({panels}), init, worthParallel(kc, init),
       [&](OpBuilder &b, ValueRange ivs) {
-        SlicePlace at;
-        at.type = sliceType;
-        for (Value iv : ivs) {
-          at.offsets.push_back(iv);
-          at.sizes.push_back(b.getIndexAttr(1));
-        }
-        at.offsets.append({b.getIndexAttr(0), b.getIndexAttr(0)});
-        at.sizes.append({b.getIndexAttr(words), b.getIndexAttr(tileN)});
-        return at;
+        return wholeTrailingSlice(b, ivs, sliceType);
       },
       [&](OpBuilder &b, ValueRange ivs, Value slice) -> Value {
         IntIR x{b, loc};
