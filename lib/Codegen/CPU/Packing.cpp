@@ -78,6 +78,45 @@ Value packWord(OpBuilder &b, Location loc, const KernelPlan &plan,
   return word;
 }
 
+/// One vector of packed words from W vectors of codes, `codesByK[h]`
+/// holding lane by lane the codes of each word's k number h: decoded
+/// arithmetically (numerics.md section 1), offset into u8 for A in the u8
+/// steps, truncated to the packed bits and shifted into place h.
+Value wordsFromCodeRows(OpBuilder &b, Location loc, const KernelContext &kc,
+                        bool isA, ArrayRef<Value> codesByK) {
+  const KernelPlan &plan = kc.plan;
+  auto codesType = cast<VectorType>(codesByK.front().getType());
+  auto vI32 = VectorType::get(codesType.getShape(), b.getI32Type());
+  IntIR v = IntIR::like(b, loc, codesByK.front());
+  Value word;
+  for (auto [h, codes] : llvm::enumerate(codesByK)) {
+    Value form = emitDecode(b, loc, codes, isA ? kc.g.fa : kc.g.fb, vI32);
+    if (isA && plan.offsetA != 0)
+      form = v.add(form, v.c32(plan.offsetA));
+    Value part = v.band(form, v.c32((int64_t(1) << plan.packedBits) - 1));
+    if (h != 0)
+      part = v.shl(part, v.c32(h * plan.packedBits));
+    word = word ? v.bor(word, part) : part;
+  }
+  return word;
+}
+
+/// `into` threaded through `step(c, into)` for c in [0, count): an scf.for,
+/// or nothing when count is 0 (the whole chunks before a partial one).
+Value forEachWhole(OpBuilder &b, Location loc, int64_t count, Value into,
+                   function_ref<Value(OpBuilder &, Location, Value, Value)>
+                       step) {
+  if (count == 0)
+    return into;
+  IntIR x{b, loc};
+  return scf::ForOp::create(
+             b, loc, x.idx(0), x.idx(count), x.idx(1), ValueRange{into},
+             [&](OpBuilder &b, Location loc, Value c, ValueRange iter) {
+               scf::YieldOp::create(b, loc, step(b, loc, c, iter[0]));
+             })
+      .getResult(0);
+}
+
 /// Whether a loop over the elements of `t` runs on all cores: enough
 /// elements, in a kernel with enough work (ParallelLoops.h).
 bool worthParallel(const KernelContext &kc, Value t) {
@@ -194,7 +233,6 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
   Type i32 = b.getI32Type();
   auto codeType = cast<RankedTensorType>(codesB.getType()).getElementType();
   auto vCode = VectorType::get({lanes}, codeType);
-  auto vI32 = VectorType::get({lanes}, i32);
   Value init =
       emptyTensor(b, loc, g.withBatch({panels, plan.words(), tileN}), i32);
   SmallVector<int64_t> ubs = g.withBatch({plan.words()});
@@ -219,27 +257,18 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
         Value w = ivs.back();
         Value zeroCode =
             arith::ConstantOp::create(b, loc, b.getIntegerAttr(codeType, 0));
-        Value zeroWord = constI32(b, loc, 0);
         // The words of columns [n0, n0 + lanes); reads past N give code 0,
         // whose form is 0.
         auto words = [&](OpBuilder &b, Location loc, Value n0,
                          bool inBounds) -> Value {
-          IntIR x = IntIR::like(b, loc, zeroWord);
-          IntIR v{b, loc, {lanes}};
-          Value word;
-          for (int64_t h = 0; h < W; ++h) {
-            Value k = x.add(x.mul(w, W), x.idx(h));
-            Value codes = vector::TransferReadOp::create(
-                b, loc, vCode, codesB, withBatchIndex(bi, {k, n0}), zeroCode,
-                ArrayRef<bool>{inBounds});
-            Value form = emitDecode(b, loc, codes, g.fb, vI32);
-            Value part =
-                v.band(form, v.c32((int64_t(1) << plan.packedBits) - 1));
-            if (h != 0)
-              part = v.shl(part, v.c32(h * plan.packedBits));
-            word = word ? v.bor(word, part) : part;
-          }
-          return word;
+          IntIR x{b, loc};
+          SmallVector<Value> codesByK;
+          for (int64_t h = 0; h < W; ++h)
+            codesByK.push_back(vector::TransferReadOp::create(
+                b, loc, vCode, codesB,
+                withBatchIndex(bi, {x.add(x.mul(w, W), x.idx(h)), n0}),
+                zeroCode, ArrayRef<bool>{inBounds}));
+          return wordsFromCodeRows(b, loc, kc, /*isA=*/false, codesByK);
         };
         // One panel: its chunks of words written into the slice.
         auto panel = [&](OpBuilder &b, Location loc, Value nt, Value into,
@@ -257,15 +286,11 @@ Value packBRows(OpBuilder &b, Location loc, const KernelContext &kc,
         // Panels wholly inside the N columns, then a last partial one.
         IntIR x{b, loc};
         int64_t full = N / tileN;
-        if (full > 0)
-          slice =
-              scf::ForOp::create(
-                  b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{slice},
-                  [&](OpBuilder &b, Location loc, Value nt, ValueRange iter) {
-                    scf::YieldOp::create(b, loc,
-                                         panel(b, loc, nt, iter[0], true));
-                  })
-                  .getResult(0);
+        slice = forEachWhole(b, loc, full, slice,
+                             [&](OpBuilder &b, Location loc, Value nt,
+                                 Value into) {
+                               return panel(b, loc, nt, into, true);
+                             });
         if (full < panels)
           slice = panel(b, loc, x.idx(full), slice, false);
         return slice;
@@ -342,14 +367,10 @@ Value packRow(OpBuilder &b, Location loc, const KernelContext &kc, bool isA,
           b, loc, kc, isA, codesAt(b, loc, x.mul(w0, W), n, {}, whole), n);
       return write(b, loc, packed, w0, into, whole);
     };
-    if (full > 0)
-      into = scf::ForOp::create(
-                 b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{into},
-                 [&](OpBuilder &b, Location loc, Value c, ValueRange iter) {
-                   scf::YieldOp::create(b, loc,
-                                        chunk(b, loc, c, iter[0], true));
-                 })
-                 .getResult(0);
+    into = forEachWhole(b, loc, full, into,
+                        [&](OpBuilder &b, Location loc, Value c, Value into) {
+                          return chunk(b, loc, c, into, true);
+                        });
     if (full * n < words)
       into = chunk(b, loc, x.idx(full), into, false);
     return into;
@@ -505,7 +526,6 @@ Value packAKFirst(OpBuilder &b, Location loc, const KernelContext &kc,
   Type i32 = b.getI32Type();
   auto codeType = cast<RankedTensorType>(codesA.getType()).getElementType();
   auto vCode = VectorType::get({lanes}, codeType);
-  auto vI32 = VectorType::get({lanes}, i32);
   Value init = emptyTensor(b, loc, g.withBatch({Mp, plan.words()}), i32);
   auto columnType = RankedTensorType::get({Mp}, i32);
   return buildSliceLoop(
@@ -543,25 +563,17 @@ Value packAKFirst(OpBuilder &b, Location loc, const KernelContext &kc,
         auto chunk = [&](OpBuilder &b, Location loc, Value m0, Value into,
                          bool inRows, bool inColumn) -> Value {
           IntIR x{b, loc};
-          IntIR v{b, loc, {lanes}};
-          Value word;
+          SmallVector<Value> codesByK;
           for (int64_t h = 0; h < W; ++h) {
             Value k = x.add(first, x.idx(h));
             Value codes = vector::TransferReadOp::create(
                 b, loc, vCode, codesA,
                 withBatchIndex(bi, {x.minu(k, K - 1), m0}), zeroCode,
                 ArrayRef<bool>{inRows});
-            codes = arith::SelectOp::create(b, loc, x.ult(k, end), codes,
-                                            zeros);
-            Value form = emitDecode(b, loc, codes, g.fa, vI32);
-            if (plan.offsetA != 0)
-              form = v.add(form, v.c32(plan.offsetA));
-            Value part =
-                v.band(form, v.c32((int64_t(1) << plan.packedBits) - 1));
-            if (h != 0)
-              part = v.shl(part, v.c32(h * plan.packedBits));
-            word = word ? v.bor(word, part) : part;
+            codesByK.push_back(
+                arith::SelectOp::create(b, loc, x.ult(k, end), codes, zeros));
           }
+          Value word = wordsFromCodeRows(b, loc, kc, /*isA=*/true, codesByK);
           return vector::TransferWriteOp::create(b, loc, word, into,
                                                  ValueRange{m0},
                                                  ArrayRef<bool>{inColumn})
@@ -570,17 +582,12 @@ Value packAKFirst(OpBuilder &b, Location loc, const KernelContext &kc,
         // Chunks wholly inside M, then the rest of Mp (partial reads and,
         // past Mp's last multiple of 16, a partial write).
         int64_t full = M / lanes;
-        if (full > 0)
-          column =
-              scf::ForOp::create(
-                  b, loc, x.idx(0), x.idx(full), x.idx(1), ValueRange{column},
-                  [&](OpBuilder &b, Location loc, Value c, ValueRange iter) {
-                    IntIR x{b, loc};
-                    scf::YieldOp::create(b, loc,
-                                         chunk(b, loc, x.mul(c, lanes),
-                                               iter[0], true, true));
-                  })
-                  .getResult(0);
+        column = forEachWhole(
+            b, loc, full, column,
+            [&](OpBuilder &b, Location loc, Value c, Value into) {
+              IntIR x{b, loc};
+              return chunk(b, loc, x.mul(c, lanes), into, true, true);
+            });
         for (int64_t m0 = full * lanes; m0 < Mp; m0 += lanes)
           column = chunk(b, loc, x.idx(m0), column, false, m0 + lanes <= Mp);
         return column;
