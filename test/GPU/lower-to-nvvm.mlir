@@ -88,12 +88,20 @@ func.func @dequantize(%codes: memref<96x128xi8>, %biases: memref<2x3xi8>,
 }
 
 // BM6 matmul (e2m3 x e2m3, 48-term runs): the run sums are int8 tensor-core
-// MMAs with s32 accumulators; each run is converted once with integer ops.
-// (Kernels: decode A, decode B, scales A, scales B, the contraction.)
+// MMAs with s32 accumulators; each run is converted once. (Kernels: decode
+// A, decode B, scales A, scales B, the contraction.) In the contraction the
+// exact integer routine (clz, for runs with extreme scales or a non-finite
+// block) comes first, then the MMAs, then the fast conversion: float(P) as
+// bits(1.5 * 2^23) + P minus 1.5 * 2^23, and one FMA with 2^(sA + sB)
+// built from bits. The canonical NaN is stored.
 // CHECK: // gpu.binary @bm6_matmul_kernel
-// CHECK: mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32
 // CHECK: clz.b{{32|64}}
 // CHECK: add.rn.f32
+// CHECK: mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32
+// CHECK: add.s32 [[BITS:%r[0-9]+]], {{%r[0-9]+}}, 1262485504;
+// CHECK-NEXT: add.rn.f32 [[VALUE:%r[0-9]+]], [[BITS]], 0fCB400000;
+// CHECK: fma.rn.f32 {{%r[0-9]+}}, [[VALUE]], {{%r[0-9]+}}, {{%r[0-9]+}};
+// CHECK: selp.{{f32|b32}} {{%r[0-9]+}}, 0f7FC00000
 // CHECK: // gpu.binary @bm8_matmul_kernel
 // Without tensor cores: exact 16x16->32-bit products, summed in 32 bits.
 // NOMMA: // gpu.binary @bm6_matmul_kernel

@@ -28,9 +28,13 @@
 // Per run r (ascending): the s32 accumulators start at 0, take Lp / 32
 // mma.sync steps (exact: the Kulisch width is at most 32 bits and the
 // padding is zero), then each element is converted once,
-// term = P * 2^(SA + SB) rounded to float32 with the shared integer
-// numerics, and added to its float32 accumulator (NaN for a non-finite
-// block), exactly as the CPU lowering does.
+// term = P * 2^(SA + SB) rounded to float32, and added to its float32
+// accumulator (NaN for a non-finite block), exactly as the CPU lowering
+// does. When all of a lane's blocks are finite and every SA + SB keeps
+// float(P) * 2^(SA + SB) exact and normal (or zero), the term is that
+// product, fused into the addition (float(P) by a magic-number add when
+// |P| < 2^22): about six instructions per element. Otherwise the lane
+// takes the shared integer routine (emitScaledIntToFloat32), ~60.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,6 +51,9 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/MathExtras.h"
+
 using namespace mlir;
 using namespace mlir::bm;
 using namespace mlir::bm::gpu_lowering;
@@ -59,6 +66,9 @@ constexpr llvm::StringLiteral kMmaAttrName =
 constexpr int64_t kWarpsPerBlock = 4; // along M
 constexpr int64_t kTilesN = 4;        // m16n8 tiles per warp along N
 constexpr int64_t kTileM = 16, kTileN = 8;
+/// The smallest s = sA + sB of the fast run conversion: float(P) * 2^s is
+/// 0 or normal (|float(P)| >= 1 when P != 0).
+constexpr int32_t kFastMinScale = -126;
 } // namespace
 
 LogicalResult mlir::bm::gpu_lowering::emitMmaMatmul(RewriterBase &rewriter,
@@ -103,6 +113,17 @@ LogicalResult mlir::bm::gpu_lowering::emitMmaMatmul(RewriterBase &rewriter,
     return op.emitOpError("marked ")
            << kMmaAttrName << " is too large for one launch of the "
            << "tensor-core kernel (grid y and z are limited to 65535)";
+
+  // |P| <= 128 * 128 * Lp for i8 forms (the padding is zero), below 2^bits.
+  // The fast conversion needs P * 2^s at most float32's largest finite
+  // value: s <= 127 - bits. Below 2^22, the magic-number conversion is exact.
+  int64_t sumBound = 128 * 128 * Lp;
+  int64_t sumBits = llvm::Log2_64(sumBound) + 1;
+  if (sumBits > 31)
+    return op.emitOpError("marked ")
+           << kMmaAttrName << " has runs too long for 32-bit run sums";
+  int32_t fastMaxScale = static_cast<int32_t>(127 - sumBits);
+  bool magicConversion = sumBound < (int64_t(1) << 22);
 
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(op);
@@ -221,15 +242,90 @@ LogicalResult mlir::bm::gpu_lowering::emitMmaMatmul(RewriterBase &rewriter,
         SmallVector<Value> sB;
         for (Value col : colsC)
           sB.push_back(memref::LoadOp::create(b, loc, SB, withBatch({col, r})));
-        SmallVector<Value> next;
-        for (int64_t e = 0; e < kElems; ++e) {
-          Value sa = sA[rowOf(e)], sb = sB[colOf(e)];
-          Value nonFinite = eitherNonFinite(b, loc, sa, sb);
-          Value scale = arith::AddIOp::create(b, loc, sa, sb);
-          Value term =
-              emitScaledIntToFloat32(b, loc, kLoop.getResult(e), scale);
-          next.push_back(accumulateTerm(b, loc, acc[e], term, nonFinite));
+        // The lane's run takes the fast conversion when no block is
+        // non-finite and every sA + sB lies in [kFastMinScale, fastMax]
+        // (min/max over its two rows and eight columns; finite scales are
+        // within +-1000, the marker INT32_MIN fails the first test).
+        using P = arith::CmpIPredicate;
+        auto cmp = [&](P pred, Value u, Value v) -> Value {
+          return arith::CmpIOp::create(b, loc, pred, u, v);
+        };
+        auto andi = [&](Value u, Value v) -> Value {
+          return arith::AndIOp::create(b, loc, u, v);
+        };
+        auto i32c = [&](int64_t v) { return constI32(b, loc, v); };
+        auto fold = [&](ArrayRef<Value> vs, bool takeMax) {
+          Value r = vs.front();
+          for (Value v : vs.drop_front())
+            r = takeMax ? arith::MaxSIOp::create(b, loc, r, v).getResult()
+                        : arith::MinSIOp::create(b, loc, r, v).getResult();
+          return r;
+        };
+        Value minA = fold(sA, false), maxA = fold(sA, true);
+        Value minB = fold(sB, false), maxB = fold(sB, true);
+        Value takeFast = andi(
+            andi(cmp(P::sgt, minA, i32c(-1000)), cmp(P::sgt, minB, i32c(-1000))),
+            andi(cmp(P::sge, arith::AddIOp::create(b, loc, minA, minB),
+                     i32c(kFastMinScale)),
+                 cmp(P::sle, arith::AddIOp::create(b, loc, maxA, maxB),
+                     i32c(fastMaxScale))));
+        SmallVector<Type> accTypes(kElems, b.getF32Type());
+        auto ifOp = scf::IfOp::create(b, loc, accTypes, takeFast,
+                                      /*withElseRegion=*/true);
+        {
+          // acc + float(P) * 2^(sA + sB): float(P) exact (|P| < 2^24), the
+          // power of two a normal float built from bits, so the product is
+          // exact and one FMA rounds like the multiplication and addition.
+          // For |P| < 2^22, float(P) is bits(1.5 * 2^23) + P reinterpreted,
+          // minus 1.5 * 2^23: two full-rate instructions instead of a
+          // conversion.
+          OpBuilder::InsertionGuard ifGuard(b);
+          b.setInsertionPointToStart(ifOp.thenBlock());
+          Type f32 = b.getF32Type();
+          auto contract = arith::FastMathFlagsAttr::get(
+              context, arith::FastMathFlags::contract);
+          Value magicBits = i32c(0x4B400000);
+          Value magic = arith::ConstantOp::create(
+              b, loc, b.getF32FloatAttr(12582912.0f));
+          SmallVector<Value> updated;
+          for (int64_t e = 0; e < kElems; ++e) {
+            Value sum = kLoop.getResult(e);
+            Value value;
+            if (magicConversion) {
+              Value shifted = arith::AddIOp::create(b, loc, sum, magicBits);
+              value = arith::SubFOp::create(
+                  b, loc, arith::BitcastOp::create(b, loc, f32, shifted),
+                  magic);
+            } else {
+              value = arith::SIToFPOp::create(b, loc, f32, sum);
+            }
+            Value scale =
+                arith::AddIOp::create(b, loc, sA[rowOf(e)], sB[colOf(e)]);
+            Value bits = arith::ShLIOp::create(
+                b, loc, arith::AddIOp::create(b, loc, scale, i32c(127)),
+                i32c(23));
+            Value pow2 = arith::BitcastOp::create(b, loc, f32, bits);
+            Value term = arith::MulFOp::create(b, loc, value, pow2, contract);
+            updated.push_back(
+                arith::AddFOp::create(b, loc, acc[e], term, contract));
+          }
+          scf::YieldOp::create(b, loc, updated);
+
+          // Element by element, exactly; NaN for a non-finite block.
+          b.setInsertionPointToStart(ifOp.elseBlock());
+          updated.clear();
+          for (int64_t e = 0; e < kElems; ++e) {
+            Value sa = sA[rowOf(e)], sb = sB[colOf(e)];
+            Value nonFinite = eitherNonFinite(b, loc, sa, sb);
+            Value scale = arith::AddIOp::create(b, loc, sa, sb);
+            Value term =
+                emitScaledIntToFloat32(b, loc, kLoop.getResult(e), scale);
+            updated.push_back(
+                accumulateTerm(b, loc, acc[e], term, nonFinite));
+          }
+          scf::YieldOp::create(b, loc, updated);
         }
+        SmallVector<Value> next(ifOp.getResults());
         scf::YieldOp::create(b, loc, next);
       });
 
@@ -242,8 +338,16 @@ LogicalResult mlir::bm::gpu_lowering::emitMmaMatmul(RewriterBase &rewriter,
     auto ifOp = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard storeGuard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    memref::StoreOp::create(b, loc, runLoop.getResult(e), C,
-                            withBatch({row, col}));
+    // The fast conversion lets NaNs through with any payload: the stored
+    // NaN is the canonical one.
+    Value result = runLoop.getResult(e);
+    Value isNaN = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO,
+                                        result, result);
+    Value nan = arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(llvm::bit_cast<float>(kCanonicalNaNBits)));
+    memref::StoreOp::create(b, loc,
+                            arith::SelectOp::create(b, loc, isNaN, nan, result),
+                            C, withBatch({row, col}));
   }
   gpu::TerminatorOp::create(b, loc);
   rewriter.eraseOp(op);
