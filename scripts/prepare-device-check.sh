@@ -9,8 +9,11 @@
 #   (copy OUT to the GPU machine)
 #   OUT/run_on_device.sh                       # ends "device check: N passed, M failed"
 #
+#   BM_DEVICE_BINARY=ptx|cubin   only that kind of objects (default: both;
+#                                each kind alone is about 20 MB smaller)
+#
 # Contents of OUT:
-#   objects/ptx/    bm_kernels.o, bm_kernels_scalar.o,
+#   objects/ptx/    bm_kernels.o, bm_kernels_scalar.o, bm_kernels_direct.o,
 #                   vectors_{quantize,quantize-fit,matmul,random}.o
 #                   (format=isa: PTX 8.0 for sm_90, JIT-compiled by the driver)
 #   objects/cubin/  the same with sm_90 cubins (format=bin, CUDA 13 ptxas;
@@ -48,7 +51,7 @@ have_ptxas=0
 [ -x /usr/local/cuda/bin/ptxas ] && have_ptxas=1
 
 rm -rf "$out"
-mkdir -p "$out"/{objects/ptx,ptx,expected,vectors,runtime/prebuilt,tmp}
+mkdir -p "$out"/{ptx,expected,vectors,runtime/prebuilt,tmp}
 tmp=$out/tmp
 
 # host code (LLVM dialect) -> x86-64 object, position independent
@@ -57,26 +60,45 @@ to_object() { # in.mlir out.o
   "$tools/llc" -O2 -filetype=obj -relocation-model=pic "$1.ll" -o "$2"
 }
 
-formats=(isa)
-[ "$have_ptxas" = 1 ] && formats+=(bin) && mkdir -p "$out/objects/cubin"
+case "${BM_DEVICE_BINARY:-both}" in
+  ptx) formats=(isa) ;;
+  cubin)
+    [ "$have_ptxas" = 1 ] || { echo "BM_DEVICE_BINARY=cubin needs ptxas"; exit 1; }
+    formats=(bin) ;;
+  both) formats=(isa); [ "$have_ptxas" = 1 ] && formats+=(bin) ;;
+  *) echo "BM_DEVICE_BINARY must be ptx, cubin or both"; exit 1 ;;
+esac
 dir_of() { [ "$1" = isa ] && echo ptx || echo cubin; }
+for f in "${formats[@]}"; do mkdir -p "$out/objects/$(dir_of "$f")"; done
 
 step "kernels of the cross-checks and benchmarks (test/GPU/device_kernels.py)"
 $python "$gpu/device_kernels.py" emit --variant gpu -o "$tmp/kernels.mlir"
-$python "$gpu/device_kernels.py" emit --variant scalar -o "$tmp/kernels_scalar.mlir"
 $python "$gpu/device_kernels.py" emit --variant cpu -o "$tmp/kernels_cpu.mlir"
+# The other kernels of some matmuls: the scalar kernel (mma=false) and the
+# direct tensor-core kernel (mma-kernel=direct).
+variants=(scalar:mma=false direct:mma-kernel=direct)
+for v in "${variants[@]}"; do
+  $python "$gpu/device_kernels.py" emit --variant "${v%%:*}" \
+    -o "$tmp/kernels_${v%%:*}.mlir"
+done
 for f in "${formats[@]}"; do
   d=$out/objects/$(dir_of "$f")
   "$bmopt" "$tmp/kernels.mlir" \
     --bm-lower-to-nvvm="emit-c-interface=true format=$f" -o "$tmp/kernels.$f.mlir"
   to_object "$tmp/kernels.$f.mlir" "$d/bm_kernels.o"
-  "$bmopt" "$tmp/kernels_scalar.mlir" \
-    --bm-lower-to-nvvm="emit-c-interface=true format=$f mma=false" \
-    -o "$tmp/kernels_scalar.$f.mlir"
-  to_object "$tmp/kernels_scalar.$f.mlir" "$d/bm_kernels_scalar.o"
+  for v in "${variants[@]}"; do
+    "$bmopt" "$tmp/kernels_${v%%:*}.mlir" \
+      --bm-lower-to-nvvm="emit-c-interface=true format=$f ${v#*:}" \
+      -o "$tmp/kernels_${v%%:*}.$f.mlir"
+    to_object "$tmp/kernels_${v%%:*}.$f.mlir" "$d/bm_kernels_${v%%:*}.o"
+  done
 done
-$python "$gpu/extract_gpu_binaries.py" "$tmp/kernels.isa.mlir" -o "$out/ptx"
-$python "$gpu/extract_gpu_binaries.py" "$tmp/kernels_scalar.isa.mlir" -o "$out/ptx"
+if [ -f "$tmp/kernels.isa.mlir" ]; then
+  $python "$gpu/extract_gpu_binaries.py" "$tmp/kernels.isa.mlir" -o "$out/ptx"
+  for v in "${variants[@]}"; do
+    $python "$gpu/extract_gpu_binaries.py" "$tmp/kernels_${v%%:*}.isa.mlir" -o "$out/ptx"
+  done
+fi
 
 step "expected outputs: the same functions compiled for the CPU"
 "$bmopt" "$tmp/kernels_cpu.mlir" --bm-lower-to-cpu="emit-c-interface=true cpu=generic" \

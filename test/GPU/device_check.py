@@ -98,8 +98,7 @@ def compare(name, got, exp, limit=5):
 
 def run_checks(ck, expected_dir, only=None):
     names = [s["name"] for s in dk.SPECS if s["role"] == "check"]
-    names += [n + "_scalar" for n in dk.SCALAR_VARIANTS
-              if dk.spec_by_name(n)["role"] == "check"]
+    names += dk.variant_names(role="check")
     if only:
         names = [n for n in names if n in only]
     print("== cross-checks: GPU vs compiled CPU code, bit for bit (%d)"
@@ -287,6 +286,11 @@ def run_benchmarks(ck, rows):
                 del ai, bi
             except Exception as e:  # noqa: BLE001
                 print("int8 reference unavailable: %s" % e)
+        direct = name + "_direct"
+        if hasattr(ck.lib, "_mlir_ciface_" + direct):
+            dms = time_bm(ck, direct, s, bufs)
+            row(name.replace("bench_", ""), ms,
+                "BM direct tensor-core kernel (mma-kernel=direct)", dms)
         scalar = name + "_scalar"
         if size == 2048 and hasattr(ck.lib, "_mlir_ciface_" + scalar):
             sms = time_bm(ck, scalar, s, bufs)

@@ -8,6 +8,7 @@
 // RUN: %python %S/extract_gpu_binaries.py %t.mlir | FileCheck %s --check-prefix=NOF8
 // Without tensor cores the e2m3 matmul is the scalar kernel.
 // RUN: bm-opt %s --bm-lower-to-nvvm=mma=false | %python %S/extract_gpu_binaries.py | FileCheck %s --check-prefix=NOMMA
+// RUN: bm-opt %s --bm-lower-to-nvvm=mma-kernel=direct | %python %S/extract_gpu_binaries.py | FileCheck %s --check-prefix=DIRECT
 
 // The host side: LLVM dialect only; kernels launched through gpu.launch_func
 // (translated to mgpuLaunchKernel), device temporaries from mgpuMemAlloc.
@@ -89,20 +90,40 @@ func.func @dequantize(%codes: memref<96x128xi8>, %biases: memref<2x3xi8>,
 
 // BM6 matmul (e2m3 x e2m3, 48-term runs): the run sums are int8 tensor-core
 // MMAs with s32 accumulators; each run is converted once. (Kernels: decode
-// A, decode B, scales A, scales B, the contraction.) In the contraction the
-// exact integer routine (clz, for runs with extreme scales or a non-finite
-// block) comes first, then the MMAs, then the fast conversion: float(P) as
+// A, decode B, scales A, scales B, the contraction.) The contraction
+// (mma-kernel=tiled) stages both operands in two 4 x 128 x 48-byte
+// shared-memory rings with cp.async (16 bytes per thread and operand;
+// 3 stages in flight before the loop), waits for all but the newest 2
+// groups, passes a barrier, and reads fragments with ldmatrix.x4. The exact
+// integer routine (clz, for runs with extreme scales or a non-finite block)
+// comes before the MMAs, the fast conversion after them: float(P) as
 // bits(1.5 * 2^23) + P minus 1.5 * 2^23, and one FMA with 2^(sA + sB)
 // built from bits. The canonical NaN is stored.
 // CHECK: // gpu.binary @bm6_matmul_kernel
+// CHECK: .shared .align {{[0-9]+}} .b8 [[SA:__wg_bm6_matmul_kernel_[0-9]+]][24576];
+// CHECK: .shared .align {{[0-9]+}} .b8 [[SB:__wg_bm6_matmul_kernel_[0-9]+]][24576];
+// CHECK-COUNT-6: cp.async.cg.shared.global [{{%rd[0-9]+(\+[0-9]+)?}}], [{{%rd[0-9]+}}], 16;
+// CHECK: cp.async.commit_group;
 // CHECK: clz.b{{32|64}}
 // CHECK: add.rn.f32
+// CHECK: cp.async.wait_group 2;
+// CHECK-NEXT: bar.sync 0;
+// CHECK: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // CHECK: mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32
 // CHECK: add.s32 [[BITS:%r[0-9]+]], {{%r[0-9]+}}, 1262485504;
 // CHECK-NEXT: add.rn.f32 [[VALUE:%r[0-9]+]], [[BITS]], 0fCB400000;
 // CHECK: fma.rn.f32 {{%r[0-9]+}}, [[VALUE]], {{%r[0-9]+}}, {{%r[0-9]+}};
+// CHECK: cp.async.wait_group 0;
 // CHECK: selp.{{f32|b32}} {{%r[0-9]+}}, 0f7FC00000
 // CHECK: // gpu.binary @bm8_matmul_kernel
+// The direct kernel: fragments loaded from global memory, no shared memory.
+// DIRECT: // gpu.binary @bm6_matmul_kernel
+// DIRECT-NOT: .shared
+// DIRECT-NOT: ldmatrix
+// DIRECT: mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32
+// DIRECT-NOT: cp.async
+// DIRECT: fma.rn.f32
+// DIRECT: // gpu.binary @bm8_matmul_kernel
 // Without tensor cores: exact 16x16->32-bit products, summed in 32 bits.
 // NOMMA: // gpu.binary @bm6_matmul_kernel
 // NOMMA-NOT: mma.sync

@@ -117,7 +117,8 @@ if [ "$binary" = auto ]; then
   # Cubins from the CUDA 13 ptxas need a CUDA 13 driver (580+); PTX 8.0 is
   # JIT-compiled by any driver since CUDA 12.0.
   major=${driver%%.*}
-  if [ -d "$here/objects/cubin" ] && [ "${major:-0}" -ge 580 ] 2> /dev/null; then
+  if [ -d "$here/objects/cubin" ] && { [ ! -d "$here/objects/ptx" ] ||
+      [ "${major:-0}" -ge 580 ] 2> /dev/null; }; then
     binary=cubin
   else
     binary=ptx

@@ -16,6 +16,7 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
 
+#include "bm/Codegen/GPU/MmaMatmul.h"
 #include "bm/Conversion/CInterface/CInterface.h"
 #include "bm/Dialect/BM/IR/BMDialect.h"
 #include "bm/Dialect/BM/Utils/ParallelLoops.h"
@@ -118,6 +119,16 @@ struct GPULoweringOptionsBase : public PassPipelineOptions<Derived> {
       llvm::cl::desc("Compute int8 contractions with tensor cores "
                      "(nvvm.mma.sync m16n8k32)"),
       llvm::cl::init(true)};
+  ::mlir::detail::PassOptions::Option<gpu_lowering::MmaKernel> mmaKernel{
+      *this, "mma-kernel", llvm::cl::desc("Which tensor-core kernel"),
+      llvm::cl::init(gpu_lowering::MmaKernel::Tiled),
+      llvm::cl::values(
+          clEnumValN(gpu_lowering::MmaKernel::Tiled, "tiled",
+                     "128x128 block tiles staged in shared memory "
+                     "(cp.async, ldmatrix)"),
+          clEnumValN(gpu_lowering::MmaKernel::Direct, "direct",
+                     "64x32 block tiles, fragments loaded from global "
+                     "memory"))};
   ::mlir::detail::PassOptions::Option<unsigned> blockSize{
       *this, "block-size",
       llvm::cl::desc("Threads per block of the elementwise kernels"),

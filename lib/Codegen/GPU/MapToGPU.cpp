@@ -660,7 +660,7 @@ struct BMMapToGPUPass : public mlir::bm::impl::BMMapToGPUBase<BMMapToGPUPass> {
             "on tensors reached bm-map-to-gpu; run bufferization first");
       auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
       if (generic && mma && gpuMma.isAttrPresent(generic)) {
-        if (failed(emitMmaMatmul(rewriter, generic)))
+        if (failed(emitMmaMatmul(rewriter, generic, mmaKernel)))
           return failure();
         continue;
       }

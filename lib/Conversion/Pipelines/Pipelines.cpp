@@ -211,6 +211,7 @@ void addGPULoweringPasses(OpPassManager &pm,
   map.blockSize = options.blockSize;
   map.hostShared = options.hostShared;
   map.mma = options.mma;
+  map.mmaKernel = options.mmaKernel;
   pm.addPass(createBMMapToGPU(map));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -4,18 +4,20 @@
 // (BM_ENABLE_TESTS) and not part of the installed libraries. Each gpu.launch
 // becomes a nest of scf.for over (block z, y, x, thread z, y, x) around its
 // body, which is correct for kernels whose threads are independent (no
-// barriers). Kernels with warp-level NVVM ops (the tensor-core matmul) run each
-// warp's lanes in lockstep instead (WarpEmulation.cpp). Device allocations
-// become host allocations.
+// barriers). Kernels with warp-level ops, barriers or workgroup memory (the
+// tensor-core matmuls) run each block's threads in lockstep instead
+// (WarpEmulation.cpp). Device allocations become host allocations.
 //
 //===----------------------------------------------------------------------===//
 
 #include "WarpEmulation.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
@@ -95,15 +97,17 @@ struct TestGPULaunchToLoopsPass
   StringRef getDescription() const final {
     return "Testing aid: run gpu.launch kernels as CPU loops. Every "
            "gpu.launch becomes scf.for loops over its blocks and threads "
-           "(warp-level kernels: each warp's lanes in lockstep, "
-           "nvvm.mma.sync m16n8k32 s8 emulated with the PTX fragment "
-           "layouts), gpu.alloc/dealloc become memref.alloc/dealloc and "
-           "gpu.wait disappears, so that the output of bm-lower-to-gpu runs "
-           "on the CPU. Barriers are not supported.";
+           "(kernels with warp-level ops, barriers or workgroup memory: "
+           "each block's threads in lockstep, nvvm.mma.sync m16n8k32 s8 "
+           "and nvgpu.ldmatrix emulated with the PTX fragment layouts, "
+           "cp.async copying at once), gpu.alloc/dealloc become "
+           "memref.alloc/dealloc and gpu.wait disappears, so that the "
+           "output of bm-lower-to-gpu runs on the CPU.";
   }
   void getDependentDialects(DialectRegistry &registry) const override {
-    registry
-        .insert<scf::SCFDialect, memref::MemRefDialect, arith::ArithDialect>();
+    registry.insert<scf::SCFDialect, memref::MemRefDialect,
+                    arith::ArithDialect, vector::VectorDialect,
+                    LLVM::LLVMDialect>();
   }
 
   void runOnOperation() override {

@@ -26,7 +26,10 @@ def BMMapToGPU : Pass<"bm-map-to-gpu", "::mlir::ModuleOp"> {
       block maximum) one thread per (block, index along the first blocked
       dimension) computes a partial result and a second loop combines them;
     * a `bm.gpu_mma` matmul (see `convert-bm-to-gpu`) becomes an int8
-      tensor-core kernel unless `mma=false`;
+      tensor-core kernel unless `mma=false`: `mma-kernel=tiled` (default)
+      stages 128x128 block tiles in shared memory with cp.async and reads
+      fragments with ldmatrix, `mma-kernel=direct` loads them from global
+      memory;
     * every other linalg op becomes `scf.parallel` over its parallel
       dimensions with sequential `scf.for` loops for its reductions inside;
       a loop nest without parallel dimensions runs as one GPU thread;
@@ -48,13 +51,24 @@ def BMMapToGPU : Pass<"bm-map-to-gpu", "::mlir::ModuleOp"> {
     Option<"hostShared", "host-shared", "bool", /*default=*/"false",
            "Allocate host-shared (managed) memory; allow host accesses">,
     Option<"mma", "mma", "bool", /*default=*/"true",
-           "Emit the tensor-core kernel for bm.gpu_mma matmuls">
+           "Emit the tensor-core kernel for bm.gpu_mma matmuls">,
+    Option<"mmaKernel", "mma-kernel", "::mlir::bm::gpu_lowering::MmaKernel",
+           /*default=*/"::mlir::bm::gpu_lowering::MmaKernel::Tiled",
+           "Which tensor-core kernel",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::bm::gpu_lowering::MmaKernel::Tiled, "tiled",
+                        "128x128 block tiles staged in shared memory "
+                        "(cp.async, ldmatrix)"),
+             clEnumValN(::mlir::bm::gpu_lowering::MmaKernel::Direct, "direct",
+                        "64x32 block tiles, fragments loaded from global "
+                        "memory"))}]>
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
     "::mlir::linalg::LinalgDialect", "::mlir::affine::AffineDialect",
     "::mlir::vector::VectorDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::nvgpu::NVGPUDialect",
     "::mlir::LLVM::LLVMDialect", "::mlir::bm::BMDialect"
   ];
 }
