@@ -15,6 +15,7 @@
 //                             stream, void **params, void **extra,
 //                             size_t paramCount)
 //   stream   mgpuStreamCreate() / mgpuStreamDestroy / mgpuStreamSynchronize
+//            (the calling thread's one stream: see "Streams and events")
 //   void     mgpuStreamWaitEvent(stream, event)
 //   event    mgpuEventCreate() / mgpuEventDestroy / mgpuEventSynchronize
 //   void     mgpuEventRecord(event, stream)
@@ -31,6 +32,9 @@
 // Device memory comes from the device's default memory pool
 // (cuMemAllocAsync, kept reserved between calls) where the device supports
 // pools, else cuMemAlloc; host-shared memory is CUDA managed memory.
+//
+// bm's own functions for host programs: bmCudaErrorCount,
+// bmCudaSynchronize, bmCudaSetStream / bmCudaResetStream / bmCudaStream.
 //
 // Errors are printed to stderr and counted (bmCudaErrorCount); with
 // BM_CUDA_ABORT_ON_ERROR=1 in the environment the first one aborts.
@@ -230,19 +234,52 @@ BM_CUDA_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
 // Streams and events
 //===----------------------------------------------------------------------===//
 
-BM_CUDA_EXPORT CUstream mgpuStreamCreate() {
-  ScopedContext scope;
-  CUstream stream = nullptr;
-  CHECK(cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
-  return stream;
+// Lowered host code asks for a stream around every launch and allocation
+// (create, use, synchronize, destroy). All of them get the calling thread's
+// one stream instead:
+//  * by default the runtime's own stream, created once per thread; the
+//    synchronizations still happen, so a call returns with its GPU work
+//    done;
+//  * after bmCudaSetStream(s), the caller's stream s (e.g. PyTorch's current
+//    stream), stream-ordered: no synchronization at all, the caller orders
+//    its own work after the call's on s (for device memory, not host-shared
+//    memory that host code reads).
+namespace {
+struct ThreadStream {
+  CUstream own = nullptr;    // created on first use, kept
+  CUstream caller = nullptr; // set by bmCudaSetStream
+  bool callerSet = false;
+};
+thread_local ThreadStream threadStream;
+
+CUstream currentStream() {
+  if (threadStream.callerSet)
+    return threadStream.caller;
+  if (!threadStream.own) {
+    ScopedContext scope;
+    CHECK(cuStreamCreate(&threadStream.own, CU_STREAM_NON_BLOCKING));
+  }
+  return threadStream.own;
 }
 
+bool isCurrentStream(CUstream stream) {
+  return threadStream.callerSet ? stream == threadStream.caller
+                                : stream == threadStream.own;
+}
+} // namespace
+
+BM_CUDA_EXPORT CUstream mgpuStreamCreate() { return currentStream(); }
+
 BM_CUDA_EXPORT void mgpuStreamDestroy(CUstream stream) {
+  if (isCurrentStream(stream))
+    return;
   ScopedContext scope;
   CHECK(cuStreamDestroy(stream));
 }
 
 BM_CUDA_EXPORT void mgpuStreamSynchronize(CUstream stream) {
+  if (threadStream.callerSet && isCurrentStream(stream))
+    return;
   ScopedContext scope;
   CHECK(cuStreamSynchronize(stream));
 }
@@ -374,6 +411,23 @@ BM_CUDA_EXPORT void mgpuSetDefaultDevice(int32_t device) {
 
 /// Number of CUDA errors reported so far.
 BM_CUDA_EXPORT int bmCudaErrorCount() { return errorCount.load(); }
+
+/// Runs the calling thread's later bm calls on `stream`, stream-ordered (no
+/// synchronization; see mgpuStreamCreate). A null `stream` is CUDA's legacy
+/// default stream. bmCudaResetStream() returns to the runtime's own stream
+/// and synchronous calls.
+BM_CUDA_EXPORT void bmCudaSetStream(CUstream stream) {
+  threadStream.caller = stream;
+  threadStream.callerSet = true;
+}
+
+BM_CUDA_EXPORT void bmCudaResetStream() {
+  threadStream.caller = nullptr;
+  threadStream.callerSet = false;
+}
+
+/// The stream the calling thread's bm calls run on.
+BM_CUDA_EXPORT CUstream bmCudaStream() { return currentStream(); }
 
 /// Waits for all work on the device.
 BM_CUDA_EXPORT void bmCudaSynchronize() {

@@ -52,6 +52,12 @@ class Checker:
         self.deadline = deadline
         self.errors = runtime.bmCudaErrorCount
         self.errors.restype = ctypes.c_int
+        # bmCudaSetStream / bmCudaResetStream (runtimes before them lack
+        # them: those checks are then skipped).
+        self.set_stream = getattr(runtime, "bmCudaSetStream", None)
+        self.reset_stream = getattr(runtime, "bmCudaResetStream", None)
+        if self.set_stream is not None:
+            self.set_stream.argtypes = [ctypes.c_void_p]
 
     def time_left(self):
         return self.deadline - time.monotonic()
@@ -96,6 +102,43 @@ def compare(name, got, exp, limit=5):
     return False, "\n".join(lines)
 
 
+# Checks run again with the runtime in stream-ordered mode on PyTorch's
+# current stream (bmCudaSetStream): no synchronization inside the calls,
+# the inputs' copies and the call ordered by the stream alone.
+STREAM_CHECKS = ["mm_e2m3_1000x1000x1000", "q_e2m3_stochastic_1024x1536"]
+
+
+def check_one(ck, expected_dir, name, label):
+    s = dk.spec_by_name(name)
+    if ck.time_left() < 30:
+        print("SKIP %s: out of time" % label)
+        ck.record(label, False, skipped=True)
+        return
+    path = os.path.join(expected_dir, s["name"] + ".npz")
+    exp = np.load(path)
+    host = dk.make_inputs(s)
+    dev = to_device(host)
+    before = ck.errors()
+    t0 = time.perf_counter()
+    dk.call(ck.lib, name, s, dev)
+    torch.cuda.synchronize()
+    ms = (time.perf_counter() - t0) * 1e3
+    cuda_errors = ck.errors() - before
+    ok = cuda_errors == 0
+    msgs = []
+    for out in dk.outputs(s):
+        good, msg = compare(out, dev[out].cpu().numpy(), exp[out])
+        ok = ok and good
+        msgs.append(msg)
+    if cuda_errors:
+        msgs.append("%d CUDA errors (see stderr)" % cuda_errors)
+    print("%s %s (%.1f ms)" % ("PASS" if ok else "FAIL", label, ms))
+    if not ok:
+        for m in msgs:
+            print("    " + m.replace("\n", "\n    "))
+    ck.record(label, ok, ms=ms, detail=msgs)
+
+
 def run_checks(ck, expected_dir, only=None):
     names = [s["name"] for s in dk.SPECS if s["role"] == "check"]
     names += dk.variant_names(role="check")
@@ -104,34 +147,17 @@ def run_checks(ck, expected_dir, only=None):
     print("== cross-checks: GPU vs compiled CPU code, bit for bit (%d)"
           % len(names))
     for name in names:
-        s = dk.spec_by_name(name)
-        if ck.time_left() < 30:
-            print("SKIP %s: out of time" % name)
-            ck.record(name, False, skipped=True)
-            continue
-        path = os.path.join(expected_dir, s["name"] + ".npz")
-        exp = np.load(path)
-        host = dk.make_inputs(s)
-        dev = to_device(host)
-        before = ck.errors()
-        t0 = time.perf_counter()
-        dk.call(ck.lib, name, s, dev)
-        torch.cuda.synchronize()
-        ms = (time.perf_counter() - t0) * 1e3
-        cuda_errors = ck.errors() - before
-        ok = cuda_errors == 0
-        msgs = []
-        for out in dk.outputs(s):
-            good, msg = compare(out, dev[out].cpu().numpy(), exp[out])
-            ok = ok and good
-            msgs.append(msg)
-        if cuda_errors:
-            msgs.append("%d CUDA errors (see stderr)" % cuda_errors)
-        print("%s %s (%.1f ms)" % ("PASS" if ok else "FAIL", name, ms))
-        if not ok:
-            for m in msgs:
-                print("    " + m.replace("\n", "\n    "))
-        ck.record(name, ok, ms=ms, detail=msgs)
+        check_one(ck, expected_dir, name, name)
+    streamed = [n for n in STREAM_CHECKS if not only or n in only]
+    if streamed and ck.set_stream is not None:
+        print("== on PyTorch's current stream, stream-ordered (%d)"
+              % len(streamed))
+        ck.set_stream(ctypes.c_void_p(torch.cuda.current_stream().cuda_stream))
+        try:
+            for name in streamed:
+                check_one(ck, expected_dir, name, name + " (caller stream)")
+        finally:
+            ck.reset_stream()
 
 
 # ---------------------------------------------------------------------------
