@@ -138,8 +138,10 @@ Value blockEnd(OpBuilder &b, Location loc, Value lo, int64_t block,
 /// order restricted to the block, so any body gives the same bits. When the
 /// combining op is idempotent, associative and commutative (quantize's
 /// block maximum) the scan is split: one iteration per (block, index along
-/// the first blocked dimension) scans the rest of the block into a partial
-/// result, then one per block combines its partials.
+/// the last blocked dimension) scans the rest of the block into a partial
+/// result, then one per block combines its partials. Along the innermost
+/// dimension, consecutive threads take consecutive columns: every step of
+/// their scans reads consecutive addresses (coalesced).
 void lowerBlockReduction(RewriterBase &rewriter, linalg::GenericOp op,
                          ArrayRef<int64_t> blocks) {
   Location loc = op.getLoc();
@@ -155,7 +157,7 @@ void lowerBlockReduction(RewriterBase &rewriter, linalg::GenericOp op,
   std::optional<unsigned> split;
   Operation *combine = getIdempotentCombine(op);
   if (combine)
-    for (unsigned i = 0; i < n; ++i)
+    for (unsigned i = n; i-- > 0;)
       if (blocks[i] > 1) {
         split = i;
         break;

@@ -38,17 +38,20 @@ func.func @elementwise(%x: memref<64x96xf32>, %y: memref<64x96xf32>) {
 
 // A block reduction whose combining op is idempotent, associative and
 // commutative (quantize's block maximum) is split: one thread per (block,
-// row of the block) scans that row segment into a partial maximum, then
-// one thread per block combines the partials of its rows. Edge blocks are
-// clamped to the shape (64 rows are not a multiple of 48).
+// column of the block) scans that column segment into a partial maximum
+// (consecutive threads take consecutive columns: coalesced loads), then
+// one thread per block combines the partials of its columns. Edge blocks
+// are clamped to the shape (64 rows are not a multiple of 48).
 // CHECK-LABEL: func.func @block_max
-// CHECK: %[[P:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<2x3x48xi32>
+// CHECK: %[[P:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] () : memref<2x3x32xi32>
 // CHECK: gpu.launch
-// CHECK: arith.cmpi ult, %{{.*}}, %c64 : index
+// CHECK-SAME: threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c192,
+// CHECK: %[[COL:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// CHECK: arith.cmpi ult, %[[COL]], %c96 : index
 // CHECK: %[[INIT:.*]] = memref.load %arg1
-// CHECK: %[[HI:.*]] = arith.minui %{{.*}}, %c96 : index
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[HI]] step %c1 iter_args(%{{.*}} = %[[INIT]]) -> (i32)
-// CHECK: memref.load %arg0
+// CHECK: %[[HI:.*]] = arith.minui %{{.*}}, %c64 : index
+// CHECK: scf.for %[[ROW:.*]] = %{{.*}} to %[[HI]] step %c1 iter_args(%{{.*}} = %[[INIT]]) -> (i32)
+// CHECK: memref.load %arg0[%[[ROW]], %[[COL]]]
 // CHECK: arith.maxui
 // CHECK: memref.store %{{.*}}, %[[P]]
 // CHECK: gpu.launch

@@ -23,7 +23,7 @@ def BMMapToGPU : Pass<"bm-map-to-gpu", "::mlir::ModuleOp"> {
       over the blocks, each scanning its block in row-major order (the
       original order restricted to the block); when the combining op is
       idempotent, associative and commutative (max, min, and, or: quantize's
-      block maximum) one thread per (block, index along the first blocked
+      block maximum) one thread per (block, index along the last blocked
       dimension) computes a partial result and a second loop combines them;
     * a `bm.gpu_mma` matmul (see `convert-bm-to-gpu`) becomes an int8
       tensor-core kernel unless `mma=false`: `mma-kernel=tiled` (default)
