@@ -30,11 +30,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import bm.compiler as bc  # noqa: E402
 
 
-def compile_gpu_emulated(src_path, work, tools):
+def compile_gpu_emulated(src_path, work, tools, out_params):
     ll_mlir = os.path.join(work, "gpu.ll.mlir")
     steps = [
         [tools.bm_opt, src_path,
-         "--bm-lower-to-gpu=emit-c-interface=true host-shared=true",
+         "--bm-lower-to-gpu=emit-c-interface=true host-shared=true "
+         "out-params=" + ("true" if out_params else "false"),
          "--bm-gpu-launch-to-loops", "--convert-scf-to-cf",
          "--expand-strided-metadata", "--lower-affine", "--convert-to-llvm",
          "--reconcile-unrealized-casts", "-o", ll_mlir],
@@ -61,6 +62,9 @@ def main():
                     help="rewrite it with bm-quantize-training first (BM6)")
     ap.add_argument("--expect", required=True,
                     help="'bits' or 'close=TOL'")
+    ap.add_argument("--out-params", action="store_true",
+                    help="both lowerings with out-params=true (results "
+                    "written into caller buffers)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
 
@@ -75,10 +79,11 @@ def main():
     with open(src_path, "w") as f:
         f.write(src)
 
-    # The same C interface on both sides: results returned, not out-params.
-    cpu = bc.compile_module(src, out_params=False, parallel=False)
-    gpu = bc.CompiledModule(compile_gpu_emulated(src_path, work, tools),
-                            cpu.signatures, out_params=False)
+    # The same C interface on both sides.
+    cpu = bc.compile_module(src, out_params=a.out_params, parallel=False)
+    gpu = bc.CompiledModule(
+        compile_gpu_emulated(src_path, work, tools, a.out_params),
+        cpu.signatures, out_params=a.out_params)
 
     rng = np.random.default_rng(a.seed)
     failed = 0

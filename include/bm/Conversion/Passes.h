@@ -137,6 +137,24 @@ struct GPULoweringOptionsBase : public PassPipelineOptions<Derived> {
       *this, "emit-c-interface",
       llvm::cl::desc("Export _mlir_ciface_ wrappers of public functions"),
       llvm::cl::init(false)};
+  ::mlir::detail::PassOptions::Option<OutParamsMode> outParams{
+      *this, "out-params",
+      llvm::cl::desc("Return memref results through out-params "
+                     "(bm-results-to-out-params), in memory the caller "
+                     "allocates on the device; auto: only when every result "
+                     "of every function is statically shaped"),
+      llvm::cl::init(OutParamsMode::Off),
+      llvm::cl::values(
+          clEnumValN(OutParamsMode::Off, "false", "results are returned"),
+          clEnumValN(OutParamsMode::On, "true", "results are out-params"),
+          clEnumValN(OutParamsMode::Auto, "auto",
+                     "out-params when every result is statically shaped"))};
+  ::mlir::detail::PassOptions::Option<std::string> signatures{
+      *this, "signatures",
+      llvm::cl::desc("Write the C-interface signatures of the public "
+                     "functions, and whether their results are out-params, "
+                     "as JSON to this file (bm-export-signatures)"),
+      llvm::cl::init("")};
 };
 
 /// Options of the `bm-lower-to-gpu` pipeline.

@@ -177,6 +177,12 @@ namespace {
 template <typename Derived>
 void addGPULoweringPasses(OpPassManager &pm,
                           const GPULoweringOptionsBase<Derived> &options) {
+  if (!options.signatures.empty()) {
+    BMExportSignaturesOptions exportOptions;
+    exportOptions.output = options.signatures;
+    exportOptions.outParams = options.outParams;
+    pm.addPass(createBMExportSignatures(exportOptions));
+  }
   if (options.emitCInterface)
     pm.addPass(createBMEmitCInterface());
   // Convolutions with the runs of an im2col matmul, as that matmul: the
@@ -199,12 +205,22 @@ void addGPULoweringPasses(OpPassManager &pm,
   // by test/Conversion/pipeline-order.mlir).
   pm.addPass(createCSEPass());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  // Out-params need one buffer per result (nothing may run in between).
+  if (options.outParams != OutParamsMode::Off)
+    pm.addNestedPass<func::FuncOp>(createBMDistinctResults());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   pm.addPass(createBMOrderGlobals());
+  // The caller's (device) buffers replace the allocations of the results.
+  if (options.outParams != OutParamsMode::Off) {
+    pm.addNestedPass<func::FuncOp>(createBMReshapeResultAllocs());
+    BMResultsToOutParamsOptions outParams;
+    outParams.mode = options.outParams;
+    pm.addPass(createBMResultsToOutParams(outParams));
+  }
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   BMMapToGPUOptions map;

@@ -84,7 +84,7 @@ def train_one(args, fmt, seed, step_module, forward_module, data):
                         loss_grad=args.loss_grad, scale=args.scale,
                         forward_scale=args.forward_scale,
                         backward_scale=args.backward_scale,
-                        model_input=args.model_input)
+                        model_input=args.model_input, device=args.device)
     rng = np.random.default_rng(seed)
     steps_per_epoch = len(xtr) // args.batch_size
     log = {"format": fmt, "seed": seed, "loss": [], "epoch_test_acc": [],
@@ -157,6 +157,10 @@ def main(argv=None):
                         "--scale)")
     p.add_argument("--backward-scale", default=None, choices=numerics.SCALES,
                    help="scale rule of errors (overrides --scale)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="where the compiled steps run: cpu, or cuda (an "
+                   "NVIDIA GPU through bm-lower-to-nvvm; weights stay on "
+                   "the device)")
     p.add_argument("--limit", type=int, default=None,
                    help="use only the first N training images")
     p.add_argument("--test-limit", type=int, default=None)

@@ -11,6 +11,11 @@ The step is captured once by bm.frontend, compiled through bm-opt (with
 library, and called through ctypes; weights, momentum buffers and batch-norm
 statistics stay in numpy between steps. Stochastic rounding draws a new
 Philox stream every step: seed ``run_seed * 1_000_000 + step``.
+
+With ``device="cuda"`` the step and the forward pass are compiled for the
+GPU (bm.cuda: ``bm-lower-to-nvvm``) and called on PyTorch's current stream;
+weights and state stay in device memory (CUDA tensors) between steps, and
+only the batch goes to the device and the loss comes back.
 """
 
 from typing import Dict, Optional, Sequence
@@ -29,8 +34,12 @@ class Runner:
                  loss_grad: str = "auto", scale: str = "floor",
                  forward_scale: Optional[str] = None,
                  backward_scale: Optional[str] = None,
-                 model_input: str = "bm"):
+                 model_input: str = "bm", device: str = "cpu"):
         from bm import frontend
+        if device not in ("cpu", "cuda"):
+            raise ValueError("device must be 'cpu' or 'cuda', got %r"
+                             % (device,))
+        self.device = device
         self.fmt, self.seed, self.steps = fmt, seed, 0
         self.step_module = step_module or frontend.capture_train_step(
             model, input_shape, lr=lr, momentum=momentum,
@@ -44,6 +53,9 @@ class Runner:
         self.values: Dict[str, np.ndarray] = self.step_module.initial_values(model)
         scales = dict(scale=scale, forward_scale=forward_scale,
                       backward_scale=backward_scale, model_input=model_input)
+        if device == "cuda":
+            self._init_cuda(fmt, rounding, loss_grad, scales)
+            return
         self._step = self.step_module.compile(
             passes=compiler.quantize_training_passes(fmt, rounding, loss_grad,
                                                      **scales))
@@ -52,8 +64,62 @@ class Runner:
         self._forward = self.forward_module.compile(
             passes=compiler.quantize_training_passes(fmt, "nearest", **scales))
 
+    def _init_cuda(self, fmt, rounding, loss_grad, scales):
+        import torch
+        from bm import cuda
+        where = cuda.device()
+        self.values = {n: torch.from_numpy(np.ascontiguousarray(v, np.float32))
+                       .to(where) for n, v in self.values.items()}
+        step = cuda.compile_module(
+            self.step_module.mlir,
+            passes=compiler.quantize_training_passes(fmt, rounding, loss_grad,
+                                                     **scales))
+        forward = cuda.compile_module(
+            self.forward_module.mlir,
+            passes=compiler.quantize_training_passes(fmt, "nearest", **scales))
+        self._cuda_step = step[self.step_module.func_name]
+        self._cuda_forward = forward["forward"]
+        self._where = where
+
+    def _cuda_step_call(self, x, labels, seed):
+        import torch
+        sig = self.step_module.signature
+        args = []
+        for a in sig["arguments"]:
+            role = a["role"]
+            if role == "activation":
+                args.append(torch.from_numpy(np.ascontiguousarray(
+                    x, np.float32)).to(self._where))
+            elif role == "label":
+                lab = np.asarray(labels)
+                if lab.ndim == 1:
+                    one = np.zeros(a["shape"], np.float32)
+                    one[np.arange(lab.shape[0]), lab.astype(np.int64)] = 1.0
+                    lab = one
+                args.append(torch.from_numpy(np.ascontiguousarray(
+                    lab, np.float32)).to(self._where))
+            elif role == "seed":
+                args.append(int(seed))
+            else:
+                args.append(self.values[a["name"]])
+        res = self._cuda_step(*args)
+        if not isinstance(res, tuple):
+            res = (res,)
+        loss = None
+        for r, v in zip(sig["results"], res):
+            if r["role"] == "loss":
+                loss = v
+            elif r["role"] in ("weight", "state"):
+                self.values[r["name"]] = v
+        return float(loss.item())
+
     def step(self, x, labels) -> float:
         """One SGD step on a batch; returns the loss."""
+        if self.device == "cuda":
+            loss = self._cuda_step_call(x, labels,
+                                        self.seed * 1_000_000 + self.steps)
+            self.steps += 1
+            return loss
         out = self._step(self.values, x, labels,
                          seed=self.seed * 1_000_000 + self.steps)
         self.values.update(out["weights"])
@@ -62,7 +128,21 @@ class Runner:
         return out["loss"]
 
     def logits(self, x) -> np.ndarray:
+        if self.device == "cuda":
+            import torch
+            args = [torch.from_numpy(np.ascontiguousarray(x, np.float32))
+                    .to(self._where) if a.role == "activation"
+                    else self.values[a.name]
+                    for a in self.forward_module.arguments]
+            return self._cuda_forward(*args).cpu().numpy()
         return self._forward(self.values, x)
+
+    def numpy_values(self) -> Dict[str, np.ndarray]:
+        """The weights and state, as numpy arrays (copied from the device
+        with ``device="cuda"``)."""
+        if self.device == "cuda":
+            return {n: v.cpu().numpy() for n, v in self.values.items()}
+        return dict(self.values)
 
     def accuracy(self, x, y) -> float:
         """Top-1 accuracy over whole eval batches of (x, y)."""
@@ -79,9 +159,10 @@ class Runner:
         """Copies the trained parameters and statistics into `model`."""
         import torch
         with torch.no_grad():
+            values = self.numpy_values()
             for name, t in list(model.named_parameters()) + list(model.named_buffers()):
-                if name in self.values:
-                    t.copy_(torch.from_numpy(self.values[name]))
+                if name in values:
+                    t.copy_(torch.from_numpy(values[name]))
         return model
 
 
