@@ -1059,11 +1059,7 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
         if e.step == "signatures":
             shutil.rmtree(work, ignore_errors=True)
             raise
-        # Keep the work directory: the message's command reproduces the
-        # failure on the input kept there.
-        raise CompileError(f"{e}\n(input and intermediate files kept in "
-                           f"{work})", step=e.step, cmd=e.cmd,
-                           stderr=e.stderr) from None
+        raise kept_in(e, work) from None
     with _lock:
         os.replace(work_sigs, sig_json)
         os.replace(low_path, lowered)
@@ -1071,6 +1067,13 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
         os.replace(so_tmp, so)
     shutil.rmtree(work, ignore_errors=True)
     return load(sig_json, lowered, llir)
+
+
+def kept_in(e: CompileError, work: str) -> CompileError:
+    """`e`, saying that the work directory is kept: the message's command
+    reproduces the failure on the input kept there."""
+    return CompileError(f"{e}\n(input and intermediate files kept in "
+                        f"{work})", step=e.step, cmd=e.cmd, stderr=e.stderr)
 
 
 def compile_file(path: Union[str, os.PathLike], **kwargs) -> CompiledModule:

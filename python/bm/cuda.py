@@ -131,9 +131,7 @@ def compile_module(mlir: str, *, passes: Sequence[str] = (),
                          "-relocation-model=pic", ll, "-o", obj])
             _run("link (cc -shared)", link)
         except CompileError as e:
-            raise CompileError(f"{e}\n(input and intermediate files kept in "
-                               f"{work})", step=e.step, cmd=e.cmd,
-                               stderr=e.stderr) from None
+            raise compiler.kept_in(e, work) from None
         with _lock:
             os.replace(sigs, sig_json)
             os.replace(so_tmp, so)

@@ -29,6 +29,15 @@ namespace mlir::bm {
 #define GEN_PASS_REGISTRATION
 #include "bm/Conversion/Passes.h.inc"
 
+/// The values of the pipelines' `out-params` option.
+inline auto outParamsModeValues() {
+  return llvm::cl::values(
+      clEnumValN(OutParamsMode::Off, "false", "results are returned"),
+      clEnumValN(OutParamsMode::On, "true", "results are out-params"),
+      clEnumValN(OutParamsMode::Auto, "auto",
+                 "out-params when every result is statically shaped"));
+}
+
 /// Options of the `bm-lower-to-cpu` pipeline.
 struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
   PassOptions::Option<bool> emitCInterface{
@@ -85,12 +94,7 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
                      "allocates it, so a call of a function whose result "
                      "has a dynamic size is an error); auto: only when "
                      "every result of every function is statically shaped"),
-      llvm::cl::init(OutParamsMode::Off),
-      llvm::cl::values(
-          clEnumValN(OutParamsMode::Off, "false", "results are returned"),
-          clEnumValN(OutParamsMode::On, "true", "results are out-params"),
-          clEnumValN(OutParamsMode::Auto, "auto",
-                     "out-params when every result is statically shaped"))};
+      llvm::cl::init(OutParamsMode::Off), outParamsModeValues()};
   PassOptions::Option<std::string> signatures{
       *this, "signatures",
       llvm::cl::desc("Write the C-interface signatures of the public "
@@ -143,12 +147,7 @@ struct GPULoweringOptionsBase : public PassPipelineOptions<Derived> {
                      "(bm-results-to-out-params), in memory the caller "
                      "allocates on the device; auto: only when every result "
                      "of every function is statically shaped"),
-      llvm::cl::init(OutParamsMode::Off),
-      llvm::cl::values(
-          clEnumValN(OutParamsMode::Off, "false", "results are returned"),
-          clEnumValN(OutParamsMode::On, "true", "results are out-params"),
-          clEnumValN(OutParamsMode::Auto, "auto",
-                     "out-params when every result is statically shaped"))};
+      llvm::cl::init(OutParamsMode::Off), outParamsModeValues()};
   ::mlir::detail::PassOptions::Option<std::string> signatures{
       *this, "signatures",
       llvm::cl::desc("Write the C-interface signatures of the public "

@@ -157,6 +157,17 @@ class TrainStep:
         return CompiledTrainStep(lib[self.func_name], self.signature)
 
 
+def label_rows(labels, shape) -> np.ndarray:
+    """The step's label argument: `labels` as class indices (1-D ints,
+    one-hot encoded here into `shape`) or already (N, classes) rows."""
+    lab = np.asarray(labels)
+    if lab.ndim == 1:
+        one = np.zeros(shape, np.float32)
+        one[np.arange(lab.shape[0]), lab.astype(np.int64)] = 1.0
+        lab = one
+    return np.ascontiguousarray(lab, np.float32)
+
+
 class CompiledTrainStep:
     """Calls a compiled training step with named arrays."""
 
@@ -174,12 +185,7 @@ class CompiledTrainStep:
             if role == "activation":
                 args.append(np.asarray(x, np.float32))
             elif role == "label":
-                lab = np.asarray(labels)
-                if lab.ndim == 1:
-                    one = np.zeros(a["shape"], np.float32)
-                    one[np.arange(lab.shape[0]), lab.astype(np.int64)] = 1.0
-                    lab = one
-                args.append(lab.astype(np.float32))
+                args.append(label_rows(labels, a["shape"]))
             elif role == "seed":
                 args.append(int(seed))
             else:

@@ -83,6 +83,7 @@ class Runner:
 
     def _cuda_step_call(self, x, labels, seed):
         import torch
+        from bm.frontend.capture import label_rows
         sig = self.step_module.signature
         args = []
         for a in sig["arguments"]:
@@ -91,13 +92,8 @@ class Runner:
                 args.append(torch.from_numpy(np.ascontiguousarray(
                     x, np.float32)).to(self._where))
             elif role == "label":
-                lab = np.asarray(labels)
-                if lab.ndim == 1:
-                    one = np.zeros(a["shape"], np.float32)
-                    one[np.arange(lab.shape[0]), lab.astype(np.int64)] = 1.0
-                    lab = one
-                args.append(torch.from_numpy(np.ascontiguousarray(
-                    lab, np.float32)).to(self._where))
+                args.append(torch.from_numpy(
+                    label_rows(labels, a["shape"])).to(self._where))
             elif role == "seed":
                 args.append(int(seed))
             else:

@@ -100,7 +100,8 @@ struct TestGPULaunchToLoopsPass
            "(kernels with warp-level ops, barriers or workgroup memory: "
            "each block's threads in lockstep, nvvm.mma.sync m16n8k32 s8 "
            "and nvgpu.ldmatrix emulated with the PTX fragment layouts, "
-           "cp.async copying at once), gpu.alloc/dealloc become "
+           "cp.async copying at once, workgroup memory race-checked), "
+           "gpu.alloc/dealloc become "
            "memref.alloc/dealloc and gpu.wait disappears, so that the "
            "output of bm-lower-to-gpu runs on the CPU.";
   }

@@ -110,6 +110,14 @@ private:
   Value counter(OpBuilder &b, Counter c);
   void setCounter(OpBuilder &b, Counter c, Value v);
   void check(OpBuilder &b, Value ok, StringRef message);
+  /// check(shadow[at] < bound).
+  void checkBelow(OpBuilder &b, Value shadow, ValueRange at, Value bound,
+                  StringRef message) {
+    Value v = memref::LoadOp::create(b, loc, shadow, at);
+    check(b,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v, bound),
+          message);
+  }
   llvm::StringMap<std::string> messageGlobals; // message -> global
   void fill(Value buffer, Value value);
 };
@@ -623,19 +631,12 @@ LogicalResult WarpEmulator::emitLdMatrix(nvgpu::LdMatrixOp op) {
                                               ArrayRef<int64_t>{i, j});
           const Shadow &shadow = shadows[op.getSrcMemref()];
           Value epoch = counter(b, kEpoch);
-          Value writeEpoch =
-              memref::LoadOp::create(b, loc, shadow.writeEpoch, at);
-          check(b,
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                      writeEpoch, epoch),
-                "ldmatrix reads workgroup memory written since the last "
-                "barrier, or never written in this block");
-          Value group = memref::LoadOp::create(b, loc, shadow.writeGroup, at);
-          check(b,
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, group,
-                                      counter(b, kCompleted)),
-                "ldmatrix reads workgroup memory whose cp.async group no "
-                "cp.async.wait_group completed");
+          checkBelow(b, shadow.writeEpoch, at, epoch,
+                     "ldmatrix reads workgroup memory written since the last "
+                     "barrier, or never written in this block");
+          checkBelow(b, shadow.writeGroup, at, counter(b, kCompleted),
+                     "ldmatrix reads workgroup memory whose cp.async group "
+                     "no cp.async.wait_group completed");
           memref::StoreOp::create(b, loc, epoch, shadow.readEpoch, at);
         }
       }
@@ -671,13 +672,9 @@ LogicalResult WarpEmulator::emitAsyncCopy(nvgpu::DeviceAsyncCopyOp op) {
           memref::StoreOp::create(b, loc, v, buffer, dst);
           const Shadow &shadow = shadows[op.getDst()];
           Value epoch = counter(b, kEpoch);
-          Value readEpoch =
-              memref::LoadOp::create(b, loc, shadow.readEpoch, dst);
-          check(b,
-                arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                      readEpoch, epoch),
-                "cp.async overwrites workgroup memory read since the last "
-                "barrier");
+          checkBelow(b, shadow.readEpoch, dst, epoch,
+                     "cp.async overwrites workgroup memory read since the "
+                     "last barrier");
           memref::StoreOp::create(b, loc, counter(b, kCommitted),
                                   shadow.writeGroup, dst);
           memref::StoreOp::create(b, loc, epoch, shadow.writeEpoch, dst);
