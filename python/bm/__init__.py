@@ -5,7 +5,9 @@
 * ``bm.compiler``: compiles modules with bm ops through bm-opt into a shared
   library and calls them from numpy;
 * ``bm.frontend``: captures a PyTorch model's training step or forward pass
-  as MLIR.
+  as MLIR;
+* ``bm.cuda``: compiles modules for NVIDIA GPUs (bm-lower-to-nvvm) and calls
+  them with PyTorch CUDA tensors.
 
 ``bm.train`` (``python -m bm.train``) is the Fashion-MNIST training
 application built on them; the library never imports it.

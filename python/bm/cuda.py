@@ -3,6 +3,8 @@
     from bm import cuda
     mod = cuda.compile_module(mlir_text, passes=["--bm-quantize-training"])
     out = mod["train_step"](*cuda_tensors, seed)   # CUDA tensors back
+    path = cuda.compile_module(mlir_text, load=False)  # build only
+    mod = cuda.load_module(path, runtime)              # e.g. on a GPU machine
 
 :func:`compile_module` runs ``bm-opt --bm-lower-to-nvvm`` (out-params: the
 results are written into CUDA tensors the call allocates, or that ``out=``
@@ -138,11 +140,20 @@ def compile_module(mlir: str, *, passes: Sequence[str] = (),
         shutil.rmtree(work, ignore_errors=True)
     if not load:
         return so
+    return load_module(so, runtime)
+
+
+def load_module(path: str, runtime: Optional[str] = None) -> "CudaModule":
+    """Loads a library that :func:`compile_module` built (e.g. here, then
+    carried to a GPU machine without MLIR): `path` and, beside it, the
+    signatures (``<path without .so>.signatures.json``); `runtime`:
+    libbm_cuda_runtime.so (None when emulated)."""
+    sig_json = os.path.splitext(path)[0] + ".signatures.json"
     signatures, used, blocker = read_signatures(sig_json)
     if not used:
         raise CompileError("the GPU lowering needs statically shaped tensor "
                            f"results only: {blocker}", step="signatures")
-    return CudaModule(so, signatures, runtime)
+    return CudaModule(path, signatures, runtime)
 
 
 _TORCH_DTYPES = {"f32": "float32", "f64": "float64", "i8": "int8",
@@ -161,12 +172,15 @@ class CudaModule:
     def __init__(self, path, signatures: Mapping[str, compiler.FunctionSignature],
                  runtime_path: Optional[str]):
         self.path = path
-        self._dll = ctypes.CDLL(path, mode=getattr(os, "RTLD_LOCAL", 0))
         self._runtime = None
         if runtime_path:
-            self._runtime = ctypes.CDLL(runtime_path)
+            # Loaded first and global: the module's own reference to
+            # libbm_cuda_runtime.so then resolves to it wherever the module
+            # was built.
+            self._runtime = ctypes.CDLL(runtime_path, mode=ctypes.RTLD_GLOBAL)
             self._runtime.bmCudaSetStream.argtypes = [ctypes.c_void_p]
             self._runtime.bmCudaErrorCount.restype = ctypes.c_int
+        self._dll = ctypes.CDLL(path, mode=getattr(os, "RTLD_LOCAL", 0))
         self.signatures = dict(signatures)
         self.functions: Dict[str, CudaFunction] = {
             n: CudaFunction(self, s) for n, s in self.signatures.items()}
