@@ -63,3 +63,109 @@ func.func @mma_missing_run_buffers(%a: memref<16x1xi8>, %b: memref<8x1xi8>,
   }
   return
 }
+
+// -----
+
+// The run buffers must be static and i8 (the forms the tensor cores multiply).
+#a4 = affine_map<(m, n, r, l) -> (m, r, l)>
+#b4 = affine_map<(m, n, r, l) -> (n, r, l)>
+#sa4 = affine_map<(m, n, r, l) -> (m, r)>
+#sb4 = affine_map<(m, n, r, l) -> (n, r)>
+#c4 = affine_map<(m, n, r, l) -> (m, n)>
+func.func @mma_not_i8(%a: memref<16x1x32xi16>, %b: memref<8x1x32xi16>,
+    %sa: memref<16x1xi32>, %sb: memref<8x1xi32>, %c: memref<16x8xf32>) {
+  // expected-error @+1 {{'linalg.generic' op marked bm.gpu_mma needs static i8 run buffers}}
+  linalg.generic {indexing_maps = [#a4, #b4, #sa4, #sb4, #c4],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%a, %b, %sa, %sb : memref<16x1x32xi16>, memref<8x1x32xi16>, memref<16x1xi32>, memref<8x1xi32>)
+      outs(%c : memref<16x8xf32>)
+      attrs = {bm.gpu_mma, bm.gpu_fused_matmul} {
+  ^bb0(%x: i16, %y: i16, %s: i32, %t: i32, %o: f32):
+    linalg.yield %o : f32
+  }
+  return
+}
+// -----
+
+// Runs are padded to the MMA's K of 32.
+#a4 = affine_map<(m, n, r, l) -> (m, r, l)>
+#b4 = affine_map<(m, n, r, l) -> (n, r, l)>
+#sa4 = affine_map<(m, n, r, l) -> (m, r)>
+#sb4 = affine_map<(m, n, r, l) -> (n, r)>
+#c4 = affine_map<(m, n, r, l) -> (m, n)>
+func.func @mma_run_length(%a: memref<16x1x48xi8>, %b: memref<8x1x48xi8>,
+    %sa: memref<16x1xi32>, %sb: memref<8x1xi32>, %c: memref<16x8xf32>) {
+  // expected-error @+1 {{'linalg.generic' op marked bm.gpu_mma has run buffers of mismatched shapes}}
+  linalg.generic {indexing_maps = [#a4, #b4, #sa4, #sb4, #c4],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%a, %b, %sa, %sb : memref<16x1x48xi8>, memref<8x1x48xi8>, memref<16x1xi32>, memref<8x1xi32>)
+      outs(%c : memref<16x8xf32>)
+      attrs = {bm.gpu_mma, bm.gpu_fused_matmul} {
+  ^bb0(%x: i8, %y: i8, %s: i32, %t: i32, %o: f32):
+    linalg.yield %o : f32
+  }
+  return
+}
+// -----
+
+// 32-bit fragment loads and 16-byte copies need aligned rows: identity layouts only.
+#a4 = affine_map<(m, n, r, l) -> (m, r, l)>
+#b4 = affine_map<(m, n, r, l) -> (n, r, l)>
+#sa4 = affine_map<(m, n, r, l) -> (m, r)>
+#sb4 = affine_map<(m, n, r, l) -> (n, r)>
+#c4 = affine_map<(m, n, r, l) -> (m, n)>
+func.func @mma_strided(%a: memref<16x1x32xi8, strided<[64, 32, 1]>>, %b: memref<8x1x32xi8>,
+    %sa: memref<16x1xi32>, %sb: memref<8x1xi32>, %c: memref<16x8xf32>) {
+  // expected-error @+1 {{'linalg.generic' op marked bm.gpu_mma needs identity-layout run buffers}}
+  linalg.generic {indexing_maps = [#a4, #b4, #sa4, #sb4, #c4],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%a, %b, %sa, %sb : memref<16x1x32xi8, strided<[64, 32, 1]>>, memref<8x1x32xi8>, memref<16x1xi32>, memref<8x1xi32>)
+      outs(%c : memref<16x8xf32>)
+      attrs = {bm.gpu_mma, bm.gpu_fused_matmul} {
+  ^bb0(%x: i8, %y: i8, %s: i32, %t: i32, %o: f32):
+    linalg.yield %o : f32
+  }
+  return
+}
+// -----
+
+// |P| <= 128 * 128 * 131072 = 2^31 does not fit the s32 accumulators.
+#a4 = affine_map<(m, n, r, l) -> (m, r, l)>
+#b4 = affine_map<(m, n, r, l) -> (n, r, l)>
+#sa4 = affine_map<(m, n, r, l) -> (m, r)>
+#sb4 = affine_map<(m, n, r, l) -> (n, r)>
+#c4 = affine_map<(m, n, r, l) -> (m, n)>
+func.func @mma_long_runs(%a: memref<16x1x131072xi8>, %b: memref<8x1x131072xi8>,
+    %sa: memref<16x1xi32>, %sb: memref<8x1xi32>, %c: memref<16x8xf32>) {
+  // expected-error @+1 {{'linalg.generic' op marked bm.gpu_mma has runs too long for 32-bit run sums}}
+  linalg.generic {indexing_maps = [#a4, #b4, #sa4, #sb4, #c4],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%a, %b, %sa, %sb : memref<16x1x131072xi8>, memref<8x1x131072xi8>, memref<16x1xi32>, memref<8x1xi32>)
+      outs(%c : memref<16x8xf32>)
+      attrs = {bm.gpu_mma, bm.gpu_fused_matmul} {
+  ^bb0(%x: i8, %y: i8, %s: i32, %t: i32, %o: f32):
+    linalg.yield %o : f32
+  }
+  return
+}
+// -----
+
+// Grid y counts 128-row tiles and is limited to 65535.
+#a4 = affine_map<(m, n, r, l) -> (m, r, l)>
+#b4 = affine_map<(m, n, r, l) -> (n, r, l)>
+#sa4 = affine_map<(m, n, r, l) -> (m, r)>
+#sb4 = affine_map<(m, n, r, l) -> (n, r)>
+#c4 = affine_map<(m, n, r, l) -> (m, n)>
+func.func @mma_too_many_rows(%a: memref<8388608x1x32xi8>, %b: memref<8x1x32xi8>,
+    %sa: memref<8388608x1xi32>, %sb: memref<8x1xi32>, %c: memref<8388608x8xf32>) {
+  // expected-error @+1 {{'linalg.generic' op marked bm.gpu_mma is too large for one launch of the tensor-core kernel (grid y and z are limited to 65535)}}
+  linalg.generic {indexing_maps = [#a4, #b4, #sa4, #sb4, #c4],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%a, %b, %sa, %sb : memref<8388608x1x32xi8>, memref<8x1x32xi8>, memref<8388608x1xi32>, memref<8x1xi32>)
+      outs(%c : memref<8388608x8xf32>)
+      attrs = {bm.gpu_mma, bm.gpu_fused_matmul} {
+  ^bb0(%x: i8, %y: i8, %s: i32, %t: i32, %o: f32):
+    linalg.yield %o : f32
+  }
+  return
+}
