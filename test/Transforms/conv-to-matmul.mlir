@@ -62,3 +62,49 @@ func.func @kept(%x: !bm.tensor<2x16x8x8xe2m3, block = [1, 16, 8, 8]>,
   return %y, %z, %u : tensor<2x4x12x12xf32>, tensor<2x4x6x6xf32>,
       tensor<2x4x6x6xf32>
 }
+
+// -----
+
+// Taps that read padding for every output are left out of K: a 3x3 kernel
+// with padding 1 on a 1x1 image keeps its centre tap (no padding needed at
+// all); stride 2 on a 2x2 image keeps taps 1..2 of each dimension, which
+// read rows 0..1 (again no padding). K blocks are the channel blocks times
+// the taps kept.
+// CHECK-LABEL: func.func @live_taps
+// CHECK:       %[[WC:.*]], %{{.*}} = bm.unpack %arg1
+// CHECK:       %[[S:.*]] = tensor.extract_slice %[[WC]][0, 0, 1, 1] [4, 16, 1, 1] [1, 1, 1, 1] : tensor<4x16x3x3xi8> to tensor<4x16x1x1xi8>
+// CHECK-NOT:   tensor.pad
+// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<2x1x1x16x1x1xi8>)
+// CHECK:       tensor.collapse_shape %[[S]] {{\[\[}}0], [1, 2, 3]] : tensor<4x16x1x1xi8> into tensor<4x16xi8>
+// CHECK:       bm.pack {{.*}} -> !bm.tensor<4x16xe2m3, block = [4, 16]>
+// CHECK:       bm.matmul {{.*}} : !bm.tensor<2x16xe2m3, block = [1, 16]>, !bm.tensor<4x16xe2m3, block = [4, 16]>
+// CHECK:       tensor.extract_slice %{{.*}}[0, 0, 1, 1] [4, 16, 2, 2] [1, 1, 1, 1] : tensor<4x16x3x3xi8> to tensor<4x16x2x2xi8>
+// CHECK-NOT:   tensor.pad
+// CHECK:       linalg.generic {{.*}} outs(%{{.*}} : tensor<2x1x1x16x2x2xi8>)
+// CHECK:       bm.matmul {{.*}} : !bm.tensor<2x64xe2m3, block = [1, 64]>, !bm.tensor<4x64xe2m3, block = [4, 64]>
+// The same kernel on a 3x3 image keeps every tap, padded on both sides.
+// CHECK:       tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+// CHECK:       bm.matmul {{.*}} : !bm.tensor<18x144xe2m3, block = [9, 144]>, !bm.tensor<4x144xe2m3, block = [4, 144]>
+func.func @live_taps(%x: !bm.tensor<2x16x1x1xe2m3, block = [1, 16, 1, 1]>,
+                     %w: !bm.tensor<4x16x3x3xe2m3, block = [4, 16, 3, 3]>,
+                     %init: tensor<2x4x1x1xf32>,
+                     %x2: !bm.tensor<2x16x2x2xe2m3, block = [1, 16, 2, 2]>,
+                     %x3: !bm.tensor<2x16x3x3xe2m3, block = [1, 16, 3, 3]>,
+                     %init3: tensor<2x4x3x3xf32>)
+    -> (tensor<2x4x1x1xf32>, tensor<2x4x1x1xf32>, tensor<2x4x3x3xf32>) {
+  %y = bm.conv2d %x, %w, %init {padding = array<i64: 1, 1>}
+      : !bm.tensor<2x16x1x1xe2m3, block = [1, 16, 1, 1]>,
+        !bm.tensor<4x16x3x3xe2m3, block = [4, 16, 3, 3]>, tensor<2x4x1x1xf32>
+      -> tensor<2x4x1x1xf32>
+  %z = bm.conv2d %x2, %w, %init
+      {padding = array<i64: 1, 1>, strides = array<i64: 2, 2>}
+      : !bm.tensor<2x16x2x2xe2m3, block = [1, 16, 2, 2]>,
+        !bm.tensor<4x16x3x3xe2m3, block = [4, 16, 3, 3]>, tensor<2x4x1x1xf32>
+      -> tensor<2x4x1x1xf32>
+  %u = bm.conv2d %x3, %w, %init3 {padding = array<i64: 1, 1>}
+      : !bm.tensor<2x16x3x3xe2m3, block = [1, 16, 3, 3]>,
+        !bm.tensor<4x16x3x3xe2m3, block = [4, 16, 3, 3]>, tensor<2x4x3x3xf32>
+      -> tensor<2x4x3x3xf32>
+  return %y, %z, %u : tensor<2x4x1x1xf32>, tensor<2x4x1x1xf32>,
+      tensor<2x4x3x3xf32>
+}

@@ -474,6 +474,19 @@ FailureOr<SmallVector<Value>> sliceWindowAccesses(RewriterBase &rewriter,
 // The pass
 //===----------------------------------------------------------------------===//
 
+/// Whether `v` is a slice of a larger tensor, possibly reshaped: a strided
+/// view once bufferized.
+bool isSliceView(Value v) {
+  while (true) {
+    if (auto collapse = v.getDefiningOp<tensor::CollapseShapeOp>())
+      v = collapse.getSrc();
+    else if (auto expand = v.getDefiningOp<tensor::ExpandShapeOp>())
+      v = expand.getSrc();
+    else
+      return static_cast<bool>(v.getDefiningOp<tensor::ExtractSliceOp>());
+  }
+}
+
 /// Collapses runs of consecutive loops that are contiguous in every operand
 /// (and of one iterator type). Returns the op to tile (the collapsed one, or
 /// `op` unchanged).
@@ -483,13 +496,24 @@ linalg::LinalgOp collapseContiguousLoops(RewriterBase &rewriter,
       !op.hasPureTensorSemantics() || op.hasDynamicShape() ||
       // A slice of a larger tensor is a strided view once bufferized; its
       // dimensions do not collapse in memory (that would be a copy).
-      llvm::any_of(
-          op->getOperands(),
-          [](Value v) { return v.getDefiningOp<tensor::ExtractSliceOp>(); }) ||
+      llvm::any_of(op->getOperands(), isSliceView) ||
       !llvm::all_of(op.getIndexingMapsArray(),
                     [](AffineMap map) { return map.isProjectedPermutation(); }))
     return op;
   unsigned loops = op.getNumLoops();
+  // Every operand spans its loops whole (a collapsed loop walks the
+  // collapsed dimensions of each operand end to end).
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<RankedTensorType>(operand.get().getType());
+    if (!type)
+      continue;
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    for (auto [i, expr] : llvm::enumerate(map.getResults()))
+      if (auto dim = dyn_cast<AffineDimExpr>(expr);
+          dim && type.getDimSize(i) != ranges[dim.getPosition()])
+        return op;
+  }
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   SmallVector<ReassociationIndices> groups;
@@ -1079,6 +1103,31 @@ struct BMVectorizeLinalgPass
             Operation *producer = fused->get().getDefiningOp();
             return producer && producer->hasOneUse();
           });
+      if (failed(applyPatternsGreedily(func, std::move(patterns))))
+        return signalPassFailure();
+    }
+
+    // Unit dimensions of the generics go (their operands are reshaped
+    // around them): a loop of extent one would otherwise hide that the
+    // loops beside it are contiguous, and a copy such as [M, N, 1] ->
+    // [M, 1, N] would be tiled as a transpose, element by element.
+    {
+      RewritePatternSet patterns(ctx);
+      linalg::ControlDropUnitDims control;
+      control.controlFn = [&](Operation *op) -> SmallVector<unsigned> {
+        auto generic = dyn_cast<linalg::GenericOp>(op);
+        // Window accesses (`oh * s + kh`) keep their loops: with a unit
+        // loop gone, such an operand would be read over less than its
+        // extent, which the loop collapsing below does not expect.
+        if (!generic || isLeftAlone(op, tileMatmuls) ||
+            generic.hasDynamicShape() ||
+            !llvm::all_of(generic.getIndexingMapsArray(), [](AffineMap map) {
+              return map.isProjectedPermutation();
+            }))
+          return {};
+        return llvm::to_vector(llvm::seq<unsigned>(generic.getNumLoops()));
+      };
+      linalg::populateFoldUnitExtentDimsPatterns(patterns, control);
       if (failed(applyPatternsGreedily(func, std::move(patterns))))
         return signalPassFailure();
     }

@@ -612,6 +612,18 @@ RANDOM_CASES = [
      "stride": (2, 2), "padding": (1, 1), "dilation": (1, 1),
      "a": ([2, 1, 12, 12], (2, 3), [1, 48, 0, 0], "nearest", 0),
      "b": ([8, 1, 3, 3], (2, 3), [48, 48, 0, 0], "stochastic", 12)},
+    # Taps that read padding for every output are left out of K (a 3x3
+    # kernel on a 1x1 image keeps its centre; stride 2 on 2x2 keeps 2x2).
+    {"name": "conv2d 3x20x1x1 * 6x20x3x3, padding 1, 1x1 image (im2col of the centre tap only)",
+     "op": "conv2d", "attrs": "padding = array<i64: 1, 1>",
+     "stride": (1, 1), "padding": (1, 1), "dilation": (1, 1),
+     "a": ([3, 20, 1, 1], (2, 3), [1, 8, 0, 0], "stochastic", 31),
+     "b": ([6, 20, 3, 3], (2, 3), [4, 8, 0, 0], "nearest", 0)},
+    {"name": "conv2d 2x12x2x2 * 5x12x3x3, stride 2, padding 1 (im2col of taps 1..2, e2m3 x e3m2)",
+     "op": "conv2d", "attrs": "strides = array<i64: 2, 2>, padding = array<i64: 1, 1>",
+     "stride": (2, 2), "padding": (1, 1), "dilation": (1, 1),
+     "a": ([2, 12, 2, 2], (2, 3), [1, 8, 0, 0], "nearest", 0),
+     "b": ([5, 12, 3, 3], (3, 2), [2, 8, 0, 0], "stochastic", 32)},
     {"name": "conv2d 3x4x8x8 * 5x4x6x6, weight-gradient shape (im2col, e2m3 x e3m2, stochastic)",
      "op": "conv2d", "attrs": "",
      "stride": (1, 1), "padding": (0, 0), "dilation": (1, 1),

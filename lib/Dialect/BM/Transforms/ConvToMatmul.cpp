@@ -14,6 +14,12 @@
 // output window overlaps the image in both dimensions; then the two give
 // the same bits, and the matmul can use the CPU kernel.
 //
+// Taps that read padding for every output (a 3x3 kernel with padding 1 on
+// a 1x1 image: all but the centre) add only zero terms to every run, so
+// they are left out of K: the filter's codes are sliced to the taps that
+// reach the image, each run keeps its blocks, its order and its exact sum,
+// and the input is padded only as far as the remaining taps read.
+//
 // The im2col operand is built on codes (bm.unpack; zero padding is code 0,
 // value 0) and packed again (bm.pack); biases are reshaped, not copied:
 // input biases [N/bn, C/bc, 1, 1] are the im2col operand's
@@ -56,6 +62,33 @@ bool everyWindowOverlaps(int64_t outSize, int64_t size, int64_t kernel,
       return false;
   }
   return true;
+}
+
+/// The taps [first, last) of one dimension that reach the input for some
+/// output position (a contiguous range: a tap's positions shift with k),
+/// and the padding the im2col copy still needs below and above the input.
+struct LiveTaps {
+  int64_t first = 0, last = 0, padLow = 0, padHigh = 0;
+};
+
+LiveTaps liveTaps(int64_t outSize, int64_t size, int64_t kernel,
+                  int64_t stride, int64_t pad, int64_t dilation) {
+  LiveTaps t{kernel, 0, 0, 0};
+  for (int64_t k = 0; k < kernel; ++k)
+    for (int64_t o = 0; o < outSize; ++o) {
+      int64_t i = o * stride - pad + k * dilation;
+      if (i >= 0 && i < size) {
+        t.first = std::min(t.first, k);
+        t.last = std::max(t.last, k + 1);
+        break;
+      }
+    }
+  // Rows read: from -pad + first * dilation to (outSize - 1) * stride - pad
+  // + (last - 1) * dilation.
+  t.padLow = std::max<int64_t>(0, pad - t.first * dilation);
+  t.padHigh = std::max<int64_t>(0, (outSize - 1) * stride - pad +
+                                       (t.last - 1) * dilation - (size - 1));
+  return t;
 }
 
 SmallVector<ReassociationIndices> groups(ArrayRef<ArrayRef<int64_t>> dims) {
@@ -122,31 +155,56 @@ Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op) {
   ArrayRef<int64_t> is = inType.getShape(), fs = fType.getShape();
   ArrayRef<int64_t> ib = inType.getBlock(), fb = fType.getBlock();
   ArrayRef<int64_t> os = op.getType().getShape();
-  int64_t N = is[0], C = is[1], F = fs[0], KH = fs[2], KW = fs[3];
+  int64_t N = is[0], C = is[1], F = fs[0];
   int64_t OH = os[2], OW = os[3];
   int64_t sh = op.getStrides()[0], sw = op.getStrides()[1];
   int64_t ph = op.getPadding()[0], pw = op.getPadding()[1];
   int64_t dh = op.getDilations()[0], dw = op.getDilations()[1];
 
-  // Zero-padded input codes.
+  // The taps that reach the input; the filter's codes sliced to them.
+  LiveTaps th = liveTaps(OH, is[2], fs[2], sh, ph, dh);
+  LiveTaps tw = liveTaps(OW, is[3], fs[3], sw, pw, dw);
+  int64_t KH = th.last - th.first, KW = tw.last - tw.first;
+  if (KH != fs[2] || KW != fs[3]) {
+    SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), b.getIndexAttr(0),
+                                      b.getIndexAttr(th.first),
+                                      b.getIndexAttr(tw.first)};
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(F), b.getIndexAttr(C),
+                                    b.getIndexAttr(KH), b.getIndexAttr(KW)};
+    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+    codesF = tensor::ExtractSliceOp::create(b, loc, codesF, offsets, sizes,
+                                            strides);
+  }
+
+  // Zero-padded input codes (as far as the live taps read).
   Value padded = codesIn;
   auto codesType = cast<RankedTensorType>(codesIn.getType());
   Type codeType = codesType.getElementType();
-  if (ph != 0 || pw != 0) {
-    SmallVector<int64_t> shape{N, C, is[2] + 2 * ph, is[3] + 2 * pw};
+  if (th.padLow || th.padHigh || tw.padLow || tw.padHigh) {
+    SmallVector<int64_t> shape{N, C, is[2] + th.padLow + th.padHigh,
+                               is[3] + tw.padLow + tw.padHigh};
     SmallVector<OpFoldResult> low{b.getIndexAttr(0), b.getIndexAttr(0),
-                                  b.getIndexAttr(ph), b.getIndexAttr(pw)};
+                                  b.getIndexAttr(th.padLow),
+                                  b.getIndexAttr(tw.padLow)};
+    SmallVector<OpFoldResult> high{b.getIndexAttr(0), b.getIndexAttr(0),
+                                   b.getIndexAttr(th.padHigh),
+                                   b.getIndexAttr(tw.padHigh)};
     Value zero =
         arith::ConstantOp::create(b, loc, b.getIntegerAttr(codeType, 0));
     padded =
         tensor::PadOp::create(b, loc, RankedTensorType::get(shape, codeType),
-                              codesIn, low, low, zero);
+                              codesIn, low, high, zero);
   }
 
-  // im2col codes [N, OH, OW, C, KH, KW] -> [N*OH*OW, C*KH*KW].
+  // im2col codes [N, OH, OW, C, KH, KW] -> [N*OH*OW, C*KH*KW]: output row
+  // oh, live tap kh reads padded row oh * sh + (first + kh) * dh - ph +
+  // padLow (>= 0: padLow covers the rows above the input that are read).
   auto d = [&](unsigned i) { return getAffineDimExpr(i, context); };
+  int64_t offH = th.first * dh - ph + th.padLow;
+  int64_t offW = tw.first * dw - pw + tw.padLow;
   AffineMap read = AffineMap::get(
-      6, 0, {d(0), d(3), d(1) * sh + d(4) * dh, d(2) * sw + d(5) * dw},
+      6, 0,
+      {d(0), d(3), d(1) * sh + d(4) * dh + offH, d(2) * sw + d(5) * dw + offW},
       context);
   Value colsInit = emptyTensor(b, loc, {N, OH, OW, C, KH, KW}, codeType);
   Value cols =
