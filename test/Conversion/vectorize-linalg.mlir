@@ -70,6 +70,22 @@ func.func @transpose(%x: tensor<256x784xf32>) -> tensor<784x256xf32> {
   return %t : tensor<784x256xf32>
 }
 
+// A unit dimension does not hide contiguity: [512, 512, 1] -> [512, 1, 512]
+// is a copy of 262144 contiguous elements (unit loops dropped, the rest
+// collapsed), in vectors of 64, not a 16 x 16 transpose or a gather.
+// CHECK-LABEL: func.func @unit_dim_layout
+// CHECK-NOT:     permutation_map
+// CHECK:         tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<512x512x1xf32> into tensor<512x512xf32>
+// CHECK:         scf.forall (%{{.*}}) = (0) to (262144) step (32768)
+// CHECK:           vector.transfer_read {{.*}} {in_bounds = [true]} : tensor<262144xf32>, vector<64xf32>
+// CHECK-NOT:     permutation_map
+// CHECK:         tensor.expand_shape %{{.*}} into tensor<512x1x512xf32>
+func.func @unit_dim_layout(%x: tensor<512x512x1xf32>) -> tensor<512x1x512xf32> {
+  %e = tensor.empty() : tensor<512x1x512xf32>
+  %t = linalg.transpose ins(%x : tensor<512x512x1xf32>) outs(%e : tensor<512x1x512xf32>) permutation = [0, 2, 1]
+  return %t : tensor<512x1x512xf32>
+}
+
 // Register tiles of 4 x 32 results: the accumulator is read before the k
 // loop, carried as a vector through it (one broadcast and FMA per row and
 // k), and written after it.
