@@ -939,8 +939,8 @@ class AtenLowering:
                 wf = self.fb.insert_slice(wf, z, [0, 0, 0, 0], [1, 1, d[0], d[1]])
             dx = self.fb.conv2d(g, wf, (H, W), (1, 1), (1, 1))
         if mask[1]:
-            xt = self.fb.transpose(x, [1, 0, 2, 3])                 # C N H W
-            xt = self.fb.pad(xt, [0, 0, p[0], p[1]], [0, 0, p[0], p[1]], 0.0)
+            xu = self.fb.transpose(x, [1, 0, 2, 3])                 # C N H W
+            xt = self.fb.pad(xu, [0, 0, p[0], p[1]], [0, 0, p[0], p[1]], 0.0)
             gt = self.fb.transpose(gy, [1, 0, 2, 3])                # F N OH OW
             # The taps whose rows (columns) of the padded input hold data.
             taps = [[t for t in range(k[i]) if any(
@@ -960,15 +960,44 @@ class AtenLowering:
                 # every one of its windows holds data.
                 size = [(hi[i] - lo[i]) * d[i] + ((OH, OW)[i] - 1) * s[i] + 1
                         for i in range(2)]
-                xs = self.fb.extract_slice(
-                    xt, [0, 0, lo[0] * d[0], lo[1] * d[1]], [C, N, size[0], size[1]])
+                start = [lo[i] * d[i] for i in range(2)]
+                if all(p[i] <= start[i] and start[i] + size[i] <= hw[i] + p[i]
+                       for i in range(2)):
+                    # Those rows are all inside the image: no padding.
+                    xs = self.fb.extract_slice(
+                        xu, [0, 0, start[0] - p[0], start[1] - p[1]],
+                        [C, N, size[0], size[1]])
+                else:
+                    xs = self.fb.extract_slice(
+                        xt, [0, 0, start[0], start[1]], [C, N, size[0], size[1]])
                 dwt = self.fb.conv2d(xs, gt, [hi[i] - lo[i] + 1 for i in range(2)], d, s)
-                dwt = self.fb.pad(dwt, [0, 0, lo[0], lo[1]],
-                                  [0, 0, KH - 1 - hi[0], KW - 1 - hi[1]], 0.0)
-            dw = self.fb.transpose(dwt, [1, 0, 2, 3])
+                if lo == hi:
+                    # One tap: dw[f, c, i, j] = dwt[c, f, 0, 0] at that tap,
+                    # zero elsewhere, as one elementwise op that fuses into
+                    # its users (the update) instead of a padded copy and
+                    # its transpose.
+                    dw = self._one_tap_gradient(dwt, (KH, KW), lo)
+                else:
+                    dwt = self.fb.pad(dwt, [0, 0, lo[0], lo[1]],
+                                      [0, 0, KH - 1 - hi[0], KW - 1 - hi[1]], 0.0)
+            if dw is None:
+                dw = self.fb.transpose(dwt, [1, 0, 2, 3])
         if mask[2]:
             db = self.reduce(gy, [0, 2, 3])
         return (dx, dw, db)
+
+    def _one_tap_gradient(self, dwt: Val, k, tap) -> Val:
+        """dw[f, c, i, j] = dwt[c, f, 0, 0] if (i, j) == tap else 0."""
+        C, F = dwt.shape[:2]
+        e = self.fb.empty((F, C, k[0], k[1]))
+
+        def body(bb, a):
+            at = bb.i("andi", bb.cmpi("eq", bb.index(2), bb.ci(tap[0])),
+                      bb.cmpi("eq", bb.index(3), bb.ci(tap[1])), ty="i1")
+            return [bb.select(at, a[0], bb.cf(0.0))]
+        return self.fb.generic(
+            [(dwt, ["d1", "d0", "0", "0"])], [(e, _ids(4))], ["parallel"] * 4,
+            body, attrs=["bm.data_movement"], hint="tap")[0]
 
     def _flip_filter(self, w: Val) -> Val:
         """wf[c, f, i, j] = w[f, c, KH-1-i, KW-1-j]."""
