@@ -238,6 +238,24 @@ func.func @conv_im2col_per_image(%i: tensor<2x3x17x17xf32>, %k: tensor<4x3x3x3xf
   return %v : tensor<2x4x8x8xf32>
 }
 
+// A 3x3 kernel on a 1x1 image padded by 1 (a late ResNet stage): only the
+// centre tap reads data, so the filter is sliced to it and K is C = 8, not
+// C x 9 (the other taps would only add zero products).
+// CHECK-LABEL: func.func @conv_live_taps
+// CHECK:         tensor.extract_slice %{{.*}}[0, 0, 1, 1] [4, 8, 1, 1] [1, 1, 1, 1] : tensor<4x8x3x3xf32> to tensor<4x8x1x1xf32>
+// CHECK:         tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<4x8x1x1xf32> into tensor<4x8xf32>
+// CHECK:         scf.for %{{.*}} = %c0 to %c8 step %c1
+// CHECK-NOT:     linalg.conv
+func.func @conv_live_taps(%x: tensor<2x8x1x1xf32>, %k: tensor<4x8x3x3xf32>, %o: tensor<2x4x1x1xf32>) -> tensor<2x4x1x1xf32> {
+  %zero = arith.constant 0.0 : f32
+  %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%a: index, %b: index, %c: index, %d: index):
+    tensor.yield %zero : f32
+  } : tensor<2x8x1x1xf32> to tensor<2x8x3x3xf32>
+  %v = linalg.conv_2d_nchw_fchw {strides = dense<1> : tensor<2xi64>, dilations = dense<1> : tensor<2xi64>} ins(%p, %k : tensor<2x8x3x3xf32>, tensor<4x8x3x3xf32>) outs(%o : tensor<2x4x1x1xf32>) -> tensor<2x4x1x1xf32>
+  return %v : tensor<2x4x1x1xf32>
+}
+
 // A pad becomes a fill and a copy into the interior; the strided insertion
 // of pooling's backward a copy into the strided slice (bufferized in place,
 // no memref.copy through a strided view).

@@ -721,13 +721,14 @@ bool allStaticF32(TypeRange types) {
 }
 
 /// The im2col of an NCHW `input`: a copy generic into `shape` reading
-/// input[n, c, oh * sh + kh * dh, ow * sw + kw * dw], then collapsed. With
+/// input[n, c, oh * sh + (kh + firstTaps[0]) * dh, ...], then collapsed. With
 /// `imagesInside`, `shape` is [C, KH, KW, N, OH, OW] and the result
 /// [C*KH*KW, N*OH*OW] (one matmul for all images); else [N, C, KH, KW, OH,
 /// OW] and [N, C*KH*KW, OH*OW] (one matmul per image).
 Value buildIm2col(RewriterBase &rewriter, Location loc, Value input,
                   ArrayRef<int64_t> shape, ArrayRef<int64_t> strides,
-                  ArrayRef<int64_t> dilations, bool imagesInside) {
+                  ArrayRef<int64_t> dilations, ArrayRef<int64_t> firstTaps,
+                  bool imagesInside) {
   MLIRContext *ctx = rewriter.getContext();
   AffineExpr d0, d1, d2, d3, d4, d5;
   bindDims(ctx, d0, d1, d2, d3, d4, d5);
@@ -740,8 +741,9 @@ Value buildIm2col(RewriterBase &rewriter, Location loc, Value input,
   }
   AffineMap readMap =
       AffineMap::get(6, 0,
-                     {dn, dc, doh * strides[0] + dkh * dilations[0],
-                      dow * strides[1] + dkw * dilations[1]},
+                     {dn, dc,
+                      doh * strides[0] + (dkh + firstTaps[0]) * dilations[0],
+                      dow * strides[1] + (dkw + firstTaps[1]) * dilations[1]},
                      ctx);
   AffineMap identity = AffineMap::getMultiDimIdentityMap(6, ctx);
   Value init =
@@ -767,6 +769,45 @@ Value buildIm2col(RewriterBase &rewriter, Location loc, Value input,
   return tensor::CollapseShapeOp::create(
       rewriter, loc, type, im2col.getResult(0),
       SmallVector<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
+}
+
+/// The taps [first, last) of each spatial dimension of `conv` that read
+/// its input outside a zero tensor.pad for some output, as {firstH,
+/// firstW, lastH, lastW}: all of them unless the input is such a pad.
+SmallVector<int64_t> liveTapsOfPaddedInput(linalg::Conv2DNchwFchwOp conv) {
+  auto fType = cast<RankedTensorType>(conv.getInputs()[1].getType());
+  auto outType = cast<RankedTensorType>(conv.getOutputs()[0].getType());
+  SmallVector<int64_t> all = {0, 0, fType.getDimSize(2), fType.getDimSize(3)};
+  auto pad = conv.getInputs()[0].getDefiningOp<tensor::PadOp>();
+  if (!pad || !pad.getSourceType().hasStaticShape() ||
+      pad.getStaticLow().size() != 4 || ShapedType::isDynamic(pad.getStaticLow()[2]) ||
+      ShapedType::isDynamic(pad.getStaticLow()[3]))
+    return all;
+  Value padValue = pad.getConstantPaddingValue();
+  auto zero = padValue ? padValue.getDefiningOp<arith::ConstantOp>() : nullptr;
+  auto zeroAttr = zero ? dyn_cast<FloatAttr>(zero.getValue()) : nullptr;
+  if (!zeroAttr || !zeroAttr.getValue().isZero())
+    return all;
+  SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
+  SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
+  SmallVector<int64_t> live = {all[2], all[3], 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    int64_t low = pad.getStaticLow()[2 + i];
+    int64_t size = pad.getSourceType().getDimSize(2 + i);
+    for (int64_t k = 0; k < all[2 + i]; ++k)
+      for (int64_t o = 0; o < outType.getDimSize(2 + i); ++o) {
+        int64_t row = o * strides[i] + k * dilations[i];
+        if (row >= low && row < low + size) {
+          live[i] = std::min(live[i], k);
+          live[2 + i] = std::max(live[2 + i], k + 1);
+          break;
+        }
+      }
+    // No tap reads data (an empty image): keep them all.
+    if (live[2 + i] == 0)
+      return all;
+  }
+  return live;
 }
 
 /// `value` [A, B, P] as [B, A, P] (a linalg.transpose, tiled below).
@@ -815,10 +856,31 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
   SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
   Location loc = conv.getLoc();
   rewriter.setInsertionPoint(conv);
+  // Taps that read the zero padding for every output (a 3x3 kernel on a
+  // padded 1x1 image: all but the centre) are left out: their products are
+  // zeros, and the other products are summed in the same order.
+  SmallVector<int64_t> firstTaps = liveTapsOfPaddedInput(conv);
+  SmallVector<int64_t> lastTaps = {firstTaps[2], firstTaps[3]};
+  firstTaps.resize(2);
+  Value filterTaps = conv.getInputs()[1];
+  if (firstTaps[0] != 0 || firstTaps[1] != 0 || lastTaps[0] != kh ||
+      lastTaps[1] != kw) {
+    kh = lastTaps[0] - firstTaps[0];
+    kw = lastTaps[1] - firstTaps[1];
+    auto attr = [&](int64_t v) -> OpFoldResult {
+      return rewriter.getIndexAttr(v);
+    };
+    filterTaps = tensor::ExtractSliceOp::create(
+        rewriter, loc, filterTaps,
+        ArrayRef<OpFoldResult>{attr(0), attr(0), attr(firstTaps[0]),
+                               attr(firstTaps[1])},
+        ArrayRef<OpFoldResult>{attr(f), attr(c), attr(kh), attr(kw)},
+        ArrayRef<OpFoldResult>{attr(1), attr(1), attr(1), attr(1)});
+  }
   int64_t ckk = c * kh * kw, pixels = oh * ow;
   Value filter = tensor::CollapseShapeOp::create(
       rewriter, loc, RankedTensorType::get({f, ckk}, rewriter.getF32Type()),
-      conv.getInputs()[1], SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+      filterTaps, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
   SmallVector<ReassociationIndices> outGroups = {{0}, {1}, {2, 3}};
   auto flatOutType =
       RankedTensorType::get({n, f, pixels}, rewriter.getF32Type());
@@ -834,7 +896,7 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
     // One matmul for all images.
     Value col = buildIm2col(rewriter, loc, conv.getInputs()[0],
                             {c, kh, kw, n, oh, ow}, strides, dilations,
-                            /*imagesInside=*/true);
+                            firstTaps, /*imagesInside=*/true);
     SmallVector<ReassociationIndices> pairGroups = {{0}, {1, 2}};
     Value accT = tensor::CollapseShapeOp::create(
         rewriter, loc,
@@ -854,7 +916,7 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
 
   Value col = buildIm2col(rewriter, loc, conv.getInputs()[0],
                           {n, c, kh, kw, oh, ow}, strides, dilations,
-                          /*imagesInside=*/false);
+                          firstTaps, /*imagesInside=*/false);
 
   // One matmul per image.
   auto attr = [&](int64_t v) { return rewriter.getIndexAttr(v); };
