@@ -133,15 +133,18 @@ func.func @maxpool(%x: tensor<16x8x28x28xf32>) -> tensor<16x8x14x14xf32> {
   return %r : tensor<16x8x14x14xf32>
 }
 
-// A transposed, flipped filter (the data gradient's): its reversed loops are
-// tiled to one; only the outermost loop is distributed (512 tasks), the rest
-// run in order inside each task, not as one forall over every element.
+// A transposed, flipped filter (the data gradient's): the 3 x 3 taps are
+// one row of 9 in both, read backwards whole: per (c, f), a vector read, a
+// reversing shuffle and a vector write; the outermost loop is distributed
+// (512 tasks), not every element.
 // CHECK-LABEL: func.func @flip_transpose
-// CHECK:         scf.forall (%{{.*}}) in (512)
-// CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step
-// CHECK:             scf.for
-// CHECK:               scf.for
-// CHECK:                 vector.transfer_read {{.*}} : tensor<512x512x3x3xf32>, vector<f32>
+// CHECK:         %[[IN:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1], [2, 3]] : tensor<512x512x3x3xf32> into tensor<512x512x9xf32>
+// CHECK:         scf.forall (%[[C:.*]]) in (512)
+// CHECK:           scf.for %[[F:.*]] = %c0 to %c512 step %c1
+// CHECK:             %[[ROW:.*]] = vector.transfer_read %[[IN]][%[[F]], %[[C]], %c0]{{.*}} : tensor<512x512x9xf32>, vector<9xf32>
+// CHECK:             vector.shuffle %[[ROW]], %[[ROW]] [8, 7, 6, 5, 4, 3, 2, 1, 0]
+// CHECK:             vector.transfer_write {{.*}}[%c0, %[[F]], %c0]
+// CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [512, 512, 3, 3]
 func.func @flip_transpose(%w: tensor<512x512x3x3xf32>) -> tensor<512x512x3x3xf32> {
   %e = tensor.empty() : tensor<512x512x3x3xf32>
   %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, -d2 + 2, -d3 + 2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%w : tensor<512x512x3x3xf32>) outs(%e : tensor<512x512x3x3xf32>) {
