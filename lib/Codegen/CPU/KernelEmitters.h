@@ -104,6 +104,9 @@ Value buildDecodeTable(OpBuilder &b, Location loc, const KernelPlan &plan,
 /// B each column's side by side.
 struct PackedOperands {
   Value a, b;
+  /// A is [batch?, words, Mp] (packed from A stored [K, M]: each word
+  /// column is written contiguously) instead of [batch?, Mp, words].
+  bool aWordsFirst = false;
 };
 PackedOperands packOperands(OpBuilder &b, Location loc, const KernelContext &kc,
                             Value codesA, Value codesB);

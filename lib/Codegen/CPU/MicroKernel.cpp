@@ -22,6 +22,12 @@ using namespace mlir::bm::cpu::detail;
 
 namespace {
 
+/// The indices of packed A's word `w` of row `m`, in its layout.
+SmallVector<Value> aWordAt(const TileCoords &tile,
+                           const PackedOperands &packed, Value m, Value w) {
+  return packed.aWordsFirst ? tile.at({w, m}) : tile.at({m, w});
+}
+
 /// The private declaration of an LLVM intrinsic, for func.call.
 func::FuncOp declareIntrinsic(OpBuilder &b, ModuleOp module, StringRef name,
                               FunctionType type) {
@@ -80,7 +86,7 @@ SmallVector<Value> emitI16PairsStep(OpBuilder &b, Location loc,
     bHalves.push_back(halves(b, loc, readB(b, loc, tile, packed, w0, c, vi16)));
   for (int64_t t = 0; t < plan.tileM; ++t) {
     Value pair = tensor::ExtractOp::create(
-        b, loc, packed.a, tile.at({x.add(tile.m0, x.idx(t)), w0}));
+        b, loc, packed.a, aWordAt(tile, packed, x.add(tile.m0, x.idx(t)), w0));
     Value wide = vector::BroadcastOp::create(b, loc, vi32, pair);
     auto [ae, ao] =
         halves(b, loc, vector::BitCastOp::create(b, loc, vi16, wide));
@@ -125,7 +131,7 @@ SmallVector<Value> emitU8S8Avx2Step(OpBuilder &b, Location loc,
     for (int64_t q = 0; q < wordsPerStep; ++q) {
       Value word = tensor::ExtractOp::create(
           b, loc, packed.a,
-          tile.at({x.add(tile.m0, x.idx(t)), x.add(w0, x.idx(q))}));
+          aWordAt(tile, packed, x.add(tile.m0, x.idx(t)), x.add(w0, x.idx(q))));
       Value wide = vector::BroadcastOp::create(b, loc, vi32, word);
       aq.push_back(vector::BitCastOp::create(b, loc, vi8, wide));
     }
@@ -170,7 +176,7 @@ SmallVector<Value> emitVnniStep(OpBuilder &b, Location loc,
   SmallVector<Value> next;
   for (int64_t t = 0; t < plan.tileM; ++t) {
     Value word = tensor::ExtractOp::create(
-        b, loc, packed.a, tile.at({x.add(tile.m0, x.idx(t)), w0}));
+        b, loc, packed.a, aWordAt(tile, packed, x.add(tile.m0, x.idx(t)), w0));
     Value a = vector::BitCastOp::create(
         b, loc, vPacked, vector::BroadcastOp::create(b, loc, vi32, word));
     for (int64_t c = 0; c < chunks; ++c)

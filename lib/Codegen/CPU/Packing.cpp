@@ -155,6 +155,7 @@ PackedOperands packAligned(OpBuilder &b, Location loc, const KernelContext &kc,
   PackedOperands packed;
   packed.a = kc.g.tA ? packAKFirst(b, loc, kc, codesA)
                      : packARows(b, loc, kc, codesA);
+  packed.aWordsFirst = kc.g.tA;
   packed.b = kc.g.tB ? packBKLast(b, loc, kc, codesB)
                      : packBRows(b, loc, kc, codesB);
   return packed;
@@ -188,6 +189,7 @@ PackedOperands packUnaligned(OpBuilder &b, Location loc,
   PackedOperands packed;
   packed.a =
       g.tA ? packAKFirst(b, loc, kc, codesA) : packARows(b, loc, kc, codesA);
+  packed.aWordsFirst = g.tA;
   if (g.tB) {
     packed.b = packBKLast(b, loc, kc, codesB);
     return packed;
@@ -514,7 +516,8 @@ Value packBKLast(OpBuilder &b, Location loc, const KernelContext &kc,
 /// the run tables). For each chunk of 16 rows m, those W rows of k are read
 /// as vectors over m, decoded arithmetically (a k outside its run, or an m
 /// past M, reads code 0), offset for the u8 steps, and combined into 16
-/// words, written down column w of [batch?, Mp, words]. One task per word
+/// words, written into row w of [batch?, words, Mp] (contiguous; the
+/// kernel reads it as such: PackedOperands::aWordsFirst). One task per word
 /// column when large.
 Value packAKFirst(OpBuilder &b, Location loc, const KernelContext &kc,
                   Value codesA) {
@@ -526,7 +529,7 @@ Value packAKFirst(OpBuilder &b, Location loc, const KernelContext &kc,
   Type i32 = b.getI32Type();
   auto codeType = cast<RankedTensorType>(codesA.getType()).getElementType();
   auto vCode = VectorType::get({lanes}, codeType);
-  Value init = emptyTensor(b, loc, g.withBatch({Mp, plan.words()}), i32);
+  Value init = emptyTensor(b, loc, g.withBatch({plan.words(), Mp}), i32);
   auto columnType = RankedTensorType::get({Mp}, i32);
   return buildSliceLoop(
       b, loc, g.withBatch({plan.words()}), init, worthParallel(kc, init),
@@ -537,8 +540,8 @@ Value packAKFirst(OpBuilder &b, Location loc, const KernelContext &kc,
           at.offsets.push_back(ivs[0]);
           at.sizes.push_back(b.getIndexAttr(1));
         }
-        at.offsets.append({b.getIndexAttr(0), ivs.back()});
-        at.sizes.append({b.getIndexAttr(Mp), b.getIndexAttr(1)});
+        at.offsets.append({ivs.back(), b.getIndexAttr(0)});
+        at.sizes.append({b.getIndexAttr(1), b.getIndexAttr(Mp)});
         return at;
       },
       [&](OpBuilder &b, ValueRange ivs, Value column) -> Value {

@@ -168,7 +168,8 @@ func.func @odd_runs(%a: !bm.tensor<8x20xe3m2, block = [8, 5]>,
 // Both operands are packed in vector code. A stored [K, M]: per (batch,
 // word column), the word's two rows of k are read as vectors over m (16
 // lanes, 8 of them past M: a masked read, code 0), decoded arithmetically,
-// combined into words and written down the column of [batch, M, K/2]. B
+// combined into words and written into row w of [batch, K/2, M]
+// (contiguous; the kernel reads A in that layout). B
 // stored [N, K]: per (batch, panel), each column's k are read as one row
 // (32 codes), decoded into 16 words and written down the column of the
 // panel's [K/2, 16] words (a transfer_write along dimension 0).
@@ -176,9 +177,9 @@ func.func @odd_runs(%a: !bm.tensor<8x20xe3m2, block = [8, 5]>,
 // CHECK-DAG:   #[[DOWN:.*]] = affine_map<(d0, d1) -> (d0)>
 // CHECK-LABEL: func.func @batched_transposed
 // CHECK-NOT:   linalg.generic
-// CHECK:       scf.for %[[ABI:[a-z0-9_]+]] = {{.*}} -> (tensor<2x8x16xi32>)
-// CHECK:         scf.for %[[AW:[a-z0-9_]+]] = {{.*}} -> (tensor<2x8x16xi32>)
-// CHECK:           %[[ACOL:.*]] = tensor.extract_slice %{{.*}}[%[[ABI]], 0, %[[AW]]] [1, 8, 1] [1, 1, 1] : tensor<2x8x16xi32> to tensor<8xi32>
+// CHECK:       scf.for %[[ABI:[a-z0-9_]+]] = {{.*}} -> (tensor<2x16x8xi32>)
+// CHECK:         scf.for %[[AW:[a-z0-9_]+]] = {{.*}} -> (tensor<2x16x8xi32>)
+// CHECK:           %[[ACOL:.*]] = tensor.extract_slice %{{.*}}[%[[ABI]], %[[AW]], 0] [1, 1, 8] [1, 1, 1] : tensor<2x16x8xi32> to tensor<8xi32>
 // CHECK-COUNT-2:   vector.transfer_read %arg0[%[[ABI]], %{{.*}}, %{{.*}}], %{{.*}} : tensor<2x32x8xi8>, vector<16xi8>
 // CHECK:           vector.transfer_write %{{.*}}, %[[ACOL]][%{{.*}}] : vector<16xi32>, tensor<8xi32>
 // CHECK:       scf.for %[[BI:[a-z0-9_]+]] = {{.*}} -> (tensor<2x1x16x16xi32>)
