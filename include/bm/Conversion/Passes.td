@@ -305,7 +305,14 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
 
     * elementwise `linalg.generic`s are fused into their consumer when they
       have one user;
+    * unit loops of elementwise generics are dropped (their operands
+      reshaped), so that a layout change such as [M, N, 1] -> [M, 1, N] is
+      a contiguous copy, not a transpose;
     * loops that are contiguous in every operand are collapsed into one;
+    * a copy that permutes the leading loops and reads all the trailing
+      ones backwards (a convolution filter's flip, [F, C, KH, KW] ->
+      [C, F, KH-1-kh, KW-1-kw]) is copied row by row: a vector read of the
+      KH*KW taps, a reversing shuffle and a vector write;
     * each op is tiled: an `scf.forall` over its outer parallel loops when
       it has at least `min-parallel-elements` iterations (tasks on every
       core with `bm-lower-to-cpu{parallel=true}`; 2^20 by default: waking
@@ -332,7 +339,9 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
       window reads) and, per image, a plain matmul of the filter
       (F x C*KH*KW) by the image's columns, tiled as above; or, when an
       image's pixels are fewer than 32 or split into odd vector tiles, an
-      im2col [C, KH, KW, N, OH, OW] and one matmul for all images.
+      im2col [C, KH, KW, N, OH, OW] and one matmul for all images. Taps
+    that read only a zero `tensor.pad` of the input for every output are
+    left out (the filter is sliced to the others).
 
     Float reductions of elementwise ops are reassociated within a tile; a
     matmul or convolution sums each result in its own order (k; c, kh, kw),

@@ -72,9 +72,12 @@ def BMConvToMatmul : Pass<"bm-conv-to-matmul", "::mlir::func::FuncOp"> {
     convolution as that matmul: `bm.unpack` of both operands, an im2col
     copy of the input codes (padding is code 0), `bm.pack` with the biases
     reshaped (not copied), `bm.matmul` with `transpose_rhs`, and the layout
-    transposes of init and result. The bits are the same; the matmul then
-    uses the CPU or GPU matmul kernel. Other convolutions are left as they
-    are.
+    transposes of init and result. Taps that read padding for every output
+    (a 3x3 kernel with padding 1 on a 1x1 image: all but the centre) are
+    left out of K: they add only zero terms, each run keeps its blocks and
+    order, and the input is padded only as far as the other taps read. The
+    bits are the same; the matmul then uses the CPU or GPU matmul kernel.
+    Other convolutions are left as they are.
 
     `bm-lower-to-cpu` runs it before `convert-bm-to-linalg` (with the
     vector kernels), `bm-lower-to-gpu` before `convert-bm-to-gpu`.
