@@ -23,8 +23,8 @@ using namespace mlir::bm::cpu::detail;
 namespace {
 
 /// The indices of packed A's word `w` of row `m`, in its layout.
-SmallVector<Value> aWordAt(const TileCoords &tile,
-                           const PackedOperands &packed, Value m, Value w) {
+SmallVector<Value> aWordAt(const TileCoords &tile, const PackedOperands &packed,
+                           Value m, Value w) {
   return packed.aWordsFirst ? tile.at({w, m}) : tile.at({m, w});
 }
 

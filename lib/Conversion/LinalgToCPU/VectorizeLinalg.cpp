@@ -26,6 +26,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bm/Conversion/Passes.h"
+#include "bm/Dialect/BM/Utils/ConvTaps.h"
 #include "bm/Dialect/BM/Utils/ParallelLoops.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -739,12 +740,11 @@ Value buildIm2col(RewriterBase &rewriter, Location loc, Value input,
     dkw = d2;
     dn = d3;
   }
-  AffineMap readMap =
-      AffineMap::get(6, 0,
-                     {dn, dc,
-                      doh * strides[0] + (dkh + firstTaps[0]) * dilations[0],
-                      dow * strides[1] + (dkw + firstTaps[1]) * dilations[1]},
-                     ctx);
+  AffineMap readMap = AffineMap::get(
+      6, 0,
+      {dn, dc, doh * strides[0] + (dkh + firstTaps[0]) * dilations[0],
+       dow * strides[1] + (dkw + firstTaps[1]) * dilations[1]},
+      ctx);
   AffineMap identity = AffineMap::getMultiDimIdentityMap(6, ctx);
   Value init =
       tensor::EmptyOp::create(rewriter, loc, shape, rewriter.getF32Type());
@@ -780,7 +780,8 @@ SmallVector<int64_t> liveTapsOfPaddedInput(linalg::Conv2DNchwFchwOp conv) {
   SmallVector<int64_t> all = {0, 0, fType.getDimSize(2), fType.getDimSize(3)};
   auto pad = conv.getInputs()[0].getDefiningOp<tensor::PadOp>();
   if (!pad || !pad.getSourceType().hasStaticShape() ||
-      pad.getStaticLow().size() != 4 || ShapedType::isDynamic(pad.getStaticLow()[2]) ||
+      pad.getStaticLow().size() != 4 ||
+      ShapedType::isDynamic(pad.getStaticLow()[2]) ||
       ShapedType::isDynamic(pad.getStaticLow()[3]))
     return all;
   Value padValue = pad.getConstantPaddingValue();
@@ -790,22 +791,17 @@ SmallVector<int64_t> liveTapsOfPaddedInput(linalg::Conv2DNchwFchwOp conv) {
     return all;
   SmallVector<int64_t> strides(conv.getStrides().getValues<int64_t>());
   SmallVector<int64_t> dilations(conv.getDilations().getValues<int64_t>());
-  SmallVector<int64_t> live = {all[2], all[3], 0, 0};
+  SmallVector<int64_t> live = all;
   for (int i = 0; i < 2; ++i) {
-    int64_t low = pad.getStaticLow()[2 + i];
-    int64_t size = pad.getSourceType().getDimSize(2 + i);
-    for (int64_t k = 0; k < all[2 + i]; ++k)
-      for (int64_t o = 0; o < outType.getDimSize(2 + i); ++o) {
-        int64_t row = o * strides[i] + k * dilations[i];
-        if (row >= low && row < low + size) {
-          live[i] = std::min(live[i], k);
-          live[2 + i] = std::max(live[2 + i], k + 1);
-          break;
-        }
-      }
+    // Rows of the padded input from `low` on hold the source's data.
+    LiveTaps taps = liveTaps(
+        outType.getDimSize(2 + i), pad.getSourceType().getDimSize(2 + i),
+        all[2 + i], strides[i], pad.getStaticLow()[2 + i], dilations[i]);
     // No tap reads data (an empty image): keep them all.
-    if (live[2 + i] == 0)
+    if (taps.last == 0)
       return all;
+    live[i] = taps.first;
+    live[2 + i] = taps.last;
   }
   return live;
 }
@@ -894,9 +890,9 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
       pixels >= kMatmulCols && chooseVectorTile(pixels, kMatmulCols) % 8 == 0;
   if (!perImage && n > 1) {
     // One matmul for all images.
-    Value col = buildIm2col(rewriter, loc, conv.getInputs()[0],
-                            {c, kh, kw, n, oh, ow}, strides, dilations,
-                            firstTaps, /*imagesInside=*/true);
+    Value col =
+        buildIm2col(rewriter, loc, conv.getInputs()[0], {c, kh, kw, n, oh, ow},
+                    strides, dilations, firstTaps, /*imagesInside=*/true);
     SmallVector<ReassociationIndices> pairGroups = {{0}, {1, 2}};
     Value accT = tensor::CollapseShapeOp::create(
         rewriter, loc,
@@ -914,9 +910,9 @@ LogicalResult convAsIm2colMatmul(RewriterBase &rewriter,
     return success();
   }
 
-  Value col = buildIm2col(rewriter, loc, conv.getInputs()[0],
-                          {n, c, kh, kw, oh, ow}, strides, dilations,
-                          firstTaps, /*imagesInside=*/false);
+  Value col =
+      buildIm2col(rewriter, loc, conv.getInputs()[0], {n, c, kh, kw, oh, ow},
+                  strides, dilations, firstTaps, /*imagesInside=*/false);
 
   // One matmul per image.
   auto attr = [&](int64_t v) { return rewriter.getIndexAttr(v); };
@@ -1105,8 +1101,8 @@ struct StridedSliceReadAsShuffle
 /// each row is a vector read, a reversing shuffle and a vector write (the
 /// tiler would copy it element by element: it tiles reversed loops to one).
 /// Exact: the same elements, moved.
-LogicalResult flipAsReversedRows(RewriterBase &rewriter,
-                                 linalg::GenericOp op, int64_t minParallel) {
+LogicalResult flipAsReversedRows(RewriterBase &rewriter, linalg::GenericOp op,
+                                 int64_t minParallel) {
   if (op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
       !op.hasPureTensorSemantics() || op.hasDynamicShape() ||
       op.getNumReductionLoops() != 0)
@@ -1158,8 +1154,8 @@ LogicalResult flipAsReversedRows(RewriterBase &rewriter,
   int64_t chunk = 1;
   for (unsigned d = lead; d < n; ++d)
     chunk *= ranges[d];
-  Value in = tensor::CollapseShapeOp::create(rewriter, loc, input->get(),
-                                             groups);
+  Value in =
+      tensor::CollapseShapeOp::create(rewriter, loc, input->get(), groups);
   Value init = tensor::CollapseShapeOp::create(
       rewriter, loc, op.getDpsInitOperand(0)->get(), groups);
   auto initType = cast<RankedTensorType>(init.getType());
@@ -1188,8 +1184,7 @@ LogicalResult flipAsReversedRows(RewriterBase &rewriter,
             b, loc, b.getZeroAttr(initType.getElementType()));
         Value row = vector::TransferReadOp::create(b, loc, vectorType, in,
                                                    readAt, zero, inBounds);
-        Value reversed =
-            vector::ShuffleOp::create(b, loc, row, row, backwards);
+        Value reversed = vector::ShuffleOp::create(b, loc, row, row, backwards);
         SmallVector<Value> writeAt{destOuter};
         writeAt.append(ivs.begin() + 1, ivs.end());
         writeAt.push_back(idx(b, 0));
@@ -1217,8 +1212,8 @@ LogicalResult flipAsReversedRows(RewriterBase &rewriter,
   if (work >= minParallel && ranges[0] > 1) {
     SmallVector<int64_t> sliceShape(initType.getShape());
     sliceShape[0] = 1;
-    auto sliceType = RankedTensorType::get(sliceShape,
-                                           initType.getElementType());
+    auto sliceType =
+        RankedTensorType::get(sliceShape, initType.getElementType());
     auto forall = scf::ForallOp::create(
         rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(ranges[0])},
         ValueRange{init}, std::nullopt,
@@ -1227,12 +1222,12 @@ LogicalResult flipAsReversedRows(RewriterBase &rewriter,
           SmallVector<OpFoldResult> offsets(initType.getRank(),
                                             b.getIndexAttr(0));
           offsets[0] = i0;
-          SmallVector<OpFoldResult> sizes, strides(initType.getRank(),
-                                                   b.getIndexAttr(1));
+          SmallVector<OpFoldResult> sizes,
+              strides(initType.getRank(), b.getIndexAttr(1));
           for (int64_t s : sliceShape)
             sizes.push_back(b.getIndexAttr(s));
-          Value slice = tensor::ExtractSliceOp::create(
-              b, loc, sliceType, dest, offsets, sizes, strides);
+          Value slice = tensor::ExtractSliceOp::create(b, loc, sliceType, dest,
+                                                       offsets, sizes, strides);
           Value rows = emitRows(b, i0, idx(b, 0), slice);
           auto inParallel = scf::InParallelOp::create(b, loc);
           b.setInsertionPointToStart(inParallel.getBody());

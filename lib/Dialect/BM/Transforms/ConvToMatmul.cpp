@@ -32,6 +32,7 @@
 #include "bm/Dialect/BM/Transforms/Passes.h"
 
 #include "bm/Dialect/BM/IR/BMOps.h"
+#include "bm/Dialect/BM/Utils/ConvTaps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -64,25 +65,16 @@ bool everyWindowOverlaps(int64_t outSize, int64_t size, int64_t kernel,
   return true;
 }
 
-/// The taps [first, last) of one dimension that reach the input for some
-/// output position (a contiguous range: a tap's positions shift with k),
-/// and the padding the im2col copy still needs below and above the input.
-struct LiveTaps {
+/// The live taps of one dimension (ConvTaps.h) and the padding the im2col
+/// copy still needs below and above the input for them.
+struct TapWindow {
   int64_t first = 0, last = 0, padLow = 0, padHigh = 0;
 };
 
-LiveTaps liveTaps(int64_t outSize, int64_t size, int64_t kernel,
-                  int64_t stride, int64_t pad, int64_t dilation) {
-  LiveTaps t{kernel, 0, 0, 0};
-  for (int64_t k = 0; k < kernel; ++k)
-    for (int64_t o = 0; o < outSize; ++o) {
-      int64_t i = o * stride - pad + k * dilation;
-      if (i >= 0 && i < size) {
-        t.first = std::min(t.first, k);
-        t.last = std::max(t.last, k + 1);
-        break;
-      }
-    }
+TapWindow tapWindow(int64_t outSize, int64_t size, int64_t kernel,
+                    int64_t stride, int64_t pad, int64_t dilation) {
+  LiveTaps live = liveTaps(outSize, size, kernel, stride, pad, dilation);
+  TapWindow t{live.first, live.last, 0, 0};
   // Rows read: from -pad + first * dilation to (outSize - 1) * stride - pad
   // + (last - 1) * dilation.
   t.padLow = std::max<int64_t>(0, pad - t.first * dilation);
@@ -162,8 +154,8 @@ Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op) {
   int64_t dh = op.getDilations()[0], dw = op.getDilations()[1];
 
   // The taps that reach the input; the filter's codes sliced to them.
-  LiveTaps th = liveTaps(OH, is[2], fs[2], sh, ph, dh);
-  LiveTaps tw = liveTaps(OW, is[3], fs[3], sw, pw, dw);
+  TapWindow th = tapWindow(OH, is[2], fs[2], sh, ph, dh);
+  TapWindow tw = tapWindow(OW, is[3], fs[3], sw, pw, dw);
   int64_t KH = th.last - th.first, KW = tw.last - tw.first;
   if (KH != fs[2] || KW != fs[3]) {
     SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), b.getIndexAttr(0),
@@ -172,8 +164,8 @@ Value emitConvAsMatmul(OpBuilder &b, Location loc, Conv2DOp op) {
     SmallVector<OpFoldResult> sizes{b.getIndexAttr(F), b.getIndexAttr(C),
                                     b.getIndexAttr(KH), b.getIndexAttr(KW)};
     SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-    codesF = tensor::ExtractSliceOp::create(b, loc, codesF, offsets, sizes,
-                                            strides);
+    codesF =
+        tensor::ExtractSliceOp::create(b, loc, codesF, offsets, sizes, strides);
   }
 
   // Zero-padded input codes (as far as the live taps read).
