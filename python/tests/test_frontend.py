@@ -214,6 +214,25 @@ class FrontendTest(unittest.TestCase):
         self.run_and_compare(step, model, (5, 2, 7, 7), hyper, 3,
                              "tiled max and average pooling")
 
+    def test_one_tap_weight_gradients_match_torch(self):
+        # A 3x3 kernel with padding 1 on a 1x1 image reads data with its
+        # centre tap only; stride 2 on 2x2 with taps 1..2. The first weight
+        # gradient is one elementwise op (zero but at the centre), not a
+        # padded 3x3 copy and its transpose; the second is padded.
+        torch.manual_seed(6)
+        model = nn.Sequential(nn.Conv2d(3, 5, 3, stride=2, padding=1),
+                              nn.ReLU(), nn.Conv2d(5, 4, 3, padding=1),
+                              nn.Flatten(), nn.Linear(4, 3))
+        hyper = dict(lr=0.1, momentum=0.9)
+        step = frontend.capture_train_step(model, (6, 3, 2, 2),
+                                           return_grads=True, **hyper)
+        # The one-tap gradient [5, 4, 1, 1] is not padded to 3x3; the
+        # two-tap one [3, 5, 2, 2] is.
+        self.assertNotIn("to tensor<5x4x3x3xf32>", step.mlir)
+        self.assertIn("tensor<3x5x2x2xf32> to tensor<3x5x3x3xf32>", step.mlir)
+        self.run_and_compare(step, model, (6, 3, 2, 2), hyper, 6,
+                             "one-tap and two-tap weight gradients", steps=2)
+
     def test_batchnorm1d_without_momentum_matches_torch(self):
         torch.manual_seed(2)
         model = mlp_bn()
