@@ -282,3 +282,17 @@ func.func @pad_and_upsample(%g: tensor<2x3x7x7xf32>) -> tensor<2x3x15x15xf32> {
   } : tensor<2x3x13x13xf32> to tensor<2x3x15x15xf32>
   return %p : tensor<2x3x15x15xf32>
 }
+
+// A flip that reads a 3x3 window of 5x5 trailing dimensions is not a
+// reversed row (the rows are not contiguous): tiled as before.
+// CHECK-LABEL: func.func @flip_of_a_window
+// CHECK-NOT:     vector.shuffle
+// CHECK:         vector.transfer_read {{.*}} : tensor<4x4x5x5xf32>, vector<f32>
+func.func @flip_of_a_window(%w: tensor<4x4x5x5xf32>) -> tensor<4x4x3x3xf32> {
+  %e = tensor.empty() : tensor<4x4x3x3xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d1, d0, -d2 + 2, -d3 + 2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%w : tensor<4x4x5x5xf32>) outs(%e : tensor<4x4x3x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<4x4x3x3xf32>
+  return %r : tensor<4x4x3x3xf32>
+}

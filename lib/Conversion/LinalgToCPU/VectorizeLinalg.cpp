@@ -1142,6 +1142,17 @@ LogicalResult flipAsReversedRows(RewriterBase &rewriter, linalg::GenericOp op,
   for (unsigned d : leadDims)
     if (d >= lead)
       return failure();
+  // The trailing dimensions are read whole (collapsed into one row), and a
+  // row is one vector of at most kVectorElements.
+  auto inType = cast<RankedTensorType>(input->get().getType());
+  int64_t rowLength = 1;
+  for (unsigned d = lead; d < n; ++d) {
+    if (inType.getDimSize(d) != ranges[d])
+      return failure();
+    rowLength *= ranges[d];
+  }
+  if (rowLength > kVectorElements)
+    return failure();
 
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
@@ -1151,9 +1162,7 @@ LogicalResult flipAsReversedRows(RewriterBase &rewriter, linalg::GenericOp op,
   groups.push_back({});
   for (unsigned d = lead; d < n; ++d)
     groups.back().push_back(d);
-  int64_t chunk = 1;
-  for (unsigned d = lead; d < n; ++d)
-    chunk *= ranges[d];
+  int64_t chunk = rowLength;
   Value in =
       tensor::CollapseShapeOp::create(rewriter, loc, input->get(), groups);
   Value init = tensor::CollapseShapeOp::create(
