@@ -15,7 +15,11 @@ A small ahead-of-time driver around the tools of the CPU lowering:
 With ``parallel`` (the default where more than one CPU is usable) the
 lowering runs the tiles of bm.matmul kernels as async tasks
 (``bm-lower-to-cpu{parallel=true}``): LLVM ``opt`` splits their coroutines
-between steps 2 and 3, and the library links ``libmlir_async_runtime``.
+between steps 2 and 3, and the library links an async runtime: bm's
+``libbm_async_runtime`` (runtime/cpu: spinning workers, and the caller runs
+tasks while it waits) where it is built or installed beside ``bm-opt``, else
+MLIR's ``libmlir_async_runtime``. ``$BM_ASYNC_RUNTIME`` names another
+(a path to a library with the same entry points, or ``mlir`` for MLIR's).
 The CPU target (``cpu``; ``bm-lower-to-cpu{cpu=...}``) is this host's when
 compiling for it (``mcpu="native"``, the default): ``avx512-vnni`` (vpdpbusd /
 vpdpwssd on 512-bit vectors), ``avx-vnni`` (the same on 256-bit vectors),
@@ -285,6 +289,8 @@ class Tools:
     opt: Optional[str] = None  # LLVM opt: only for parallel code (coroutines)
     # llvm-split: only to compile a large module on several cores
     llvm_split: Optional[str] = None
+    # The async runtime library parallel code links (see _find_async_runtime)
+    async_runtime: Optional[str] = None
 
 
 def find_tools() -> Tools:
@@ -316,7 +322,45 @@ def find_tools() -> Tools:
                                 ["llvm-split-22", "llvm-split"])
     except ToolNotFoundError:
         llvm_split = None
-    return Tools(bm_opt, translate, llc, cc, lib_dir, opt, llvm_split)
+    return Tools(bm_opt, translate, llc, cc, lib_dir, opt, llvm_split,
+                 _find_async_runtime(bm_opt, build, lib_dir))
+
+
+_ASYNC_RUNTIME_LIB = "libbm_async_runtime.so"
+_MLIR_ASYNC_RUNTIME_LIB = "libmlir_async_runtime.so"
+
+
+def _find_async_runtime(bm_opt, build, mlir_lib_dir):
+    """The async runtime that parallel code links: $BM_ASYNC_RUNTIME (a
+    library path, or "mlir" for MLIR's own), else bm's libbm_async_runtime
+    from the build directory or beside bm-opt (<prefix>/bin/../lib), else
+    MLIR's libmlir_async_runtime; None when there is none."""
+    mlir_lib = (os.path.join(mlir_lib_dir, _MLIR_ASYNC_RUNTIME_LIB)
+                if mlir_lib_dir else None)
+    env = os.environ.get("BM_ASYNC_RUNTIME")
+    if env:
+        if env == "mlir":
+            if mlir_lib and os.path.isfile(mlir_lib):
+                return mlir_lib
+            raise ToolNotFoundError(
+                "BM_ASYNC_RUNTIME=mlir, but there is no %s in the MLIR "
+                "library directory (%s)" % (_MLIR_ASYNC_RUNTIME_LIB,
+                                            mlir_lib_dir),
+                step="async runtime")
+        if not os.path.isfile(env):
+            raise ToolNotFoundError(
+                "BM_ASYNC_RUNTIME=%s is not a file; name a shared library "
+                "with the mlirAsyncRuntime* functions, or 'mlir'" % env,
+                step="async runtime")
+        return os.path.abspath(env)
+    for d in (os.path.join(build, "lib"),
+              os.path.join(os.path.dirname(os.path.dirname(
+                  os.path.realpath(bm_opt))), "lib")):
+        if os.path.isfile(os.path.join(d, _ASYNC_RUNTIME_LIB)):
+            return os.path.join(d, _ASYNC_RUNTIME_LIB)
+    if mlir_lib and os.path.isfile(mlir_lib):
+        return mlir_lib
+    return None
 
 
 def cache_dir() -> str:
@@ -408,8 +452,7 @@ def _usable_cpus():
 
 
 def _has_async_runtime(tools):
-    return bool(tools.mlir_lib_dir and tools.opt) and os.path.isfile(
-        os.path.join(tools.mlir_lib_dir, "libmlir_async_runtime.so"))
+    return bool(tools.async_runtime and tools.opt)
 
 
 def _tool_id(path):
@@ -898,7 +941,8 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
     ``bm_opt_args``: extra bm-opt options, after the pipeline;
     ``use_cache``: reuse a library compiled earlier from the same input;
     ``parallel``: run the tiles of bm.matmul kernels on all cores
-    (``bm-lower-to-cpu{parallel=true}``, linking libmlir_async_runtime);
+    (``bm-lower-to-cpu{parallel=true}``, linking an async runtime: see the
+    module docstring);
     None (the default) means yes when this process may use more than one
     CPU and the runtime library is installed; ``vector_kernels``: False
     lowers every contraction in the generic form
@@ -938,8 +982,10 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
         parallel = _usable_cpus() > 1 and _has_async_runtime(tools)
     elif parallel and not _has_async_runtime(tools):
         raise ToolNotFoundError(
-            "parallel=True needs LLVM's opt and libmlir_async_runtime.so in "
-            "the MLIR library directory (%s)" % tools.mlir_lib_dir)
+            "parallel=True needs LLVM's opt and an async runtime library "
+            "(libbm_async_runtime.so in the build's lib directory, or "
+            "libmlir_async_runtime.so in the MLIR library directory %s)"
+            % tools.mlir_lib_dir)
     lower = ["emit-c-interface=true",
              "out-params=" + {None: "auto", True: "auto",
                               False: "false"}[out_params]]
@@ -973,7 +1019,8 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
                  repr(list(bm_opt_args)), repr(llc_flags),
                  _host_cpu(tools.llc) if mcpu == "native" else "",
                  _tool_id(tools.bm_opt), _tool_id(tools.mlir_translate),
-                 _tool_id(tools.llc), tools.cc, str(tools.mlir_lib_dir)]:
+                 _tool_id(tools.llc), tools.cc, str(tools.mlir_lib_dir),
+                 str(tools.async_runtime) if parallel else ""]:
         h.update(part.encode())
         h.update(b"\0")
     key = h.hexdigest()[:32]
@@ -1051,8 +1098,9 @@ def compile_module(mlir: str, *, mcpu: Optional[str] = "native",
             link += ["-Wl,--as-needed", "-L" + tools.mlir_lib_dir,
                      "-Wl,-rpath," + tools.mlir_lib_dir,
                      "-lmlir_c_runner_utils", "-Wl,--no-as-needed"]
-            if parallel:
-                link += ["-lmlir_async_runtime"]
+        if parallel:
+            link += [tools.async_runtime, "-Wl,-rpath,"
+                     + os.path.dirname(tools.async_runtime)]
         link += ["-lm"]
         _run("link (cc -shared)", link)
     except CompileError as e:

@@ -11,9 +11,22 @@
 // of workers; together these cover 1 to 96 workers. bm-collapse-parallel-loops
 // gives async-parallel-for one dimension instead.
 //
-// RUN: bm-opt %s --bm-lower-to-cpu="parallel=true" \
-// RUN: | mlir-runner -O2 -e main --entry-point-result=void \
+// RUN: bm-opt %s --bm-lower-to-cpu="parallel=true" -o %t.mlir
+// RUN: mlir-runner %t.mlir -O2 -e main --entry-point-result=void \
 // RUN:   --shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%mlir_async_runtime \
+// RUN: | FileCheck %s
+//
+// The same with bm's async runtime (runtime/cpu), with the usable CPUs,
+// with one thread (the caller runs every task) and with more threads than
+// CPUs:
+// RUN: mlir-runner %t.mlir -O2 -e main --entry-point-result=void \
+// RUN:   --shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%bm_async_runtime \
+// RUN: | FileCheck %s
+// RUN: env BM_NUM_THREADS=1 mlir-runner %t.mlir -O2 -e main --entry-point-result=void \
+// RUN:   --shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%bm_async_runtime \
+// RUN: | FileCheck %s
+// RUN: env BM_NUM_THREADS=5 mlir-runner %t.mlir -O2 -e main --entry-point-result=void \
+// RUN:   --shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%bm_async_runtime \
 // RUN: | FileCheck %s
 
 // CHECK: 24x4 min 1 max 1
