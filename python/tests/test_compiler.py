@@ -487,6 +487,47 @@ func.func @quant(%x: tensor<{r}x{c}xf32>, %seed: i64)
                                  "nearest codes (%s)" % what)
             self.assertBitsEqual(bn, want_n.beta, "nearest biases (%s)" % what)
 
+    def test_async_runtime_choice(self):
+        """Parallel code links bm's async runtime (runtime/cpu) by default,
+        MLIR's with BM_ASYNC_RUNTIME=mlir; both give the reference's bits.
+        A BM_ASYNC_RUNTIME that names no file is an error that says so."""
+        tools = compiler.find_tools()
+        if not compiler._has_async_runtime(tools):
+            self.skipTest("no async runtime / opt here")
+        self.assertEqual(os.path.basename(tools.async_runtime),
+                         "libbm_async_runtime.so")
+        m, k, n = 256, 520, 300
+        src = bm6_module(m, k, n, (48, 48), (48, 48))
+        qa, qb, init, want = bm6_case(self.rng, m, k, n)
+        for env, runtime in ((None, "libbm_async_runtime.so"),
+                             ("mlir", "libmlir_async_runtime.so")):
+            saved = os.environ.pop("BM_ASYNC_RUNTIME", None)
+            try:
+                if env:
+                    os.environ["BM_ASYNC_RUNTIME"] = env
+                lib = compiler.compile_module(src, parallel=True)
+            finally:
+                os.environ.pop("BM_ASYNC_RUNTIME", None)
+                if saved is not None:
+                    os.environ["BM_ASYNC_RUNTIME"] = saved
+            needed = subprocess.run(["readelf", "-d", lib.path],
+                                    capture_output=True, text=True).stdout
+            self.assertIn("Shared library: [" + runtime, needed)
+            y = lib.bm6(qa.codes, qa.beta, qb.codes, qb.beta, init)
+            self.assertBitsEqual(y, want, "matmul with %s" % runtime)
+        saved = os.environ.get("BM_ASYNC_RUNTIME")
+        os.environ["BM_ASYNC_RUNTIME"] = "/nonexistent/libnothing.so"
+        try:
+            with self.assertRaisesRegex(compiler.ToolNotFoundError,
+                                        "BM_ASYNC_RUNTIME=/nonexistent/"
+                                        "libnothing.so is not a file"):
+                compiler.find_tools()
+        finally:
+            if saved is None:
+                del os.environ["BM_ASYNC_RUNTIME"]
+            else:
+                os.environ["BM_ASYNC_RUNTIME"] = saved
+
     def test_out_arrays(self):
         a = scaled_data(self.rng, (M, K), spread=6)
         b = scaled_data(self.rng, (K, N), spread=6)
