@@ -53,6 +53,8 @@ import step_split  # noqa: E402
 
 FMT = "e2m3"
 BLOCK = 48
+# Calls of each training step in a row per round (see Timer).
+STEP_CALLS = 3
 
 
 # ---------------------------------------------------------------------------
@@ -138,11 +140,16 @@ def env_state(name):
 # ---------------------------------------------------------------------------
 
 class Timer:
-    """Interleaved best-of-N timing of several named callables."""
+    """Interleaved best-of-N timing of several named callables: in each
+    round every subject runs `calls` times in a row (each call timed). What
+    one subject leaves running, such as the compiled code's idle workers,
+    which spin for 0.2 ms before they sleep (runtime/cpu), then lands only in
+    the first call of the next subject, never in its best time."""
 
-    def __init__(self):
+    def __init__(self, calls=1):
         self.subjects = []
         self.times = {}
+        self.calls = calls
 
     def add(self, name, fn):
         self.subjects.append((name, fn))
@@ -154,9 +161,10 @@ class Timer:
                 fn()
         for _ in range(rounds):
             for name, fn in self.subjects:
-                t0 = time.perf_counter()
-                fn()
-                self.times[name].append(time.perf_counter() - t0)
+                for _ in range(self.calls):
+                    t0 = time.perf_counter()
+                    fn()
+                    self.times[name].append(time.perf_counter() - t0)
 
     def best(self, name):
         return min(self.times[name])
@@ -432,7 +440,7 @@ def bench_step(example, fmt, rounds, mcpu, rng, threads, cpu=None):
         parts[part] = (compiler.compile_module(module, mcpu=mcpu, cpu=cpu,
                                                use_cache=False), values)
     torch.set_num_threads(threads)
-    tm = Timer()
+    tm = Timer(calls=STEP_CALLS)
     tm.add("pytorch", torch_step(example, batch))
     for name, lib in libs.items():
         tm.add(name, lambda lib=lib: lib.call(fn, *args))
@@ -443,8 +451,9 @@ def bench_step(example, fmt, rounds, mcpu, rng, threads, cpu=None):
     print()
     print("== training step of examples/%s (batch %d): PyTorch %s eager FP32 "
           "(%d threads) vs compiled FP32 and %s (bm-lower-to-cpu); best of %d "
-          "(median)" % (example, batch, torch.__version__, threads, fmt.upper(),
-                        rounds))
+          "rounds x %d calls (median)" % (example, batch, torch.__version__,
+                                         threads, fmt.upper(), rounds,
+                                         STEP_CALLS))
     res = {"example": example, "format": fmt, "batch": batch,
            "torch_threads": threads}
     for name in ("pytorch",) + tuple(libs):

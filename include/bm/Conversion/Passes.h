@@ -79,11 +79,18 @@ struct LowerToCPUOptions : public PassPipelineOptions<LowerToCPUOptions> {
                      "from which a bm.matmul kernel runs on all cores; "
                      "smaller kernels run in order (convert-bm-to-linalg)"),
       llvm::cl::init(kMinParallelMacs)};
+  PassOptions::Option<int64_t> minParallelElements{
+      *this, "min-parallel-elements",
+      llvm::cl::desc("With parallel=true: iterations from which a float32 "
+                     "linalg op runs on all cores; smaller ones run in "
+                     "order (bm-vectorize-linalg)"),
+      llvm::cl::init(kMinParallelLinalgIterations)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run the tiles of the bm.matmul kernel on all cores "
                      "(scf.forall -> async-parallel-for); the program then "
-                     "needs libmlir_async_runtime"),
+                     "needs an async runtime (bm's libbm_async_runtime or "
+                     "MLIR's libmlir_async_runtime)"),
       llvm::cl::init(false)};
   PassOptions::Option<OutParamsMode> outParams{
       *this, "out-params",

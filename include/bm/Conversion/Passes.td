@@ -363,7 +363,7 @@ def BMVectorizeLinalg : Pass<"bm-vectorize-linalg", "::mlir::func::FuncOp"> {
            "as im2col and a matmul per image (else leave them to the scalar "
            "loops)">,
     Option<"minParallelElements", "min-parallel-elements", "int64_t",
-           /*default=*/"1048576",
+           /*default=*/"::mlir::bm::kMinParallelLinalgIterations",
            "Iterations from which an op is distributed over the cores "
            "(scf.forall)">
   ];

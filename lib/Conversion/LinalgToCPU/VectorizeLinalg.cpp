@@ -71,6 +71,9 @@ constexpr int64_t kMinChunks = 8;
 constexpr int64_t kMaxChunks = 64;
 /// Forall iterations beyond which further loops are not distributed.
 constexpr int64_t kMaxTasks = 256;
+/// Iterations that an op of the body which becomes a libm call or a long
+/// instruction sequence adds to each iteration (see iterationCost).
+constexpr int64_t kSlowOpCost = 8;
 
 //===----------------------------------------------------------------------===//
 // Choosing the tiles
@@ -127,6 +130,23 @@ int64_t numElements(Value v) {
   return type && type.hasStaticShape() ? type.getNumElements() : 1;
 }
 
+/// Iterations that one iteration of `op` counts as when deciding whether
+/// to distribute it: 1, plus kSlowOpCost per op of its body that becomes a
+/// libm call or a long instruction sequence. A loop of data movement or a
+/// few flops per element is bound by memory: split over the cores it
+/// mostly moves cache lines between them (the SGD update of a 256 x 784
+/// weight, an im2col copy of codes); one that calls erff or expf per
+/// element is bound by the calls.
+int64_t iterationCost(linalg::LinalgOp op) {
+  int64_t cost = 1;
+  for (Operation &inner : op.getBlock()->without_terminator())
+    if (isa<math::ErfOp, math::ExpOp, math::Exp2Op, math::ExpM1Op,
+            math::LogOp, math::Log1pOp, math::Log2Op, math::TanhOp,
+            math::PowFOp, math::SqrtOp, math::RsqrtOp, arith::DivFOp>(inner))
+      cost += kSlowOpCost;
+  return cost;
+}
+
 /// Tiles of `op`, or nullopt if it is left alone (dynamic shapes).
 std::optional<TilePlan> planTiles(linalg::LinalgOp op, int64_t minParallel) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
@@ -139,7 +159,7 @@ std::optional<TilePlan> planTiles(linalg::LinalgOp op, int64_t minParallel) {
   TilePlan plan;
   plan.vector.assign(loops, 1);
   plan.forall.assign(loops, 0);
-  int64_t work = 1;
+  int64_t work = iterationCost(op);
   for (int64_t r : ranges)
     work *= r;
   if (loops == 0)

@@ -63,8 +63,11 @@ static void addCPUBMLoweringStage(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createBMConvToMatmul());
   // The float32 linalg ops (and the copies above), before the bm lowering
   // adds its own (whose exact integer sums must not be reassociated).
-  if (options.vectorizeLinalg)
-    pm.addNestedPass<func::FuncOp>(createBMVectorizeLinalg());
+  if (options.vectorizeLinalg) {
+    BMVectorizeLinalgOptions vectorize;
+    vectorize.minParallelElements = options.minParallelElements;
+    pm.addNestedPass<func::FuncOp>(createBMVectorizeLinalg(vectorize));
+  }
   ConvertBMToLinalgOptions linalg;
   linalg.vectorKernels = options.vectorKernels;
   linalg.cpu = cpuName;

@@ -31,6 +31,11 @@ constexpr int64_t kMinParallelElements = int64_t(1) << 17;
 /// MLP layer) took longer on both cores than on one.
 constexpr int64_t kMinParallelMacs = int64_t(1) << 24;
 
+/// Iterations below which a float32 linalg op (bm-vectorize-linalg) runs
+/// in order; an iteration whose body calls libm counts as several (see
+/// iterationCost in VectorizeLinalg.cpp).
+constexpr int64_t kMinParallelLinalgIterations = int64_t(1) << 20;
+
 } // namespace mlir::bm
 
 #endif // BM_DIALECT_BM_UTILS_PARALLELLOOPS_H
