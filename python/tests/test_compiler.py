@@ -324,7 +324,7 @@ class CompilerTest(unittest.TestCase):
         """The tiles on the async runtime's threads, in order, and the
         generic lowering (no vector kernel) give the reference's bits."""
         if not compiler._has_async_runtime(compiler.find_tools()):
-            self.skipTest("no libmlir_async_runtime / opt here")
+            self.skipTest("no async runtime / opt here")
         qa, qb, init, want = self.packed_matmul_case()
         for what, kwargs in (
                 ("parallel", dict(parallel=True)),
@@ -439,7 +439,7 @@ class CompilerTest(unittest.TestCase):
         sums run as tasks too: the reference's bits in parallel and in
         order, on every CPU target this host can run."""
         if not compiler._has_async_runtime(compiler.find_tools()):
-            self.skipTest("no libmlir_async_runtime / opt here")
+            self.skipTest("no async runtime / opt here")
         m, k, n = 256, 520, 300   # runs of 48 and a last one of 40
         src = bm6_module(m, k, n, (48, 48), (48, 48))
         qa, qb, init, want = bm6_case(self.rng, m, k, n)
@@ -456,7 +456,7 @@ class CompilerTest(unittest.TestCase):
         (500 rows = 10 * 48 + 20) and partial edge blocks: nearest and
         stochastic, in parallel and in order, give the reference's bits."""
         if not compiler._has_async_runtime(compiler.find_tools()):
-            self.skipTest("no libmlir_async_runtime / opt here")
+            self.skipTest("no async runtime / opt here")
         r, c = 500, 300
         grid = "%dx%d" % (-(-r // 48), -(-c // 48))
         src = f"""
