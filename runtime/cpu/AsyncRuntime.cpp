@@ -13,7 +13,8 @@
 //  * there is one worker per usable CPU but one: the thread that awaits a
 //    group (the caller of the step) runs queued tasks itself while it
 //    waits, so it is the last worker;
-//  * workers and awaiting threads spin for a short while (BM_ASYNC_SPIN_US) before
+//  * workers and awaiting threads spin for a short while (BM_ASYNC_SPIN_US)
+//  before
 //    they sleep, so a region that follows soon after finds them awake.
 //
 // The entry points are defined against MLIR's declarations
@@ -118,8 +119,8 @@ int threadsFromEnvironment() {
 }
 
 std::chrono::microseconds spinFromEnvironment() {
-  static const std::chrono::microseconds spin(integerFromEnvironment(
-      "BM_ASYNC_SPIN_US", 0, 1000000, kDefaultSpinUs));
+  static const std::chrono::microseconds spin(
+      integerFromEnvironment("BM_ASYNC_SPIN_US", 0, 1000000, kDefaultSpinUs));
   return spin;
 }
 
@@ -216,8 +217,8 @@ Pool &pool() {
 }
 
 /// Blocks until `ready()`, running queued tasks meanwhile; then spins for
-/// BM_ASYNC_SPIN_US and finally sleeps on `cv` (whose notifier sets the state under
-/// `mu`). The sleep wakes every millisecond to help again, so that a task
+/// BM_ASYNC_SPIN_US and finally sleeps on `cv` (whose notifier sets the state
+/// under `mu`). The sleep wakes every millisecond to help again, so that a task
 /// queued meanwhile never waits for a worker that is not there.
 template <typename Ready>
 void awaitReady(Ready ready, std::mutex &mu, std::condition_variable &cv) {
@@ -380,9 +381,7 @@ void mlirAsyncRuntimeDropRef(RefCountedObjPtr ptr, int64_t count) {
   static_cast<RefCounted *>(ptr)->dropRef(count);
 }
 
-AsyncToken *mlirAsyncRuntimeCreateToken() {
-  return new AsyncToken();
-}
+AsyncToken *mlirAsyncRuntimeCreateToken() { return new AsyncToken(); }
 
 AsyncValue *mlirAsyncRuntimeCreateValue(int64_t size) {
   return new AsyncValue(size);
@@ -392,8 +391,7 @@ AsyncGroup *mlirAsyncRuntimeCreateGroup(int64_t size) {
   return new AsyncGroup(size);
 }
 
-int64_t mlirAsyncRuntimeAddTokenToGroup(AsyncToken *token,
-                                                        AsyncGroup *group) {
+int64_t mlirAsyncRuntimeAddTokenToGroup(AsyncToken *token, AsyncGroup *group) {
   int64_t rank = group->rank.fetch_add(1, std::memory_order_relaxed);
   // The group must outlive the callback even if its owner drops it first.
   group->addRef(1);
@@ -432,49 +430,38 @@ bool mlirAsyncRuntimeIsGroupError(AsyncGroup *group) {
   return group->errors.load(std::memory_order_acquire) > 0;
 }
 
-void mlirAsyncRuntimeAwaitToken(AsyncToken *token) {
-  token->await();
-}
+void mlirAsyncRuntimeAwaitToken(AsyncToken *token) { token->await(); }
 
-void mlirAsyncRuntimeAwaitValue(AsyncValue *value) {
-  value->await();
-}
+void mlirAsyncRuntimeAwaitValue(AsyncValue *value) { value->await(); }
 
-void mlirAsyncRuntimeAwaitAllInGroup(AsyncGroup *group) {
-  group->await();
-}
+void mlirAsyncRuntimeAwaitAllInGroup(AsyncGroup *group) { group->await(); }
 
 ValueStorage mlirAsyncRuntimeGetValueStorage(AsyncValue *value) {
   return value->storage.get();
 }
 
-void mlirAsyncRuntimeExecute(CoroHandle handle,
-                                             CoroResume resume) {
+void mlirAsyncRuntimeExecute(CoroHandle handle, CoroResume resume) {
   pool().push(Task{handle, resume});
 }
 
-void mlirAsyncRuntimeAwaitTokenAndExecute(AsyncToken *token,
-                                                          CoroHandle handle,
-                                                          CoroResume resume) {
+void mlirAsyncRuntimeAwaitTokenAndExecute(AsyncToken *token, CoroHandle handle,
+                                          CoroResume resume) {
   token->onReady([handle, resume] { resume(handle); });
 }
 
-void mlirAsyncRuntimeAwaitValueAndExecute(AsyncValue *value,
-                                                          CoroHandle handle,
-                                                          CoroResume resume) {
+void mlirAsyncRuntimeAwaitValueAndExecute(AsyncValue *value, CoroHandle handle,
+                                          CoroResume resume) {
   value->onReady([handle, resume] { resume(handle); });
 }
 
-void
-mlirAsyncRuntimeAwaitAllInGroupAndExecute(AsyncGroup *group, CoroHandle handle,
-                                          CoroResume resume) {
+void mlirAsyncRuntimeAwaitAllInGroupAndExecute(AsyncGroup *group,
+                                               CoroHandle handle,
+                                               CoroResume resume) {
   group->onReady([handle, resume] { resume(handle); });
 }
 
 // (Sic: the name MLIR's lowering calls.)
-int64_t mlirAsyncRuntimGetNumWorkerThreads() {
-  return pool().numThreads();
-}
+int64_t mlirAsyncRuntimGetNumWorkerThreads() { return pool().numThreads(); }
 
 void mlirAsyncRuntimePrintCurrentThreadId() {
   std::printf("Current thread id: %zu\n",

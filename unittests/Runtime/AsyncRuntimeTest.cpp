@@ -140,9 +140,7 @@ TEST(AsyncRuntime, AddRefKeepsObjectsAlive) {
   mlirAsyncRuntimeDropRef(token, 1);
 }
 
-TEST(AsyncRuntime, EmptyGroupIsReady) {
-  EXPECT_EQ(runGroup(0), 0);
-}
+TEST(AsyncRuntime, EmptyGroupIsReady) { EXPECT_EQ(runGroup(0), 0); }
 
 TEST(AsyncRuntime, GroupsOfTasks) {
   EXPECT_GE(mlirAsyncRuntimGetNumWorkerThreads(), 1);
