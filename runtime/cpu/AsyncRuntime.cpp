@@ -262,22 +262,15 @@ private:
 
 enum class State : int { Unavailable, Available, Error };
 
-/// A token, or a value's readiness: a state set once, threads that block
-/// until it is set and callbacks that run when it is.
-class Readiness : public RefCounted {
+/// What tokens, values and groups share: a readiness that threads block on
+/// and callbacks that run once it is reached, in the thread that reaches
+/// it (or at once, when it already is).
+class Awaitable : public RefCounted {
 public:
-  // Two references: the creator's and the one dropped by emplacing.
-  Readiness() : RefCounted(2) {}
+  using RefCounted::RefCounted;
 
-  bool isReady() const {
-    return state.load(std::memory_order_acquire) != State::Unavailable;
-  }
-  bool isError() const {
-    return state.load(std::memory_order_acquire) == State::Error;
-  }
+  virtual bool isReady() const = 0;
 
-  /// Runs `f` at once if ready, else when ready (in the thread that sets
-  /// the state).
   void onReady(std::function<void()> f) {
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -289,28 +282,51 @@ public:
     f();
   }
 
-  void set(State s) {
+  void await() {
+    awaitReady([this] { return isReady(); }, mu, cv);
+  }
+
+protected:
+  /// Makes the object ready with `mark` (run under the lock, so that a
+  /// thread about to sleep sees it), then runs the callbacks.
+  template <typename Mark> void becomeReady(Mark mark) {
     std::vector<std::function<void()>> run;
     {
       std::lock_guard<std::mutex> lock(mu);
-      state.store(s, std::memory_order_release);
+      mark();
       run.swap(awaiters);
       cv.notify_all();
     }
     for (auto &f : run)
       f();
-    dropRef(1);
   }
 
-  void await() {
-    awaitReady([this] { return isReady(); }, mu, cv);
+private:
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::function<void()>> awaiters;
+};
+
+/// A token, or a value's readiness: a state set once.
+class Readiness : public Awaitable {
+public:
+  // Two references: the creator's and the one dropped by emplacing.
+  Readiness() : Awaitable(2) {}
+
+  bool isReady() const override {
+    return state.load(std::memory_order_acquire) != State::Unavailable;
+  }
+  bool isError() const {
+    return state.load(std::memory_order_acquire) == State::Error;
+  }
+
+  void set(State s) {
+    becomeReady([&] { state.store(s, std::memory_order_release); });
+    dropRef(1);
   }
 
 private:
   std::atomic<State> state{State::Unavailable};
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::function<void()>> awaiters;
 };
 
 } // namespace
@@ -325,48 +341,24 @@ struct AsyncValue : Readiness {
   std::unique_ptr<std::byte[]> storage;
 };
 
-struct AsyncGroup : RefCounted {
-  explicit AsyncGroup(int64_t size) : RefCounted(1), pending(size) {}
+struct AsyncGroup : Awaitable {
+  explicit AsyncGroup(int64_t size) : Awaitable(1), pending(size) {}
 
-  bool isReady() const { return pending.load(std::memory_order_acquire) <= 0; }
+  bool isReady() const override {
+    return pending.load(std::memory_order_acquire) <= 0;
+  }
 
   /// One of the group's tokens became ready.
   void tokenReady(bool error) {
     if (error)
       errors.fetch_add(1, std::memory_order_relaxed);
-    if (pending.fetch_sub(1, std::memory_order_acq_rel) != 1)
-      return;
-    std::vector<std::function<void()>> run;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      run.swap(awaiters);
-      cv.notify_all();
-    }
-    for (auto &f : run)
-      f();
-  }
-
-  void onReady(std::function<void()> f) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!isReady()) {
-        awaiters.push_back(std::move(f));
-        return;
-      }
-    }
-    f();
-  }
-
-  void await() {
-    awaitReady([this] { return isReady(); }, mu, cv);
+    if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      becomeReady([] {});
   }
 
   std::atomic<int64_t> pending;
   std::atomic<int64_t> errors{0};
   std::atomic<int64_t> rank{0};
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::function<void()>> awaiters;
 };
 
 //===----------------------------------------------------------------------===//
