@@ -49,10 +49,6 @@ config.substitutions.append(
     ("%mlir_apfloat_wrappers", os.path.join(lib, "libmlir_apfloat_wrappers.so")))
 config.substitutions.append(
     ("%mlir_async_runtime", os.path.join(lib, "libmlir_async_runtime.so")))
-# bm's own async runtime (runtime/cpu), what bm.compiler links.
-config.substitutions.append(
-    ("%bm_async_runtime",
-     os.path.join(config.bm_obj_root, "lib", "libbm_async_runtime.so")))
 
 # llc can target x86 (checks of the instructions the CPU kernels select).
 try:

@@ -16,18 +16,11 @@
 // RUN:   --shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%mlir_async_runtime \
 // RUN: | FileCheck %s
 //
-// The same with bm's async runtime (runtime/cpu), with the usable CPUs,
-// with one thread (the caller runs every task) and with more threads than
-// CPUs:
-// RUN: mlir-runner %t.mlir -O2 -e main --entry-point-result=void \
-// RUN:   --shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%bm_async_runtime \
-// RUN: | FileCheck %s
-// RUN: env BM_NUM_THREADS=1 mlir-runner %t.mlir -O2 -e main --entry-point-result=void \
-// RUN:   --shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%bm_async_runtime \
-// RUN: | FileCheck %s
-// RUN: env BM_NUM_THREADS=5 mlir-runner %t.mlir -O2 -e main --entry-point-result=void \
-// RUN:   --shared-libs=%mlir_c_runner_utils,%mlir_runner_utils,%bm_async_runtime \
-// RUN: | FileCheck %s
+// (Not run here under bm's async runtime, libbm_async_runtime: it has no
+// hook for mlir-runner's engine teardown, and under load a worker can still
+// be in a finished task's last instructions when the engine frees the JIT'd
+// code: docs/lowering.md. bm.compiler's libraries, which link it, are never
+// unloaded.)
 
 // CHECK: 24x4 min 1 max 1
 // CHECK: 10x3 min 1 max 1
